@@ -1,0 +1,134 @@
+"""Versioned SQL migrations: ``sql/NNN_name.sql`` applied in order, each once.
+
+Each file runs in its own transaction under a cluster-wide advisory lock and is recorded in
+``wfm.schema_migrations`` with its sha256. A recorded file whose content has since changed is
+an error: migrations are immutable once applied; a fix is a new file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from wfm_pipeline.db.connection import check_server_version
+from wfm_pipeline.settings import get_settings
+
+_FILE_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_LOCK_KEY = 0x57464D  # 'WFM': one key for every migrating process on the cluster
+
+_BOOTSTRAP = """
+CREATE SCHEMA IF NOT EXISTS wfm;
+CREATE TABLE IF NOT EXISTS wfm.schema_migrations (
+    version     text PRIMARY KEY,
+    filename    text NOT NULL,
+    sha256      text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    duration_ms numeric NOT NULL
+);
+COMMENT ON TABLE wfm.schema_migrations IS
+    'One row per applied file of sql/: its checksum guards against edits after it was applied.';
+"""
+
+
+class MigrationError(RuntimeError):
+    """A migration could not be applied, or an applied one has changed on disk."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    path: Path
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def discover(sql_dir: Path | None = None) -> list[Migration]:
+    sql_dir = sql_dir or get_settings().sql_dir
+    if not sql_dir.is_dir():
+        raise MigrationError(f"migration folder {sql_dir} does not exist")
+    found: dict[str, Migration] = {}
+    for path in sorted(sql_dir.glob("*.sql")):
+        match = _FILE_RE.match(path.name)
+        if not match:
+            raise MigrationError(f"{path}: migration files must be named NNN_lower_snake.sql")
+        version = match.group(1)
+        if version in found:
+            raise MigrationError(f"{path}: version {version} is used twice (also {found[version].path.name})")
+        found[version] = Migration(version, path)
+    return list(found.values())
+
+
+def checksum_of(sql_dir: Path | None = None) -> str:
+    """One hash over every migration file: names a schema version (test templates use it)."""
+    digest = hashlib.sha256()
+    for migration in discover(sql_dir):
+        digest.update(migration.path.name.encode())
+        digest.update(migration.sha256.encode())
+    return digest.hexdigest()
+
+
+def upgrade(url: str, sql_dir: Path | None = None, *, premake: bool = True) -> list[str]:
+    """Apply pending migrations; return the file names applied (empty when up to date)."""
+    migrations = discover(sql_dir)
+    applied_now: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        check_server_version(conn)
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            with conn.transaction():
+                conn.execute(_BOOTSTRAP)
+            applied = {
+                version: (filename, sha)
+                for version, filename, sha in conn.execute(
+                    "SELECT version, filename, sha256 FROM wfm.schema_migrations"
+                )
+            }
+            for migration in migrations:
+                if migration.version in applied:
+                    filename, sha = applied[migration.version]
+                    if sha != migration.sha256:
+                        raise MigrationError(
+                            f"{migration.path.name} was applied as {filename} with checksum {sha[:12]}… "
+                            f"but the file now has {migration.sha256[:12]}…: applied migrations must not "
+                            "change; put the fix in a new file"
+                        )
+                    continue
+                _apply(conn, migration)
+                applied_now.append(migration.path.name)
+            if premake:
+                with conn.transaction():
+                    conn.execute("SELECT wfm.premake_partitions()")
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return applied_now
+
+
+def _apply(conn: psycopg.Connection, migration: Migration) -> None:
+    text = migration.path.read_text()
+    try:
+        with conn.transaction():
+            started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+            conn.execute(text)
+            conn.execute(
+                """INSERT INTO wfm.schema_migrations (version, filename, sha256, duration_ms)
+                   VALUES (%s, %s, %s, extract(epoch FROM clock_timestamp() - %s) * 1000)""",
+                (migration.version, migration.path.name, migration.sha256, started),
+            )
+    except psycopg.Error as exc:
+        raise MigrationError(f"{migration.path.name} failed: {exc}") from exc
+
+
+def status(url: str, sql_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(file name, 'applied' | 'pending') for every migration file."""
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass('wfm.schema_migrations')").fetchone()[0]
+        applied = set()
+        if exists:
+            applied = {v for (v,) in conn.execute("SELECT version FROM wfm.schema_migrations")}
+    return [(m.path.name, "applied" if m.version in applied else "pending") for m in discover(sql_dir)]

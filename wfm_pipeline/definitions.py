@@ -1,0 +1,14 @@
+"""The one Dagster ``Definitions``: merges every domain's definitions and binds resources."""
+
+
+import dagster as dg
+
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.warehouse import definitions as warehouse
+
+DOMAINS: list[dg.Definitions] = [warehouse.defs]
+
+defs = dg.Definitions.merge(
+    *DOMAINS,
+    dg.Definitions(resources={"wfm_db": WfmDatabase()}),
+)

@@ -1,0 +1,66 @@
+"""Environment configuration, read once per process.
+
+| variable          | meaning                                 | default                    |
+|-------------------|-----------------------------------------|----------------------------|
+| WFM_DATABASE_URL  | PostgreSQL URL of the WFM database      | embedded server            |
+| WFM_HOME          | working folder (embedded pg, landing)   | ./.wfm                     |
+| WFM_LANDING_DIR   | folder the landing sensor watches       | $WFM_HOME/landing          |
+| DAGSTER_HOME      | Dagster instance folder                 | $WFM_HOME/dagster          |
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    home: Path
+    landing_dir: Path
+    dagster_home: Path
+    sql_dir: Path
+
+    @property
+    def embedded(self) -> bool:
+        """True when no WFM_DATABASE_URL is set and the embedded server is used."""
+        return not self.database_url
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pg"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.home / "rejected"
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    home = _path(env.get("WFM_HOME") or ".wfm")
+    return Settings(
+        database_url=env.get("WFM_DATABASE_URL") or None,
+        home=home,
+        landing_dir=_path(env.get("WFM_LANDING_DIR") or str(home / "landing")),
+        dagster_home=_path(env.get("DAGSTER_HOME") or str(home / "dagster")),
+        sql_dir=_path(env.get("WFM_SQL_DIR") or str(REPO_ROOT / "sql")),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings (environment read once)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Warehouse domain: partitions, views and maintenance schedules."""

@@ -1,0 +1,130 @@
+"""Shared fixtures: a real PostgreSQL, one isolated database per test.
+
+The server is ``WFM_DATABASE_URL``'s (needs CREATEDB) or an embedded one under
+``$WFM_TEST_HOME`` (default ``.wfm-test`` in the repository). Migrations run once into a
+template database named after the migrations' checksum and the current month; each test
+gets ``CREATE DATABASE ... TEMPLATE`` of it, which takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from wfm_pipeline.db import embedded, migrations
+from wfm_pipeline.db.connection import with_database
+from wfm_pipeline.settings import REPO_ROOT, get_settings
+
+_TEMPLATE_LOCK = 0x57464D54  # serializes template builds across concurrent pytest processes
+
+
+def _server_url() -> str:
+    url = os.environ.get("WFM_DATABASE_URL")
+    if url:
+        return with_database(url, "postgres")
+    home = Path(os.environ.get("WFM_TEST_HOME") or REPO_ROOT / ".wfm-test")
+    return with_database(embedded.start(home / "pg"), "postgres")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the maintenance database ``postgres`` on the test server."""
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> str:
+    """Name of a migrated template database for this schema version and month."""
+    month = datetime.now(timezone.utc).strftime("%Y%m")
+    name = f"wfm_tpl_{migrations.checksum_of()[:16]}_{month}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_TEMPLATE_LOCK,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                building = f"{name}_build"
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(building)))
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+                migrations.upgrade(with_database(server_url, building))
+                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(name)))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_TEMPLATE_LOCK,))
+    return name
+
+
+def create_database(server_url: str, template: str | None = None) -> str:
+    name = f"wfm_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        conn.execute(query)
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db_url(server_url: str, template_db: str) -> Iterator[str]:
+    """URL of a fresh, fully migrated database private to this test."""
+    from wfm_pipeline.db.pool import close_all
+
+    url = create_database(server_url, template_db)
+    yield url
+    close_all()
+    drop_database(server_url, url)
+
+
+@pytest.fixture
+def empty_db_url(server_url: str) -> Iterator[str]:
+    """URL of a fresh database with no migrations applied."""
+    url = create_database(server_url)
+    yield url
+    drop_database(server_url, url)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """A connection to the test database (search_path wfm, public), rolled back at the end."""
+    with psycopg.connect(db_url, options="-c search_path=wfm,public") as connection:
+        yield connection
+        connection.rollback()
+
+
+@pytest.fixture
+def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Environment of a `wfm` user pointed at the test database; yields WFM_HOME."""
+    home = tmp_path / "wfm-home"
+    home.mkdir()
+    monkeypatch.setenv("WFM_DATABASE_URL", db_url)
+    monkeypatch.setenv("WFM_HOME", str(home))
+    monkeypatch.delenv("WFM_LANDING_DIR", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def service(conn: psycopg.Connection) -> dict:
+    """A committed service 'S1' in Europe/Berlin with one group 'G1'."""
+    service_id = conn.execute(
+        "INSERT INTO services (code, name, time_zone) VALUES ('S1', 'Service one', 'Europe/Berlin') RETURNING service_id"
+    ).fetchone()[0]
+    group_id = conn.execute(
+        "INSERT INTO groups (service_id, code, name) VALUES (%s, 'G1', 'Group one') RETURNING group_id", (service_id,)
+    ).fetchone()[0]
+    conn.commit()
+    return {"service_id": service_id, "group_id": group_id, "code": "S1", "group_code": "G1"}
