@@ -14,7 +14,8 @@ import psycopg
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import REPO_ROOT, get_settings
 
-# Each domain contributes commands through a module exposing ``register(cli)``.
+# Each domain contributes commands through a module exposing ``register(cli)``; benchmarks
+# attach to the ``bench`` group (``cli.commands["bench"]``).
 COMMAND_MODULES: tuple[str, ...] = ()
 
 
@@ -148,6 +149,12 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
         except psycopg.errors.CheckViolation as exc:
             raise UsageError(exc.diag.message_primary or str(exc)) from exc
     click.echo(f"group {service_code}/{group.code} (id {group.group_id}) added")
+
+
+# ---------------------------------------------------------------- bench
+@cli.group()
+def bench() -> None:
+    """Benchmarks (domains add subcommands: `wfm bench import`, `wfm bench queries`, ...)."""
 
 
 # ---------------------------------------------------------------- dev
