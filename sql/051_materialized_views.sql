@@ -1,0 +1,229 @@
+-- Read side, part 2: materialized views for aggregations, their refresh log and refresh
+-- functions. Both views hold additive quantities only (ratios are derived when reading) and
+-- have a unique index on plain columns so REFRESH ... CONCURRENTLY works (readers are never
+-- blocked by a refresh).
+
+-- Per service and UTC hour. date_bin with an explicit UTC origin (not date_trunc, which
+-- follows the session TimeZone) keeps the view's content independent of who refreshes it.
+CREATE MATERIALIZED VIEW wfm.mv_hourly_stats AS
+SELECT si.service_id,
+       date_bin(interval '1 hour', si.interval_start_time, timestamptz '2000-01-01 00:00:00+00') AS hour_start,
+       count(*)::integer                    AS intervals,
+       sum(si.source_rows)::bigint          AS source_rows,
+       sum(si.unique_incoming)::bigint      AS unique_incoming,
+       sum(si.non_unique_incoming)::bigint  AS non_unique_incoming,
+       sum(si.talk_time_total)::bigint      AS talk_time_total,
+       sum(si.post_processing_time_total)::bigint AS post_processing_time_total,
+       sum(si.answered_calls)::bigint       AS answered_calls,
+       sum(si.sl_offered_calls)::bigint     AS sl_offered_calls,
+       sum(si.answered_within_sl)::bigint   AS answered_within_sl,
+       sum(si.abandon_offered_calls)::bigint AS abandon_offered_calls,
+       sum(si.abandoned_calls)::bigint      AS abandoned_calls,
+       max(si.sl_threshold_seconds)         AS sl_threshold_seconds,
+       max(si.last_loaded_at)               AS last_loaded_at
+FROM wfm.service_interval_stats si
+GROUP BY 1, 2
+WITH NO DATA;
+
+CREATE UNIQUE INDEX mv_hourly_stats_key ON wfm.mv_hourly_stats (service_id, hour_start);
+COMMENT ON INDEX wfm.mv_hourly_stats_key IS 'Unique key (needed by REFRESH CONCURRENTLY); serves per-service hour ranges.';
+CREATE INDEX mv_hourly_stats_hour_idx ON wfm.mv_hourly_stats (hour_start);
+COMMENT ON INDEX wfm.mv_hourly_stats_hour_idx IS 'Serves hour ranges over all services.';
+
+COMMENT ON MATERIALIZED VIEW wfm.mv_hourly_stats IS
+    'Per service and UTC hour: additive call totals (service-level row preferred over the sum of groups per interval). Refreshed hourly and after loads; see wfm.view_freshness.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.service_id IS 'Service.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.hour_start IS 'Start of the UTC hour.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.intervals IS '15-minute intervals with data in the hour (0..4).';
+COMMENT ON COLUMN wfm.mv_hourly_stats.source_rows IS 'contact_statistics rows aggregated.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.unique_incoming IS 'Unique incoming calls.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.talk_time_total IS 'Talk seconds; avg talk = talk_time_total / non_unique_incoming.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.post_processing_time_total IS 'Post-processing seconds; AHT = (talk + post-processing) / non_unique_incoming.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.answered_calls IS 'Answered calls where known.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.sl_offered_calls IS 'Offered calls of rows that know answered_within_sl (SL denominator).';
+COMMENT ON COLUMN wfm.mv_hourly_stats.answered_within_sl IS 'Answered within the SL threshold; service level = answered_within_sl / sl_offered_calls.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.abandon_offered_calls IS 'Offered calls of rows that know abandoned_calls (abandonment denominator).';
+COMMENT ON COLUMN wfm.mv_hourly_stats.abandoned_calls IS 'Abandoned calls; abandonment = abandoned_calls / abandon_offered_calls.';
+COMMENT ON COLUMN wfm.mv_hourly_stats.sl_threshold_seconds IS 'SL threshold (the largest when rows differ).';
+COMMENT ON COLUMN wfm.mv_hourly_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
+
+-- Per service (group_id NULL) and per group, per LOCAL calendar day of the service
+-- (services.time_zone): what a call-centre manager calls "the day". The peak is the
+-- 15-minute interval with the most non-unique calls (earliest on ties).
+CREATE MATERIALIZED VIEW wfm.mv_daily_service_stats AS
+WITH intervals AS (
+    SELECT si.service_id, NULL::integer AS group_id, si.interval_start_time,
+           (si.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date,
+           si.source_rows, si.unique_incoming, si.non_unique_incoming, si.talk_time_total,
+           si.post_processing_time_total, si.answered_calls, si.sl_offered_calls, si.answered_within_sl,
+           si.abandon_offered_calls, si.abandoned_calls, si.sl_threshold_seconds, si.last_loaded_at
+    FROM wfm.service_interval_stats si
+    JOIN wfm.services s ON s.service_id = si.service_id
+    UNION ALL
+    SELECT cs.service_id, cs.group_id, cs.interval_start_time,
+           (cs.interval_start_time AT TIME ZONE s.time_zone)::date,
+           1, cs.unique_incoming, cs.non_unique_incoming, cs.talk_time_total,
+           cs.post_processing_time_total, cs.answered_calls,
+           CASE WHEN cs.answered_within_sl IS NOT NULL THEN cs.non_unique_incoming END,
+           cs.answered_within_sl,
+           CASE WHEN cs.abandoned_calls IS NOT NULL THEN cs.non_unique_incoming END,
+           cs.abandoned_calls, cs.sl_threshold_seconds, cs.loaded_at
+    FROM wfm.contact_statistics cs
+    JOIN wfm.services s ON s.service_id = cs.service_id
+    WHERE cs.group_id IS NOT NULL
+)
+SELECT service_id,
+       group_id,
+       stat_date,
+       count(*)::integer                    AS intervals,
+       sum(source_rows)::bigint             AS source_rows,
+       sum(unique_incoming)::bigint         AS unique_incoming,
+       sum(non_unique_incoming)::bigint     AS non_unique_incoming,
+       sum(talk_time_total)::bigint         AS talk_time_total,
+       sum(post_processing_time_total)::bigint AS post_processing_time_total,
+       sum(answered_calls)::bigint          AS answered_calls,
+       sum(sl_offered_calls)::bigint        AS sl_offered_calls,
+       sum(answered_within_sl)::bigint      AS answered_within_sl,
+       sum(abandon_offered_calls)::bigint   AS abandon_offered_calls,
+       sum(abandoned_calls)::bigint         AS abandoned_calls,
+       max(sl_threshold_seconds)            AS sl_threshold_seconds,
+       (array_agg(interval_start_time ORDER BY non_unique_incoming DESC, interval_start_time))[1] AS peak_interval_start,
+       max(non_unique_incoming)::bigint     AS peak_non_unique_incoming,
+       max(last_loaded_at)                  AS last_loaded_at
+FROM intervals
+GROUP BY service_id, stat_date, group_id
+WITH NO DATA;
+
+CREATE UNIQUE INDEX mv_daily_service_stats_key
+    ON wfm.mv_daily_service_stats (service_id, stat_date, group_id) NULLS NOT DISTINCT;
+COMMENT ON INDEX wfm.mv_daily_service_stats_key IS
+    'Unique key (REFRESH CONCURRENTLY; NULL group = service total); serves api_get_service_summary and per-service date ranges.';
+
+COMMENT ON MATERIALIZED VIEW wfm.mv_daily_service_stats IS
+    'Per service (group_id NULL) and per group, per local calendar day of the service: additive totals and the peak 15-minute interval. Serves api_get_service_summary.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.service_id IS 'Service.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.group_id IS 'Group; NULL = the service total (service-level row per interval when present, else the sum of groups).';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.stat_date IS 'Calendar day in the service''s time zone (services.time_zone).';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.intervals IS '15-minute intervals with data (92..100 on daylight-saving days).';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.source_rows IS 'contact_statistics rows aggregated.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.unique_incoming IS 'Unique incoming calls.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.talk_time_total IS 'Talk seconds.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.post_processing_time_total IS 'Post-processing seconds.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.answered_calls IS 'Answered calls where known.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.sl_offered_calls IS 'Offered calls of rows that know answered_within_sl.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.answered_within_sl IS 'Answered within the SL threshold, where known.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.abandon_offered_calls IS 'Offered calls of rows that know abandoned_calls.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.abandoned_calls IS 'Abandoned calls, where known.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.sl_threshold_seconds IS 'SL threshold (the largest when rows differ).';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_interval_start IS 'The 15-minute interval of the day with the most non-unique calls (earliest on ties).';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_non_unique_incoming IS 'Non-unique calls in the peak interval.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
+
+-- Refresh history: freshness for Dagster metadata and the health checks.
+CREATE TABLE wfm.view_refresh_log (
+    refresh_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    view_name     text NOT NULL,
+    started_at    timestamptz NOT NULL,
+    duration_ms   numeric NOT NULL,
+    used_concurrently  boolean NOT NULL,
+    row_count     bigint NOT NULL
+);
+COMMENT ON TABLE wfm.view_refresh_log IS 'One row per materialized-view refresh (wfm.refresh_view / api_refresh_all_views).';
+COMMENT ON COLUMN wfm.view_refresh_log.refresh_id IS 'Surrogate key.';
+COMMENT ON COLUMN wfm.view_refresh_log.view_name IS 'Materialized view refreshed (schema-qualified).';
+COMMENT ON COLUMN wfm.view_refresh_log.started_at IS 'When the refresh started (clock time).';
+COMMENT ON COLUMN wfm.view_refresh_log.duration_ms IS 'How long REFRESH took, milliseconds.';
+COMMENT ON COLUMN wfm.view_refresh_log.used_concurrently IS 'Whether REFRESH ... CONCURRENTLY was used (false for the first population).';
+COMMENT ON COLUMN wfm.view_refresh_log.row_count IS 'Rows in the view after the refresh.';
+CREATE INDEX view_refresh_log_view_idx ON wfm.view_refresh_log (view_name, started_at DESC);
+COMMENT ON INDEX wfm.view_refresh_log_view_idx IS 'Serves wfm.view_freshness (latest refresh per view).';
+
+CREATE TABLE wfm.materialized_views (
+    view_name   regclass PRIMARY KEY,
+    refresh_order integer NOT NULL UNIQUE
+);
+COMMENT ON TABLE wfm.materialized_views IS 'The materialized views api_refresh_all_views() refreshes, in order.';
+COMMENT ON COLUMN wfm.materialized_views.view_name IS 'Materialized view.';
+COMMENT ON COLUMN wfm.materialized_views.refresh_order IS 'Refresh order (ascending).';
+INSERT INTO wfm.materialized_views VALUES ('wfm.mv_hourly_stats', 10), ('wfm.mv_daily_service_stats', 20);
+
+CREATE VIEW wfm.view_freshness AS
+SELECT format('%I.%I', n.nspname, c.relname) AS view_name,
+       c.relispopulated   AS populated,
+       last.started_at    AS last_refreshed_at,
+       last.duration_ms   AS last_duration_ms,
+       last.row_count     AS row_count,
+       now() - last.started_at AS age
+FROM wfm.materialized_views mv
+JOIN pg_catalog.pg_class c ON c.oid = mv.view_name
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+    SELECT l.started_at, l.duration_ms, l.row_count FROM wfm.view_refresh_log l
+    WHERE l.view_name = format('%I.%I', n.nspname, c.relname) ORDER BY l.started_at DESC LIMIT 1
+) last ON true;
+COMMENT ON VIEW wfm.view_freshness IS 'Each materialized view: populated?, last refresh time, duration, rows and age (for health checks and Dagster metadata).';
+
+CREATE FUNCTION wfm.refresh_view(p_view regclass, p_concurrently boolean DEFAULT true)
+RETURNS TABLE (view_name text, duration_ms numeric, row_count bigint, used_concurrently boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER  -- REFRESH needs the view's owner; ETL and the API call this
+SET search_path = wfm, pg_catalog
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_started    timestamptz := clock_timestamp();
+    v_concurrent boolean;
+    v_rows       bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM wfm.materialized_views m WHERE m.view_name = p_view) THEN
+        RAISE EXCEPTION '% is not a WFM materialized view', p_view
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The refreshable views are listed in wfm.materialized_views.';
+    END IF;
+    -- CONCURRENTLY needs a populated view; the first refresh is a plain one.
+    v_concurrent := p_concurrently AND (SELECT c.relispopulated FROM pg_class c WHERE c.oid = p_view);
+    IF v_concurrent THEN
+        EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', p_view);
+    ELSE
+        EXECUTE format('REFRESH MATERIALIZED VIEW %s', p_view);
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', p_view) INTO v_rows;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO view_name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_view;
+    duration_ms := round(extract(epoch FROM clock_timestamp() - v_started)::numeric * 1000, 1);
+    row_count := v_rows;
+    used_concurrently := v_concurrent;
+    INSERT INTO wfm.view_refresh_log (view_name, started_at, duration_ms, used_concurrently, row_count)
+    VALUES (view_name, v_started, duration_ms, used_concurrently, row_count);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION wfm.refresh_view(regclass, boolean) IS
+    'Refreshes one WFM materialized view (CONCURRENTLY once populated), logs it in view_refresh_log, returns its duration and row count.';
+
+CREATE FUNCTION wfm.api_refresh_all_views()
+RETURNS TABLE (view_name text, refresh_duration_ms numeric, row_count bigint, used_concurrently boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = wfm, pg_catalog
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_view regclass;
+BEGIN
+    FOR v_view IN SELECT m.view_name FROM wfm.materialized_views m ORDER BY m.refresh_order LOOP
+        RETURN QUERY SELECT r.view_name, r.duration_ms, r.row_count, r.used_concurrently
+                     FROM wfm.refresh_view(v_view, true) r;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wfm.api_refresh_all_views() IS
+    'Refreshes every WFM materialized view (CONCURRENTLY once populated: readers are not blocked) and returns each view with its refresh duration in ms and row count.';
+
+REVOKE EXECUTE ON FUNCTION wfm.refresh_view(regclass, boolean), wfm.api_refresh_all_views() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.api_refresh_all_views() TO wfm_api, wfm_etl;
+GRANT EXECUTE ON FUNCTION wfm.refresh_view(regclass, boolean) TO wfm_etl;
+GRANT SELECT ON wfm.mv_hourly_stats, wfm.mv_daily_service_stats, wfm.view_freshness,
+                wfm.service_interval_stats TO wfm_readonly;
