@@ -32,7 +32,10 @@ def cli() -> None:
 def db_url() -> str:
     """The WFM database URL, migrated (every command that touches data calls this)."""
     url = connection.database_url()
-    migrations.upgrade(url)
+    try:
+        migrations.upgrade(url)
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
     return url
 
 
