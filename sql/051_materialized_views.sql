@@ -121,8 +121,8 @@ COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_interval_start IS 'The 15-minu
 COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_non_unique_incoming IS 'Non-unique calls in the peak interval.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
 
--- Refresh history: freshness for Dagster metadata and the health checks.
-CREATE TABLE wfm.view_refresh_log (
+-- Refresh history: freshness and durations for Dagster metadata and api_get_service_summary.
+CREATE TABLE wfm.view_refresh_history (
     refresh_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     view_name     text NOT NULL,
     started_at    timestamptz NOT NULL,
@@ -130,15 +130,15 @@ CREATE TABLE wfm.view_refresh_log (
     used_concurrently  boolean NOT NULL,
     row_count     bigint NOT NULL
 );
-COMMENT ON TABLE wfm.view_refresh_log IS 'One row per materialized-view refresh (wfm.refresh_view / api_refresh_all_views).';
-COMMENT ON COLUMN wfm.view_refresh_log.refresh_id IS 'Surrogate key.';
-COMMENT ON COLUMN wfm.view_refresh_log.view_name IS 'Materialized view refreshed (schema-qualified).';
-COMMENT ON COLUMN wfm.view_refresh_log.started_at IS 'When the refresh started (clock time).';
-COMMENT ON COLUMN wfm.view_refresh_log.duration_ms IS 'How long REFRESH took, milliseconds.';
-COMMENT ON COLUMN wfm.view_refresh_log.used_concurrently IS 'Whether REFRESH ... CONCURRENTLY was used (false for the first population).';
-COMMENT ON COLUMN wfm.view_refresh_log.row_count IS 'Rows in the view after the refresh.';
-CREATE INDEX view_refresh_log_view_idx ON wfm.view_refresh_log (view_name, started_at DESC);
-COMMENT ON INDEX wfm.view_refresh_log_view_idx IS 'Serves wfm.view_freshness (latest refresh per view).';
+COMMENT ON TABLE wfm.view_refresh_history IS 'One row per materialized-view refresh (wfm.refresh_view / api_refresh_all_views).';
+COMMENT ON COLUMN wfm.view_refresh_history.refresh_id IS 'Surrogate key.';
+COMMENT ON COLUMN wfm.view_refresh_history.view_name IS 'Materialized view refreshed (schema-qualified).';
+COMMENT ON COLUMN wfm.view_refresh_history.started_at IS 'When the refresh started (clock time).';
+COMMENT ON COLUMN wfm.view_refresh_history.duration_ms IS 'How long REFRESH took, milliseconds.';
+COMMENT ON COLUMN wfm.view_refresh_history.used_concurrently IS 'Whether REFRESH ... CONCURRENTLY was used (false for the first population).';
+COMMENT ON COLUMN wfm.view_refresh_history.row_count IS 'Rows in the view after the refresh.';
+CREATE INDEX view_refresh_history_view_idx ON wfm.view_refresh_history (view_name, started_at DESC);
+COMMENT ON INDEX wfm.view_refresh_history_view_idx IS 'Serves wfm.view_freshness (latest refresh per view).';
 
 CREATE TABLE wfm.materialized_views (
     view_name   regclass PRIMARY KEY,
@@ -160,7 +160,7 @@ FROM wfm.materialized_views mv
 JOIN pg_catalog.pg_class c ON c.oid = mv.view_name
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
-    SELECT l.started_at, l.duration_ms, l.row_count FROM wfm.view_refresh_log l
+    SELECT l.started_at, l.duration_ms, l.row_count FROM wfm.view_refresh_history l
     WHERE l.view_name = format('%I.%I', n.nspname, c.relname) ORDER BY l.started_at DESC LIMIT 1
 ) last ON true;
 COMMENT ON VIEW wfm.view_freshness IS 'Each materialized view: populated?, last refresh time, duration, rows and age (for health checks and Dagster metadata).';
@@ -195,13 +195,17 @@ BEGIN
     duration_ms := round(extract(epoch FROM clock_timestamp() - v_started)::numeric * 1000, 1);
     row_count := v_rows;
     used_concurrently := v_concurrent;
-    INSERT INTO wfm.view_refresh_log (view_name, started_at, duration_ms, used_concurrently, row_count)
+    INSERT INTO wfm.view_refresh_history (view_name, started_at, duration_ms, used_concurrently, row_count)
     VALUES (view_name, v_started, duration_ms, used_concurrently, row_count);
+    -- The health suite (sql/07x) keeps its own freshness log; feed it when it is installed.
+    IF to_regprocedure('wfm.record_view_refresh(regclass, timestamptz, boolean)') IS NOT NULL THEN
+        EXECUTE 'SELECT wfm.record_view_refresh($1, $2, $3)' USING p_view, v_started, v_concurrent;
+    END IF;
     RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION wfm.refresh_view(regclass, boolean) IS
-    'Refreshes one WFM materialized view (CONCURRENTLY once populated), logs it in view_refresh_log, returns its duration and row count.';
+    'Refreshes one WFM materialized view (CONCURRENTLY once populated), logs it in view_refresh_history, returns its duration and row count.';
 
 CREATE FUNCTION wfm.api_refresh_all_views()
 RETURNS TABLE (view_name text, refresh_duration_ms numeric, row_count bigint, used_concurrently boolean)

@@ -219,7 +219,7 @@ BEGIN
                   HINT = 'Run SELECT * FROM wfm.api_refresh_all_views(); (Dagster refreshes it hourly).';
     END IF;
     SELECT max(l.started_at) INTO v_refreshed
-    FROM wfm.view_refresh_log l WHERE l.view_name = 'wfm.mv_daily_service_stats';
+    FROM wfm.view_refresh_history l WHERE l.view_name = 'wfm.mv_daily_service_stats';
 
     RETURN QUERY
     SELECT p_service_id,
