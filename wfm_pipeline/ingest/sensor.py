@@ -1,0 +1,203 @@
+"""``argus_landing_sensor``: one run of the file-import job per new, settled file in the landing folder.
+
+Each tick:
+
+1. lists ``$WFM_LANDING_DIR/<service>/[<group>/]*.xlsx|.xls|.csv``;
+2. compares every file's (size, mtime) with the previous tick's (kept in the JSON cursor):
+   a file counts as *settled* once it is unchanged on a later tick at least
+   ``WFM_LANDING_SETTLE_SECONDS`` (default 20 s) after it was first seen that way. A file
+   still being copied changes between ticks and is not read;
+3. settled files: unknown service/group (or a file outside a service folder, or one that
+   cannot be read) are moved to ``rejected/`` with ``<file>.errors.csv``; content already
+   imported for that service/group (same sha256) is archived without a run; every other file
+   becomes a dynamic partition and a run request whose ``run_key`` is its partition key.
+
+Nothing is imported twice: a cursor reset only re-requests run keys that Dagster has already
+seen (it skips them), and the import itself recognises a known sha256 as ``duplicate``.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import dagster as dg
+import psycopg
+
+from wfm_pipeline.argus.errors import FILE_UNREADABLE, UNKNOWN_GROUP, UNKNOWN_SERVICE, RowError
+from wfm_pipeline.db import catalog
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.ingest import landing
+from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partitions
+from wfm_pipeline.settings import get_settings
+
+SETTLE_ENV = "WFM_LANDING_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 20.0
+CURSOR_VERSION = 1
+
+
+@dataclass
+class Seen:
+    """What the sensor knows about one landing file between ticks."""
+
+    size: int
+    mtime_ns: int
+    since: float              # when this (size, mtime) was first observed (sensor clock)
+    key: str | None = None    # partition key once a run was requested for exactly this stat
+
+
+def settle_seconds() -> float:
+    raw = os.environ.get(SETTLE_ENV)
+    return float(raw) if raw not in (None, "") else DEFAULT_SETTLE_SECONDS
+
+
+def load_cursor(cursor: str | None) -> dict[str, Seen]:
+    """The per-file state; an unreadable or foreign cursor starts afresh (safe: see module doc)."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+        if data.get("v") != CURSOR_VERSION:
+            return {}
+        return {rel: Seen(**entry) for rel, entry in data["files"].items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def dump_cursor(state: dict[str, Seen]) -> str:
+    return json.dumps({"v": CURSOR_VERSION, "files": {rel: asdict(s) for rel, s in sorted(state.items())}},
+                      separators=(",", ":"))
+
+
+def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
+            settle: float) -> tuple[list[landing.LandedFile], dict[str, Seen]]:
+    """Files that just settled (and were not requested yet), and the next state.
+
+    Files gone from the folder drop out of the state, so the cursor stays small.
+    """
+    settled: list[landing.LandedFile] = []
+    new_state: dict[str, Seen] = {}
+    for f in files:
+        prev = state.get(f.rel)
+        if prev is None or (prev.size, prev.mtime_ns) != (f.size, f.mtime_ns):
+            new_state[f.rel] = Seen(f.size, f.mtime_ns, now)       # new or still changing
+            continue
+        new_state[f.rel] = prev
+        if prev.key is None and now - prev.since >= settle:
+            settled.append(f)
+    return settled, new_state
+
+
+def imported_batch(conn: psycopg.Connection, sha256: str, service_id: int, group_id: int | None) -> str | None:
+    """Id of a completed batch that imported this content for this service/group, if any."""
+    row = conn.execute(
+        """SELECT import_batch_id::text FROM wfm.import_batches
+           WHERE file_sha256 = %s AND service_id = %s AND group_id IS NOT DISTINCT FROM %s
+             AND status IN ('completed', 'completed_with_errors')
+           ORDER BY created_at LIMIT 1""",
+        (sha256, service_id, group_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _placement_error(conn: psycopg.Connection, f: landing.LandedFile) -> tuple[RowError | None, int | None, int | None]:
+    """(error, service_id, group_id): why the file cannot be imported where it lies, or its ids."""
+    if f.misplaced:
+        return RowError(None, None, UNKNOWN_SERVICE,
+                        f"{f.rel}: files must be dropped into <landing>/<service_code>/ or "
+                        "<landing>/<service_code>/<group_code>/", None), None, None
+    try:
+        service = catalog.get_service(conn, f.service_code)
+    except catalog.UnknownServiceError as exc:
+        return RowError(None, None, UNKNOWN_SERVICE, f"{f.rel}: {exc}", f.service_code), None, None
+    if not f.group_code:
+        return None, service.service_id, None
+    try:
+        group = catalog.get_group(conn, service, f.group_code)
+    except catalog.UnknownServiceError as exc:
+        return RowError(None, None, UNKNOWN_GROUP, f"{f.rel}: {exc}", f.group_code), None, None
+    return None, service.service_id, group.group_id
+
+
+@dg.sensor(
+    name="argus_landing_sensor",
+    target=argus_file_import_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Imports Argus files dropped into $WFM_LANDING_DIR/<service>/[<group>/]: one run per "
+                "settled new file (partition key = run key); unknown service or unreadable file -> rejected/.",
+)
+def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
+    settings = get_settings()
+    now = time.time()
+    settled, state = observe(landing.scan_landing(settings.landing_dir), load_cursor(context.cursor),
+                             now, settle_seconds())
+    run_requests: list[dg.RunRequest] = []
+    new_keys: list[str] = []
+    if settled:
+        with wfm_db.connection() as conn:
+            for f in settled:
+                request = _handle_settled(context, conn, f, state, settings)
+                if request is not None:
+                    run_requests.append(request)
+                    if not context.instance.has_dynamic_partition(argus_files_partitions.name, request.partition_key):
+                        new_keys.append(request.partition_key)
+            conn.rollback()  # read-only; return the connection clean to the pool
+    waiting = sorted(rel for rel, s in state.items() if s.key is None)
+    return dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=(
+            [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
+        cursor=dump_cursor(state),
+        skip_reason=None if run_requests else (
+            f"waiting for {len(waiting)} file(s) to settle: {', '.join(waiting[:5])}" if waiting
+            else f"no new files in {settings.landing_dir}"),
+    )
+
+
+def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
+                    state: dict[str, Seen], settings) -> dg.RunRequest | None:
+    """Reject, archive (already imported) or request a run for one settled file."""
+    error, service_id, group_id = _placement_error(conn, f)
+    sha = None
+    if error is None:
+        try:
+            sha = landing.sha256_of(f.path)
+        except FileNotFoundError:
+            state.pop(f.rel, None)
+            return None
+        except OSError as exc:
+            error = RowError(None, None, FILE_UNREADABLE, f"{f.rel}: cannot read the file: {exc}", None)
+    if error is not None:
+        _move_rejected(context, f, error, state, settings)
+        return None
+
+    batch = imported_batch(conn, sha, service_id, group_id)
+    if batch is not None:
+        # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
+        # take it out of the landing folder. It is archived, and the log says which batch has it.
+        target = landing.archive(f.path, f.service_code, sha, settings.archive_dir)
+        context.log.info(f"{f.rel}: already imported as batch {batch} (duplicate); archived to {target}")
+        state.pop(f.rel, None)
+        return None
+
+    key = landing.partition_key(f.service_code, f.group_code, f.path.name, sha)
+    state[f.rel].key = key
+    context.log.info(f"{f.rel}: settled ({f.size} bytes), requesting run {key}")
+    return dg.RunRequest(
+        run_key=key,
+        partition_key=key,
+        tags={"wfm/landing_file": f.rel, "wfm/service": f.service_code, "wfm/sha256": sha},
+    )
+
+
+def _move_rejected(context: dg.SensorEvaluationContext, f: landing.LandedFile, error: RowError,
+                   state: dict[str, Seen], settings) -> None:
+    try:
+        target = landing.reject(f.path, [error], settings.rejected_dir, settings.landing_dir)
+    except OSError as exc:  # cannot even move it: leave it, say so once per change of the file
+        context.log.error(f"{f.rel}: {error.message}; moving it to {settings.rejected_dir} failed: {exc}")
+        state[f.rel].key = "rejected"
+        return
+    context.log.warning(f"{f.rel}: {error.code}: {error.message} -> moved to {target}")
+    state.pop(f.rel, None)

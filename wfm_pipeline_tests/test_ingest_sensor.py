@@ -1,0 +1,158 @@
+"""argus_landing_sensor ticks with build_sensor_context against a real database and real files."""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.ingest import landing
+from wfm_pipeline.ingest.sensor import SETTLE_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor, observe
+from wfm_pipeline.settings import get_settings
+
+CSV = ("Start;Unique;NonUnique;Talk;Post\n"
+       "01.03.2024 00:00:00;3;4;120;30\n"
+       "01.03.2024 00:15:00;2;2;100;20\n")
+
+
+@pytest.fixture
+def env(wfm_env: Path, db_url: str, service: dict, monkeypatch: pytest.MonkeyPatch):
+    """WFM_HOME with a landing folder; files settle after two ticks (no wall-clock wait)."""
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    settings = get_settings()
+    settings.landing_dir.mkdir(parents=True)
+    return settings
+
+
+@pytest.fixture
+def tick(db_url: str):
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(cursor: str | None) -> dg.SensorResult:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        return argus_landing_sensor(context)
+
+    yield run
+    instance.dispose()
+
+
+def drop(settings, rel: str, content: str | bytes = CSV) -> Path:
+    path = settings.landing_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    return path
+
+
+def test_a_new_file_becomes_exactly_one_run_once_settled(env, tick) -> None:
+    path = drop(env, "S1/G1/march.csv")
+    first = tick(None)
+    assert first.run_requests == [] and "settle" in first.skip_reason.skip_message
+
+    second = tick(first.cursor)
+    (request,) = second.run_requests
+    key = landing.partition_key("S1", "G1", "march.csv", landing.sha256_of(path))
+    assert request.partition_key == key == request.run_key
+    assert key.startswith("S1/G1/march.csv@") and len(key.rsplit("@", 1)[1]) == 12
+    assert request.tags["wfm/landing_file"] == "S1/G1/march.csv"
+    (partitions,) = second.dynamic_partitions_requests
+    assert partitions.partitions_def_name == "argus_files" and list(partitions.partition_keys) == [key]
+
+    third = tick(second.cursor)  # the run is pending or running: the file is not requested again
+    assert third.run_requests == [] and third.dynamic_partitions_requests == []
+    assert path.exists()  # the run, not the sensor, archives an imported file
+
+
+def test_a_half_written_file_is_not_read_until_size_and_mtime_are_stable(env, tick) -> None:
+    lines = CSV.splitlines(keepends=True)
+    path = drop(env, "S1/growing.csv", "".join(lines[:2]))
+    result = tick(None)
+    assert result.run_requests == []
+
+    with path.open("a") as fh:  # the copy goes on between ticks
+        fh.write(lines[2])
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    result = tick(result.cursor)
+    assert result.run_requests == []
+    assert load_cursor(result.cursor)["S1/growing.csv"].size == len(CSV.encode())
+
+    result = tick(result.cursor)
+    (request,) = result.run_requests  # hashed only now: the key names the complete content
+    assert request.partition_key == landing.partition_key("S1", None, "growing.csv", landing.sha256_of(path))
+    assert request.partition_key.startswith("S1/_/growing.csv@")
+
+
+def test_settling_waits_for_the_configured_quiet_time() -> None:
+    f = landing.LandedFile(Path("/x/S1/a.csv"), "S1/a.csv", "S1", None, 10, 5)
+    settled, state = observe([f], {}, now=100.0, settle=20)
+    assert settled == [] and state["S1/a.csv"].since == 100.0
+    settled, state = observe([f], state, now=110.0, settle=20)      # unchanged, but only 10 s
+    assert settled == []
+    settled, state = observe([f], state, now=121.0, settle=20)
+    assert settled == [f]
+    state["S1/a.csv"].key = "S1/_/a.csv@0123456789ab"
+    settled, state = observe([f], state, now=200.0, settle=20)      # requested: never again
+    assert settled == []
+    settled, state = observe([], state, now=201.0, settle=20)       # gone: forgotten
+    assert state == {}
+
+
+def test_cursor_round_trips_and_a_foreign_cursor_starts_afresh() -> None:
+    state = {"S1/a.csv": Seen(1, 2, 3.0, "S1/_/a.csv@0123456789ab")}
+    assert load_cursor(dump_cursor(state)) == state
+    assert json.loads(dump_cursor(state))["v"] == 1
+    assert load_cursor("not json") == {} and load_cursor('{"v": 99}') == {} and load_cursor(None) == {}
+
+
+def test_a_cursor_reset_requests_the_same_run_key_again(env, tick) -> None:
+    drop(env, "S1/G1/march.csv")
+    before = tick(tick(None).cursor).run_requests[0]
+    after = tick(tick(None).cursor).run_requests[0]   # restart with the cursor lost
+    # Dagster skips a run key it has seen, and the import recognises the sha256 as duplicate.
+    assert after.run_key == before.run_key == before.partition_key
+
+
+@pytest.mark.parametrize(("rel", "code", "needle"), [
+    ("NOPE/march.csv", "UNKNOWN_SERVICE", "unknown service 'NOPE'"),
+    ("S1/G9/march.csv", "UNKNOWN_GROUP", "unknown group 'G9'"),
+    ("march.csv", "UNKNOWN_SERVICE", "<landing>/<service_code>/"),
+])
+def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv(env, tick, rel, code, needle) -> None:
+    path = drop(env, rel)
+    result = tick(tick(None).cursor)
+    assert result.run_requests == []
+    assert not path.exists()
+    target = env.rejected_dir / rel
+    assert target.read_bytes() == CSV.encode()          # kept as sent
+    (line,) = landing.read_errors_csv(Path(f"{target}.errors.csv"))
+    assert line["file"] == "march.csv" and line["code"] == code and needle in line["message"]
+    assert load_cursor(result.cursor) == {}
+
+
+def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psycopg.Connection, service) -> None:
+    path = drop(env, "S1/again.csv")
+    sha = landing.sha256_of(path)
+    batch = conn.execute(
+        """INSERT INTO import_batches (source, file_name, file_sha256, service_id, status, rows_total)
+           VALUES ('file', 'march.csv', %s, %s, 'completed', 2) RETURNING import_batch_id::text""",
+        (sha, service["service_id"])).fetchone()[0]
+    conn.commit()
+    result = tick(tick(None).cursor)
+    assert result.run_requests == [] and not path.exists()
+    (archived,) = env.archive_dir.glob("S1/*/*/again.csv")
+    assert landing.sha256_of(archived) == sha
+    assert batch  # the batch that holds the content
+
+
+def test_lock_files_partial_downloads_and_other_types_are_ignored(env, tick) -> None:
+    for rel in ("S1/~$march.xlsx", "S1/.hidden.csv", "S1/march.csv.part", "S1/notes.txt"):
+        drop(env, rel)
+    result = tick(tick(None).cursor)
+    assert result.run_requests == [] and load_cursor(result.cursor) == {}
+    assert "no new files" in result.skip_reason.skip_message
