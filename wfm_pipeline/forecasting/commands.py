@@ -1,0 +1,230 @@
+"""`wfm forecast …` and `wfm bench forecast`."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import click
+import numpy as np
+import pandas as pd
+
+from wfm_pipeline.db import connection
+from wfm_pipeline.db.catalog import UnknownServiceError
+from wfm_pipeline.forecasting import demo, generator, pipeline, store
+from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest
+
+
+def _db_url() -> str:
+    from wfm_pipeline.cli import db_url   # late import: cli imports this module while loading
+
+    return db_url()
+
+
+def _series(conn, service: str, group: str | None) -> store.SeriesKey:
+    try:
+        return store.series_for(conn, service, group)
+    except UnknownServiceError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _as_of(value: datetime | None, tz: str) -> datetime:
+    return pipeline.local_midnight(value.date(), tz) if value else pipeline.default_as_of(tz)
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else format(value, spec)
+
+
+def format_backtest(bt: dict) -> str:
+    if not bt or not bt.get("weeks"):
+        return "backtest: not enough history"
+    lines = [f"backtest: {bt['weeks']} weekly origins, {bt['horizon_days']}-day horizon, "
+             f"{bt['calls_scored']:.0f} calls on {bt['days_scored']} open days scored",
+             f"{'level':<10}{'model WAPE':>12}{'naive WAPE':>12}{'improvement':>13}"]
+    for level in ("interval", "day"):
+        pair = bt[level]
+        imp = bt.get(f"{level}_improvement")
+        lines.append(f"{level:<10}{_fmt(pair['model'], '>12.2%')}{_fmt(pair['naive'], '>12.2%')}"
+                     f"{_fmt(imp, '>13.1%')}")
+    lines.append(f"{'origin':<12}{'model':>10}{'naive':>10}")
+    for o in bt["origins"]:
+        lines.append(f"{o['origin']:<12}{_fmt(o['wape_model'], '>10.2%')}{_fmt(o['wape_naive'], '>10.2%')}")
+    return "\n".join(lines)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(forecast)
+    cli.commands["bench"].add_command(bench_forecast)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--service", "service_code", help="Service code.")
+@click.option("--group", "group_code", help="Group code (default: the service level).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Forecast as if today were this local date: only history before it is used.")
+@click.option("--horizon-days", default=pipeline.DEFAULT_HORIZON_DAYS, show_default=True,
+              type=click.IntRange(1, 92))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per interval.")
+@click.pass_context
+def forecast(ctx: click.Context, service_code: str | None, group_code: str | None, as_of: datetime | None,
+             horizon_days: int, as_json: bool) -> None:
+    """Forecast calls, AHT and staffing per 15-minute interval and store the run.
+
+    Subcommands: `backtest` (WAPE table), `demo` (load generated history).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(service=service_code, group=group_code, as_of=as_of, as_json=as_json)
+    if ctx.invoked_subcommand is not None:
+        return
+    if not service_code:
+        raise click.UsageError("--service is required")
+    with connection.connect(_db_url()) as conn:
+        key = _series(conn, service_code, group_code)
+        result = pipeline.run_forecast(conn, key, as_of=_as_of(as_of, key.time_zone), horizon_days=horizon_days)
+        conn.commit()
+    frame = result.frame
+    if as_json:
+        for row in frame.itertuples(index=False):
+            click.echo(json.dumps({
+                "interval_start": row.interval_start.isoformat(), "calls": round(float(row.calls), 3),
+                "unique_calls": round(float(row.unique_calls), 3), "aht": round(float(row.aht), 2),
+                "required_agents": int(row.required_agents), "scheduled_agents": int(row.scheduled_agents),
+                "service_level": round(float(row.service_level), 5), "asa": round(float(row.asa), 2),
+                "occupancy": round(float(row.occupancy), 5)}))
+        return
+    tz = key.time_zone
+    click.echo(f"forecast run {result.run_id} for {key.label}: as of {pd.Timestamp(result.as_of).isoformat()}, "
+               f"{horizon_days} days, {frame['calls'].sum():.0f} calls, staffing {result.staffing_model}")
+    click.echo(format_backtest(result.backtest))
+    click.echo(f"{'interval (' + tz + ')':<28}{'calls':>9}{'unique':>9}{'AHT s':>8}{'req':>6}{'sched':>6}"
+               f"{'SL':>8}{'ASA s':>8}{'occ':>7}")
+    local = pd.DatetimeIndex(frame["interval_start"]).tz_convert(tz)
+    for ts, row in zip(local, frame.itertuples(index=False)):
+        click.echo(f"{ts.strftime('%Y-%m-%d %H:%M %z'):<28}{row.calls:>9.2f}{row.unique_calls:>9.2f}{row.aht:>8.1f}"
+                   f"{row.required_agents:>6d}{row.scheduled_agents:>6d}{row.service_level:>8.1%}"
+                   f"{row.asa:>8.1f}{row.occupancy:>7.1%}")
+
+
+@forecast.command("backtest")
+@click.option("--service", "service_code", help="Service code.")
+@click.option("--group", "group_code", help="Group code (default: the service level).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="End of the backtest (local date, excluded); default today.")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(1, 52), help="Weekly origins.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def forecast_backtest(ctx: click.Context, service_code: str | None, group_code: str | None,
+                      as_of: datetime | None, weeks: int, as_json: bool) -> None:
+    """Rolling-origin backtest: WAPE of the model vs the seasonal-naive baseline."""
+    service_code = service_code or ctx.obj.get("service")
+    group_code = group_code or ctx.obj.get("group")
+    as_of = as_of or ctx.obj.get("as_of")
+    if not service_code:
+        raise click.UsageError("--service is required")
+    cfg = BacktestConfig(weeks=weeks)
+    with connection.connect(_db_url()) as conn:
+        key = _series(conn, service_code, group_code)
+        end = _as_of(as_of, key.time_zone)
+        history = store.load_history(conn, key, pipeline.history_start(end, pipeline.ModelConfig(), cfg), end)
+        special = store.load_special_days(conn, key.service_id)
+    result = backtest(history, key.time_zone, end, special, cfg)
+    if as_json or ctx.obj.get("as_json"):
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"{key.label}, backtest up to {end.date()} ({key.time_zone})")
+        click.echo(format_backtest(result))
+
+
+@forecast.command("demo")
+@click.option("--service", "service_code", default="DEMO", show_default=True, help="Code of the service to create.")
+@click.option("--weeks", default=24, show_default=True, type=click.IntRange(4, 104))
+@click.option("--daily-calls", default=3000.0, show_default=True, type=click.FloatRange(1, 1e6))
+@click.option("--time-zone", default="Europe/Berlin", show_default=True)
+@click.option("--seed", default=1, show_default=True)
+def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: str, seed: int) -> None:
+    """Create a service with generated history (weekly + intraday seasonality, Poisson noise, holidays)."""
+    with connection.connect(_db_url()) as conn:
+        try:
+            info = demo.load_demo(conn, service_code, end=datetime.now(timezone.utc).date(), weeks=weeks,
+                                  daily_calls=daily_calls, time_zone=time_zone, seed=seed)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        conn.commit()
+    click.echo(f"service {service_code}: {info['rows']} intervals, {info['calls']} calls, "
+               f"{info['start']} .. {info['end']} (excl.), holidays {', '.join(info['holidays'])}")
+    click.echo(f"next: wfm forecast backtest --service {service_code}")
+
+
+@click.command("forecast")
+@click.option("--groups", default=200, show_default=True, type=click.IntRange(1, 2000))
+@click.option("--days", "horizon_days", default=14, show_default=True, type=click.IntRange(1, 92))
+@click.option("--history-weeks", default=12, show_default=True, type=click.IntRange(4, 52))
+@click.option("--service", "service_code", default="BENCHFC", show_default=True,
+              help="Service holding the benchmark groups (created and filled on first use).")
+def bench_forecast(groups: int, horizon_days: int, history_weeks: int, service_code: str) -> None:
+    """Forecast + backtest + staffing for N groups through the database, timed."""
+    as_of_day = datetime.now(timezone.utc).date()
+    tz = "Europe/Berlin"
+    codes = [f"G{i:04d}" for i in range(groups)]
+    with connection.connect(_db_url()) as conn:
+        t0 = time.perf_counter()
+        service_id, ids = demo.ensure_service(conn, service_code, tz, codes)
+        have = {gid for (gid,) in conn.execute(
+            "SELECT DISTINCT group_id FROM wfm.contact_statistics WHERE service_id = %s AND interval_start_time >= %s",
+            (service_id, as_of_day - timedelta(days=7 * history_weeks - 1)))}
+        rng = np.random.default_rng(7)
+        start = as_of_day - timedelta(days=7 * history_weeks)
+        loaded = 0
+        for code in codes:
+            volume = float(rng.uniform(200, 4000))
+            if ids[code] in have:
+                continue
+            spec = generator.SyntheticSpec(start=start, days=7 * history_weeks, time_zone=tz, daily_calls=volume,
+                                           holidays=generator.default_holidays(start, 7 * history_weeks),
+                                           seed=int(ids[code]))
+            loaded += len(frame := generator.generate(spec))
+            demo.insert_history(conn, service_id, ids[code], frame, source="bench")
+        conn.commit()
+        setup = time.perf_counter() - t0
+        click.echo(f"setup: {groups} groups of {service_code}, {loaded} history rows generated and loaded "
+                   f"in {setup:.1f} s")
+        timings = {"load": 0.0, "forecast": 0.0, "backtest": 0.0, "staffing": 0.0, "store": 0.0}
+        as_of = pipeline.local_midnight(as_of_day, tz)
+        model_cfg, bt_cfg = pipeline.ModelConfig(), BacktestConfig()
+        targets = store.load_targets(conn, service_id)
+        special = store.load_special_days(conn, service_id)
+        intervals = 0
+        improvements = []
+        t_all = time.perf_counter()
+        for code in codes:
+            key = store.SeriesKey(service_id, service_code, tz, ids[code], code)
+            t = time.perf_counter()
+            history = store.load_history(conn, key, pipeline.history_start(as_of, model_cfg, bt_cfg), as_of)
+            timings["load"] += time.perf_counter() - t
+            t = time.perf_counter()
+            res = pipeline.forecast_history(key, history, as_of, horizon_days, special, run_backtest=False)
+            timings["forecast"] += time.perf_counter() - t
+            t = time.perf_counter()
+            res.backtest = backtest(history, tz, as_of, special, bt_cfg, model_cfg)
+            improvements.append(res.backtest.get("interval_improvement"))
+            timings["backtest"] += time.perf_counter() - t
+            t = time.perf_counter()
+            st = pipeline.staff(res.frame, targets)
+            timings["staffing"] += time.perf_counter() - t
+            t = time.perf_counter()
+            store.save_run(conn, key, as_of=as_of, horizon_start=as_of, horizon_end=res.horizon_end,
+                           model=pipeline.MODEL_NAME, parameters=res.info, backtest=res.backtest,
+                           frame=res.frame, staffing=st)
+            timings["store"] += time.perf_counter() - t
+            intervals += len(res.frame)
+        conn.commit()
+        total = time.perf_counter() - t_all
+    imp = [i for i in improvements if i is not None]
+    click.echo(f"forecast + backtest + staffing + store: {groups} groups x {horizon_days} days "
+               f"({intervals} intervals) in {total:.1f} s")
+    click.echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    if imp:
+        click.echo(f"  backtest interval-WAPE improvement over seasonal naive: median {np.median(imp):.1%}, "
+                   f"min {min(imp):.1%}")

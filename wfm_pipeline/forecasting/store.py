@@ -1,0 +1,192 @@
+"""Database side of forecasting: history, targets, special days in; runs and intervals out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.db.catalog import UnknownServiceError
+from wfm_pipeline.forecasting.erlang import Staffing, Targets
+from wfm_pipeline.forecasting.model import SpecialDay
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    """One forecast series: a service (group_id None) or one of its groups."""
+
+    service_id: int
+    service_code: str
+    time_zone: str
+    group_id: int | None = None
+    group_code: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.service_code if self.group_code is None else f"{self.service_code}/{self.group_code}"
+
+
+def series_for(conn: psycopg.Connection, service_code: str, group_code: str | None = None) -> SeriesKey:
+    row = conn.execute("SELECT service_id, code, time_zone FROM wfm.services WHERE code = %s",
+                       (service_code,)).fetchone()
+    if row is None:
+        known = [c for (c,) in conn.execute("SELECT code FROM wfm.services ORDER BY code")]
+        hint = f" (known: {', '.join(known)})" if known else " (no services yet)"
+        raise UnknownServiceError(f"unknown service {service_code!r}{hint}")
+    if group_code is None:
+        return SeriesKey(*row)
+    grp = conn.execute("SELECT group_id FROM wfm.groups WHERE service_id = %s AND code = %s",
+                       (row[0], group_code)).fetchone()
+    if grp is None:
+        raise UnknownServiceError(f"unknown group {group_code!r} in service {service_code!r}")
+    return SeriesKey(*row, grp[0], group_code)
+
+
+def all_series(conn: psycopg.Connection, since: datetime) -> list[SeriesKey]:
+    """Every service and group with statistics since ``since`` (what the assets forecast)."""
+    rows = conn.execute(
+        """SELECT s.service_id, s.code, s.time_zone, g.group_id, g.code
+           FROM wfm.services s LEFT JOIN wfm.groups g ON g.service_id = s.service_id
+           ORDER BY s.code, g.code NULLS FIRST""").fetchall()
+    active = {(sid, gid) for sid, gid in conn.execute(
+        "SELECT DISTINCT service_id, group_id FROM wfm.contact_statistics WHERE interval_start_time >= %s",
+        (since,))}
+    active_services = {sid for sid, _ in active}
+    out: list[SeriesKey] = []
+    seen: set[int] = set()
+    for sid, code, tz, gid, gcode in rows:
+        if sid in active_services and sid not in seen:
+            out.append(SeriesKey(sid, code, tz))
+            seen.add(sid)
+        if gid is not None and (sid, gid) in active:
+            out.append(SeriesKey(sid, code, tz, gid, gcode))
+    return out
+
+
+def load_targets(conn: psycopg.Connection, service_id: int) -> Targets:
+    row = conn.execute(
+        """SELECT service_level_target, sl_threshold_seconds, max_occupancy, shrinkage, patience_seconds
+           FROM wfm.services WHERE service_id = %s""", (service_id,)).fetchone()
+    if row is None:
+        raise UnknownServiceError(f"unknown service_id {service_id}")
+    sl, threshold, occ, shrink, patience = row
+    return Targets(float(sl), float(threshold), float(occ), float(shrink),
+                   None if patience is None else float(patience))
+
+
+def load_special_days(conn: psycopg.Connection, service_id: int) -> dict[date, SpecialDay]:
+    return {day: SpecialDay(excl, None if mult is None else float(mult)) for day, excl, mult in conn.execute(
+        "SELECT day, exclude_from_training, multiplier FROM wfm.special_days WHERE service_id = %s",
+        (service_id,))}
+
+
+def load_history(conn: psycopg.Connection, key: SeriesKey, start: datetime, end: datetime) -> pd.DataFrame:
+    """Intervals in [start, end): calls, unique calls, handle seconds (talk + wrap-up totals).
+
+    Service level: the service-level rows (group_id NULL) when there are any in the window,
+    else the sum over the service's groups (additive quantities sum exactly).
+    """
+    cols = "interval_start_time, non_unique_incoming, unique_incoming, talk_time_total + post_processing_time_total"
+    if key.group_id is not None:
+        rows = conn.execute(
+            f"""SELECT {cols} FROM wfm.contact_statistics
+                WHERE service_id = %s AND group_id = %s AND interval_start_time >= %s AND interval_start_time < %s""",
+            (key.service_id, key.group_id, start, end)).fetchall()
+    else:
+        rows = conn.execute(
+            f"""SELECT {cols} FROM wfm.contact_statistics
+                WHERE service_id = %s AND group_id IS NULL AND interval_start_time >= %s AND interval_start_time < %s""",
+            (key.service_id, start, end)).fetchall()
+        if not rows:
+            rows = conn.execute(
+                """SELECT interval_start_time, sum(non_unique_incoming), sum(unique_incoming),
+                          sum(talk_time_total + post_processing_time_total)
+                   FROM wfm.contact_statistics
+                   WHERE service_id = %s AND group_id IS NOT NULL
+                     AND interval_start_time >= %s AND interval_start_time < %s
+                   GROUP BY interval_start_time""", (key.service_id, start, end)).fetchall()
+    frame = pd.DataFrame(rows, columns=["interval_start", "calls", "unique_calls", "handle_seconds"])
+    frame["interval_start"] = pd.to_datetime(frame["interval_start"], utc=True)
+    for col in ("calls", "unique_calls", "handle_seconds"):
+        frame[col] = frame[col].astype(float)
+    return frame
+
+
+def save_run(conn: psycopg.Connection, key: SeriesKey, *, as_of: datetime, horizon_start: datetime,
+             horizon_end: datetime, model: str, parameters: dict, backtest: dict, frame: pd.DataFrame,
+             staffing: Staffing | None) -> int:
+    """Insert a forecast run and its intervals (COPY); the caller commits. Returns the run id."""
+    run_id = conn.execute(
+        """INSERT INTO wfm.forecast_runs (service_id, group_id, as_of, horizon_start, horizon_end, model,
+                                          parameters, backtest, staffing_model)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING forecast_run_id""",
+        (key.service_id, key.group_id, as_of, horizon_start, horizon_end, model,
+         json.dumps(parameters, default=str), json.dumps(backtest, default=str),
+         staffing.model if staffing is not None else "erlang_c")).fetchone()[0]
+    cols = ["interval_start_time", "calls", "unique_calls", "aht"]
+    extra = ["workload_erlangs", "required_agents", "scheduled_agents", "service_level", "asa",
+             "occupancy", "abandon_rate"] if staffing is not None else []
+    with conn.cursor() as cur, cur.copy(
+            f"COPY wfm.forecasts (forecast_run_id, service_id, group_id, {', '.join(cols + extra)}) FROM STDIN") as cp:
+        rows = _rows(frame, staffing)
+        for row in rows:
+            cp.write_row((run_id, key.service_id, key.group_id, *row))
+    return run_id
+
+
+def _rows(frame: pd.DataFrame, staffing: Staffing | None):
+    ts = pd.DatetimeIndex(frame["interval_start"]).to_pydatetime()
+    calls = np.round(frame["calls"].to_numpy(float), 3)
+    uniq = np.round(np.minimum(frame["unique_calls"].to_numpy(float), calls), 3)
+    aht = np.round(frame["aht"].to_numpy(float), 2)
+    if staffing is None:
+        return zip(ts, calls.tolist(), uniq.tolist(), aht.tolist())
+    return zip(ts, calls.tolist(), uniq.tolist(), aht.tolist(),
+               np.round(staffing.workload, 3).tolist(), staffing.required_agents.tolist(),
+               staffing.scheduled_agents.tolist(), np.round(np.clip(staffing.service_level, 0, 1), 5).tolist(),
+               np.round(np.minimum(staffing.asa, 99_999_999), 2).tolist(),
+               np.round(np.clip(staffing.occupancy, 0, 1), 5).tolist(),
+               np.round(np.clip(staffing.abandon_rate, 0, 1), 5).tolist())
+
+
+def latest_runs(conn: psycopg.Connection, since: datetime) -> list[tuple[int, int]]:
+    """(run id, service id) of the newest run per service/group created since ``since``."""
+    return conn.execute(
+        """SELECT DISTINCT ON (service_id, group_id) forecast_run_id, service_id
+           FROM wfm.forecast_runs WHERE created_at >= %s
+           ORDER BY service_id, group_id, created_at DESC, forecast_run_id DESC""", (since,)).fetchall()
+
+
+def run_intervals(conn: psycopg.Connection, run_id: int) -> pd.DataFrame:
+    rows = conn.execute(
+        "SELECT interval_start_time, calls, aht FROM wfm.forecasts WHERE forecast_run_id = %s ORDER BY 1",
+        (run_id,)).fetchall()
+    frame = pd.DataFrame(rows, columns=["interval_start", "calls", "aht"])
+    frame["calls"] = frame["calls"].astype(float)
+    frame["aht"] = frame["aht"].astype(float)
+    return frame
+
+
+def update_staffing(conn: psycopg.Connection, run_id: int, frame: pd.DataFrame, staffing: Staffing) -> int:
+    """Write staffing columns of a stored run (staging table + one UPDATE); the caller commits."""
+    conn.execute("""CREATE TEMP TABLE IF NOT EXISTS forecast_staffing_stage (
+                        interval_start_time timestamptz, workload_erlangs numeric, required_agents int,
+                        scheduled_agents int, service_level numeric, asa numeric, occupancy numeric,
+                        abandon_rate numeric) ON COMMIT DELETE ROWS""")
+    conn.execute("DELETE FROM forecast_staffing_stage")
+    with conn.cursor() as cur, cur.copy("COPY forecast_staffing_stage FROM STDIN") as cp:
+        for row in _rows(frame.assign(unique_calls=0.0), staffing):
+            cp.write_row((row[0], *row[4:]))
+    cur = conn.execute(
+        """UPDATE wfm.forecasts f SET workload_erlangs = s.workload_erlangs, required_agents = s.required_agents,
+                  scheduled_agents = s.scheduled_agents, service_level = s.service_level, asa = s.asa,
+                  occupancy = s.occupancy, abandon_rate = s.abandon_rate
+           FROM forecast_staffing_stage s
+           WHERE f.forecast_run_id = %s AND f.interval_start_time = s.interval_start_time""", (run_id,))
+    conn.execute("UPDATE wfm.forecast_runs SET staffing_model = %s WHERE forecast_run_id = %s",
+                 (staffing.model, run_id))
+    return cur.rowcount
