@@ -1,0 +1,360 @@
+"""Validating raw Argus rows: every rule, every error, vectorised.
+
+``validate_argus(raw, time_zone) -> ValidationResult`` where ``raw`` is a ``RawArgusData``
+(or its frame: columns ``row``, ``A``-``E``). Steps, all column-at-a-time (no row loops):
+
+1. parse: column A to a local datetime (date cells, or text ``DD.MM.YYYY HH:MM[:SS]``),
+   rounded to the second (Excel date cells carry float noise); B-E to numbers (numeric cells,
+   or text holding a number). Empty required cells -> ``MISSING_VALUE`` (D and E may be empty
+   only when C = 0); unparseable -> ``INVALID_DATETIME`` / ``NOT_INTEGER``.
+2. the pandera ``ArgusRowsModel`` (lazy): alignment, integers, ranges, C >= B.
+3. local time -> UTC with the service's IANA zone: a time in the DST gap ->
+   ``INVALID_LOCAL_TIME``; an ambiguous time (fall-back) maps in file order first to the
+   earlier instant, then to the later one.
+4. the same interval twice: identical rows keep the first, the rest are ``DUPLICATE_ROW``
+   (skipped); conflicting rows are all ``DUPLICATE_INTERVAL``.
+
+A row with several problems reports each (one error per cell; the row-level C >= B check
+and duplicates add theirs). A row whose only error is ``DUPLICATE_ROW`` is *skipped*, any
+other error *rejects* it: ``rows_total = valid + rejected + skipped``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.reader import TEXT_DATE_FORMATS, RawArgusData
+from wfm_pipeline.argus.schema import (
+    COLUMN_LETTERS, DURATION_COLUMNS, MAX_COUNT, MAX_DURATION_SECONDS, VALUE_COLUMNS, ArgusRowsModel,
+)
+
+# Output columns of ValidationResult.valid, in the history table's order.
+VALID_COLUMNS = ("interval_start_time", "unique_incoming", "non_unique_incoming", "avg_talk_time",
+                 "avg_post_processing_time", "source_row_number")
+_LETTER_TO_COLUMN = {v: k for k, v in COLUMN_LETTERS.items()}
+# When one cell fails several value checks (-1.5), report the first of these only.
+_CELL_PRIORITY = {E.MISSING_VALUE: 0, E.INVALID_DATETIME: 0, E.NOT_INTEGER: 1, E.NEGATIVE_VALUE: 2,
+                  E.OUT_OF_RANGE: 3, E.MISALIGNED_INTERVAL: 4, E.INVALID_LOCAL_TIME: 5}
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of validating one file's rows.
+
+    ``valid``: one row per accepted interval with columns ``interval_start_time`` (UTC,
+    tz-aware), ``unique_incoming``, ``non_unique_incoming`` (int64), ``avg_talk_time``,
+    ``avg_post_processing_time`` (nullable Int64), ``source_row_number`` (int64).
+    ``errors``: every problem, sorted by row. ``skipped``: exact duplicate rows.
+    """
+
+    valid: pd.DataFrame
+    errors: list[RowError]
+    skipped: int
+    rows_total: int
+    rejected: int
+    time_zone: str
+    file_name: str | None = None
+    header_rows: int = 0
+    blank_rows: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def first_interval(self) -> pd.Timestamp | None:
+        return self.valid["interval_start_time"].min() if len(self.valid) else None
+
+    @property
+    def last_interval(self) -> pd.Timestamp | None:
+        return self.valid["interval_start_time"].max() if len(self.valid) else None
+
+    @property
+    def months(self) -> list[str]:
+        """UTC months (YYYY-MM) of the accepted rows: the partitions the load touches."""
+        if not len(self.valid):
+            return []
+        ts = self.valid["interval_start_time"].dt.tz_convert("UTC")
+        return sorted(set(ts.dt.strftime("%Y-%m").unique()))
+
+    @property
+    def has_invalid_rows(self) -> bool:
+        return self.rejected > 0
+
+
+class _Collector:
+    """Accumulates (position, column letter, code) triples as arrays; messages come last."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, positions: np.ndarray, letter: str | None, code: str) -> None:
+        positions = np.asarray(positions, dtype=np.int64)
+        if positions.size:
+            self.parts.append(pd.DataFrame({"pos": positions, "column": letter, "code": code}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": pd.Series([], dtype=object),
+                                 "code": pd.Series([], dtype=object)})
+        return pd.concat(self.parts, ignore_index=True)
+
+
+def _empty_mask(s: pd.Series) -> np.ndarray:
+    return s.isna().to_numpy()
+
+
+def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Column A -> naive local datetime64[ns] (NaT when empty/invalid) and the invalid mask."""
+    types = a.map(type)
+    out = pd.Series(pd.NaT, index=a.index, dtype="datetime64[ns]")
+    is_dt = types.isin([dt.datetime, pd.Timestamp]).to_numpy()
+    if is_dt.any():
+        out[is_dt] = pd.to_datetime(a[is_dt], errors="coerce")
+    is_date = (types == dt.date).to_numpy()
+    if is_date.any():
+        out[is_date] = pd.to_datetime(a[is_date].map(lambda d: dt.datetime(d.year, d.month, d.day)))
+    is_str = (types == str).to_numpy()
+    if is_str.any():
+        text = a[is_str].str.split().str.join(" ")
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        for fmt in TEXT_DATE_FORMATS:
+            todo = parsed.isna()
+            if not todo.any():
+                break
+            parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        out[is_str] = parsed
+    # Date cells are floats of days in Excel: 00:15 may arrive as 00:14:59.999987.
+    out = out.dt.round("s")
+    invalid = out.isna().to_numpy() & ~_empty_mask(a)
+    return out, invalid
+
+
+def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A count/duration column -> float64 (NaN when empty/unparseable) and the unparseable mask."""
+    types = s.map(type)
+    out = pd.Series(np.nan, index=s.index, dtype="float64")
+    is_num = types.isin([float, int, np.float64, np.int64]).to_numpy()
+    if is_num.any():
+        out[is_num] = s[is_num].astype("float64")
+    is_str = (types == str).to_numpy()
+    if is_str.any():
+        # Text holding a number; a decimal comma is a decimal point (12,5 is 12.5: not an integer).
+        text = s[is_str].str.replace(",", ".", regex=False).str.replace(" ", "", regex=False)
+        out[is_str] = pd.to_numeric(text, errors="coerce")
+    unparseable = out.isna().to_numpy() & ~_empty_mask(s)
+    return out, unparseable
+
+
+def _raw_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d.%m.%Y %H:%M:%S.%f").rstrip("0").rstrip(".") if value.microsecond \
+            else value.strftime("%d.%m.%Y %H:%M:%S")
+    return str(value)
+
+
+def _message(code: str, letter: str | None, value: str | None, local: pd.Timestamp | None,
+             time_zone: str, extra: str | None) -> str:
+    shown = "empty" if value is None else repr(value)
+    if code == E.MISSING_VALUE:
+        if letter in ("D", "E"):
+            return f"column {letter} is empty but column C has calls; D and E may be empty only when C = 0"
+        return f"column {letter} is empty; it is required"
+    if code == E.INVALID_DATETIME:
+        return f"column A {shown} is not a date-time DD.MM.YYYY HH:MM:SS (or a date cell)"
+    if code == E.MISALIGNED_INTERVAL:
+        return f"column A {shown} is not the start of a 15-minute interval (:00, :15, :30, :45 and 0 seconds)"
+    if code == E.INVALID_LOCAL_TIME:
+        return (f"column A {shown} does not exist in time zone {time_zone} "
+                "(clocks jump over it when daylight-saving time starts)")
+    if code == E.NOT_INTEGER:
+        return f"column {letter} {shown} is not a whole number"
+    if code == E.NEGATIVE_VALUE:
+        return f"column {letter} {shown} is negative"
+    if code == E.OUT_OF_RANGE:
+        limit = MAX_DURATION_SECONDS if letter in ("D", "E") else MAX_COUNT
+        unit = " seconds" if letter in ("D", "E") else ""
+        return f"column {letter} {shown} exceeds the maximum of {limit:,}{unit}"
+    if code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
+        return f"unique incoming calls {extra}; C must be >= B"
+    if code == E.DUPLICATE_ROW:
+        return f"exact copy of row {extra} for the same interval; the first copy is kept"
+    if code == E.DUPLICATE_INTERVAL:
+        return f"interval {shown} appears in rows {extra} with different values; all of them are rejected"
+    return code
+
+
+def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> ValidationResult:
+    """Validate raw Argus rows for a service in ``time_zone`` (IANA name); see the module docstring."""
+    import time
+
+    t0 = time.perf_counter()
+    if isinstance(raw, RawArgusData):
+        frame, file_name, header_rows, blank_rows = raw.frame, raw.file_name, raw.header_rows, raw.blank_rows
+    else:
+        frame, file_name, header_rows, blank_rows = raw, None, 0, 0
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    errs = _Collector()
+
+    # 1. parse
+    local_time, bad_dt = _parse_datetime(frame["A"])
+    errs.add(np.flatnonzero(_empty_mask(frame["A"])), "A", E.MISSING_VALUE)
+    errs.add(np.flatnonzero(bad_dt), "A", E.INVALID_DATETIME)
+    typed = pd.DataFrame({"row": frame["row"].astype("int64"), "local_time": local_time})
+    unparseable: dict[str, np.ndarray] = {}
+    for col in VALUE_COLUMNS:
+        letter = COLUMN_LETTERS[col]
+        typed[col], unparseable[col] = _parse_number(frame[letter])
+        errs.add(np.flatnonzero(unparseable[col]), letter, E.NOT_INTEGER)
+    c = typed["non_unique_incoming"]
+    for col in ("unique_incoming", "non_unique_incoming"):
+        errs.add(np.flatnonzero(_empty_mask(frame[COLUMN_LETTERS[col]])), COLUMN_LETTERS[col], E.MISSING_VALUE)
+    for col in DURATION_COLUMNS:
+        # Empty D/E is fine when C = 0; when C is itself invalid, C's error rejects the row.
+        missing = _empty_mask(frame[COLUMN_LETTERS[col]]) & c.notna().to_numpy() & (c != 0).to_numpy()
+        errs.add(np.flatnonzero(missing), COLUMN_LETTERS[col], E.MISSING_VALUE)
+    t_parse = time.perf_counter()
+
+    # 2. pandera: value rules, lazily (all failures at once)
+    try:
+        ArgusRowsModel.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        for (column, check), group in fc.groupby(["column", "check"], dropna=False, sort=False):
+            code = str(check)
+            letter = "B" if code == E.UNIQUE_EXCEEDS_NON_UNIQUE else COLUMN_LETTERS.get(str(column))
+            if code not in E.ROW_CODES:
+                raise RuntimeError(f"unexpected schema failure {column}/{check}: {group.head()}") from exc
+            errs.add(group["index"].astype("int64").unique(), letter, code)
+    t_schema = time.perf_counter()
+
+    # 3. local -> UTC (DST gap rejected; fall-back ambiguity resolved in file order)
+    utc = _to_utc(local_time, time_zone)
+    gap = local_time.notna().to_numpy() & utc.isna().to_numpy()
+    errs.add(np.flatnonzero(gap), "A", E.INVALID_LOCAL_TIME)
+
+    # 4. duplicates among rows with a valid instant
+    dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable)
+    errs.add(dup_row_pos, None, E.DUPLICATE_ROW)
+    errs.add(dup_interval_pos, None, E.DUPLICATE_INTERVAL)
+    t_dst = time.perf_counter()
+
+    # Assemble: one error per cell (highest priority code), plus row-level ones.
+    ef = errs.frame()
+    ef["prio"] = ef["code"].map(_CELL_PRIORITY).fillna(9)
+    cell = ef["column"].notna() & (ef["code"] != E.UNIQUE_EXCEEDS_NON_UNIQUE)
+    cell_errors = ef[cell].sort_values(["pos", "column", "prio"]).drop_duplicates(["pos", "column"])
+    ef = (pd.concat([cell_errors, ef[~cell]], ignore_index=True)
+          .drop_duplicates(["pos", "column", "code"])
+          .sort_values(["pos", "column", "prio"], na_position="last", kind="stable"))
+    bad_pos = ef["pos"].to_numpy()
+    skipped_only = ef.groupby("pos")["code"].agg(lambda s: set(s) == {E.DUPLICATE_ROW})
+    skipped_pos = skipped_only[skipped_only].index.to_numpy()
+    rejected_pos = skipped_only[~skipped_only].index.to_numpy()
+
+    errors = _materialize(ef, frame, typed, utc, time_zone, first_of)
+
+    ok = np.ones(n, dtype=bool)
+    ok[bad_pos] = False
+    valid = pd.DataFrame({
+        "interval_start_time": utc[ok].reset_index(drop=True),
+        "unique_incoming": typed["unique_incoming"][ok].astype("int64").reset_index(drop=True),
+        "non_unique_incoming": typed["non_unique_incoming"][ok].astype("int64").reset_index(drop=True),
+        "avg_talk_time": typed["avg_talk_time"][ok].astype("Int64").reset_index(drop=True),
+        "avg_post_processing_time": typed["avg_post_processing_time"][ok].astype("Int64").reset_index(drop=True),
+        "source_row_number": typed["row"][ok].reset_index(drop=True),
+    })
+    t_end = time.perf_counter()
+    return ValidationResult(
+        valid=valid, errors=errors, skipped=len(skipped_pos), rows_total=n, rejected=len(rejected_pos),
+        time_zone=time_zone, file_name=file_name, header_rows=header_rows, blank_rows=blank_rows,
+        timings={"parse": t_parse - t0, "schema": t_schema - t_parse, "time_zone_duplicates": t_dst - t_schema,
+                 "assemble": t_end - t_dst, "total": t_end - t0})
+
+
+def _to_utc(local: pd.Series, time_zone: str) -> pd.Series:
+    """Local wall-clock -> UTC; NaT for non-existent times; ambiguous: first earlier, then later."""
+    n = len(local)
+    if n == 0:
+        return pd.Series([], dtype="datetime64[ns, UTC]")
+    dst_first = local.dt.tz_localize(time_zone, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
+    dst_later = local.dt.tz_localize(time_zone, ambiguous=np.zeros(n, dtype=bool), nonexistent="NaT")
+    ambiguous = (dst_first != dst_later) & dst_first.notna() & dst_later.notna()
+    result = dst_first
+    if ambiguous.any():
+        occurrence = local[ambiguous].groupby(local[ambiguous]).cumcount()
+        later = occurrence[occurrence > 0].index
+        result = dst_first.copy()
+        result[later] = dst_later[later]
+    return result.dt.tz_convert("UTC")
+
+
+def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
+                unparseable: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Positions of DUPLICATE_ROW and DUPLICATE_INTERVAL rows, and each row's group's first row."""
+    has_instant = utc.notna()
+    dup = utc.duplicated(keep=False) & has_instant
+    empty = np.array([], dtype=np.int64)
+    if not dup.any():
+        return empty, empty, pd.Series(dtype="int64")
+    sub = typed.loc[dup, list(VALUE_COLUMNS)].copy()
+    # Identical means identical cells: parsed numbers, or the raw text where it did not parse.
+    for col in VALUE_COLUMNS:
+        letter = COLUMN_LETTERS[col]
+        text = frame.loc[dup, letter].where(unparseable[col][dup.to_numpy()], "")
+        sub[col + "_text"] = text.astype(str)
+    sub = sub.fillna(-1.0)
+    fingerprint = pd.util.hash_pandas_object(sub, index=False)
+    key = utc[dup]
+    distinct = fingerprint.groupby(key).transform("nunique")
+    conflicting = distinct > 1
+    first_row = typed.loc[dup, "row"].groupby(key).transform("first")
+    later_copy = key.groupby(key).cumcount() > 0
+    dup_rows = np.flatnonzero(dup.to_numpy())
+    row_positions = dup_rows[(~conflicting & later_copy).to_numpy()]
+    interval_positions = dup_rows[conflicting.to_numpy()]
+    return row_positions, interval_positions, first_row
+
+
+def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, typed: pd.DataFrame, utc: pd.Series,
+                 time_zone: str, first_of: pd.Series) -> list[RowError]:
+    """RowError objects (a Python loop over the errors only, never over all rows)."""
+    if ef.empty:
+        return []
+    rows = frame["row"].to_numpy()
+    # Rows of each duplicated interval, for DUPLICATE_INTERVAL messages.
+    group_rows: dict = {}
+    if (ef["code"] == E.DUPLICATE_INTERVAL).any():
+        dup_pos = ef.loc[ef["code"] == E.DUPLICATE_INTERVAL, "pos"].to_numpy()
+        keys = utc.iloc[dup_pos]
+        for ts, pos in zip(keys, dup_pos):
+            group_rows.setdefault(ts, []).append(int(rows[pos]))
+    out: list[RowError] = []
+    for pos, letter, code in zip(ef["pos"].to_numpy(), ef["column"].to_numpy(), ef["code"].to_numpy()):
+        pos = int(pos)
+        letter = letter if isinstance(letter, str) else None
+        value = _raw_text(frame.at[pos, letter]) if letter else None
+        extra = None
+        if code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
+            b, c = typed.at[pos, "unique_incoming"], typed.at[pos, "non_unique_incoming"]
+            extra = (f"B = {int(b) if float(b).is_integer() else b} exceed non-unique incoming calls "
+                     f"C = {int(c) if float(c).is_integer() else c}")
+            value = _raw_text(frame.at[pos, "B"])
+        elif code == E.DUPLICATE_ROW:
+            extra = str(int(first_of.loc[pos]))
+            value = _raw_text(frame.at[pos, "A"])
+        elif code == E.DUPLICATE_INTERVAL:
+            extra = ", ".join(str(r) for r in group_rows.get(utc.iloc[pos], []))
+            value = _raw_text(frame.at[pos, "A"])
+        out.append(RowError(int(rows[pos]), letter, code, _message(code, letter, value, None, time_zone, extra), value))
+    return out
