@@ -1,0 +1,124 @@
+"""Import batches: listing, inspecting, reverting, and rebuilding a month from the history.
+
+Thin Python over ``wfm.import_batches``/``wfm.import_errors`` and the SQL functions of
+sql/021 (``wfm.revert_import_batch``, ``wfm.rebuild_contact_statistics_month``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from wfm_pipeline.argus.errors import RowError
+
+
+class UnknownBatchError(LookupError):
+    """No import batch has that id."""
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    import_batch_id: uuid.UUID
+    rows_restored: int
+    rows_deleted: int
+    already_reverted: bool
+
+
+@dataclass
+class BatchInfo:
+    """One ``import_batches`` row (all columns as a dict) and, for ``show``, its errors."""
+
+    row: dict[str, Any]
+    errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: (str(v) if isinstance(v, (uuid.UUID, dt.datetime)) else v) for k, v in self.row.items()}
+        out["errors"] = [e.to_dict() for e in self.errors]
+        out["errors_total"] = self.errors_total
+        return out
+
+
+_BATCH_COLUMNS = """b.import_batch_id, b.created_at, b.finished_at, b.source, b.file_name, b.file_sha256,
+    s.code AS service, g.code AS "group", b.status, b.rows_total, b.rows_inserted, b.rows_updated,
+    b.rows_rejected, b.rows_skipped, b.first_interval, b.last_interval, b.error_message, b.details"""
+_FROM = """FROM wfm.import_batches b
+    LEFT JOIN wfm.services s ON s.service_id = b.service_id
+    LEFT JOIN wfm.groups g ON g.group_id = b.group_id"""
+
+
+def parse_batch_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError as exc:
+        raise UnknownBatchError(f"{text!r} is not an import batch id (a UUID)") from exc
+
+
+def list_batches(conn: psycopg.Connection, *, limit: int = 20, service_code: str | None = None,
+                 status: str | None = None) -> list[BatchInfo]:
+    """Newest batches first."""
+    where, params = [], []
+    if service_code:
+        where.append("s.code = %s")
+        params.append(service_code)
+    if status:
+        where.append("b.status = %s")
+        params.append(status)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(f"SELECT {_BATCH_COLUMNS} {_FROM} {clause} ORDER BY b.created_at DESC, b.import_batch_id "
+                           "LIMIT %s", (*params, limit)).fetchall()
+    return [BatchInfo(r) for r in rows]
+
+
+def get_batch(conn: psycopg.Connection, batch_id: uuid.UUID | str, *, error_limit: int | None = 100) -> BatchInfo:
+    """One batch with its first ``error_limit`` errors in row order (None: all)."""
+    batch_id = parse_batch_id(str(batch_id))
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(f"SELECT {_BATCH_COLUMNS} {_FROM} WHERE b.import_batch_id = %s", (batch_id,)).fetchone()
+    if row is None:
+        raise UnknownBatchError(f"unknown import batch {batch_id}")
+    total = conn.execute("SELECT count(*) FROM wfm.import_errors WHERE import_batch_id = %s", (batch_id,)).fetchone()[0]
+    errors = [RowError(*r) for r in conn.execute(
+        """SELECT row_number, column_name, error_code, error_message, raw_value FROM wfm.import_errors
+           WHERE import_batch_id = %s ORDER BY row_number NULLS LAST, import_error_id LIMIT %s""",
+        (batch_id, error_limit))]
+    return BatchInfo(row, errors, total)
+
+
+def revert_batch(conn: psycopg.Connection, batch_id: uuid.UUID | str) -> RevertResult:
+    """Revert a batch (``wfm.revert_import_batch``) and commit. Idempotent."""
+    batch_id = parse_batch_id(str(batch_id))
+    try:
+        with conn.transaction():
+            restored, deleted, already = conn.execute(
+                "SELECT rows_restored, rows_deleted, already_reverted FROM wfm.revert_import_batch(%s)",
+                (batch_id,)).fetchone()
+    except psycopg.errors.NoDataFound as exc:
+        raise UnknownBatchError(f"unknown import batch {batch_id}") from exc
+    return RevertResult(batch_id, restored, deleted, already)
+
+
+def rebuild_month(conn: psycopg.Connection, month: dt.date) -> tuple[int, int]:
+    """Rebuild one UTC month of contact_statistics from the history; (rows deleted, rows inserted)."""
+    with conn.transaction():
+        return conn.execute("SELECT rows_deleted, rows_inserted FROM wfm.rebuild_contact_statistics_month(%s)",
+                            (month,)).fetchone()
+
+
+def month_batches(conn: psycopg.Connection, month: dt.date) -> list[dict[str, Any]]:
+    """The batches whose rows are current in one UTC month of contact_statistics, with row counts."""
+    start = dt.datetime(month.year, month.month, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT cs.import_batch_id, b.file_name, b.status, b.created_at, count(*) AS rows
+               FROM wfm.contact_statistics cs LEFT JOIN wfm.import_batches b USING (import_batch_id)
+               WHERE cs.interval_start_time >= %s AND cs.interval_start_time < %s
+               GROUP BY cs.import_batch_id, b.file_name, b.status, b.created_at ORDER BY b.created_at""",
+            (start, end)).fetchall()

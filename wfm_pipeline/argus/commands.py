@@ -1,0 +1,246 @@
+"""CLI: ``wfm import``, ``wfm batches list|show|revert`` and ``wfm bench import``.
+
+Exit codes of ``wfm import``: 0 when every file was imported (possibly with rejected rows),
+was a duplicate or was validated; 1 when any file was rejected as a whole (unreadable, no
+data, strict mode) or failed; 2 for usage errors (unknown service or group, missing file).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import psycopg
+
+from wfm_pipeline.argus import batches as batches_mod
+from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.argus.loader import ImportFailedError, ImportResult, import_file, record_rejection, resolve_target
+from wfm_pipeline.argus.reader import file_sha256
+
+PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
+SHOWN_ERRORS = 10
+
+
+def _connect():
+    from wfm_pipeline.cli import db_url
+    from wfm_pipeline.db import connection
+
+    return connection.connect(db_url())
+
+
+class _ProgressBar:
+    """A click progress bar on stderr for the COPY of large files (silent for small ones)."""
+
+    def __init__(self, name: str, enabled: bool) -> None:
+        self.name, self.enabled, self.bar, self.done = name, enabled, None, 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage == "copy" and total >= PROGRESS_MIN_ROWS:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label=f"{self.name}: loading", file=sys.stderr,
+                                             show_pos=True)
+                self.bar.__enter__()
+            self.bar.update(done - self.done)
+            self.done = done
+        elif stage in ("apply", "done") and self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _fmt_ts(value) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _summary(result: ImportResult) -> str:
+    name = Path(result.file).name
+    head = (f"{name}: {result.status} - {result.rows_total} rows: {result.rows_inserted} inserted, "
+            f"{result.rows_updated} updated, {result.rows_rejected} rejected, {result.rows_skipped} skipped")
+    lines = [head]
+    if result.first_interval is not None:
+        lines.append(f"  intervals {_fmt_ts(result.first_interval)} .. {_fmt_ts(result.last_interval)}")
+    if result.duplicate_of:
+        lines.append(f"  same content as batch {result.duplicate_of}: nothing changed")
+    elif result.error_message and result.status in ("rejected", "failed"):
+        lines.append(f"  {result.error_message}")
+    for err in result.errors[:SHOWN_ERRORS]:
+        lines.append(f"  {err}")
+    if len(result.errors) > SHOWN_ERRORS:
+        lines.append(f"  ... and {len(result.errors) - SHOWN_ERRORS} more (wfm batches show {result.import_batch_id})")
+    if result.import_batch_id:
+        lines.append(f"  batch {result.import_batch_id}")
+    return "\n".join(lines)
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--service", "service_code", required=True, help="Service code the files belong to.")
+@click.option("--group", "group_code", default=None, help="Group code within the service (default: service level).")
+@click.option("--strict", is_flag=True, help="Import nothing from a file with any invalid row.")
+@click.option("--validate-only", is_flag=True, help="Validate and report; write only the audit rows.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout.")
+def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
+               validate_only: bool, as_json: bool) -> None:
+    """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
+    from wfm_pipeline.cli import UsageError
+
+    exit_code = 0
+    with _connect() as conn:
+        try:
+            resolve_target(conn, service_code, group_code)
+            conn.rollback()
+        except ArgusFileError as exc:
+            conn.rollback()
+            # Still audited: every file handed to the importer gets a batch row.
+            for path in paths:
+                try:
+                    sha = file_sha256(path)
+                except ArgusFileError:
+                    sha = None
+                result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
+                if as_json:
+                    click.echo(json.dumps(result.to_dict()))
+            raise UsageError(exc.error.message) from exc
+
+        for path in paths:
+            bar = _ProgressBar(path.name, enabled=not as_json)
+            try:
+                result = import_file(conn, path, service_code, group_code, strict=strict,
+                                     validate_only=validate_only, progress=bar)
+            except ImportFailedError as exc:
+                bar.close()
+                result = ImportResult(file=str(path), status="failed", import_batch_id=exc.import_batch_id,
+                                      error_message=str(exc))
+            finally:
+                bar.close()
+            if not result.ok:
+                exit_code = 1
+            click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+    sys.exit(exit_code)
+
+
+# ---------------------------------------------------------------- batches
+@click.group("batches")
+def batches_group() -> None:
+    """Import batches: list, show (with errors), revert."""
+
+
+@batches_group.command("list")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--service", "service_code", default=None, help="Only batches of this service.")
+@click.option("--status", default=None, help="Only batches with this status.")
+@click.option("--json", "as_json", is_flag=True)
+def batches_list(limit: int, service_code: str | None, status: str | None, as_json: bool) -> None:
+    """Newest import batches first."""
+    with _connect() as conn:
+        rows = batches_mod.list_batches(conn, limit=limit, service_code=service_code, status=status)
+    if as_json:
+        for b in rows:
+            click.echo(json.dumps(b.to_dict(), default=str))
+        return
+    if not rows:
+        click.echo("no import batches yet")
+        return
+    click.echo(f"{'created (UTC)':<17} {'import_batch_id':<36} {'status':<21} {'service/group':<14} "
+               f"{'total':>7} {'ins':>7} {'upd':>7} {'rej':>6} {'skip':>5}  file")
+    for b in rows:
+        r = b.row
+        target = r["service"] or "-"
+        if r["group"]:
+            target += "/" + r["group"]
+        click.echo(f"{r['created_at'].astimezone().strftime('%Y-%m-%d %H:%M'):<17} {str(r['import_batch_id']):<36} "
+                   f"{r['status']:<21} {target:<14} {r['rows_total']:>7} {r['rows_inserted']:>7} "
+                   f"{r['rows_updated']:>7} {r['rows_rejected']:>6} {r['rows_skipped']:>5}  {r['file_name'] or r['source']}")
+
+
+@batches_group.command("show")
+@click.argument("batch_id")
+@click.option("--errors", "error_limit", default=100, show_default=True, help="How many errors to show.")
+@click.option("--json", "as_json", is_flag=True)
+def batches_show(batch_id: str, error_limit: int, as_json: bool) -> None:
+    """One batch with its errors (row, column, code, message, value)."""
+    from wfm_pipeline.cli import UsageError
+
+    with _connect() as conn:
+        try:
+            info = batches_mod.get_batch(conn, batch_id, error_limit=error_limit)
+        except batches_mod.UnknownBatchError as exc:
+            raise UsageError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), default=str))
+        return
+    r = info.row
+    for key in ("import_batch_id", "status", "source", "file_name", "file_sha256", "service", "group", "created_at",
+                "finished_at", "rows_total", "rows_inserted", "rows_updated", "rows_rejected", "rows_skipped",
+                "first_interval", "last_interval", "error_message"):
+        if r.get(key) is not None:
+            click.echo(f"{key:<16} {r[key]}")
+    months = (r.get("details") or {}).get("months")
+    if months:
+        click.echo(f"{'months':<16} {', '.join(months)}")
+    click.echo(f"errors           {info.errors_total}")
+    for e in info.errors:
+        where = "file" if e.row is None else f"row {e.row}" + (f" {e.column}" if e.column else "")
+        click.echo(f"  {where:<12} {e.code:<26} {e.message}")
+    if info.errors_total > len(info.errors):
+        click.echo(f"  ... {info.errors_total - len(info.errors)} more (--errors N)")
+
+
+@batches_group.command("revert")
+@click.argument("batch_id")
+@click.option("--json", "as_json", is_flag=True)
+def batches_revert(batch_id: str, as_json: bool) -> None:
+    """Revert a batch: each interval it wrote gets the newest remaining batch's value, or is removed."""
+    from wfm_pipeline.cli import UsageError
+
+    with _connect() as conn:
+        try:
+            result = batches_mod.revert_batch(conn, batch_id)
+        except batches_mod.UnknownBatchError as exc:
+            raise UsageError(str(exc)) from exc
+        except psycopg.errors.ObjectNotInPrerequisiteState as exc:
+            raise click.ClickException(exc.diag.message_primary or str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"import_batch_id": str(result.import_batch_id), "rows_restored": result.rows_restored,
+                               "rows_deleted": result.rows_deleted, "already_reverted": result.already_reverted}))
+    elif result.already_reverted:
+        click.echo(f"batch {result.import_batch_id} was already reverted; nothing changed")
+    else:
+        click.echo(f"batch {result.import_batch_id} reverted: {result.rows_restored} intervals restored from earlier "
+                   f"batches, {result.rows_deleted} removed")
+
+
+# ---------------------------------------------------------------- bench
+@click.command("import")
+@click.option("--rows", default=38_000, show_default=True, help="Rows of the one-service file (~13 months).")
+@click.option("--groups", default=200, show_default=True, help="Groups of the many-files data set.")
+@click.option("--group-days", default=7, show_default=True, help="Days per group file.")
+@click.option("--skip-pandas", is_flag=True, help="Skip the pandas read_excel + to_sql baseline.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
+def bench_import(rows: int, groups: int, group_days: int, skip_pandas: bool, as_json: bool, keep: bool) -> None:
+    """Argus import throughput: read, validate, load, end to end vs pandas and bare COPY."""
+    from wfm_pipeline.argus import bench
+
+    results = bench.run(rows=rows, groups=groups, group_days=group_days, pandas_baseline=not skip_pandas,
+                        keep=keep, echo=lambda m: click.echo(m, err=True))
+    click.echo(bench.format_table(results))
+    if as_json:
+        click.echo(json.dumps(results, default=str))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(import_cmd, "import")
+    cli.add_command(batches_group, "batches")
+    bench_group = cli.commands.get("bench")
+    if isinstance(bench_group, click.Group):
+        bench_group.add_command(bench_import, "import")
