@@ -4,9 +4,10 @@
 import dagster as dg
 
 from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.forecasting import definitions as forecasting
 from wfm_pipeline.warehouse import definitions as warehouse
 
-DOMAINS: list[dg.Definitions] = [warehouse.defs]
+DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs]
 
 defs = dg.Definitions.merge(
     *DOMAINS,

@@ -1,0 +1,116 @@
+"""Forecasting Dagster wiring: call_forecasts → staffing_requirements, weekly and on new data."""
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.forecasting import pipeline, plot, store
+
+# Defined by the ingest domain (monthly partitions). Referenced by key only: the dependency
+# gives lineage, and the sensor below reacts to its materializations.
+CONTACT_STATISTICS = dg.AssetKey("contact_statistics")
+ACTIVE_WINDOW = timedelta(days=28)   # series with statistics in the last 4 weeks are forecast
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@dg.asset(
+    group_name="forecasting",
+    deps=[CONTACT_STATISTICS],
+    kinds={"python", "postgres"},
+    description="Interval call forecasts (calls, unique calls, AHT) for the next 14 days of every active "
+                "service and group, with a rolling-origin backtest against seasonal naive; stored as "
+                "wfm.forecast_runs / wfm.forecasts.",
+)
+def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dict:
+    now = datetime.now(timezone.utc)
+    runs: dict[str, dict] = {}
+    best = None
+    with wfm_db.connection() as conn:
+        keys = store.all_series(conn, now - ACTIVE_WINDOW)
+        for key in keys:
+            result = pipeline.run_forecast(conn, key, with_staff=False)
+            conn.commit()
+            bt = result.backtest
+            runs[key.label] = {"run_id": result.run_id, "service_id": key.service_id,
+                               "calls": float(result.frame["calls"].sum()),
+                               "wape_model": bt.get("interval", {}).get("model"),
+                               "wape_naive": bt.get("interval", {}).get("naive"),
+                               "calls_scored": bt.get("calls_scored", 0.0)}
+            if best is None or result.history["calls"].sum() > best.history["calls"].sum():
+                best = result
+    context.log.info(f"forecast {len(runs)} series")
+    scored = [r for r in runs.values() if r["wape_model"] is not None and r["wape_naive"] is not None]
+    weight = sum(r["calls_scored"] for r in scored)
+    pooled_model = sum(r["wape_model"] * r["calls_scored"] for r in scored) / weight if weight else None
+    pooled_naive = sum(r["wape_naive"] * r["calls_scored"] for r in scored) / weight if weight else None
+    table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
+    table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} | {_pct(r['wape_naive'])} |"
+              for label, r in runs.items()]
+    metadata = {
+        "series": dg.MetadataValue.int(len(runs)),
+        "backtest_wape_model": dg.MetadataValue.float(float(pooled_model if pooled_model is not None else float("nan"))),
+        "backtest_wape_naive": dg.MetadataValue.float(float(pooled_naive if pooled_naive is not None else float("nan"))),
+        "backtest": dg.MetadataValue.md("\n".join(table)),
+    }
+    if best is not None:
+        png = plot.forecast_png(best.history, best.frame, best.key.time_zone,
+                                f"{best.key.label}: last 3 weeks and forecast (calls per hour)")
+        metadata["plot"] = dg.MetadataValue.md(
+            f"**{best.key.label}**, backtest interval WAPE model {_pct(best.backtest.get('interval', {}).get('model'))}"
+            f" vs seasonal naive {_pct(best.backtest.get('interval', {}).get('naive'))}\n\n"
+            + plot.markdown_image(png, f"{best.key.label} forecast"))
+    context.add_output_metadata(metadata)
+    return runs
+
+
+@dg.asset(
+    group_name="forecasting",
+    kinds={"python", "postgres"},
+    description="Required agents (Erlang C, or Erlang A when the service has a patience figure), scheduled "
+                "agents after shrinkage, expected service level, ASA and occupancy per forecast interval.",
+)
+def staffing_requirements(context: dg.AssetExecutionContext, wfm_db: WfmDatabase, call_forecasts: dict) -> dict:
+    out: dict[str, dict] = {}
+    with wfm_db.connection() as conn:
+        for label, run in call_forecasts.items():
+            updated, st, frame = pipeline.staff_run(conn, run["run_id"], run["service_id"])
+            conn.commit()
+            out[label] = {"run_id": run["run_id"], "intervals": updated, "model": st.model,
+                          "peak_required": int(st.required_agents.max(initial=0)),
+                          "scheduled_hours": float(st.scheduled_agents.sum() * 0.25)}
+    table = ["| series | run | model | peak required | scheduled agent-hours |", "|---|---:|---|---:|---:|"]
+    table += [f"| {label} | {r['run_id']} | {r['model']} | {r['peak_required']} | {r['scheduled_hours']:.0f} |"
+              for label, r in out.items()]
+    context.add_output_metadata({
+        "series": dg.MetadataValue.int(len(out)),
+        "intervals_staffed": dg.MetadataValue.int(sum(r["intervals"] for r in out.values())),
+        "scheduled_agent_hours": dg.MetadataValue.float(float(sum(r["scheduled_hours"] for r in out.values()))),
+        "staffing": dg.MetadataValue.md("\n".join(table)),
+    })
+    return out
+
+
+forecasting_job = dg.define_asset_job(
+    "forecasting_job", selection=dg.AssetSelection.assets(call_forecasts, staffing_requirements),
+    description="Forecast every active service and group, then staff the forecasts.")
+
+forecasting_weekly = dg.ScheduleDefinition(
+    name="forecasting_weekly", job=forecasting_job, cron_schedule="0 5 * * 1", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Monday 05:00 UTC: fresh forecasts and staffing for the next 14 days.")
+
+
+@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=forecasting_job, minimum_interval_seconds=900,
+                 default_status=dg.DefaultSensorStatus.RUNNING,
+                 description="Re-forecast when contact_statistics is materialized (new data landed); "
+                             "at most every 15 minutes, so a burst of imports triggers one run.")
+def forecast_on_new_statistics(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    return dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
+
+
+defs = dg.Definitions(assets=[call_forecasts, staffing_requirements], jobs=[forecasting_job],
+                      schedules=[forecasting_weekly], sensors=[forecast_on_new_statistics])
