@@ -1,0 +1,400 @@
+-- Set-based validation of JSON input for the SQL write API (sql/041, sql/042).
+--
+-- One staging function, wfm.stage_import_rows, turns a JSON array of rows into one row per
+-- input row: the parsed values, the UTC interval start and every problem found, with the
+-- error codes and rules of the file path (wfm.error_codes, the Argus import issue):
+-- integers incl. 12.0 (12.5 NOT_INTEGER), D/E blank only when C = 0, durations <= 86400,
+-- DST gap -> INVALID_LOCAL_TIME, an ambiguous fall-back time maps in input order first to the
+-- earlier then to the later instant, identical copies of an interval keep the first
+-- (DUPLICATE_ROW), conflicting copies are all rejected (DUPLICATE_INTERVAL).
+--
+-- Everything is one SQL statement (no per-row PL/pgSQL, no per-row exception blocks): the
+-- cell helpers below are IMMUTABLE single-expression SQL functions that the planner inlines,
+-- and they never raise on bad input (regex + range checks guard every cast).
+
+CREATE TYPE wfm.import_row_error AS (
+    column_name    text,
+    error_code     text,
+    error_message  text,
+    raw_value      text
+);
+COMMENT ON TYPE wfm.import_row_error IS 'One problem of one input row: column (letter or field name, NULL = whole row), code of wfm.error_codes, message, raw value.';
+
+-- ---------------------------------------------------------------- cell helpers (inlined)
+
+CREATE FUNCTION wfm.json_cell_is_blank(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT t IS NULL OR t ~ '^\s*$' $$;
+COMMENT ON FUNCTION wfm.json_cell_is_blank(text) IS
+    'Internal (inlined): a JSON cell that is absent, null or only white space.';
+
+CREATE FUNCTION wfm.json_cell_is_number(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT t ~ '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?\s*$' $$;
+COMMENT ON FUNCTION wfm.json_cell_is_number(text) IS
+    'Internal (inlined): the text of a JSON number or a string holding a decimal number (safe to cast to numeric).';
+
+CREATE FUNCTION wfm.is_digits(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT t <> '' AND ltrim(t, '0123456789') = '' $$;
+COMMENT ON FUNCTION wfm.is_digits(text) IS
+    'Internal (inlined): the text is one or more ASCII digits (ltrim is several times cheaper than a regex).';
+
+CREATE FUNCTION wfm.json_cell_int(t text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE
+    WHEN length(t) <= 9 AND wfm.is_digits(t) THEN t::integer        -- the common case, no numeric
+    WHEN wfm.json_cell_is_number(t) THEN
+        CASE WHEN t::numeric = trunc(t::numeric) AND t::numeric BETWEEN 0 AND 2147483647
+             THEN t::numeric::integer END
+END
+$$;
+COMMENT ON FUNCTION wfm.json_cell_int(text) IS
+    'Internal (inlined): the cell as a non-negative integer (12, "12", 12.0 and "12.0" all give 12), NULL if it is not one.';
+
+CREATE FUNCTION wfm.json_cell_int_error(t text, p_required boolean, p_max integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE
+    WHEN length(t) <= 9 AND wfm.is_digits(t) THEN CASE WHEN t::integer > p_max THEN 'OUT_OF_RANGE' END
+    WHEN wfm.json_cell_is_blank(t) THEN CASE WHEN p_required THEN 'MISSING_VALUE' END
+    WHEN NOT wfm.json_cell_is_number(t) THEN 'NOT_INTEGER'
+    WHEN t::numeric <> trunc(t::numeric) THEN 'NOT_INTEGER'
+    WHEN t::numeric < 0 THEN 'NEGATIVE_VALUE'
+    WHEN t::numeric > p_max THEN 'OUT_OF_RANGE'
+END
+$$;
+COMMENT ON FUNCTION wfm.json_cell_int_error(text, boolean, integer) IS
+    'Internal (inlined): error code of an integer cell (MISSING_VALUE if required and blank, NOT_INTEGER, NEGATIVE_VALUE, OUT_OF_RANGE above p_max) or NULL when valid.';
+
+CREATE FUNCTION wfm.make_timestamp_or_null(p_y integer, p_m integer, p_d integer,
+                                           p_h integer, p_mi integer, p_s numeric)
+RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE WHEN p_y BETWEEN 1 AND 9999 AND p_m BETWEEN 1 AND 12 AND p_d BETWEEN 1 AND 31
+             AND p_h BETWEEN 0 AND 23 AND p_mi BETWEEN 0 AND 59 AND p_s >= 0 AND p_s < 60 THEN
+    CASE WHEN p_d <= 28 OR p_d <= extract(day FROM make_date(p_y, p_m, 1) + interval '1 month - 1 day')
+         THEN make_timestamp(p_y, p_m, p_d, p_h, p_mi, p_s::double precision) END
+END
+$$;
+COMMENT ON FUNCTION wfm.make_timestamp_or_null(integer, integer, integer, integer, integer, numeric) IS
+    'Internal (inlined): make_timestamp that returns NULL instead of raising for an impossible date or time (31.02., 24:00, ...).';
+
+CREATE FUNCTION wfm.json_cell_local_ts(t text) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE
+    -- Argus: DD.MM.YYYY HH:MM:SS (seconds optional); positional checks, a regex only as fallback
+    WHEN CASE WHEN length(t) = 19 AND substr(t, 3, 1) = '.' THEN
+                   substr(t, 6, 1) = '.' AND substr(t, 11, 1) = ' ' AND substr(t, 14, 1) = ':' AND substr(t, 17, 1) = ':'
+                   AND wfm.is_digits(substr(t, 1, 2) || substr(t, 4, 2) || substr(t, 7, 4) || substr(t, 12, 2)
+                                     || substr(t, 15, 2) || substr(t, 18, 2))
+              ELSE t ~ '^[0-9]{2}\.[0-9]{2}\.[0-9]{4} [0-9]{2}:[0-9]{2}(:[0-9]{2})?$' END THEN
+        wfm.make_timestamp_or_null(substr(t, 7, 4)::integer, substr(t, 4, 2)::integer, substr(t, 1, 2)::integer,
+                                   substr(t, 12, 2)::integer, substr(t, 15, 2)::integer,
+                                   coalesce(nullif(substr(t, 18, 2), ''), '0')::numeric)
+    -- ISO 8601 without offset: YYYY-MM-DDTHH:MM[:SS[.ffffff]] (T or space)
+    WHEN CASE WHEN length(t) = 19 AND substr(t, 5, 1) = '-' THEN
+                   substr(t, 8, 1) = '-' AND substr(t, 11, 1) IN ('T', ' ') AND substr(t, 14, 1) = ':' AND substr(t, 17, 1) = ':'
+                   AND wfm.is_digits(substr(t, 1, 4) || substr(t, 6, 2) || substr(t, 9, 2) || substr(t, 12, 2)
+                                     || substr(t, 15, 2) || substr(t, 18, 2))
+              WHEN length(t) > 19 AND substr(t, 20, 1) <> '.' THEN false  -- an offset: not a wall-clock time
+              ELSE t ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?$' END THEN
+        wfm.make_timestamp_or_null(substr(t, 1, 4)::integer, substr(t, 6, 2)::integer, substr(t, 9, 2)::integer,
+                                   substr(t, 12, 2)::integer, substr(t, 15, 2)::integer,
+                                   coalesce(nullif(substr(t, 18), ''), '0')::numeric)
+END
+$$;
+COMMENT ON FUNCTION wfm.json_cell_local_ts(text) IS
+    'Internal (inlined): a wall-clock time from text DD.MM.YYYY HH:MM[:SS] or ISO 8601 without offset; NULL if the text is not a valid one.';
+
+CREATE FUNCTION wfm.json_cell_instant(t text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+-- Shape by positional checks for the usual forms (...THH:MM:SS+HH:MM and ...THH:MM:SSZ),
+-- a regex for the rest; field ranges by text comparison (fixed-width digits), so the final
+-- cast never raises. Days 29-31 get the exact month-length check.
+SELECT CASE
+    WHEN length(t) >= 17 AND substr(t, 5, 1) = '-' AND substr(t, 8, 1) = '-' AND substr(t, 11, 1) IN ('T', ' ')
+         AND substr(t, 14, 1) = ':'
+         AND wfm.is_digits(substr(t, 1, 4) || substr(t, 6, 2) || substr(t, 9, 2) || substr(t, 12, 2) || substr(t, 15, 2))
+         AND substr(t, 1, 4) COLLATE "C" >= '0001' AND substr(t, 6, 2) COLLATE "C" BETWEEN '01' AND '12'
+         AND substr(t, 9, 2) COLLATE "C" BETWEEN '01' AND '31' AND substr(t, 12, 2) COLLATE "C" <= '23' AND substr(t, 15, 2) COLLATE "C" <= '59'
+         AND CASE length(t)
+                 WHEN 25 THEN substr(t, 17, 1) = ':' AND substr(t, 20, 1) IN ('+', '-') AND substr(t, 23, 1) = ':'
+                              AND wfm.is_digits(substr(t, 18, 2) || substr(t, 21, 2) || substr(t, 24, 2))
+                              AND substr(t, 18, 2) COLLATE "C" <= '59' AND substr(t, 21, 2) COLLATE "C" <= '14' AND substr(t, 24, 2) COLLATE "C" <= '59'
+                 WHEN 20 THEN substr(t, 17, 1) = ':' AND substr(t, 20, 1) IN ('Z', 'z')
+                              AND wfm.is_digits(substr(t, 18, 2)) AND substr(t, 18, 2) COLLATE "C" <= '59'
+                 ELSE t ~ '^.{16}(:[0-5][0-9](\.[0-9]{1,6})?)?([Zz]|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$'
+             END
+    THEN CASE WHEN substr(t, 9, 2) COLLATE "C" <= '28'
+                   OR wfm.make_timestamp_or_null(substr(t, 1, 4)::integer, substr(t, 6, 2)::integer,
+                                                 substr(t, 9, 2)::integer, 0, 0, 0) IS NOT NULL
+              THEN t::timestamptz END
+END
+$$;
+COMMENT ON FUNCTION wfm.json_cell_instant(text) IS
+    'Internal (inlined): an instant from ISO 8601 text with a UTC offset (Z, +01, +0100, +01:00); NULL if the text is not a valid one.';
+
+CREATE FUNCTION wfm.excel_serial_ts(p_serial numeric) RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE WHEN p_serial > 0 AND p_serial < 2958466
+            THEN timestamp '1899-12-30' + round(p_serial * 86400)::bigint * interval '1 second' END
+$$;
+COMMENT ON FUNCTION wfm.excel_serial_ts(numeric) IS
+    'Internal (inlined): an Excel serial date (days since 1899-12-30, fraction = time of day) as a wall-clock time rounded to the second (float noise removed).';
+
+CREATE FUNCTION wfm.earliest_instant_of_local(p_local timestamp, p_zone text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+-- PostgreSQL resolves an ambiguous wall-clock time (DST fall-back) to the later instant. The
+-- earlier one, if any, uses the UTC offset in force a day before (or after) that instant.
+SELECT least(
+    p_local AT TIME ZONE p_zone,
+    CASE WHEN ((p_local - (((p_local AT TIME ZONE p_zone) - interval '1 day') AT TIME ZONE p_zone
+                           - ((p_local AT TIME ZONE p_zone) - interval '1 day') AT TIME ZONE 'UTC'))
+               AT TIME ZONE 'UTC') AT TIME ZONE p_zone = p_local
+         THEN (p_local - (((p_local AT TIME ZONE p_zone) - interval '1 day') AT TIME ZONE p_zone
+                          - ((p_local AT TIME ZONE p_zone) - interval '1 day') AT TIME ZONE 'UTC'))
+              AT TIME ZONE 'UTC' END,
+    CASE WHEN ((p_local - (((p_local AT TIME ZONE p_zone) + interval '1 day') AT TIME ZONE p_zone
+                           - ((p_local AT TIME ZONE p_zone) + interval '1 day') AT TIME ZONE 'UTC'))
+               AT TIME ZONE 'UTC') AT TIME ZONE p_zone = p_local
+         THEN (p_local - (((p_local AT TIME ZONE p_zone) + interval '1 day') AT TIME ZONE p_zone
+                          - ((p_local AT TIME ZONE p_zone) + interval '1 day') AT TIME ZONE 'UTC'))
+              AT TIME ZONE 'UTC' END)
+$$;
+COMMENT ON FUNCTION wfm.earliest_instant_of_local(timestamp, text) IS
+    'Internal (inlined): the earliest instant whose wall-clock time in p_zone is p_local (differs from p_local AT TIME ZONE p_zone only for an ambiguous fall-back time).';
+
+CREATE FUNCTION wfm.import_error_message(p_column text, p_code text, p_raw text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT coalesce('column ' || p_column || ': ', '') || CASE p_code
+    WHEN 'MISSING_VALUE'       THEN 'a value is required'
+    WHEN 'INVALID_DATETIME'    THEN format('%s is not a date-time (DD.MM.YYYY HH:MM:SS, ISO 8601 or an Excel serial date)', quote_nullable(p_raw))
+    WHEN 'MISALIGNED_INTERVAL' THEN format('%s is not the start of a 15-minute interval (:00, :15, :30, :45, 0 seconds)', quote_nullable(p_raw))
+    WHEN 'INVALID_LOCAL_TIME'  THEN format('%s does not exist in the service''s time zone (daylight-saving gap)', quote_nullable(p_raw))
+    WHEN 'NOT_INTEGER'         THEN format('%s is not a whole number', quote_nullable(p_raw))
+    WHEN 'NEGATIVE_VALUE'      THEN format('%s is negative', quote_nullable(p_raw))
+    WHEN 'OUT_OF_RANGE'        THEN format('%s is out of range', quote_nullable(p_raw))
+    WHEN 'UNIQUE_EXCEEDS_NON_UNIQUE' THEN format('unique incoming calls exceed non-unique incoming calls (%s)', p_raw)
+    WHEN 'DUPLICATE_INTERVAL'  THEN format('interval %s appears more than once with different values; all copies rejected', p_raw)
+    WHEN 'DUPLICATE_ROW'       THEN format('interval %s is an exact copy of an earlier row; the first copy is kept', p_raw)
+    WHEN 'UNKNOWN_SERVICE'     THEN format('service %s does not exist', quote_nullable(p_raw))
+    WHEN 'UNKNOWN_GROUP'       THEN format('group %s does not exist in the row''s service', quote_nullable(p_raw))
+    ELSE p_code
+END
+$$;
+COMMENT ON FUNCTION wfm.import_error_message(text, text, text) IS
+    'Internal: the readable message of an import error (column, rule, offending value).';
+
+-- ---------------------------------------------------------------- staging
+
+CREATE TYPE wfm.staged_import_row AS (
+    row_number                integer,
+    service_id                integer,
+    group_id                  integer,
+    interval_start_time       timestamptz,
+    unique_incoming           integer,
+    non_unique_incoming       integer,
+    avg_talk_time             integer,
+    avg_post_processing_time  integer,
+    answered_calls            integer,
+    answered_within_sl        integer,
+    abandoned_calls           integer,
+    sl_threshold_seconds      integer,
+    errors                    wfm.import_row_error[]
+);
+COMMENT ON TYPE wfm.staged_import_row IS
+    'One parsed and validated input row of a JSON import: values, UTC interval start and its problems (empty = accepted; only DUPLICATE_ROW = skipped copy).';
+
+CREATE FUNCTION wfm.stage_import_rows(p_data jsonb, p_format text,
+                                      p_service_id integer DEFAULT NULL, p_group_id integer DEFAULT NULL)
+RETURNS SETOF wfm.staged_import_row
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = wfm, pg_catalog
+AS $$
+WITH src AS (
+    SELECT r.n::integer AS row_number, r.elem, jsonb_typeof(r.elem) AS kind
+    FROM jsonb_array_elements(p_data) WITH ORDINALITY AS r(elem, n)
+),
+cells AS MATERIALIZED (
+    -- Every cell as text; column A also with its JSON type (a number is an Excel serial date).
+    SELECT s.row_number, s.kind,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN jsonb_typeof(s.elem -> 0) WHEN 'object' THEN jsonb_typeof(s.elem -> 'A') END
+             WHEN s.kind = 'object' THEN jsonb_typeof(s.elem -> 'interval_start') END AS a_type,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN s.elem ->> 0 WHEN 'object' THEN s.elem ->> 'A' END
+             WHEN s.kind = 'object' THEN s.elem ->> 'interval_start' END AS a,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN s.elem ->> 1 WHEN 'object' THEN s.elem ->> 'B' END
+             WHEN s.kind = 'object' THEN s.elem ->> 'unique_incoming' END AS b,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN s.elem ->> 2 WHEN 'object' THEN s.elem ->> 'C' END
+             WHEN s.kind = 'object' THEN s.elem ->> 'non_unique_incoming' END AS c,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN s.elem ->> 3 WHEN 'object' THEN s.elem ->> 'D' END
+             WHEN s.kind = 'object' THEN s.elem ->> 'avg_talk_time' END AS d,
+        CASE WHEN p_format = 'argus' THEN
+                 CASE s.kind WHEN 'array' THEN s.elem ->> 4 WHEN 'object' THEN s.elem ->> 'E' END
+             WHEN s.kind = 'object' THEN s.elem ->> 'avg_post_processing_time' END AS e,
+        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'answered_calls' END AS ans,
+        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'answered_within_sl' END AS sl,
+        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'abandoned_calls' END AS abd,
+        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'sl_threshold_seconds' END AS thr,
+        CASE WHEN p_format = 'api' AND s.kind = 'object' THEN s.elem ->> 'service_id' END AS svc,
+        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'group_id' END AS grp
+    FROM src s
+),
+rows AS (
+    -- Fully blank Argus rows are skipped like blank spreadsheet rows; a named-field object
+    -- that is empty is reported (an API client sent it on purpose).
+    SELECT c.*
+    FROM cells c
+    WHERE NOT (p_format = 'argus' AND (c.kind = 'null' OR (c.kind IN ('array', 'object')
+               AND wfm.json_cell_is_blank(c.a) AND wfm.json_cell_is_blank(c.b) AND wfm.json_cell_is_blank(c.c)
+               AND wfm.json_cell_is_blank(c.d) AND wfm.json_cell_is_blank(c.e))))
+),
+typed AS MATERIALIZED (
+    SELECT r.*,
+        r.kind NOT IN ('array', 'object') OR (p_format <> 'argus' AND r.kind <> 'object') AS bad_shape,
+        CASE WHEN r.a_type = 'string' THEN wfm.json_cell_instant(r.a) END AS a_instant,
+        -- (an offset-less time in an API row is still parsed: it gets a precise INVALID_DATETIME)
+        CASE r.a_type WHEN 'string' THEN CASE WHEN wfm.json_cell_instant(r.a) IS NULL THEN wfm.json_cell_local_ts(r.a) END
+                      WHEN 'number' THEN wfm.excel_serial_ts(r.a::numeric) END AS a_local,
+        wfm.json_cell_int(r.b) AS b_int, wfm.json_cell_int(r.c) AS c_int,
+        wfm.json_cell_int(r.d) AS d_int, wfm.json_cell_int(r.e) AS e_int,
+        wfm.json_cell_int(r.ans) AS ans_int, wfm.json_cell_int(r.sl) AS sl_int,
+        wfm.json_cell_int(r.abd) AS abd_int, wfm.json_cell_int(r.thr) AS thr_int,
+        CASE WHEN p_format = 'api' THEN wfm.json_cell_int(r.svc) ELSE p_service_id END AS svc_int,
+        CASE WHEN p_format = 'argus' THEN p_group_id ELSE wfm.json_cell_int(r.grp) END AS grp_int
+    FROM rows r
+),
+checked AS MATERIALIZED (
+    SELECT t.*, sv.time_zone,
+        -- service / group of API rows (the functions check their p_service_id/p_group_id arguments)
+        CASE WHEN p_format <> 'api' THEN NULL
+             WHEN wfm.json_cell_is_blank(t.svc) THEN 'MISSING_VALUE'
+             WHEN t.svc_int IS NULL THEN 'NOT_INTEGER'
+             WHEN sv.service_id IS NULL THEN 'UNKNOWN_SERVICE' END AS svc_code,
+        CASE WHEN p_format = 'argus' OR wfm.json_cell_is_blank(t.grp) THEN NULL
+             WHEN t.grp_int IS NULL THEN 'NOT_INTEGER'
+             WHEN sv.service_id IS NOT NULL AND gr.group_id IS NULL THEN 'UNKNOWN_GROUP' END AS grp_code,
+        CASE WHEN wfm.json_cell_is_blank(t.a) THEN 'MISSING_VALUE'
+             WHEN t.a_instant IS NOT NULL THEN
+                 CASE WHEN t.a_instant <> date_bin('15 minutes', t.a_instant, timestamptz '2000-01-01 00:00+00')
+                      THEN 'MISALIGNED_INTERVAL' END
+             WHEN t.a_local IS NULL OR p_format = 'api' THEN 'INVALID_DATETIME'   -- API: offset required
+             WHEN t.a_local <> date_bin('15 minutes', t.a_local, timestamp '2000-01-01') THEN 'MISALIGNED_INTERVAL'
+             WHEN sv.time_zone IS NOT NULL
+                  AND (t.a_local AT TIME ZONE sv.time_zone) AT TIME ZONE sv.time_zone <> t.a_local
+                 THEN 'INVALID_LOCAL_TIME'
+        END AS a_code,
+        wfm.json_cell_int_error(t.b, true, 2147483647) AS b_code,
+        wfm.json_cell_int_error(t.c, true, 2147483647) AS c_code,
+        wfm.json_cell_int_error(t.d, t.c_int IS DISTINCT FROM 0, 86400) AS d_code,
+        wfm.json_cell_int_error(t.e, t.c_int IS DISTINCT FROM 0, 86400) AS e_code,
+        CASE WHEN t.b_int > t.c_int THEN 'UNIQUE_EXCEEDS_NON_UNIQUE' END AS bc_code,
+        coalesce(wfm.json_cell_int_error(t.ans, false, 2147483647),
+                 CASE WHEN t.ans_int > t.c_int THEN 'OUT_OF_RANGE' END) AS ans_code,
+        coalesce(wfm.json_cell_int_error(t.sl, false, 2147483647),
+                 CASE WHEN t.sl_int > coalesce(t.ans_int, t.c_int) THEN 'OUT_OF_RANGE' END) AS sl_code,
+        coalesce(wfm.json_cell_int_error(t.abd, false, 2147483647),
+                 CASE WHEN t.abd_int > t.c_int THEN 'OUT_OF_RANGE' END) AS abd_code,
+        coalesce(wfm.json_cell_int_error(t.thr, t.sl_int IS NOT NULL, 86400),
+                 CASE WHEN t.thr_int = 0 THEN 'OUT_OF_RANGE' END) AS thr_code
+    FROM typed t
+    LEFT JOIN wfm.services sv ON sv.service_id = t.svc_int
+    LEFT JOIN wfm.groups gr ON gr.group_id = t.grp_int AND gr.service_id = t.svc_int
+),
+resolved AS MATERIALIZED (
+    -- Wall-clock time -> instant. PostgreSQL maps an ambiguous (fall-back) time to the later
+    -- instant; the earlier one has the offset in force a day before or after.
+    SELECT k.*,
+        CASE WHEN k.a_code IS NOT NULL THEN NULL
+             WHEN k.a_instant IS NOT NULL THEN k.a_instant
+             WHEN k.time_zone IS NULL THEN k.a_local AT TIME ZONE 'UTC'
+             ELSE k.a_local AT TIME ZONE k.time_zone END AS t_later,
+        CASE WHEN k.a_code IS NULL AND k.a_instant IS NULL AND k.time_zone IS NOT NULL
+             THEN wfm.earliest_instant_of_local(k.a_local, k.time_zone) END AS t_earlier
+    FROM checked k
+),
+placed AS MATERIALIZED (
+    SELECT r.*,
+        CASE WHEN r.t_earlier IS NULL OR r.t_earlier = r.t_later THEN r.t_later
+             -- ambiguous: the first row (input order) with this wall-clock time gets the earlier instant
+             WHEN row_number() OVER (PARTITION BY r.svc_int, r.grp_int, r.a_local, r.t_earlier < r.t_later
+                                     ORDER BY r.row_number) = 1 THEN r.t_earlier
+             ELSE r.t_later END AS instant,
+        r.bad_shape OR r.svc_code IS NOT NULL OR r.grp_code IS NOT NULL OR r.a_code IS NOT NULL
+            OR r.b_code IS NOT NULL OR r.c_code IS NOT NULL OR r.d_code IS NOT NULL OR r.e_code IS NOT NULL
+            OR r.bc_code IS NOT NULL OR r.ans_code IS NOT NULL OR r.sl_code IS NOT NULL
+            OR r.abd_code IS NOT NULL OR r.thr_code IS NOT NULL AS has_error
+    FROM resolved r
+),
+repeated AS (
+    -- Intervals sent more than once among otherwise valid rows (a cheap hash aggregate; the
+    -- distinct-values count below then only sorts those few rows).
+    SELECT p.svc_int, p.grp_int, p.instant, min(p.row_number) AS first_row
+    FROM placed p
+    WHERE NOT p.has_error
+    GROUP BY p.svc_int, p.grp_int, p.instant
+    HAVING count(*) > 1
+),
+dup_keys AS (
+    -- identical copies (keep the first) or a conflict (reject all)
+    SELECT rp.svc_int, rp.grp_int, rp.instant, rp.first_row,
+           count(DISTINCT ROW(p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int)) > 1 AS conflict
+    FROM repeated rp
+    JOIN placed p ON NOT p.has_error AND p.instant = rp.instant
+     AND p.svc_int IS NOT DISTINCT FROM rp.svc_int AND p.grp_int IS NOT DISTINCT FROM rp.grp_int
+    GROUP BY rp.svc_int, rp.grp_int, rp.instant, rp.first_row
+)
+SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
+       p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int,
+       CASE WHEN NOT p.has_error AND dk.instant IS NULL THEN '{}'::wfm.import_row_error[] ELSE ARRAY(
+           SELECT ROW(v.col, v.code,
+                      CASE WHEN v.col IS NULL
+                           THEN format('the row is a JSON %s, not %s', v.raw,
+                                       CASE WHEN p_format = 'argus' THEN 'an array [A,B,C,D,E] or an object {"A": ..., "E": ...}'
+                                            ELSE 'an object with named fields' END)
+                           ELSE wfm.import_error_message(v.col, v.code, v.raw) END,
+                      v.raw)::wfm.import_row_error
+           FROM (VALUES
+               (NULL::text, CASE WHEN p.bad_shape THEN 'MISSING_VALUE' END, p.kind),
+               ('service_id', p.svc_code, p.svc),
+               ('group_id', p.grp_code, p.grp),
+               (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END, p.a_code, p.a),
+               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.b_code, p.b),
+               (CASE WHEN p_format = 'argus' THEN 'C' ELSE 'non_unique_incoming' END, p.c_code, p.c),
+               (CASE WHEN p_format = 'argus' THEN 'D' ELSE 'avg_talk_time' END, p.d_code, p.d),
+               (CASE WHEN p_format = 'argus' THEN 'E' ELSE 'avg_post_processing_time' END, p.e_code, p.e),
+               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.bc_code,
+                    CASE WHEN p.bc_code IS NOT NULL THEN format('%s > %s', p.b_int, p.c_int) END),
+               ('answered_calls', p.ans_code, p.ans),
+               ('answered_within_sl', p.sl_code, p.sl),
+               ('abandoned_calls', p.abd_code, p.abd),
+               ('sl_threshold_seconds', p.thr_code, p.thr),
+               (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
+                    CASE WHEN dk.conflict THEN 'DUPLICATE_INTERVAL'
+                         WHEN dk.first_row < p.row_number THEN 'DUPLICATE_ROW' END,
+                    p.a)
+           ) AS v(col, code, raw)
+           WHERE v.code IS NOT NULL AND (v.col IS NULL OR NOT p.bad_shape)
+       ) END
+FROM placed p
+LEFT JOIN dup_keys dk
+  ON NOT p.has_error AND dk.instant = p.instant AND dk.svc_int IS NOT DISTINCT FROM p.svc_int
+ AND dk.grp_int IS NOT DISTINCT FROM p.grp_int
+ORDER BY p.row_number
+$$;
+COMMENT ON FUNCTION wfm.stage_import_rows(jsonb, text, integer, integer) IS
+    'Internal: parses and validates a JSON array of rows (p_format argus: [A,B,C,D,E] or {"A":..}; excel/api: named fields) in one set-based statement; one wfm.staged_import_row per non-blank input row. p_service_id gives the time zone of wall-clock times (argus/excel); api rows name their own service_id and need ISO 8601 times with offset.';
+
+REVOKE ALL ON FUNCTION wfm.stage_import_rows(jsonb, text, integer, integer) FROM PUBLIC;
