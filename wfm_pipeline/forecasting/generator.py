@@ -27,7 +27,7 @@ class SyntheticSpec:
     start: date
     days: int
     time_zone: str = "Europe/Berlin"
-    daily_calls: float = 3000.0       # mean Monday-to-Sunday-average day volume
+    daily_calls: float = 3000.0       # volume of a weekday with factor 1.0 (Wednesday)
     trend_per_day: float = 0.0015     # multiplicative growth per day
     day_noise: float = 0.05           # sd of the log day-level random effect (AR(1))
     unique_share: float = 0.85

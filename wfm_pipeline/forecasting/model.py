@@ -176,31 +176,40 @@ def flag_outliers(totals: np.ndarray, dows: np.ndarray, cfg: ModelConfig) -> np.
 def shrunk_profiles(calls: np.ndarray, totals: np.ndarray, dows: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """7 × 96 intraday shares: each weekday's pooled profile shrunk toward the all-days profile.
 
-    The shrinkage weight is empirical Bayes: the Poisson variance of a weekday profile
-    (Σ_s p/N = 1/N) against its observed squared distance from the all-days profile.
-    Slots where a weekday's history is always zero stay zero.
+    A slot's share is Σ calls / Σ day totals over the days where that slot was observed, so a
+    missing interval lowers neither its own slot nor the others. The shrinkage weight is
+    empirical Bayes: the Poisson variance of a weekday profile (Σ_s p/N = 1/N) against its
+    observed squared distance from the all-days profile. Slots where a weekday's history is
+    always zero stay zero.
     """
-    x = np.where(np.isnan(calls), 0.0, calls) * usable[:, None]
-    n_all = float(x.sum())
+    obs = ~np.isnan(calls) & usable[:, None] & ~np.isnan(totals)[:, None]
+    x = np.where(obs, calls, 0.0)
+    t = np.where(obs, np.nan_to_num(totals)[:, None], 0.0)
     profiles = np.zeros((7, SLOTS))
-    if n_all <= 0:
+    p_all = _share(x.sum(0), t.sum(0))
+    if p_all.sum() <= 0:
         return profiles
-    p_all = x.sum(0) / n_all
     for dow in range(7):
-        rows = usable & (dows == dow)
-        x_w = x[rows]
-        n_w = float(x_w.sum())
+        rows = usable & (dows == dow) & ~np.isnan(totals)
+        n_w = float(np.nansum(totals[rows]))
         if n_w <= 0:
             profiles[dow] = 0.0 if rows.any() else p_all
             continue
-        p_w = x_w.sum(0) / n_w
+        p_w = _share(x[rows].sum(0), t[rows].sum(0))
         dist = float(((p_w - p_all) ** 2).sum())
         weight_all = min(1.0, (1.0 / n_w) / max(dist, 1e-12))
         p = (1 - weight_all) * p_w + weight_all * p_all
         if rows.sum() >= 2:
-            p = np.where(x_w.sum(0) > 0, p, 0.0)     # always zero on this weekday: closed
+            p = np.where(x[rows].sum(0) > 0, p, 0.0)     # always zero on this weekday: closed
         profiles[dow] = p / p.sum() if p.sum() > 0 else p_all
     return profiles
+
+
+def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / den, 0.0)
+    total = rate.sum()
+    return rate / total if total > 0 else rate
 
 
 def ratio_table(num: np.ndarray, den: np.ndarray, dows: np.ndarray, rows: np.ndarray, k: float,
@@ -269,17 +278,17 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
         info["note"] = "no calls in the training window: zero forecast"
         return Forecast(frame, info)
 
-    # Day totals, scaled up by the covered share of the usual profile (missing intervals).
-    p_all0 = x0.sum(0) / total0
+    # Day totals, scaled up by the covered share of the usual profile (missing intervals);
+    # the first-pass profile is each slot's mean over the days it was observed.
+    p_all0 = _share(x0.sum(0), observed.sum(0).astype(float))
     coverage = (observed * p_all0).sum(1)
     totals = np.where(coverage >= cfg.min_coverage, x0.sum(1) / np.maximum(coverage, 1e-12), np.nan)
-    complete = coverage >= 0.98
     outliers = flag_outliers(totals, dows, cfg)
     totals[outliers] = np.nan
     info["outlier_days"] = [str(day_dates[i]) for i in np.flatnonzero(outliers)]
 
     recent = np.arange(n_days) >= n_days - 7 * cfg.profile_weeks
-    usable = complete & ~outliers & ~np.isnan(totals) & recent
+    usable = ~outliers & ~np.isnan(totals) & recent
     profiles = shrunk_profiles(calls, totals, dows, usable)
     # Second pass: weekday-specific coverage is exact where a weekday has its own opening hours.
     coverage = (observed * profiles[dows]).sum(1)
