@@ -40,14 +40,25 @@ AS $$ SELECT t <> '' AND ltrim(t, '0123456789') = '' $$;
 COMMENT ON FUNCTION wfm.is_digits(text) IS
     'Internal (inlined): the text is one or more ASCII digits (ltrim is several times cheaper than a regex).';
 
+CREATE FUNCTION wfm.json_cell_num(t text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+-- As the file path: a decimal comma is a decimal point, spaces are dropped ("1 000", "12,0").
+SELECT CASE WHEN length(t) <= 9 AND wfm.is_digits(t) THEN t::numeric
+            WHEN wfm.json_cell_is_number(replace(replace(t, ',', '.'), ' ', ''))
+            THEN replace(replace(t, ',', '.'), ' ', '')::numeric END
+$$;
+COMMENT ON FUNCTION wfm.json_cell_num(text) IS
+    'Internal (inlined): the cell as a number (decimal comma accepted, spaces dropped), NULL if it is not one.';
+
 CREATE FUNCTION wfm.json_cell_int(t text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 SELECT CASE
     WHEN length(t) <= 9 AND wfm.is_digits(t) THEN t::integer        -- the common case, no numeric
-    WHEN wfm.json_cell_is_number(t) THEN
-        CASE WHEN t::numeric = trunc(t::numeric) AND t::numeric BETWEEN 0 AND 2147483647
-             THEN t::numeric::integer END
+    WHEN wfm.json_cell_num(t) IS NOT NULL THEN
+        CASE WHEN wfm.json_cell_num(t) = trunc(wfm.json_cell_num(t)) AND wfm.json_cell_num(t) BETWEEN 0 AND 2147483647
+             THEN wfm.json_cell_num(t)::integer END
 END
 $$;
 COMMENT ON FUNCTION wfm.json_cell_int(text) IS
@@ -59,10 +70,10 @@ AS $$
 SELECT CASE
     WHEN length(t) <= 9 AND wfm.is_digits(t) THEN CASE WHEN t::integer > p_max THEN 'OUT_OF_RANGE' END
     WHEN wfm.json_cell_is_blank(t) THEN CASE WHEN p_required THEN 'MISSING_VALUE' END
-    WHEN NOT wfm.json_cell_is_number(t) THEN 'NOT_INTEGER'
-    WHEN t::numeric <> trunc(t::numeric) THEN 'NOT_INTEGER'
-    WHEN t::numeric < 0 THEN 'NEGATIVE_VALUE'
-    WHEN t::numeric > p_max THEN 'OUT_OF_RANGE'
+    WHEN wfm.json_cell_num(t) IS NULL THEN 'NOT_INTEGER'
+    WHEN wfm.json_cell_num(t) <> trunc(wfm.json_cell_num(t)) THEN 'NOT_INTEGER'
+    WHEN wfm.json_cell_num(t) < 0 THEN 'NEGATIVE_VALUE'
+    WHEN wfm.json_cell_num(t) > p_max THEN 'OUT_OF_RANGE'
 END
 $$;
 COMMENT ON FUNCTION wfm.json_cell_int_error(text, boolean, integer) IS
@@ -91,10 +102,19 @@ SELECT CASE
                    substr(t, 6, 1) = '.' AND substr(t, 11, 1) = ' ' AND substr(t, 14, 1) = ':' AND substr(t, 17, 1) = ':'
                    AND wfm.is_digits(substr(t, 1, 2) || substr(t, 4, 2) || substr(t, 7, 4) || substr(t, 12, 2)
                                      || substr(t, 15, 2) || substr(t, 18, 2))
-              ELSE t ~ '^[0-9]{2}\.[0-9]{2}\.[0-9]{4} [0-9]{2}:[0-9]{2}(:[0-9]{2})?$' END THEN
+              ELSE false END THEN
         wfm.make_timestamp_or_null(substr(t, 7, 4)::integer, substr(t, 4, 2)::integer, substr(t, 1, 2)::integer,
                                    substr(t, 12, 2)::integer, substr(t, 15, 2)::integer,
-                                   coalesce(nullif(substr(t, 18, 2), ''), '0')::numeric)
+                                   substr(t, 18, 2)::numeric)
+    -- the same with one-digit day/month/hour, no seconds or extra white space (as strptime takes them)
+    WHEN t ~ '^\s*[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}\s+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?\s*$' THEN
+        wfm.make_timestamp_or_null(
+            split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 1), '.', 3)::integer,
+            split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 1), '.', 2)::integer,
+            split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 1), '.', 1)::integer,
+            split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 2), ':', 1)::integer,
+            split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 2), ':', 2)::integer,
+            coalesce(nullif(split_part(split_part(regexp_replace(btrim(t), '\s+', ' ', 'g'), ' ', 2), ':', 3), ''), '0')::numeric)
     -- ISO 8601 without offset: YYYY-MM-DDTHH:MM[:SS[.ffffff]] (T or space)
     WHEN CASE WHEN length(t) = 19 AND substr(t, 5, 1) = '-' THEN
                    substr(t, 8, 1) = '-' AND substr(t, 11, 1) IN ('T', ' ') AND substr(t, 14, 1) = ':' AND substr(t, 17, 1) = ':'
@@ -182,7 +202,7 @@ SELECT coalesce('column ' || p_column || ': ', '') || CASE p_code
     WHEN 'NOT_INTEGER'         THEN format('%s is not a whole number', quote_nullable(p_raw))
     WHEN 'NEGATIVE_VALUE'      THEN format('%s is negative', quote_nullable(p_raw))
     WHEN 'OUT_OF_RANGE'        THEN format('%s is out of range', quote_nullable(p_raw))
-    WHEN 'UNIQUE_EXCEEDS_NON_UNIQUE' THEN format('unique incoming calls exceed non-unique incoming calls (%s)', p_raw)
+    WHEN 'UNIQUE_EXCEEDS_NON_UNIQUE' THEN format('unique incoming calls %s exceed non-unique incoming calls; C must be >= B', quote_nullable(p_raw))
     WHEN 'DUPLICATE_INTERVAL'  THEN format('interval %s appears more than once with different values; all copies rejected', p_raw)
     WHEN 'DUPLICATE_ROW'       THEN format('interval %s is an exact copy of an earlier row; the first copy is kept', p_raw)
     WHEN 'UNKNOWN_SERVICE'     THEN format('service %s does not exist', quote_nullable(p_raw))
@@ -268,6 +288,7 @@ typed AS MATERIALIZED (
         -- (an offset-less time in an API row is still parsed: it gets a precise INVALID_DATETIME)
         CASE r.a_type WHEN 'string' THEN CASE WHEN wfm.json_cell_instant(r.a) IS NULL THEN wfm.json_cell_local_ts(r.a) END
                       WHEN 'number' THEN wfm.excel_serial_ts(r.a::numeric) END AS a_local,
+        wfm.json_cell_num(r.b) AS b_num, wfm.json_cell_num(r.c) AS c_num,
         wfm.json_cell_int(r.b) AS b_int, wfm.json_cell_int(r.c) AS c_int,
         wfm.json_cell_int(r.d) AS d_int, wfm.json_cell_int(r.e) AS e_int,
         wfm.json_cell_int(r.ans) AS ans_int, wfm.json_cell_int(r.sl) AS sl_int,
@@ -298,9 +319,10 @@ checked AS MATERIALIZED (
         END AS a_code,
         wfm.json_cell_int_error(t.b, true, 2147483647) AS b_code,
         wfm.json_cell_int_error(t.c, true, 2147483647) AS c_code,
-        wfm.json_cell_int_error(t.d, t.c_int IS DISTINCT FROM 0, 86400) AS d_code,
-        wfm.json_cell_int_error(t.e, t.c_int IS DISTINCT FROM 0, 86400) AS e_code,
-        CASE WHEN t.b_int > t.c_int THEN 'UNIQUE_EXCEEDS_NON_UNIQUE' END AS bc_code,
+        -- D/E may be blank when C = 0; when C is blank or not a number, C's own error rejects the row
+        wfm.json_cell_int_error(t.d, t.c_num <> 0, 86400) AS d_code,
+        wfm.json_cell_int_error(t.e, t.c_num <> 0, 86400) AS e_code,
+        CASE WHEN t.b_num > t.c_num THEN 'UNIQUE_EXCEEDS_NON_UNIQUE' END AS bc_code,
         coalesce(wfm.json_cell_int_error(t.ans, false, 2147483647),
                  CASE WHEN t.ans_int > t.c_int THEN 'OUT_OF_RANGE' END) AS ans_code,
         coalesce(wfm.json_cell_int_error(t.sl, false, 2147483647),
@@ -317,11 +339,15 @@ resolved AS MATERIALIZED (
     -- Wall-clock time -> instant. PostgreSQL maps an ambiguous (fall-back) time to the later
     -- instant; the earlier one has the offset in force a day before or after.
     SELECT k.*,
-        CASE WHEN k.a_code IS NOT NULL THEN NULL
+        CASE WHEN k.a_code IS DISTINCT FROM 'MISALIGNED_INTERVAL' AND k.a_code IS NOT NULL THEN NULL
              WHEN k.a_instant IS NOT NULL THEN k.a_instant
              WHEN k.time_zone IS NULL THEN k.a_local AT TIME ZONE 'UTC'
+             WHEN (k.a_local AT TIME ZONE k.time_zone) AT TIME ZONE k.time_zone <> k.a_local THEN NULL
              ELSE k.a_local AT TIME ZONE k.time_zone END AS t_later,
-        CASE WHEN k.a_code IS NULL AND k.a_instant IS NULL AND k.time_zone IS NOT NULL
+        CASE WHEN (k.a_code IS NULL OR k.a_code = 'MISALIGNED_INTERVAL') AND k.a_instant IS NULL
+                  AND k.time_zone IS NOT NULL
+                  -- a misaligned time may also lie in a DST gap: it has no instant then
+                  AND (k.a_local AT TIME ZONE k.time_zone) AT TIME ZONE k.time_zone = k.a_local
              THEN wfm.earliest_instant_of_local(k.a_local, k.time_zone) END AS t_earlier
     FROM checked k
 ),
@@ -343,16 +369,23 @@ repeated AS (
     -- distinct-values count below then only sorts those few rows).
     SELECT p.svc_int, p.grp_int, p.instant, min(p.row_number) AS first_row
     FROM placed p
-    WHERE NOT p.has_error
+    WHERE p.instant IS NOT NULL
     GROUP BY p.svc_int, p.grp_int, p.instant
     HAVING count(*) > 1
 ),
 dup_keys AS (
     -- identical copies (keep the first) or a conflict (reject all)
     SELECT rp.svc_int, rp.grp_int, rp.instant, rp.first_row,
-           count(DISTINCT ROW(p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int)) > 1 AS conflict
+           count(DISTINCT ROW(
+               wfm.json_cell_num(p.b), wfm.json_cell_num(p.c), wfm.json_cell_num(p.d), wfm.json_cell_num(p.e),
+               wfm.json_cell_num(p.ans), wfm.json_cell_num(p.sl), wfm.json_cell_num(p.abd), wfm.json_cell_num(p.thr),
+               CASE WHEN wfm.json_cell_num(p.b) IS NULL THEN p.b END, CASE WHEN wfm.json_cell_num(p.c) IS NULL THEN p.c END,
+               CASE WHEN wfm.json_cell_num(p.d) IS NULL THEN p.d END, CASE WHEN wfm.json_cell_num(p.e) IS NULL THEN p.e END,
+               CASE WHEN wfm.json_cell_num(p.ans) IS NULL THEN p.ans END, CASE WHEN wfm.json_cell_num(p.sl) IS NULL THEN p.sl END,
+               CASE WHEN wfm.json_cell_num(p.abd) IS NULL THEN p.abd END, CASE WHEN wfm.json_cell_num(p.thr) IS NULL THEN p.thr END
+           )) > 1 AS conflict
     FROM repeated rp
-    JOIN placed p ON NOT p.has_error AND p.instant = rp.instant
+    JOIN placed p ON p.instant IS NOT NULL AND p.instant = rp.instant
      AND p.svc_int IS NOT DISTINCT FROM rp.svc_int AND p.grp_int IS NOT DISTINCT FROM rp.grp_int
     GROUP BY rp.svc_int, rp.grp_int, rp.instant, rp.first_row
 )
@@ -360,7 +393,7 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
        p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int,
        CASE WHEN NOT p.has_error AND dk.instant IS NULL THEN '{}'::wfm.import_row_error[] ELSE ARRAY(
            SELECT ROW(v.col, v.code,
-                      CASE WHEN v.col IS NULL
+                      CASE WHEN v.col IS NULL AND v.code = 'MISSING_VALUE'
                            THEN format('the row is a JSON %s, not %s', v.raw,
                                        CASE WHEN p_format = 'argus' THEN 'an array [A,B,C,D,E] or an object {"A": ..., "E": ...}'
                                             ELSE 'an object with named fields' END)
@@ -376,12 +409,12 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
                (CASE WHEN p_format = 'argus' THEN 'D' ELSE 'avg_talk_time' END, p.d_code, p.d),
                (CASE WHEN p_format = 'argus' THEN 'E' ELSE 'avg_post_processing_time' END, p.e_code, p.e),
                (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.bc_code,
-                    CASE WHEN p.bc_code IS NOT NULL THEN format('%s > %s', p.b_int, p.c_int) END),
+                    p.b),
                ('answered_calls', p.ans_code, p.ans),
                ('answered_within_sl', p.sl_code, p.sl),
                ('abandoned_calls', p.abd_code, p.abd),
                ('sl_threshold_seconds', p.thr_code, p.thr),
-               (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
+               (NULL,
                     CASE WHEN dk.conflict THEN 'DUPLICATE_INTERVAL'
                          WHEN dk.first_row < p.row_number THEN 'DUPLICATE_ROW' END,
                     p.a)
@@ -390,7 +423,7 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
        ) END
 FROM placed p
 LEFT JOIN dup_keys dk
-  ON NOT p.has_error AND dk.instant = p.instant AND dk.svc_int IS NOT DISTINCT FROM p.svc_int
+  ON dk.instant = p.instant AND dk.svc_int IS NOT DISTINCT FROM p.svc_int
  AND dk.grp_int IS NOT DISTINCT FROM p.grp_int
 ORDER BY p.row_number
 $$;
