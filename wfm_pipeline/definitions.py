@@ -5,9 +5,10 @@ import dagster as dg
 
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.forecasting import definitions as forecasting
+from wfm_pipeline.ingest import definitions as ingest
 from wfm_pipeline.warehouse import definitions as warehouse
 
-DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs]
+DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs, ingest.defs]
 
 defs = dg.Definitions.merge(
     *DOMAINS,

@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from wfm_pipeline.argus import batches
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.ingest import landing, months
 from wfm_pipeline.ingest import core_adapter as core
@@ -60,7 +61,8 @@ def _errors_markdown(errors, total: int) -> str:
 
 
 def _ts(value: datetime | None) -> dg.MetadataValue:
-    return dg.MetadataValue.text(value.isoformat()) if value else dg.MetadataValue.null()
+    """ISO text of a datetime or pandas Timestamp (UTC instants from the core)."""
+    return dg.MetadataValue.text(value.isoformat()) if value is not None else dg.MetadataValue.null()
 
 
 # ------------------------------------------------------------------ per-file assets
@@ -87,7 +89,7 @@ def argus_raw_file(context: dg.AssetExecutionContext) -> dg.Output[ArgusFile]:
         location="landing" if landing.is_within(path, settings.landing_dir) else "archive",
     )
     return dg.Output(raw, metadata={
-        "path": dg.MetadataValue.path(raw.path),
+        "file_path": dg.MetadataValue.path(raw.path),
         "sha256": raw.sha256,
         "bytes": dg.MetadataValue.int(raw.bytes),
         "service": raw.service_code,
@@ -112,18 +114,19 @@ def argus_validated(context: dg.AssetExecutionContext, wfm_db: WfmDatabase, argu
     settings = get_settings()
     with wfm_db.connection() as conn:
         result = core.validate(conn, argus_raw_file)
-        conn.rollback()
     if result.file_error is not None:
         _reject_file(context, argus_raw_file, [result.file_error], settings)
         raise dg.Failure(
             description=f"{argus_raw_file.file_name}: {result.file_error.code}: {result.file_error.message}",
-            metadata={"errors": _errors_table([result.file_error])})
+            metadata={"errors": _errors_table([result.file_error]),
+                      "import_batch_id": result.rejected_batch_id or ""})
 
     touched = months.partition_keys(result.months)
     metadata = {
         "rows_total": dg.MetadataValue.int(result.rows_total),
         "rows_valid": dg.MetadataValue.int(result.rows_valid),
         "rows_rejected": dg.MetadataValue.int(result.rows_rejected),
+        "rows_skipped_duplicates": dg.MetadataValue.int(result.rows_skipped),
         "first_interval": _ts(result.first_interval),
         "last_interval": _ts(result.last_interval),
         "months_touched": dg.MetadataValue.json(touched),
@@ -160,49 +163,60 @@ def argus_import_batch(context: dg.AssetExecutionContext, config: ArgusImportCon
     settings = get_settings()
     with wfm_db.connection() as conn:
         result = core.load(conn, argus_validated, argus_raw_file, strict=config.strict)
-        month_rows = core.month_row_counts(conn, result.months) if result.months else {}
-        conn.commit()
-    if result.import_batch_id:
-        context.instance.add_run_tags(context.run_id, {"wfm/import_batch_id": result.import_batch_id})
+        touched = months.partition_keys(core.month_dates(result.months))
+        wrote = result.status in ("completed", "completed_with_errors") and result.rows_inserted + result.rows_updated
+        month_rows = core.month_row_counts(conn, core.month_dates(result.months)) if wrote else {}
+        conn.rollback()
+    batch_id = str(result.import_batch_id) if result.import_batch_id else ""
+    if batch_id:  # the Runs page can be filtered by this tag
+        context.instance.add_run_tags(context.run.run_id, {"wfm/import_batch_id": batch_id})
 
     metadata = {
-        "import_batch_id": result.import_batch_id or "",
+        "import_batch_id": batch_id,
         "status": result.status,
-        "show_batch": dg.MetadataValue.md(f"`wfm batches show {result.import_batch_id}`")
-        if result.import_batch_id else dg.MetadataValue.null(),
+        "show_batch": dg.MetadataValue.md(f"`wfm batches show {batch_id}`"),
         "rows_total": dg.MetadataValue.int(result.rows_total),
         "rows_inserted": dg.MetadataValue.int(result.rows_inserted),
         "rows_updated": dg.MetadataValue.int(result.rows_updated),
         "rows_rejected": dg.MetadataValue.int(result.rows_rejected),
         "rows_skipped": dg.MetadataValue.int(result.rows_skipped),
-        "months_touched": dg.MetadataValue.json(months.partition_keys(result.months)),
+        "first_interval": _ts(result.first_interval),
+        "last_interval": _ts(result.last_interval),
+        "months_touched": dg.MetadataValue.json(touched),
         "strict": config.strict,
     }
     if result.status == "duplicate":
-        metadata["duplicate_of"] = result.duplicate_of or ""
+        metadata["duplicate_of"] = str(result.duplicate_of)
+        context.log.info(f"{argus_raw_file.file_name}: {result.error_message}")
     if result.status == "rejected":
         # strict mode with invalid rows: nothing was imported; the file and its reasons go to rejected/
         _reject_file(context, argus_raw_file, result.errors, settings)
         raise dg.Failure(
-            description=f"{argus_raw_file.file_name}: rejected in strict mode, {result.rows_rejected} invalid "
-                        f"row(s); nothing imported (batch {result.import_batch_id})",
+            description=f"{argus_raw_file.file_name}: {result.error_message} (batch {batch_id})",
             metadata={**metadata, "first_errors": _errors_table(result.errors)})
 
-    for month_key in months.partition_keys(result.months):
-        if not months.in_range(month_key):
-            context.log.warning(f"month {month_key} is outside the contact_statistics partitions "
-                                f"(from {months.FIRST_MONTH}); not reported as a materialization")
-            continue
-        context.log_event(dg.AssetMaterialization(
-            asset_key="contact_statistics", partition=month_key,
-            description=f"upserted by import batch {result.import_batch_id} ({argus_raw_file.file_name})",
-            metadata={"import_batch_id": result.import_batch_id or "", "file": argus_raw_file.partition_key,
-                      "row_count": dg.MetadataValue.int(month_rows.get(month_key, 0))}))
-
+    if wrote:
+        _report_months(context, touched, month_rows, batch_id, argus_raw_file)
     archived = _archive_file(context, argus_raw_file, settings)
     if archived:
         metadata["archived_to"] = dg.MetadataValue.path(str(archived))
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _report_months(context: dg.AssetExecutionContext, touched: list[str], month_rows: dict[str, int],
+                   batch_id: str, raw: ArgusFile) -> None:
+    """The batch changed these months of contact_statistics: record them as materializations, so
+    the monthly partitions show as up to date (with this batch) without a rebuild run."""
+    for month_key in touched:
+        if not months.in_range(month_key):
+            context.log.warning(f"month {month_key} is outside the contact_statistics partitions "
+                                f"(from {months.FIRST_MONTH} to the current month); not reported")
+            continue
+        context.log_event(dg.AssetMaterialization(
+            asset_key="contact_statistics", partition=month_key,
+            description=f"upserted by import batch {batch_id} ({raw.file_name})",
+            metadata={"import_batch_id": batch_id, "file": raw.partition_key,
+                      "row_count": dg.MetadataValue.int(month_rows.get(month_key, 0))}))
 
 
 def _reject_file(context, raw: ArgusFile, errors, settings) -> None:
@@ -239,16 +253,14 @@ def _archive_file(context, raw: ArgusFile, settings) -> Path | None:
 def contact_statistics(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
     month = context.partition_time_window.start.date()
     with wfm_db.connection() as conn:
-        deleted, inserted = conn.execute(
-            "SELECT rows_deleted, rows_inserted FROM wfm.rebuild_contact_statistics_month(%s)", (month,)).fetchone()
-        conn.commit()
-        batches = core.month_batches(conn, month)
+        deleted, inserted = batches.rebuild_month(conn, month)
+        fed = core.month_batches(conn, month)
         conn.rollback()
     return dg.MaterializeResult(metadata={
         "row_count": dg.MetadataValue.int(inserted),
         "rows_deleted_before_rebuild": dg.MetadataValue.int(deleted),
-        "batches": dg.MetadataValue.int(len(batches)),
-        "batches_that_fed_the_month": _batches_table(batches),
+        "batches": dg.MetadataValue.int(len(fed)),
+        "batches_that_fed_the_month": _batches_table(fed),
     })
 
 

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 import psycopg
 
-from wfm_pipeline.argus.errors import FILE_UNREADABLE, UNKNOWN_GROUP, UNKNOWN_SERVICE, RowError
-from wfm_pipeline.db import catalog
+from wfm_pipeline.argus import loader
+from wfm_pipeline.argus.errors import FILE_UNREADABLE, UNKNOWN_SERVICE, ArgusFileError, RowError
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.ingest import landing
 from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partitions
@@ -88,35 +88,15 @@ def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
     return settled, new_state
 
 
-def imported_batch(conn: psycopg.Connection, sha256: str, service_id: int, group_id: int | None) -> str | None:
-    """Id of a completed batch that imported this content for this service/group, if any."""
-    row = conn.execute(
-        """SELECT import_batch_id::text FROM wfm.import_batches
-           WHERE file_sha256 = %s AND service_id = %s AND group_id IS NOT DISTINCT FROM %s
-             AND status IN ('completed', 'completed_with_errors')
-           ORDER BY created_at LIMIT 1""",
-        (sha256, service_id, group_id),
-    ).fetchone()
-    return row[0] if row else None
-
-
-def _placement_error(conn: psycopg.Connection, f: landing.LandedFile) -> tuple[RowError | None, int | None, int | None]:
-    """(error, service_id, group_id): why the file cannot be imported where it lies, or its ids."""
+def _target(conn: psycopg.Connection, f: landing.LandedFile) -> loader.Target:
+    """The service/group the file's folder names (ArgusFileError UNKNOWN_SERVICE/UNKNOWN_GROUP)."""
     if f.misplaced:
-        return RowError(None, None, UNKNOWN_SERVICE,
-                        f"{f.rel}: files must be dropped into <landing>/<service_code>/ or "
-                        "<landing>/<service_code>/<group_code>/", None), None, None
+        raise ArgusFileError(UNKNOWN_SERVICE, f"{f.rel}: files must be dropped into <landing>/<service_code>/ "
+                             "or <landing>/<service_code>/<group_code>/")
     try:
-        service = catalog.get_service(conn, f.service_code)
-    except catalog.UnknownServiceError as exc:
-        return RowError(None, None, UNKNOWN_SERVICE, f"{f.rel}: {exc}", f.service_code), None, None
-    if not f.group_code:
-        return None, service.service_id, None
-    try:
-        group = catalog.get_group(conn, service, f.group_code)
-    except catalog.UnknownServiceError as exc:
-        return RowError(None, None, UNKNOWN_GROUP, f"{f.rel}: {exc}", f.group_code), None, None
-    return None, service.service_id, group.group_id
+        return loader.resolve_target(conn, f.service_code, f.group_code)
+    except ArgusFileError as exc:
+        raise ArgusFileError(exc.code, f"{f.rel}: {exc}", exc.error.value) from exc
 
 
 @dg.sensor(
@@ -158,26 +138,27 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
 def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
                     state: dict[str, Seen], settings) -> dg.RunRequest | None:
     """Reject, archive (already imported) or request a run for one settled file."""
-    error, service_id, group_id = _placement_error(conn, f)
-    sha = None
-    if error is None:
-        try:
-            sha = landing.sha256_of(f.path)
-        except FileNotFoundError:
-            state.pop(f.rel, None)
-            return None
-        except OSError as exc:
-            error = RowError(None, None, FILE_UNREADABLE, f"{f.rel}: cannot read the file: {exc}", None)
-    if error is not None:
-        _move_rejected(context, f, error, state, settings)
+    try:
+        sha = landing.sha256_of(f.path)
+    except FileNotFoundError:  # taken away meanwhile
+        state.pop(f.rel, None)
+        return None
+    except OSError as exc:
+        error = RowError(None, None, FILE_UNREADABLE, f"{f.rel}: cannot read the file: {exc}")
+        _move_rejected(context, conn, f, error, None, state, settings)
+        return None
+    try:
+        target = _target(conn, f)
+    except ArgusFileError as exc:
+        _move_rejected(context, conn, f, exc.error, sha, state, settings)
         return None
 
-    batch = imported_batch(conn, sha, service_id, group_id)
-    if batch is not None:
+    original = loader.find_duplicate(conn, sha, target)
+    if original is not None:
         # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
         # take it out of the landing folder. It is archived, and the log says which batch has it.
-        target = landing.archive(f.path, f.service_code, sha, settings.archive_dir)
-        context.log.info(f"{f.rel}: already imported as batch {batch} (duplicate); archived to {target}")
+        target_path = landing.archive(f.path, f.service_code, sha, settings.archive_dir)
+        context.log.info(f"{f.rel}: same content as import batch {original} (duplicate); archived to {target_path}")
         state.pop(f.rel, None)
         return None
 
@@ -191,13 +172,17 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     )
 
 
-def _move_rejected(context: dg.SensorEvaluationContext, f: landing.LandedFile, error: RowError,
-                   state: dict[str, Seen], settings) -> None:
+def _move_rejected(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
+                   error: RowError, sha: str | None, state: dict[str, Seen], settings) -> None:
+    """Record a ``rejected`` batch (the audit trail of every input) and move the file to rejected/."""
+    conn.rollback()
+    recorded = loader.record_rejection(conn, error, file_name=f.path.name, sha256=sha, file=str(f.path))
     try:
         target = landing.reject(f.path, [error], settings.rejected_dir, settings.landing_dir)
-    except OSError as exc:  # cannot even move it: leave it, say so once per change of the file
+    except OSError as exc:  # cannot even move it: leave it and do not try again until it changes
         context.log.error(f"{f.rel}: {error.message}; moving it to {settings.rejected_dir} failed: {exc}")
         state[f.rel].key = "rejected"
         return
-    context.log.warning(f"{f.rel}: {error.code}: {error.message} -> moved to {target}")
+    context.log.warning(f"{f.rel}: {error.code}: {error.message} -> moved to {target} "
+                        f"(batch {recorded.import_batch_id})")
     state.pop(f.rel, None)

@@ -1,0 +1,246 @@
+"""The ingest assets materialized with dg.materialize() against a real database and real files."""
+
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import openpyxl
+import psycopg
+import pytest
+
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.ingest import landing
+from wfm_pipeline.ingest.assets import (
+    argus_import_batch,
+    argus_raw_file,
+    argus_validated,
+    contact_statistics,
+)
+from wfm_pipeline.ingest.sensor import SETTLE_ENV, argus_landing_sensor
+from wfm_pipeline.settings import get_settings
+
+FILE_ASSETS = [argus_raw_file, argus_validated, argus_import_batch]
+
+# 31.01.2024 23:30 and 23:45 Berlin are 22:30/22:45 UTC (January); 01.02 00:00 Berlin is
+# 31.01 23:00 UTC: all three rows land in the January partition. Row 5 is bad (B > C).
+ROWS = [
+    ("Interval start", "Unique", "Non-unique", "Talk", "Post"),
+    ("Argus export", None, None, None, None),
+    (datetime(2024, 1, 31, 23, 30), 3, 4, 120, 30),
+    (datetime(2024, 1, 31, 23, 45), 2, 2, 100, 20),
+    (datetime(2024, 2, 1, 0, 0), 9, 5, 100, 20),
+    ("01.03.2024 10:00:00", 1, 1, 60, 10),
+]
+
+
+def write_xlsx(path: Path, rows) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(list(r))
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def settings(wfm_env: Path, service: dict):
+    s = get_settings()
+    s.landing_dir.mkdir(parents=True)
+    return s
+
+
+@pytest.fixture
+def instance():
+    inst = dg.DagsterInstance.ephemeral()
+    yield inst
+    inst.dispose()
+
+
+def register(instance: dg.DagsterInstance, path: Path, service: str, group: str | None) -> str:
+    key = landing.partition_key(service, group, path.name, landing.sha256_of(path))
+    instance.add_dynamic_partitions("argus_files", [key])
+    return key
+
+
+def materialization(result: dg.ExecuteInProcessResult, asset: str, partition: str | None = None):
+    """The one materialization of ``asset`` (for ``partition``, when given) in a run: its metadata."""
+    found = [m for m in (e.event_specific_data.materialization for e in result.all_events
+                         if e.event_type_value == "ASSET_MATERIALIZATION")
+             if m.asset_key == dg.AssetKey(asset) and (partition is None or m.partition == partition)]
+    assert len(found) == 1, found
+    return found[0].metadata
+
+
+def test_raw_file_and_validated_report_hash_counts_errors_and_months(settings, instance, db_url) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    result = dg.materialize([argus_raw_file, argus_validated], partition_key=key, instance=instance,
+                            resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success
+
+    raw = materialization(result, "argus_raw_file")
+    assert raw["sha256"].value == landing.sha256_of(path)
+    assert raw["bytes"].value == path.stat().st_size
+    assert raw["file_path"].value == str(path)
+    assert (raw["service"].value, raw["group"].value) == ("S1", "G1")
+
+    validated = materialization(result, "argus_validated")
+    assert (validated["rows_total"].value, validated["rows_valid"].value, validated["rows_rejected"].value) == (4, 3, 1)
+    assert validated["first_interval"].value == "2024-01-31T22:30:00+00:00"
+    assert validated["last_interval"].value == "2024-03-01T09:00:00+00:00"
+    assert validated["months_touched"].value == ["2024-01-01", "2024-03-01"]
+    (error,) = validated["first_errors"].value.records
+    assert error.data["row"] == 5 and error.data["code"] == "UNIQUE_EXCEEDS_NON_UNIQUE"
+    assert error.data["column"] == "B" and error.data["value"] == "9"
+
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "all_rows_valid" and not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "UNIQUE_EXCEEDS_NON_UNIQUE" in check.metadata["first_errors"].value
+    assert check.metadata["errors_by_code"].value == {"UNIQUE_EXCEEDS_NON_UNIQUE": 1}
+
+
+def test_an_unreadable_file_fails_validation_and_moves_to_rejected(settings, instance, db_url) -> None:
+    path = settings.landing_dir / "S1" / "broken.xlsx"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 this is not really a workbook")
+    key = register(instance, path, "S1", None)
+    result = dg.materialize([argus_raw_file, argus_validated], partition_key=key, instance=instance,
+                            resources={"wfm_db": WfmDatabase(url=db_url)}, raise_on_error=False)
+    assert not result.success
+    assert not path.exists()
+    (line,) = landing.read_errors_csv(settings.rejected_dir / "S1" / "broken.xlsx.errors.csv")
+    assert line["code"] == "FILE_UNREADABLE" and "broken.xlsx" in line["message"]
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "FILE_UNREADABLE" in failure.event_specific_data.error.message
+
+
+def test_a_partition_whose_file_is_gone_fails_with_a_clear_message(settings, instance, db_url) -> None:
+    key = "S1/_/gone.csv@0123456789ab"
+    instance.add_dynamic_partitions("argus_files", [key])
+    result = dg.materialize([argus_raw_file], partition_key=key, instance=instance,
+                            resources={"wfm_db": WfmDatabase(url=db_url)}, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no file for partition 'S1/_/gone.csv@0123456789ab'" in failure.event_specific_data.error.message
+
+
+def stats_rows(conn: psycopg.Connection) -> list[tuple]:
+    conn.rollback()
+    return conn.execute(
+        """SELECT to_char(interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), unique_incoming,
+                  non_unique_incoming, import_batch_id::text
+           FROM contact_statistics ORDER BY 1""").fetchall()
+
+
+def run_file(instance, key: str, db_url: str, strict: bool = False) -> dg.ExecuteInProcessResult:
+    return dg.materialize(FILE_ASSETS, partition_key=key, instance=instance, raise_on_error=False,
+                          resources={"wfm_db": WfmDatabase(url=db_url)},
+                          run_config={"ops": {"argus_import_batch": {"config": {"strict": strict}}}})
+
+
+def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, instance, db_url, conn) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    sha = landing.sha256_of(path)
+    key = register(instance, path, "S1", "G1")
+    result = run_file(instance, key, db_url)
+    assert result.success
+
+    loaded = materialization(result, "argus_import_batch")
+    batch_id = loaded["import_batch_id"].value
+    assert loaded["status"].value == "completed_with_errors"
+    assert (loaded["rows_total"].value, loaded["rows_inserted"].value, loaded["rows_updated"].value,
+            loaded["rows_rejected"].value) == (4, 3, 0, 1)
+    assert batch_id in loaded["show_batch"].value
+    assert instance.get_run_by_id(result.run_id).tags["wfm/import_batch_id"] == batch_id
+
+    assert stats_rows(conn) == [("2024-01-31 22:30", 3, 4, batch_id), ("2024-01-31 22:45", 2, 2, batch_id),
+                                ("2024-03-01 09:00", 1, 1, batch_id)]
+    status, sha_db, errors = conn.execute(
+        """SELECT status, file_sha256, (SELECT count(*) FROM import_errors e WHERE e.import_batch_id = b.import_batch_id)
+           FROM import_batches b WHERE import_batch_id = %s""", (batch_id,)).fetchone()
+    assert (status, sha_db, errors) == ("completed_with_errors", sha, 1)
+
+    january = materialization(result, "contact_statistics", "2024-01-01")
+    assert january["row_count"].value == 2 and january["import_batch_id"].value == batch_id
+    assert materialization(result, "contact_statistics", "2024-03-01")["row_count"].value == 1
+    materialized = instance.get_materialized_partitions(dg.AssetKey("contact_statistics"))
+    assert materialized == {"2024-01-01", "2024-03-01"}
+
+    assert not path.exists()  # imported files move to archive/<service>/<yyyy>/<mm>/
+    (archived,) = settings.archive_dir.glob("S1/*/*/jan.xlsx")
+    assert landing.sha256_of(archived) == sha
+    assert loaded["archived_to"].value == str(archived)
+
+    # The partition still resolves (from the archive); the same content again is a duplicate.
+    again = run_file(instance, key, db_url)
+    assert again.success
+    duplicate = materialization(again, "argus_import_batch")
+    assert duplicate["status"].value == "duplicate" and duplicate["duplicate_of"].value == batch_id
+    assert materialization(again, "argus_raw_file")["location"].value == "archive"
+    assert len(stats_rows(conn)) == 3 and archived.exists()
+
+
+def test_strict_mode_imports_nothing_and_moves_the_file_to_rejected(settings, instance, db_url, conn) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    result = run_file(instance, key, db_url, strict=True)
+    assert not result.success
+    assert stats_rows(conn) == []
+    status, rejected = conn.execute("SELECT status, rows_rejected FROM import_batches").fetchone()
+    assert (status, rejected) == ("rejected", 4)
+
+    target = settings.rejected_dir / "S1" / "G1" / "jan.xlsx"
+    assert target.exists() and not path.exists()
+    codes = [(line["row"], line["code"]) for line in landing.read_errors_csv(Path(f"{target}.errors.csv"))]
+    assert codes == [("5", "UNIQUE_EXCEEDS_NON_UNIQUE"), ("", "STRICT_MODE")]
+
+
+def test_a_month_materialization_rebuilds_it_from_the_history(settings, instance, db_url, conn) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    first = run_file(instance, register(instance, path, "S1", "G1"), db_url)
+    batch_1 = materialization(first, "argus_import_batch")["import_batch_id"].value
+    # A correction file for one January interval: the newest batch wins that interval.
+    fix = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan-fix.xlsx",
+                     [ROWS[0], (datetime(2024, 1, 31, 23, 45), 7, 8, 90, 10)])
+    second = run_file(instance, register(instance, fix, "S1", "G1"), db_url)
+    batch_2 = materialization(second, "argus_import_batch")["import_batch_id"].value
+    assert materialization(second, "argus_import_batch")["rows_updated"].value == 1
+
+    conn.execute("DELETE FROM contact_statistics WHERE interval_start_time < '2024-02-01T00:00Z'")
+    conn.commit()  # January lost: the history has everything needed to rebuild it
+    result = dg.materialize([contact_statistics], partition_key="2024-01-01", instance=instance,
+                            resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success
+    meta = materialization(result, "contact_statistics")
+    assert meta["row_count"].value == 2 and meta["rows_deleted_before_rebuild"].value == 0
+    fed = {r.data["import_batch_id"]: r.data for r in meta["batches_that_fed_the_month"].value.records}
+    assert fed[batch_1]["rows_in_history"] == 2 and fed[batch_1]["rows_current"] == 1
+    assert fed[batch_2]["rows_in_history"] == 1 and fed[batch_2]["rows_current"] == 1
+    assert stats_rows(conn)[:2] == [("2024-01-31 22:30", 3, 4, batch_1), ("2024-01-31 22:45", 7, 8, batch_2)]
+
+
+def test_landing_sensor_run_and_restart_import_a_file_once(settings, instance, db_url, conn, monkeypatch) -> None:
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    path = write_xlsx(settings.landing_dir / "S1" / "march.xlsx", [ROWS[0], ROWS[5]])
+
+    def tick(cursor):
+        return argus_landing_sensor(dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"wfm_db": WfmDatabase(url=db_url)}))
+
+    requested = tick(tick(None).cursor)
+    (request,) = requested.run_requests
+    for partitions in requested.dynamic_partitions_requests:  # what the daemon does
+        instance.add_dynamic_partitions(partitions.partitions_def_name, list(partitions.partition_keys))
+    result = dg.materialize(FILE_ASSETS, partition_key=request.partition_key, tags=request.tags,
+                            instance=instance, resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success and not path.exists()
+    assert len(stats_rows(conn)) == 1
+
+    # Restart with a lost cursor and the same content dropped again under another name.
+    write_xlsx(settings.landing_dir / "S1" / "march-copy.xlsx", [ROWS[0], ROWS[5]])
+    after = tick(tick(None).cursor)
+    assert after.run_requests == []
+    assert not (settings.landing_dir / "S1" / "march-copy.xlsx").exists()
+    assert sorted(p.name for p in settings.archive_dir.glob("S1/*/*/*")) == ["march-copy.xlsx", "march.xlsx"]
+    assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1
