@@ -78,7 +78,7 @@ BEGIN
                        'service_id', v_services[i / v_per_service + 1],
                        'interval_start', to_char((v_month + (i % v_per_service) * interval '15 minutes') AT TIME ZONE 'UTC',
                                                  'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-                       'unique_incoming', 8 + i % 13,
+                       'unique_incoming', 10 + i % 17 - i % 3,
                        'non_unique_incoming', 10 + i % 17,
                        'avg_talk_time', 120 + i % 60,
                        'avg_post_processing_time', 20 + i % 15))

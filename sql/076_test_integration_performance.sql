@@ -62,7 +62,8 @@ BEGIN
     LIMIT 1;
     -- A local day well inside the month, so its UTC span stays in the same partition.
     v_day := (v_month AT TIME ZONE 'UTC')::date + 10;
-    v_path := CASE WHEN to_regprocedure('wfm.import_argus_format_data(jsonb, integer, integer, boolean)') IS NOT NULL
+    v_path := CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'import_argus_format_data'
+                                AND pronamespace = 'wfm'::regnamespace)
                    THEN 'import_argus_format_data'
                    WHEN to_regprocedure('wfm.api_batch_insert_calls(jsonb, text)') IS NOT NULL
                    THEN 'api_batch_insert_calls' END;
@@ -89,13 +90,13 @@ BEGIN
         SELECT CASE WHEN v_path = 'import_argus_format_data' THEN
                    jsonb_agg(jsonb_build_array(
                        to_char(v_day + q * interval '15 minutes', 'DD.MM.YYYY HH24:MI:SS'),
-                       5 + q % 7, 6 + q % 11, 100 + q, 15 + q % 9) ORDER BY q)
+                       6 + q % 11 - q % 3, 6 + q % 11, 100 + q, 15 + q % 9) ORDER BY q)
                ELSE
                    jsonb_agg(jsonb_build_object(
                        'service_id', v_service, 'group_id', v_group,
                        'interval_start', to_char(((v_day + q * interval '15 minutes') AT TIME ZONE v_tz) AT TIME ZONE 'UTC',
                                                  'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-                       'unique_incoming', 5 + q % 7, 'non_unique_incoming', 6 + q % 11,
+                       'unique_incoming', 6 + q % 11 - q % 3, 'non_unique_incoming', 6 + q % 11,
                        'avg_talk_time', 100 + q, 'avg_post_processing_time', 15 + q % 9) ORDER BY q) END,
                sum(6 + q % 11)
         INTO v_data, v_expected
@@ -104,7 +105,8 @@ BEGIN
         v_step := 'import';
         v_t0 := clock_timestamp();
         IF v_path = 'import_argus_format_data' THEN
-            SELECT to_jsonb(r) INTO v_result FROM wfm.import_argus_format_data(v_data, v_service, v_group, false) r LIMIT 1;
+            SELECT to_jsonb(r) INTO v_result FROM wfm.import_argus_format_data(p_data => v_data, p_service_id => v_service,
+                                                                            p_group_id => v_group) r LIMIT 1;
         ELSE
             SELECT to_jsonb(r) INTO v_result FROM wfm.api_batch_insert_calls(v_data, 'health_check') r LIMIT 1;
         END IF;
