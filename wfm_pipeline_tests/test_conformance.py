@@ -1,0 +1,135 @@
+"""One corpus, two paths: the Argus file import (Python core, pandera) and the SQL JSON
+functions must give identical verdicts: same rows, same columns, same codes, same data.
+
+The corpus is written as a real .xlsx file (header row + data, date cells and text dates)
+and sent as JSON (arrays; date cells as Excel serial numbers). File row = JSON position + 1
+(the header row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from wfm_pipeline.argus import import_file, read_argus_file, validate_argus
+
+ZONE = "Europe/Berlin"
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+# (row values A-E, expected codes as (column, code) pairs) - the expectations document intent;
+# the assertion that matters is file verdicts == JSON verdicts.
+CORPUS: list[tuple[list, set]] = [
+    (["01.01.2024 10:00:00", 10, 12, 120, 30], set()),
+    (["01.01.2024 10:15:00", 5, 12.0, 100, 20], set()),                       # 12.0 is an integer
+    (["01.01.2024 10:30:00", 12.5, 13, 100, 20], {("B", "NOT_INTEGER")}),
+    (["01.01.2024 10:45:00", -1, 3, 10, 10], {("B", "NEGATIVE_VALUE")}),
+    (["01.01.2024 11:00:00", 0, 0, None, None], set()),                       # D, E blank when C = 0
+    (["01.01.2024 11:15:00", 1, 2, None, 5], {("D", "MISSING_VALUE")}),
+    (["01.01.2024 11:30:00", 1, 2, 90000, 5], {("D", "OUT_OF_RANGE")}),
+    (["01.01.2024 11:45:00", 5, 3, 10, 10], {("B", "UNIQUE_EXCEEDS_NON_UNIQUE")}),
+    (["01.01.2024 12:07:00", 1, 2, 3, 4], {("A", "MISALIGNED_INTERVAL")}),
+    (["32.01.2024 12:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    (["31.03.2024 02:15:00", 1, 2, 3, 4], {("A", "INVALID_LOCAL_TIME")}),     # DST gap
+    (["27.10.2024 02:15:00", 1, 2, 3, 4], set()),                             # fall-back: earlier
+    (["27.10.2024 02:15:00", 1, 2, 3, 4], set()),                             # then later instant
+    (["02.01.2024 10:00:00", 1, 2, 3, 4], set()),
+    (["02.01.2024 10:00:00", 1, 2, 3, 4], {(None, "DUPLICATE_ROW")}),
+    (["02.01.2024 10:15:00", 1, 2, 3, 4], {(None, "DUPLICATE_INTERVAL")}),
+    (["02.01.2024 10:15:00", 1, 3, 3, 4], {(None, "DUPLICATE_INTERVAL")}),
+    ([None, 1, 2, 3, 4], {("A", "MISSING_VALUE")}),
+    (["02.01.2024 11:00:00", "abc", None, 3, 4], {("B", "NOT_INTEGER"), ("C", "MISSING_VALUE")}),
+    ([dt.datetime(2024, 1, 3, 10, 30), 2, 3, 40, 5], set()),                  # date cell
+    ([dt.datetime(2024, 1, 3, 10, 44, 59, 999000), 2, 3, 40, 5], set()),      # float noise -> 10:45
+    (["03.01.2024 11:00:00", "7", "9", "60", "15"], set()),                   # integers as text
+    (["03.01.2024 11:15:00", 1, 2, -1.5, 3], {("D", "NOT_INTEGER")}),
+    ([None, None, None, None, None], set()),                                  # blank row: skipped
+    (["03.01.2024 11:30:00", 1, 2, 3, 4], set()),
+    (["03.01.2024 11:45:00", -1, -2, -5, 100000],
+     {("B", "NEGATIVE_VALUE"), ("C", "NEGATIVE_VALUE"), ("D", "NEGATIVE_VALUE"), ("E", "OUT_OF_RANGE"),
+      ("B", "UNIQUE_EXCEEDS_NON_UNIQUE")}),
+]
+
+
+def _json_cell(value):
+    if isinstance(value, dt.datetime):
+        return (value - EXCEL_EPOCH).total_seconds() / 86400  # Excel serial date
+    return value
+
+
+def _write_xlsx(path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Start", "Unique", "Non-unique", "Talk", "Post"])
+    for row, _ in CORPUS:
+        ws.append(row)
+    wb.save(path)
+
+
+@pytest.fixture
+def two_services(conn: psycopg.Connection) -> tuple[int, int]:
+    ids = [conn.execute("INSERT INTO services (code, name, time_zone) VALUES (%s, %s, %s) RETURNING service_id",
+                        (code, code, ZONE)).fetchone()[0] for code in ("FILE", "JSON")]
+    conn.commit()
+    return ids[0], ids[1]
+
+
+def _json_rows() -> list[list]:
+    return [[_json_cell(v) for v in row] for row, _ in CORPUS]
+
+
+def test_corpus_expectations_cover_every_row_code(conn: psycopg.Connection) -> None:
+    codes = {code for _, expected in CORPUS for _, code in expected}
+    row_codes = {c for (c,) in conn.execute("SELECT error_code FROM error_codes WHERE scope = 'row'")}
+    assert row_codes <= codes | {"UNKNOWN_SERVICE", "UNKNOWN_GROUP"}
+
+
+def test_file_and_json_give_identical_verdicts(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
+    path = tmp_path / "corpus.xlsx"
+    _write_xlsx(path)
+    file_result = validate_argus(read_argus_file(path), ZONE)
+    file_verdicts = {(e.row, e.column, e.code) for e in file_result.errors}
+
+    json_verdicts = {(row + 1, column, code) for row, column, code, *_ in conn.execute(
+        "SELECT * FROM validate_argus_format(%s, %s)", (Jsonb(_json_rows()), two_services[1]))}
+
+    expected = {(pos + 2, column, code) for pos, (_, exp) in enumerate(CORPUS) for column, code in exp}
+    assert json_verdicts == expected, "JSON path differs from the corpus expectations"
+    assert file_verdicts == json_verdicts, (
+        f"only file: {sorted(file_verdicts - json_verdicts, key=str)}; "
+        f"only JSON: {sorted(json_verdicts - file_verdicts, key=str)}")
+
+
+def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
+    file_service, json_service = two_services
+    path = tmp_path / "corpus.xlsx"
+    _write_xlsx(path)
+    loaded = import_file(conn, path, "FILE")
+    conn.commit()
+    batch_id, status, total, inserted, updated, rejected = conn.execute(
+        "SELECT * FROM import_argus_format_data(%s, %s)", (Jsonb(_json_rows()), json_service)).fetchone()
+    conn.commit()
+    file_dict = loaded.to_dict()
+    assert (status, total, inserted, updated, rejected) == (
+        file_dict["status"], file_dict["rows_total"], file_dict["rows_inserted"], file_dict["rows_updated"],
+        file_dict["rows_rejected"])
+
+    def stored(service_id: int) -> list[tuple]:
+        return conn.execute(
+            """SELECT cs.interval_start_time, cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time,
+                      cs.avg_post_processing_time, h.source_row_number
+               FROM contact_statistics cs
+               JOIN contact_statistics_history h USING (import_batch_id, interval_start_time, service_id)
+               WHERE cs.service_id = %s ORDER BY 1""", (service_id,)).fetchall()
+
+    file_rows, json_rows = stored(file_service), stored(json_service)
+    assert len(json_rows) == inserted
+    # source_row_number: file rows count the header row
+    assert file_rows == [(*r[:5], r[5] + 1) for r in json_rows]
+    # both fall-back rows were stored, an hour apart
+    fall_back = [r[0] for r in json_rows if r[0].date() == dt.date(2024, 10, 27)]
+    assert len(fall_back) == 2 and fall_back[1] - fall_back[0] == dt.timedelta(hours=1)
