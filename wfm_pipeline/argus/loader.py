@@ -300,7 +300,7 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
     """How many accepted rows would update an existing interval (validate-only)."""
     if not len(valid):
         return 0
-    times = valid["interval_start_time"].dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    times = [ts.to_pydatetime() for ts in valid["interval_start_time"].dt.tz_convert("UTC")]
     return conn.execute(
         """SELECT count(*) FROM wfm.contact_statistics
            WHERE service_id = %s AND group_id IS NOT DISTINCT FROM %s
