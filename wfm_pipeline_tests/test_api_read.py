@@ -1,0 +1,291 @@
+"""The read API (sql/050-052): bucketing, call-weighted averages, errors, privileges, pruning."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+UTC = timezone.utc
+
+
+def _batch(conn: psycopg.Connection) -> uuid.UUID:
+    return conn.execute(
+        "INSERT INTO import_batches (source, status) VALUES ('test', 'completed') RETURNING import_batch_id"
+    ).fetchone()[0]
+
+
+def insert_row(conn: psycopg.Connection, batch: uuid.UUID, ts: datetime, service_id: int, group_id: int | None,
+               unique: int, calls: int, talk: int | None, pp: int | None, *, within_sl: int | None = None,
+               answered: int | None = None, abandoned: int | None = None) -> None:
+    conn.execute(
+        """INSERT INTO contact_statistics (interval_start_time, service_id, group_id, unique_incoming,
+               non_unique_incoming, avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
+               abandoned_calls, sl_threshold_seconds, import_batch_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (ts, service_id, group_id, unique, calls, talk, pp, answered, within_sl, abandoned,
+         20 if within_sl is not None else None, batch))
+
+
+def ensure_months(conn: psycopg.Connection, first: datetime, last: datetime) -> None:
+    conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', %s, %s)", (first, last))
+
+
+@pytest.fixture
+def two_services(conn: psycopg.Connection, service: dict) -> dict:
+    """S1 (Europe/Berlin, groups G1, G2) and S2 (Asia/Kolkata, +05:30, group K1), no data."""
+    s1 = service["service_id"]
+    g2 = conn.execute("INSERT INTO groups (service_id, code, name) VALUES (%s, 'G2', 'Group two') RETURNING group_id",
+                      (s1,)).fetchone()[0]
+    s2 = conn.execute("INSERT INTO services (code, name, time_zone) VALUES ('S2', 'Two', 'Asia/Kolkata') "
+                      "RETURNING service_id").fetchone()[0]
+    k1 = conn.execute("INSERT INTO groups (service_id, code, name) VALUES (%s, 'K1', 'K one') RETURNING group_id",
+                      (s2,)).fetchone()[0]
+    conn.commit()
+    return {"s1": s1, "g1": service["group_id"], "g2": g2, "s2": s2, "k1": k1}
+
+
+def calls_by_interval(conn, start, end, minutes=15, ids=None) -> list[dict]:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute("SELECT * FROM api_get_calls_by_interval(%s, %s, %s, %s)", (start, end, minutes, ids)).fetchall()
+
+
+JAN = datetime(2024, 1, 15, 10, 0, tzinfo=UTC)
+
+
+def test_groups_are_summed_and_averages_are_call_weighted(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    insert_row(conn, b, JAN, ids["s1"], ids["g1"], 8, 10, 100, 10, within_sl=8, answered=9, abandoned=1)
+    insert_row(conn, b, JAN, ids["s1"], ids["g2"], 2, 30, 200, 30)   # SL/abandonment unknown here
+    conn.commit()
+    rows = calls_by_interval(conn, JAN, JAN + timedelta(minutes=15), 15, [ids["s1"]])
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["service_id"], r["interval_start"], r["interval_end"]) == (ids["s1"], JAN, JAN + timedelta(minutes=15))
+    assert (r["unique_incoming"], r["non_unique_incoming"], r["intervals"]) == (10, 40, 1)
+    # talk: (100*10 + 200*30) / 40 = 175 (an average of averages would say 150)
+    assert r["avg_talk_time"] == Decimal("175.00")
+    assert r["avg_post_processing_time"] == Decimal("25.00")          # (100 + 900) / 40
+    assert r["aht"] == Decimal("200.00")
+    # SL only over the rows that know it: 8 of 10 offered; abandonment 1 of 10.
+    assert r["service_level_pct"] == Decimal("80.00")
+    assert r["abandonment_rate_pct"] == Decimal("10.00")
+    assert r["answered_calls"] == 9 and r["abandoned_calls"] == 1
+
+
+def test_service_level_row_is_preferred_over_its_groups(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    insert_row(conn, b, JAN, ids["s1"], None, 5, 12, 60, 6)          # Argus' own service total
+    insert_row(conn, b, JAN, ids["s1"], ids["g1"], 4, 7, 50, 5)
+    insert_row(conn, b, JAN, ids["s1"], ids["g2"], 1, 5, 70, 7)
+    insert_row(conn, b, JAN + timedelta(minutes=15), ids["s1"], ids["g1"], 3, 3, 40, 4)   # groups only
+    conn.commit()
+    rows = calls_by_interval(conn, JAN, JAN + timedelta(hours=1), 15, [ids["s1"]])
+    assert [(r["non_unique_incoming"], r["aht"]) for r in rows] == [(12, Decimal("66.00")), (3, Decimal("44.00"))]
+    hourly = calls_by_interval(conn, JAN, JAN + timedelta(hours=1), 60, [ids["s1"]])
+    assert [(r["non_unique_incoming"], r["intervals"]) for r in hourly] == [(15, 2)]
+
+
+def test_unknown_ratios_are_null_and_zero_calls_give_null_averages(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    insert_row(conn, b, JAN, ids["s2"], ids["k1"], 0, 0, None, None)
+    conn.commit()
+    (r,) = calls_by_interval(conn, JAN, JAN + timedelta(minutes=15), 15, [ids["s2"]])
+    assert r["non_unique_incoming"] == 0
+    assert r["aht"] is None and r["service_level_pct"] is None and r["abandonment_rate_pct"] is None
+
+
+def test_sub_day_buckets_are_utc_aligned_and_day_buckets_follow_the_local_day(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    # Kolkata is UTC+05:30: 18:15 UTC is 23:45 local (15 Jan), 18:30 UTC is 00:00 local (16 Jan).
+    for minute, calls in ((18 * 60 + 15, 4), (18 * 60 + 30, 6), (19 * 60, 1)):
+        ts = datetime(2024, 1, 15, tzinfo=UTC) + timedelta(minutes=minute)
+        insert_row(conn, b, ts, ids["s2"], ids["k1"], 1, calls, 60, 6)
+    conn.commit()
+    start, end = datetime(2024, 1, 15, tzinfo=UTC), datetime(2024, 1, 17, tzinfo=UTC)
+    days = calls_by_interval(conn, start, end, 1440, [ids["s2"]])
+    assert [(r["local_start"], r["non_unique_incoming"]) for r in days] == [
+        (datetime(2024, 1, 15), 4), (datetime(2024, 1, 16), 7)]
+    assert days[1]["interval_start"] == datetime(2024, 1, 15, 18, 30, tzinfo=UTC)
+    assert days[1]["interval_end"] - days[1]["interval_start"] == timedelta(hours=24)
+    # 60-minute buckets are absolute UTC hours: 18:15 and 18:30 share the 18:00 bucket.
+    hours = calls_by_interval(conn, start, end, 60, [ids["s2"]])
+    assert [(r["interval_start"].hour, r["non_unique_incoming"]) for r in hours] == [(18, 10), (19, 1)]
+    # 720-minute buckets split the local day at noon.
+    halves = calls_by_interval(conn, start, end, 720, [ids["s2"]])
+    assert [r["local_start"] for r in halves] == [datetime(2024, 1, 15, 12), datetime(2024, 1, 16)]
+
+
+def test_local_day_on_a_daylight_saving_change_has_25_hours(conn, two_services) -> None:
+    ids = two_services
+    day = datetime(2024, 10, 27, 12, tzinfo=UTC)     # Berlin falls back at 03:00 local
+    ensure_months(conn, day, day)
+    insert_row(conn, _batch(conn), day, ids["s1"], ids["g1"], 1, 1, 10, 1)
+    conn.commit()
+    (r,) = calls_by_interval(conn, day - timedelta(days=1), day + timedelta(days=1), 1440, [ids["s1"]])
+    assert r["local_start"] == datetime(2024, 10, 27)
+    assert r["interval_start"] == datetime(2024, 10, 26, 22, tzinfo=UTC)
+    assert r["interval_end"] - r["interval_start"] == timedelta(hours=25)
+
+
+def test_null_service_ids_mean_all_services_and_result_is_ordered(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    insert_row(conn, b, JAN, ids["s2"], ids["k1"], 1, 2, 10, 1)
+    insert_row(conn, b, JAN, ids["s1"], ids["g1"], 1, 3, 10, 1)
+    conn.commit()
+    rows = calls_by_interval(conn, JAN, JAN + timedelta(hours=1))
+    assert [(r["service_id"], r["non_unique_incoming"]) for r in rows] == sorted([(ids["s1"], 3), (ids["s2"], 2)])
+
+
+@pytest.mark.parametrize("args, sqlstate, fragment", [
+    (("2024-01-02", "2024-01-01", 15, None), "22023", "must be after"),
+    (("2024-01-01", "2024-01-01", 15, None), "22023", "must be after"),
+    (("2024-01-01", "2025-02-05", 15, None), "22023", "longer than 400 days"),
+    (("2024-01-01", "2024-01-02", 45, None), "22023", "not a supported bucket"),
+    (("2024-01-01", "2024-01-02", 0, None), "22023", "not a supported bucket"),
+    ((None, "2024-01-02", 15, None), "22004", "must not be NULL"),
+    (("2024-01-01", "2024-01-02", 15, []), "22023", "must not be empty"),
+    (("2024-01-01", "2024-01-02", 15, [None]), "22004", "must not contain NULL"),
+    (("2024-01-01", "2024-01-02", 15, [987654]), "P0002", "unknown service id(s) {987654}"),
+])
+def test_bad_arguments_raise_clear_errors(conn, service, args, sqlstate, fragment) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM api_get_calls_by_interval(%s::timestamptz, %s::timestamptz, %s, %s::int[])", args)
+    assert info.value.sqlstate == sqlstate
+    assert fragment in info.value.diag.message_primary
+
+
+def test_a_400_day_range_is_accepted(conn, service) -> None:
+    rows = conn.execute("SELECT * FROM api_get_calls_by_interval('2024-01-01', '2025-02-04', 1440, NULL)").fetchall()
+    assert rows == []
+
+
+def test_realtime_stats_cover_the_lookback_and_list_every_requested_service(conn, two_services) -> None:
+    ids = two_services
+    now = conn.execute("SELECT now()").fetchone()[0]
+    current = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    ensure_months(conn, current - timedelta(hours=3), current)
+    b = _batch(conn)
+    insert_row(conn, b, current, ids["s1"], ids["g1"], 2, 4, 100, 20, within_sl=3, answered=4, abandoned=0)
+    insert_row(conn, b, current - timedelta(minutes=30), ids["s1"], ids["g1"], 1, 6, 50, 10, within_sl=6,
+               answered=6, abandoned=0)
+    insert_row(conn, b, current - timedelta(hours=2), ids["s1"], ids["g1"], 9, 9, 10, 1)   # outside 60 minutes
+    conn.commit()
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        rows = cur.execute("SELECT * FROM api_get_realtime_stats(%s, 60)", ([ids["s2"], ids["s1"]],)).fetchall()
+    assert [r["service_id"] for r in rows] == sorted([ids["s1"], ids["s2"]])
+    by_id = {r["service_id"]: r for r in rows}
+    s1 = by_id[ids["s1"]]
+    assert (s1["non_unique_incoming"], s1["intervals"], s1["last_interval_start"]) == (10, 2, current)
+    assert s1["avg_talk_time"] == Decimal("70.00")          # (400 + 300) / 10
+    assert s1["service_level_pct"] == Decimal("90.00")
+    s2 = by_id[ids["s2"]]
+    assert (s2["non_unique_incoming"], s2["intervals"], s2["aht"]) == (0, 0, None)
+
+
+@pytest.mark.parametrize("lookback, sqlstate", [(5, "22023"), (1441, "22023"), (None, "22004")])
+def test_realtime_rejects_bad_lookback(conn, service, lookback, sqlstate) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM api_get_realtime_stats(NULL, %s::int)", (lookback,))
+    assert info.value.sqlstate == sqlstate
+
+
+def test_service_summary_needs_a_populated_view(conn, service) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM api_get_service_summary(%s, '2024-01-15')", (service["service_id"],))
+    assert info.value.sqlstate == "55000"
+    assert "api_refresh_all_views" in info.value.diag.message_hint
+
+
+def test_service_summary_totals_groups_and_peak_from_the_daily_view(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    b = _batch(conn)
+    # Berlin day 2024-01-15 local = 2024-01-14 23:00 .. 2024-01-15 23:00 UTC.
+    insert_row(conn, b, datetime(2024, 1, 14, 23, 0, tzinfo=UTC), ids["s1"], ids["g1"], 2, 2, 100, 10,
+               within_sl=2, answered=2, abandoned=0)
+    insert_row(conn, b, JAN, ids["s1"], ids["g1"], 5, 10, 100, 10, within_sl=5, answered=8, abandoned=2)
+    insert_row(conn, b, JAN, ids["s1"], ids["g2"], 4, 8, 190, 19)
+    insert_row(conn, b, JAN + timedelta(minutes=15), ids["s1"], ids["g2"], 4, 9, 10, 1)
+    insert_row(conn, b, datetime(2024, 1, 15, 23, 0, tzinfo=UTC), ids["s1"], ids["g1"], 7, 7, 1, 1)   # next local day
+    conn.commit()
+    conn.execute("SELECT * FROM api_refresh_all_views()")
+    conn.commit()
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        rows = cur.execute("SELECT * FROM api_get_service_summary(%s, '2024-01-15')", (ids["s1"],)).fetchall()
+    total, g1, g2 = rows
+    assert total["group_id"] is None and (g1["group_code"], g2["group_code"]) == ("G1", "G2")
+    assert total["non_unique_incoming"] == 2 + 10 + 8 + 9 and total["intervals"] == 3
+    assert total["peak_interval_start"] == JAN and total["peak_non_unique_incoming"] == 18
+    assert total["service_level_pct"] == Decimal("58.33")    # 7 of the 12 offered calls that know SL
+    assert g1["non_unique_incoming"] == 12 and g2["non_unique_incoming"] == 17
+    assert g2["peak_interval_start"] == JAN + timedelta(minutes=15)
+    assert total["view_refreshed_at"] is not None
+    # The same day through the raw path agrees with the view.
+    (day,) = calls_by_interval(conn, datetime(2024, 1, 14, tzinfo=UTC), datetime(2024, 1, 16, 22, tzinfo=UTC),
+                               1440, [ids["s1"]])[:1]
+    assert (day["non_unique_incoming"], day["aht"]) == (total["non_unique_incoming"], total["aht"])
+    # A day without data: one service row with zero calls.
+    empty = conn.execute("SELECT group_id, non_unique_incoming, aht FROM api_get_service_summary(%s, '2023-06-01')",
+                         (ids["s1"],)).fetchall()
+    assert empty == [(None, 0, None)]
+
+
+@pytest.mark.parametrize("service_id, day, sqlstate", [(987654, "2024-01-01", "P0002"), (None, "2024-01-01", "22004"),
+                                                       (1, None, "22004")])
+def test_service_summary_rejects_bad_arguments(conn, service, service_id, day, sqlstate) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM api_get_service_summary(%s::int, %s::date)", (service_id, day))
+    assert info.value.sqlstate == sqlstate
+
+
+READ_FUNCTIONS = ["api_get_calls_by_interval", "api_get_realtime_stats", "api_get_service_summary"]
+
+
+@pytest.mark.parametrize("name", READ_FUNCTIONS)
+def test_read_functions_are_stable_parallel_safe_definer_with_pinned_path(conn, name) -> None:
+    volatility, parallel, definer, config, public_exec, api_exec = conn.execute(
+        """SELECT p.provolatile, p.proparallel, p.prosecdef, p.proconfig,
+                  has_function_privilege('public', p.oid, 'EXECUTE'),
+                  has_function_privilege('wfm_api', p.oid, 'EXECUTE')
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'wfm' AND p.proname = %s""", (name,)).fetchone()
+    assert (volatility, parallel, definer) == ("s", "s", True)
+    assert "search_path=wfm, pg_catalog" in config
+    assert not public_exec and api_exec
+
+
+def test_wfm_api_reads_through_functions_only(conn, two_services) -> None:
+    ids = two_services
+    ensure_months(conn, JAN, JAN)
+    insert_row(conn, _batch(conn), JAN, ids["s1"], ids["g1"], 1, 2, 10, 1)
+    conn.commit()
+    conn.execute("SET ROLE wfm_api")
+    rows = conn.execute("SELECT non_unique_incoming FROM wfm.api_get_calls_by_interval(%s, %s, 15, %s)",
+                        (JAN, JAN + timedelta(hours=1), [ids["s1"]])).fetchall()
+    assert rows == [(2,)]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT count(*) FROM wfm.contact_statistics")
+
+
+def test_range_query_scans_only_the_partitions_of_the_range(conn, service) -> None:
+    ensure_months(conn, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC))
+    conn.commit()
+    plan = "\n".join(r[0] for r in conn.execute(
+        "EXPLAIN SELECT * FROM wfm.service_interval_stats WHERE interval_start_time >= '2024-02-03' "
+        "AND interval_start_time < '2024-02-04' AND service_id = ANY('{1,2,3}')"))
+    assert "contact_statistics_2024_02" in plan
+    assert "contact_statistics_2024_01" not in plan and "contact_statistics_2024_03" not in plan
