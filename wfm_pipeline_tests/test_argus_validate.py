@@ -187,3 +187,8 @@ def test_validation_of_a_large_file_is_column_wise(tmp_path: Path) -> None:
     result = validate_argus(read_argus_file(path), "UTC")
     assert len(result.errors) == 30 and {e.code for e in result.errors} == {E.UNIQUE_EXCEEDS_NON_UNIQUE}
     assert len(result.valid) == 2970
+
+
+def test_c_below_b_is_not_reported_when_c_itself_is_invalid(tmp_path: Path) -> None:
+    result = validate_rows(tmp_path, [[T0, 7, -1, 3, 4], [T0 + dt.timedelta(minutes=15), 7, "x", 3, 4]])
+    assert codes(result) == [(2, "C", E.NEGATIVE_VALUE), (3, "C", E.NOT_INTEGER)]

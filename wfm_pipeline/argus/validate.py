@@ -254,6 +254,10 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     ef["prio"] = ef["code"].map(_CELL_PRIORITY).fillna(9)
     cell = ef["column"].notna() & (ef["code"] != E.UNIQUE_EXCEEDS_NON_UNIQUE)
     cell_errors = ef[cell].sort_values(["pos", "column", "prio"]).drop_duplicates(["pos", "column"])
+    # C >= B only speaks when B and C are themselves valid (C = -1 < B is reported as negative).
+    bc_bad = cell_errors.loc[cell_errors["column"].isin(["B", "C"]), "pos"].unique()
+    ef = ef[~((ef["code"] == E.UNIQUE_EXCEEDS_NON_UNIQUE) & ef["pos"].isin(bc_bad))]
+    cell = ef["column"].notna() & (ef["code"] != E.UNIQUE_EXCEEDS_NON_UNIQUE)
     ef = (pd.concat([cell_errors, ef[~cell]], ignore_index=True)
           .drop_duplicates(["pos", "column", "code"])
           .sort_values(["pos", "column", "prio"], na_position="last", kind="stable"))
