@@ -17,7 +17,7 @@ from wfm_pipeline.settings import REPO_ROOT, get_settings
 # Each domain contributes commands through a module exposing ``register(cli)``; benchmarks
 # attach to the ``bench`` group (``cli.commands["bench"]``).
 COMMAND_MODULES: tuple[str, ...] = ("wfm_pipeline.forecasting.commands", "wfm_pipeline.argus.commands",
-                                    "wfm_pipeline.warehouse.commands")
+                                    "wfm_pipeline.warehouse.commands", "wfm_pipeline.health.commands")
 
 
 class UsageError(click.UsageError):
