@@ -1,0 +1,277 @@
+"""The SQL write API: validate_argus_format, import_argus_format_data, import_excel_batch,
+api_batch_insert_calls and preview_import (sql/040-042)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+UTC = dt.timezone.utc
+
+
+def _errors(conn: psycopg.Connection, data, service_id: int | None = None) -> list[tuple]:
+    return [(r, c, code) for r, c, code, _, _ in conn.execute(
+        "SELECT * FROM validate_argus_format(%s, %s)", (Jsonb(data), service_id))]
+
+
+def _import(conn: psycopg.Connection, data, service_id: int, group_id: int | None = None, **kw) -> dict:
+    cur = conn.execute(
+        "SELECT * FROM import_argus_format_data(p_data := %s, p_service_id := %s, p_group_id := %s, "
+        "p_validate_only := %s, p_strict := %s)",
+        (Jsonb(data), service_id, group_id, kw.get("validate_only", False), kw.get("strict", False)))
+    row = cur.fetchone()
+    return dict(zip([d.name for d in cur.description], row))
+
+
+def _batch(conn: psycopg.Connection, batch_id) -> dict:
+    cur = conn.execute("SELECT * FROM import_batches WHERE import_batch_id = %s", (batch_id,))
+    return dict(zip([d.name for d in cur.description], cur.fetchone()))
+
+
+# ---------------------------------------------------------------- validate_argus_format
+
+def test_rows_as_arrays_or_objects_and_column_a_in_three_forms(conn: psycopg.Connection, service: dict) -> None:
+    data = [
+        ["01.02.2024 10:00:00", 1, 2, 3, 4],
+        {"A": "2024-02-01T10:15:00", "B": 1, "C": 2, "D": 3, "E": 4},
+        {"A": "2024-02-01T10:00:00Z", "B": "1", "C": "2", "D": "3", "E": "4"},
+        [45323.4375, 1, 2, 3, 4],                      # Excel serial: 2024-02-01 10:30
+        [45323.44791666, 1, 2, 3, 4],                  # float noise: 10:45:00 after rounding
+    ]
+    assert _errors(conn, data, service["service_id"]) == []
+    result = _import(conn, data, service["service_id"])
+    assert (result["status"], result["rows_inserted"]) == ("completed", 5)
+    times = [t for (t,) in conn.execute("SELECT interval_start_time FROM contact_statistics ORDER BY 1")]
+    base = dt.datetime(2024, 2, 1, 9, 0, tzinfo=UTC)  # 10:00 Berlin (CET)
+    assert times == [base + dt.timedelta(minutes=m) for m in (0, 15, 30, 45, 60)]
+
+
+def test_row_numbers_are_array_positions_and_blank_rows_are_skipped(conn: psycopg.Connection) -> None:
+    data = [["01.02.2024 10:00:00", 1, 2, 3, 4], [None, None, None, None, None], [],
+            ["01.02.2024 10:15:00", "x", 2, 3, 4], "not a row"]
+    errors = _errors(conn, data)
+    assert errors == [(4, "B", "NOT_INTEGER"), (5, None, "MISSING_VALUE")]
+    message = conn.execute("SELECT error_message FROM validate_argus_format(%s) WHERE row_number = 5",
+                           (Jsonb(data),)).fetchone()[0]
+    assert "not an array" in message
+
+
+def test_several_problems_in_one_row_are_each_reported(conn: psycopg.Connection) -> None:
+    assert _errors(conn, [["01.02.2024 10:07:00", 12.5, -1, 90000, None]]) == [
+        (1, "A", "MISALIGNED_INTERVAL"), (1, "B", "NOT_INTEGER"), (1, "C", "NEGATIVE_VALUE"),
+        (1, "D", "OUT_OF_RANGE"), (1, "E", "MISSING_VALUE"), (1, "B", "UNIQUE_EXCEEDS_NON_UNIQUE")]
+
+
+def test_without_a_service_times_are_checked_as_utc(conn: psycopg.Connection) -> None:
+    # No zone: the Berlin DST gap is an ordinary time.
+    assert _errors(conn, [["31.03.2024 02:15:00", 1, 2, 3, 4]]) == []
+
+
+def test_empty_array_has_no_data_rows(conn: psycopg.Connection) -> None:
+    assert _errors(conn, []) == [(None, None, "NO_DATA_ROWS")]
+
+
+@pytest.mark.parametrize("call, sqlstate", [
+    ("SELECT * FROM validate_argus_format(NULL)", "22004"),
+    ("SELECT * FROM validate_argus_format('{\"A\": 1}')", "22023"),
+    ("SELECT * FROM validate_argus_format('[]', -1)", "22023"),
+    ("SELECT * FROM import_argus_format_data('[]', NULL)", "22004"),
+    ("SELECT * FROM import_argus_format_data('[]', -1)", "22023"),
+    ("SELECT * FROM import_excel_batch('\"rows\"', 1)", "22023"),
+    ("SELECT * FROM api_batch_insert_calls(NULL)", "22004"),
+    ("SELECT * FROM api_batch_insert_calls('[]', '')", "22023"),
+    ("SELECT * FROM preview_import('[]', 1, NULL, 'csv')", "22023"),
+])
+def test_bad_arguments_raise_clear_errors(conn: psycopg.Connection, service: dict, call: str, sqlstate: str) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(call)
+    assert info.value.sqlstate == sqlstate
+    assert info.value.diag.message_primary
+
+
+def test_unknown_group_of_the_service_is_an_argument_error(conn: psycopg.Connection, service: dict) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="unknown group_id"):
+        _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4]], service["service_id"], group_id=service["group_id"] + 99)
+
+
+# ---------------------------------------------------------------- import_argus_format_data
+
+def test_import_records_batch_errors_history_and_counts(conn: psycopg.Connection, service: dict) -> None:
+    data = [["01.02.2024 10:00:00", 1, 2, 3, 4], ["01.02.2024 10:00:00", 1, 2, 3, 4],
+            ["01.02.2024 10:15:00", 5, 2, 3, 4], ["01.02.2024 10:30:00", 0, 0, None, None]]
+    result = _import(conn, data, service["service_id"], service["group_id"])
+    assert {k: result[k] for k in ("status", "rows_total", "rows_inserted", "rows_updated", "rows_rejected")} == {
+        "status": "completed_with_errors", "rows_total": 4, "rows_inserted": 2, "rows_updated": 0, "rows_rejected": 1}
+    batch = _batch(conn, result["import_batch_id"])
+    assert batch["rows_skipped"] == 1 and batch["source"] == "argus_json" and batch["group_id"] == service["group_id"]
+    assert batch["rows_total"] == batch["rows_inserted"] + batch["rows_updated"] + batch["rows_rejected"] + batch["rows_skipped"]
+    assert batch["first_interval"] == dt.datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
+    errors = conn.execute("SELECT row_number, column_name, error_code, raw_value FROM import_errors "
+                          "WHERE import_batch_id = %s ORDER BY row_number", (result["import_batch_id"],)).fetchall()
+    assert errors == [(2, None, "DUPLICATE_ROW", "01.02.2024 10:00:00"), (3, "B", "UNIQUE_EXCEEDS_NON_UNIQUE", "5")]
+    history = conn.execute("SELECT source_row_number, group_id FROM contact_statistics_history "
+                           "WHERE import_batch_id = %s ORDER BY 1", (result["import_batch_id"],)).fetchall()
+    assert history == [(1, service["group_id"]), (4, service["group_id"])]
+    assert conn.execute("SELECT count(*) FROM contact_statistics WHERE import_batch_id = %s",
+                        (result["import_batch_id"],)).fetchone() == (2,)
+
+
+def test_second_import_updates_and_revert_restores(conn: psycopg.Connection, service: dict) -> None:
+    first = _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4]], service["service_id"])
+    second = _import(conn, [["01.02.2024 10:00:00", 7, 8, 9, 10], ["01.02.2024 10:15:00", 1, 1, 1, 1]],
+                     service["service_id"])
+    assert (second["rows_inserted"], second["rows_updated"]) == (1, 1)
+    assert conn.execute("SELECT unique_incoming FROM contact_statistics ORDER BY interval_start_time LIMIT 1"
+                        ).fetchone() == (7,)
+    conn.execute("SELECT * FROM revert_import_batch(%s)", (second["import_batch_id"],))
+    rows = conn.execute("SELECT unique_incoming, import_batch_id FROM contact_statistics").fetchall()
+    assert rows == [(1, first["import_batch_id"])]
+
+
+def test_validate_only_logs_but_writes_nothing(conn: psycopg.Connection, service: dict) -> None:
+    result = _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4], ["x", 1, 2, 3, 4]], service["service_id"],
+                     validate_only=True)
+    assert (result["status"], result["rows_rejected"], result["rows_inserted"]) == ("validated", 1, 0)
+    assert conn.execute("SELECT count(*) FROM import_errors WHERE import_batch_id = %s",
+                        (result["import_batch_id"],)).fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone() == (0,)
+
+
+def test_strict_imports_nothing_when_a_row_is_invalid(conn: psycopg.Connection, service: dict) -> None:
+    result = _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4], ["01.02.2024 10:15:00", -1, 2, 3, 4]],
+                     service["service_id"], strict=True)
+    assert (result["status"], result["rows_rejected"]) == ("rejected", 2)
+    codes = {c for (c,) in conn.execute("SELECT error_code FROM import_errors WHERE import_batch_id = %s",
+                                        (result["import_batch_id"],))}
+    assert codes == {"NEGATIVE_VALUE", "STRICT_MODE"}
+    assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
+
+
+def test_all_rows_rejected_and_empty_input(conn: psycopg.Connection, service: dict) -> None:
+    bad = _import(conn, [["nope", 1, 2, 3, 4]], service["service_id"])
+    assert (bad["status"], bad["rows_rejected"]) == ("rejected", 1)
+    empty = _import(conn, [], service["service_id"])
+    assert (empty["status"], empty["rows_total"]) == ("rejected", 0)
+    assert conn.execute("SELECT error_code FROM import_errors WHERE import_batch_id = %s",
+                        (empty["import_batch_id"],)).fetchone() == ("NO_DATA_ROWS",)
+
+
+def test_partitions_are_created_for_the_batch_months(conn: psycopg.Connection, service: dict) -> None:
+    result = _import(conn, [["15.05.2031 10:00:00", 1, 2, 3, 4], ["15.01.2019 10:00:00", 1, 2, 3, 4]],
+                     service["service_id"])
+    assert result["rows_inserted"] == 2
+    names = {n for (n,) in conn.execute("SELECT partition_name FROM partitions WHERE NOT is_guard")}
+    assert {"contact_statistics_2031_05", "contact_statistics_2019_01",
+            "contact_statistics_history_2031_05", "contact_statistics_history_2019_01"} <= names
+
+
+def test_dst_fall_back_in_input_order(conn: psycopg.Connection, service: dict) -> None:
+    data = [["27.10.2024 02:30:00", 1, 2, 3, 4], ["27.10.2024 02:30:00", 5, 6, 7, 8],
+            ["31.03.2024 02:30:00", 1, 2, 3, 4]]
+    assert _errors(conn, data, service["service_id"]) == [(3, "A", "INVALID_LOCAL_TIME")]
+    _import(conn, data, service["service_id"])
+    rows = conn.execute("SELECT interval_start_time, unique_incoming FROM contact_statistics ORDER BY 1").fetchall()
+    assert rows == [(dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC), 1), (dt.datetime(2024, 10, 27, 1, 30, tzinfo=UTC), 5)]
+
+
+# ---------------------------------------------------------------- import_excel_batch / api_batch_insert_calls
+
+def test_excel_batch_named_fields_and_optional_columns(conn: psycopg.Connection, service: dict) -> None:
+    rows = [
+        {"interval_start": "01.02.2024 10:00:00", "unique_incoming": 5, "non_unique_incoming": 6, "avg_talk_time": 100,
+         "avg_post_processing_time": 20, "group_id": service["group_id"], "answered_calls": 5,
+         "answered_within_sl": 4, "abandoned_calls": 1, "sl_threshold_seconds": 20},
+        {"interval_start": "01.02.2024 10:15:00", "unique_incoming": 1, "non_unique_incoming": 2, "avg_talk_time": 1,
+         "avg_post_processing_time": 1, "answered_calls": 3},
+        {"interval_start": "01.02.2024 10:30:00", "unique_incoming": 1, "non_unique_incoming": 2, "avg_talk_time": 1,
+         "avg_post_processing_time": 1, "answered_within_sl": 1},
+        {"interval_start": "01.02.2024 10:45:00", "unique_incoming": 1, "non_unique_incoming": 2, "avg_talk_time": 1,
+         "avg_post_processing_time": 1, "group_id": 99999},
+    ]
+    cur = conn.execute("SELECT * FROM import_excel_batch(%s, %s)", (Jsonb(rows), service["service_id"]))
+    result = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    assert (result["rows_inserted"], result["rows_rejected"]) == (1, 3)
+    errors = conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s "
+                          "ORDER BY 1", (result["import_batch_id"],)).fetchall()
+    assert errors == [(2, "answered_calls", "OUT_OF_RANGE"), (3, "sl_threshold_seconds", "MISSING_VALUE"),
+                      (4, "group_id", "UNKNOWN_GROUP")]
+    stored = conn.execute("SELECT group_id, answered_calls, answered_within_sl, abandoned_calls, sl_threshold_seconds "
+                          "FROM contact_statistics").fetchall()
+    assert stored == [(service["group_id"], 5, 4, 1, 20)]
+
+
+def _calls(service_id: int, n: int, start: str = "2025-03-03T08:00:00+01:00", **extra) -> list[dict]:
+    t0 = dt.datetime.fromisoformat(start)
+    return [{"service_id": service_id, "interval_start": (t0 + dt.timedelta(minutes=15 * i)).isoformat(),
+             "unique_incoming": i, "non_unique_incoming": i + 1, "avg_talk_time": 60 + i,
+             "avg_post_processing_time": 5, **extra} for i in range(n)]
+
+
+def test_api_batch_several_services_and_source(conn: psycopg.Connection, service: dict) -> None:
+    other = conn.execute("INSERT INTO services (code, name, time_zone) VALUES ('S2', 'two', 'UTC') "
+                         "RETURNING service_id").fetchone()[0]
+    calls = _calls(service["service_id"], 3) + _calls(other, 2, group_id=None)
+    cur = conn.execute("SELECT * FROM api_batch_insert_calls(%s, 'ui_upload')", (Jsonb(calls),))
+    result = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    assert (result["status"], result["rows_inserted"]) == ("completed", 5)
+    batch = _batch(conn, result["import_batch_id"])
+    assert (batch["source"], batch["service_id"], batch["details"]["fast_path"]) == ("ui_upload", None, True)
+    assert conn.execute("SELECT service_id, count(*) FROM contact_statistics GROUP BY 1 ORDER BY 1").fetchall() == [
+        (service["service_id"], 3), (other, 2)]
+
+
+def test_api_batch_reports_bad_rows_and_keeps_good_ones(conn: psycopg.Connection, service: dict) -> None:
+    calls = _calls(service["service_id"], 3)
+    calls[0]["interval_start"] = "2025-03-03T08:00:00"          # no offset
+    calls[1]["service_id"] = 424242                             # unknown service
+    calls.append({"interval_start": "2025-03-03T10:00:00Z"})    # no service, no values
+    cur = conn.execute("SELECT * FROM api_batch_insert_calls(%s)", (Jsonb(calls),))
+    result = dict(zip([d.name for d in cur.description], cur.fetchone()))
+    assert (result["status"], result["rows_inserted"], result["rows_rejected"]) == ("completed_with_errors", 1, 3)
+    assert _batch(conn, result["import_batch_id"])["details"]["fast_path"] is False
+    errors = conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s "
+                          "ORDER BY 1, 2", (result["import_batch_id"],)).fetchall()
+    assert errors == [(1, "interval_start", "INVALID_DATETIME"), (2, "service_id", "UNKNOWN_SERVICE"),
+                      # D and E are not required while C itself is missing (as in files)
+                      (4, "non_unique_incoming", "MISSING_VALUE"), (4, "service_id", "MISSING_VALUE"),
+                      (4, "unique_incoming", "MISSING_VALUE")]
+
+
+def test_fast_path_and_full_validator_agree_on_a_clean_batch(conn: psycopg.Connection, service: dict) -> None:
+    calls = _calls(service["service_id"], 50, answered_calls=1, answered_within_sl=1, sl_threshold_seconds=20)
+    calls += _calls(service["service_id"], 3, start="2025-03-03T08:00:00Z", group_id=service["group_id"])
+    fast = conn.execute("SELECT (r).* FROM unnest(stage_api_rows_fast(%s)) r", (Jsonb(calls),)).fetchall()
+    full = conn.execute("SELECT * FROM stage_import_rows(%s, 'api')", (Jsonb(calls),)).fetchall()
+    assert len(fast) == 53 and fast == full
+
+
+@pytest.mark.parametrize("change", [
+    {"unique_incoming": 9, "non_unique_incoming": 3}, {"avg_talk_time": None}, {"avg_talk_time": 86401},
+    {"answered_calls": 99}, {"sl_threshold_seconds": 0}, {"interval_start": "2025-03-03T08:05:00+01:00"},
+    {"interval_start": "2025-02-30T08:00:00+01:00"}, {"unique_incoming": 1.5}, {"group_id": 77777},
+])
+def test_fast_path_never_accepts_what_the_validator_rejects(conn: psycopg.Connection, service: dict, change) -> None:
+    calls = _calls(service["service_id"], 3)
+    calls[1].update(change)
+    assert conn.execute("SELECT stage_api_rows_fast(%s) IS NULL", (Jsonb(calls),)).fetchone() == (True,)
+    assert conn.execute("SELECT count(*) FROM stage_import_rows(%s, 'api') WHERE cardinality(errors) > 0",
+                        (Jsonb(calls),)).fetchone() == (1,)
+
+
+# ---------------------------------------------------------------- preview
+
+def test_preview_shows_insert_update_reject_skip_without_writing(conn: psycopg.Connection, service: dict) -> None:
+    _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4]], service["service_id"])
+    batches = conn.execute("SELECT count(*) FROM import_batches").fetchone()
+    data = [["01.02.2024 10:00:00", 5, 6, 7, 8], ["01.02.2024 10:15:00", 1, 2, 3, 4],
+            ["01.02.2024 10:15:00", 1, 2, 3, 4], ["01.02.2024 10:30:00", -1, 2, 3, 4]]
+    rows = conn.execute("SELECT row_number, action, unique_incoming, current_unique_incoming, error_codes "
+                        "FROM preview_import(%s, %s)", (Jsonb(data), service["service_id"])).fetchall()
+    assert rows == [(1, "update", 5, 1, []), (2, "insert", 1, None, []), (3, "skip", 1, None, ["DUPLICATE_ROW"]),
+                    (4, "reject", None, None, ["NEGATIVE_VALUE"])]
+    assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == batches
+    assert conn.execute("SELECT unique_incoming FROM contact_statistics").fetchone() == (1,)
