@@ -146,3 +146,18 @@ def test_targets_are_validated() -> None:
     with pytest.raises(ValueError, match="patience"):
         Targets(patience_seconds=0)
     assert scheduled(np.array([14, 0, 1]), 0.3).tolist() == [20, 0, 2]
+
+
+def test_erlang_b_shortcut_matches_the_full_recursion() -> None:
+    def full(n: int, load: float) -> float:
+        b = 1.0
+        for k in range(1, n + 1):
+            b = load * b / (k + load * b)
+        return b
+
+    for load in (0.5, 3.0, 57.3, 400.0, 2500.7):
+        for n in (0, 1, int(load / 2), int(load) + 1, int(load * 1.1) + 2, int(load + 5 * load ** 0.5) + 1):
+            assert erlang_b(np.array([n]), np.array([load]))[0] == pytest.approx(full(n, load), rel=1e-9, abs=1e-60)
+    # An absurd load (10 million Erlangs) is staffed at once instead of ten million steps.
+    st = erlang_c_staffing([50_000.0], [172_000.0], TEXTBOOK)
+    assert st.required_agents[0] == math.ceil(50_000 * 172_000 / 900 / 0.85)

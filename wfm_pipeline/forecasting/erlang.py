@@ -76,18 +76,43 @@ def scheduled(required: np.ndarray, shrinkage: float) -> np.ndarray:
     return np.ceil(np.asarray(required, float) / (1.0 - shrinkage) - EPS).astype(np.int64)
 
 
+def _recursion_start(load: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where to start the Erlang B recursion, and B there.
+
+    Starting at k = 1 costs O(n) steps, far too many for absurd loads. Below the load the
+    recursion is a contraction (factor ≈ k/A per step), so starting at s = A − 10·√A from
+    the fluid value B(s) ≈ 1 − s/A (off by ~1%) forgets that error by a factor e^{-50} before k
+    reaches A; results are exact to double precision.
+    """
+    load = np.asarray(load, float)
+    start = np.floor(np.maximum(load - 10 * np.sqrt(load) - 1, 0)).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b0 = np.where(start > 0, 1 - start / np.where(load > 0, load, 1), 1.0)
+    return start, b0
+
+
+def _far_above(n: np.ndarray, load: np.ndarray) -> np.ndarray:
+    """n so far above the load (n ≥ A + 20·√A + 30) that B and C are below 1e-60: treat as 0."""
+    return n >= load + 20 * np.sqrt(load) + 30
+
+
 def erlang_b(n: np.ndarray, load: np.ndarray) -> np.ndarray:
     """Erlang B blocking for n agents (vectorised; n may differ per element)."""
-    n = np.asarray(n, np.int64)
-    load = np.asarray(load, float)
-    b = np.ones(np.broadcast(n, load).shape)
-    n_b = np.broadcast_to(n, b.shape)
-    a_b = np.broadcast_to(load, b.shape)
-    for k in range(1, int(n_b.max(initial=0)) + 1):
-        active = n_b >= k
+    n_b, a_b = np.broadcast_arrays(np.asarray(n, np.int64), np.asarray(load, float))
+    n_b, a_b = n_b.ravel(), a_b.ravel()
+    start, b = _recursion_start(a_b)
+    below = n_b < a_b                        # n below the load: plain recursion from k = 1
+    start = np.where(below, 0, start)
+    b = np.where(below, 1.0, b)
+    far = _far_above(n_b, a_b)
+    steps = np.where(far, 0, np.maximum(n_b - start, 0))
+    for j in range(1, int(steps.max(initial=0)) + 1):
+        k = start + j
+        active = steps >= j
         ab = a_b * b
         b = np.where(active, ab / (k + ab), b)
-    return b
+    b = np.where(far, 0.0, b)
+    return b.reshape(np.broadcast(np.asarray(n), np.asarray(load)).shape)
 
 
 def erlang_c_metrics(calls, aht, agents, *, interval_seconds: float, sl_threshold_seconds: float):
@@ -110,8 +135,8 @@ def erlang_c_metrics(calls, aht, agents, *, interval_seconds: float, sl_threshol
 def erlang_c_staffing(calls, aht, targets: Targets, *, interval_seconds: float = 900.0) -> Staffing:
     """Fewest agents per interval meeting the SL target and the occupancy cap (Erlang C).
 
-    One pass of the Erlang B recursion over k = 1, 2, … serves all intervals at once; an
-    interval leaves the active set at the first k that meets both targets.
+    One pass of the Erlang B recursion (from just below each interval's load) serves all
+    intervals at once; an interval leaves the active set at the first k meeting both targets.
     """
     calls = np.asarray(calls, float)
     aht = np.asarray(aht, float)
@@ -121,14 +146,19 @@ def erlang_c_staffing(calls, aht, targets: Targets, *, interval_seconds: float =
     sl = np.ones(size)
     asa = np.zeros(size)
     occ = np.zeros(size)
-    idx = np.flatnonzero(load > 0)
+    # Where the occupancy cap alone needs far more agents than the load, SL is 1 to double
+    # precision there: no search needed.
+    n_occ = np.ceil(load / targets.max_occupancy - EPS).astype(np.int64)
+    capped = (load > 0) & _far_above(n_occ, load)
+    req[capped] = n_occ[capped]
+    occ[capped] = load[capped] / n_occ[capped]
+    idx = np.flatnonzero((load > 0) & ~capped)
     a = load[idx]
     h = aht[idx]
-    b = np.ones(idx.size)
+    k, b = _recursion_start(a)
     t = float(targets.sl_threshold_seconds)
-    k = 0
     while idx.size:
-        k += 1
+        k = k + 1
         ab = a * b
         b = ab / (k + ab)
         stable = k > a
@@ -141,12 +171,12 @@ def erlang_c_staffing(calls, aht, targets: Targets, *, interval_seconds: float =
         ok = stable & (sl_k >= targets.service_level - EPS) & (occ_k <= targets.max_occupancy + EPS)
         if ok.any():
             done = idx[ok]
-            req[done] = k
+            req[done] = k[ok]
             sl[done] = sl_k[ok]
             asa[done] = (pwait * h / (k - a))[ok]
             occ[done] = occ_k[ok]
             keep = ~ok
-            idx, a, h, b = idx[keep], a[keep], h[keep], b[keep]
+            idx, a, h, b, k = idx[keep], a[keep], h[keep], b[keep], k[keep]
     return Staffing(req, scheduled(req, targets.shrinkage), sl, asa, occ, load,
                     np.zeros(size), "erlang_c")
 
@@ -242,9 +272,6 @@ def erlang_a_staffing(calls, aht, targets: Targets, *, interval_seconds: float =
         hi = np.where(open_ & mid_ok, mid, hi)
         lo = np.where(open_ & ~mid_ok, mid, lo)
     req = np.where(load > 0, hi, 0)
-    if (load > 0).any():
-        # lo may still be 0 and itself sufficient only when load is 0 (handled above).
-        pass
     sl, wait, occ, abandon = erlang_a_metrics(calls, aht, req, targets.patience_seconds, **kw)
     return Staffing(req, scheduled(req, targets.shrinkage), sl, wait, occ, load, abandon, "erlang_a")
 

@@ -1,0 +1,198 @@
+"""Forecasting through the database: CLI, stored runs, api_get_forecast, Dagster assets."""
+
+import json
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from wfm_pipeline.cli import cli
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.forecasting import demo, generator
+from wfm_pipeline.forecasting.pipeline import local_midnight
+
+TZ = "Europe/Berlin"
+START = date(2025, 3, 3)
+WEEKS = 8
+AS_OF = START + timedelta(weeks=7)          # one week of history after as-of (for the leak test)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _load(conn: psycopg.Connection, service: dict, group: bool = False, daily_calls: float = 2000.0, seed: int = 1):
+    spec = generator.SyntheticSpec(start=START, days=7 * WEEKS, time_zone=TZ, daily_calls=daily_calls, seed=seed)
+    frame = generator.generate(spec)
+    demo.insert_history(conn, service["service_id"], service["group_id"] if group else None, frame)
+    conn.commit()
+    return frame
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_cli_forecast_stores_a_staffed_run(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    result = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "2", "--json")
+    assert result.exit_code == 0, result.output
+    rows = _json_lines(result.output)
+    assert len(rows) == 192
+    assert set(rows[0]) >= {"interval_start", "calls", "unique_calls", "aht", "required_agents",
+                            "scheduled_agents", "service_level"}
+    assert rows[0]["interval_start"] == pd.Timestamp(local_midnight(AS_OF, TZ)).tz_convert("UTC").isoformat()
+    busy = [r for r in rows if r["calls"] > 5]
+    assert busy and all(r["required_agents"] > 0 and r["service_level"] >= 0.8 for r in busy)
+    assert all(r["scheduled_agents"] >= r["required_agents"] for r in rows)
+    closed = [r for r in rows if r["calls"] == 0]
+    assert closed and all(r["required_agents"] == 0 and r["scheduled_agents"] == 0 for r in closed)
+    run_row = conn.execute("SELECT forecast_run_id, as_of, model, staffing_model, backtest FROM forecast_runs").fetchone()
+    assert run_row[1] == local_midnight(AS_OF, TZ) and run_row[3] == "erlang_c"
+    assert run_row[4]["interval"]["model"] < run_row[4]["interval"]["naive"]
+    stored = conn.execute("SELECT count(*), sum(calls), count(required_agents) FROM forecasts WHERE forecast_run_id = %s",
+                          (run_row[0],)).fetchone()
+    assert stored[0] == 192 and stored[2] == 192
+    assert float(stored[1]) == pytest.approx(sum(r["calls"] for r in rows), abs=0.5)
+    text = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1")
+    assert text.exit_code == 0 and "WAPE" in text.output and "req" in text.output
+
+
+def test_as_of_ignores_absurd_data_after_it(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    before = _json_lines(run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "3",
+                             "--json").output)
+    cut = local_midnight(AS_OF, TZ)
+    conn.execute("""UPDATE contact_statistics SET non_unique_incoming = 50000, unique_incoming = 1,
+                    avg_talk_time = 86000, avg_post_processing_time = 86000
+                    WHERE service_id = %s AND interval_start_time >= %s""", (service["service_id"], cut))
+    conn.commit()
+    assert conn.execute("SELECT max(non_unique_incoming) FROM contact_statistics").fetchone()[0] == 50000
+    after = _json_lines(run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "3",
+                            "--json").output)
+    assert after == before
+    # Without --as-of the absurd week is history and does change the forecast.
+    later = run("forecast", "--service", "S1", "--as-of", str(AS_OF + timedelta(weeks=1)), "--horizon-days", "1",
+                "--json")
+    assert max(r["calls"] for r in _json_lines(later.output)) > 1000
+
+
+def test_group_forecast_and_service_level_sum_of_groups(wfm_env, conn, service) -> None:
+    _load(conn, service, group=True, daily_calls=800)
+    group = _json_lines(run("forecast", "--service", "S1", "--group", "G1", "--as-of", str(AS_OF),
+                            "--horizon-days", "1", "--json").output)
+    # No service-level rows: the service forecast uses the sum of its groups (one group here).
+    svc = _json_lines(run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1",
+                          "--json").output)
+    assert sum(r["calls"] for r in group) > 0, group[:3]
+    assert sum(r["calls"] for r in svc) == pytest.approx(sum(r["calls"] for r in group), rel=1e-6)
+    runs = conn.execute("SELECT group_id FROM forecast_runs ORDER BY forecast_run_id").fetchall()
+    assert runs == [(service["group_id"],), (None,)]
+
+
+def test_unknown_service_or_group_exits_2(wfm_env, service) -> None:
+    result = run("forecast", "--service", "NOPE")
+    assert result.exit_code == 2 and "unknown service 'NOPE'" in result.output
+    result = run("forecast", "--service", "S1", "--group", "NOPE")
+    assert result.exit_code == 2 and "unknown group 'NOPE'" in result.output
+    assert run("forecast", "backtest", "--service", "NOPE").exit_code == 2
+    assert run("forecast").exit_code == 2
+
+
+def test_backtest_command_prints_the_wape_table(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    end = START + timedelta(weeks=WEEKS)
+    result = run("forecast", "backtest", "--service", "S1", "--as-of", str(end))
+    assert result.exit_code == 0, result.output
+    assert "model WAPE" in result.output and "naive WAPE" in result.output and "interval" in result.output
+    data = json.loads(run("forecast", "backtest", "--service", "S1", "--as-of", str(end), "--json").output)
+    assert data["weeks"] == 4 and data["interval"]["model"] < data["interval"]["naive"]
+
+
+def test_service_targets_drive_staffing_erlang_a_with_patience(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    args = ("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1", "--json")
+    base = _json_lines(run(*args).output)
+    conn.execute("UPDATE services SET service_level_target = 0.95, shrinkage = 0.5 WHERE code = 'S1'")
+    conn.commit()
+    strict = _json_lines(run(*args).output)
+    assert sum(r["required_agents"] for r in strict) > sum(r["required_agents"] for r in base)
+    assert all(r["scheduled_agents"] >= 2 * r["required_agents"] for r in strict)
+    conn.execute("UPDATE services SET patience_seconds = 60 WHERE code = 'S1'")
+    conn.commit()
+    assert run(*args).exit_code == 0
+    assert conn.execute("SELECT staffing_model FROM forecast_runs ORDER BY forecast_run_id DESC LIMIT 1"
+                        ).fetchone()[0] == "erlang_a"
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("UPDATE services SET shrinkage = 1.0 WHERE code = 'S1'")
+    conn.rollback()
+
+
+def test_api_get_forecast_returns_the_latest_run(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "2")
+    run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1")
+    latest = conn.execute("SELECT max(forecast_run_id) FROM forecast_runs").fetchone()[0]
+    start = local_midnight(AS_OF, TZ)
+    conn.execute("SET ROLE wfm_api")
+    rows = conn.execute("SELECT * FROM api_get_forecast(%s, %s, %s)",
+                        (service["service_id"], start, start + timedelta(days=2))).fetchall()
+    cols = [c.name for c in conn.execute("SELECT * FROM api_get_forecast(%s, %s, %s)",
+                                         (service["service_id"], start, start + timedelta(hours=1))).description]
+    assert len(rows) == 96                               # the latest run covers only the first day
+    rec = dict(zip(cols, rows[40]))
+    assert rec["forecast_run_id"] == latest and rec["staffing_model"] == "erlang_c"
+    assert {"calls", "aht", "required_agents", "scheduled_agents", "service_level", "asa", "occupancy"} <= set(rec)
+    # Group without runs: empty, not an error. Bad arguments: clear errors.
+    assert conn.execute("SELECT count(*) FROM api_get_forecast(%s, %s, %s, %s)",
+                        (service["service_id"], start, start + timedelta(days=1), service["group_id"])).fetchone()[0] == 0
+    for args, message in [((999, start, start + timedelta(days=1), None), "unknown service_id 999"),
+                          ((service["service_id"], start, start, None), "must be after"),
+                          ((service["service_id"], start, start + timedelta(days=1), 999), "does not belong"),
+                          ((None, start, start + timedelta(days=1), None), "are required")]:
+        with pytest.raises(psycopg.Error, match=message):
+            conn.execute("SELECT * FROM api_get_forecast(%s, %s, %s, %s)", args)
+        conn.rollback()
+        conn.execute("SET ROLE wfm_api")
+    conn.execute("RESET ROLE")
+    # wfm_api has no table rights: only the function is its way in.
+    conn.execute("SET ROLE wfm_api")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM forecasts")
+    conn.rollback()
+
+
+def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> None:
+    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+
+    # Recent history so the assets (which forecast from today) find an active series.
+    today = datetime.now().date()
+    spec = generator.SyntheticSpec(start=today - timedelta(weeks=6), days=7 * 6, time_zone=TZ, daily_calls=1500)
+    demo.insert_history(conn, service["service_id"], None, generator.generate(spec))
+    conn.commit()
+    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success
+    runs = result.output_for_node("call_forecasts")
+    assert list(runs) == ["S1"]
+    meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
+    assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
+    assert "data:image/png;base64," in meta["plot"].value
+    staffed = result.output_for_node("staffing_requirements")["S1"]
+    assert staffed["intervals"] == 14 * 96 and staffed["peak_required"] > 0
+    counts = conn.execute("SELECT count(*), count(required_agents), max(required_agents) FROM forecasts").fetchone()
+    assert counts[0] == counts[1] == 14 * 96 and counts[2] == staffed["peak_required"]
+
+
+def test_definitions_reference_contact_statistics_without_defining_it() -> None:
+    from wfm_pipeline.definitions import defs
+
+    repo = defs.get_repository_def()
+    assert repo.has_job("forecasting_job")
+    assert repo.get_schedule_def("forecasting_weekly").cron_schedule == "0 5 * * 1"
+    assert repo.get_sensor_def("forecast_on_new_statistics").asset_key == dg.AssetKey("contact_statistics")
+    graph = repo.asset_graph
+    assert dg.AssetKey("contact_statistics") in graph.get(dg.AssetKey("call_forecasts")).parent_keys
+    assert graph.get(dg.AssetKey("staffing_requirements")).group_name == "forecasting"
