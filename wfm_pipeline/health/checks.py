@@ -66,7 +66,9 @@ def run_suite(conn: psycopg.Connection, function: str, **params: Any) -> list[Ch
         sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in params)
     query = sql.SQL("SELECT check_name, status, measured, threshold, unit, details FROM wfm.{}({})").format(
         sql.Identifier(function), args)
-    rows = conn.execute(query, params).fetchall()
+    # floats would arrive as double precision, which does not match the numeric parameters
+    values = {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in params.items()}
+    rows = conn.execute(query, values).fetchall()
     return [CheckResult(name, status, _number(measured), _number(threshold), unit, details or {})
             for name, status, measured, threshold, unit, details in rows]
 
