@@ -123,7 +123,8 @@ def test_a_cursor_reset_requests_the_same_run_key_again(env, tick) -> None:
     ("S1/G9/march.csv", "UNKNOWN_GROUP", "unknown group 'G9'"),
     ("march.csv", "UNKNOWN_SERVICE", "<landing>/<service_code>/"),
 ])
-def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv(env, tick, rel, code, needle) -> None:
+def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv(
+        env, tick, conn: psycopg.Connection, rel, code, needle) -> None:
     path = drop(env, rel)
     result = tick(tick(None).cursor)
     assert result.run_requests == []
@@ -133,6 +134,11 @@ def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv
     (line,) = landing.read_errors_csv(Path(f"{target}.errors.csv"))
     assert line["file"] == "march.csv" and line["code"] == code and needle in line["message"]
     assert load_cursor(result.cursor) == {}
+    # ... and the audit trail has it, like every input
+    status, file_name, sha, error_code = conn.execute(
+        """SELECT b.status, b.file_name, b.file_sha256, e.error_code
+           FROM import_batches b JOIN import_errors e USING (import_batch_id)""").fetchone()
+    assert (status, file_name, sha, error_code) == ("rejected", "march.csv", landing.sha256_of(target), code)
 
 
 def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psycopg.Connection, service) -> None:
@@ -156,3 +162,13 @@ def test_lock_files_partial_downloads_and_other_types_are_ignored(env, tick) -> 
     result = tick(tick(None).cursor)
     assert result.run_requests == [] and load_cursor(result.cursor) == {}
     assert "no new files" in result.skip_reason.skip_message
+
+
+def test_the_sensor_targets_the_partitioned_file_import_job() -> None:
+    from wfm_pipeline.definitions import defs
+
+    sensor = defs.resolve_sensor_def("argus_landing_sensor")
+    assert sensor.job_name == "argus_file_import"
+    assert sensor.minimum_interval_seconds <= 30  # a new file becomes a run within a minute
+    job = defs.resolve_job_def("argus_file_import")
+    assert job.partitions_def.name == "argus_files"

@@ -29,10 +29,10 @@ from wfm_pipeline.argus.errors import RowError
 ARGUS_SUFFIXES = (".xlsx", ".xls", ".csv")
 NO_GROUP = "_"  # group part of a partition key for service-level files (not a legal group code)
 SHA_PREFIX_LEN = 12
-MAX_NAME_LEN = 120
+MAX_NAME_LEN = 80  # characters; 80 x 3 UTF-8 bytes + "@sha" stays a legal file name (IO manager paths)
 ERRORS_CSV_COLUMNS = ("file", "row", "column", "code", "message", "value")
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+=-]")  # '@', '/', ',', '[', ']', control chars, ...
+_UNSAFE = re.compile(r"[^\w .()+=-]")  # letters (any script), digits, _ and these stay; not '@ / , [ ]'...
 _DOTS = re.compile(r"\.{3,}")                   # '...' is Dagster's partition range separator
 _KEY = re.compile(r"^(?P<service>[^/]+)/(?P<group>[^/]+)/(?P<name>.+)@(?P<sha>[0-9a-f]{%d})$" % SHA_PREFIX_LEN)
 
