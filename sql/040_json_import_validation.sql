@@ -322,7 +322,8 @@ checked AS MATERIALIZED (
         -- D/E may be blank when C = 0; when C is blank or not a number, C's own error rejects the row
         wfm.json_cell_int_error(t.d, t.c_num <> 0, 86400) AS d_code,
         wfm.json_cell_int_error(t.e, t.c_num <> 0, 86400) AS e_code,
-        CASE WHEN t.b_num > t.c_num THEN 'UNIQUE_EXCEEDS_NON_UNIQUE' END AS bc_code,
+        -- C >= B only speaks when B and C are themselves valid (C = -1 < B is reported as negative)
+        CASE WHEN t.b_int > t.c_int THEN 'UNIQUE_EXCEEDS_NON_UNIQUE' END AS bc_code,
         coalesce(wfm.json_cell_int_error(t.ans, false, 2147483647),
                  CASE WHEN t.ans_int > t.c_int THEN 'OUT_OF_RANGE' END) AS ans_code,
         coalesce(wfm.json_cell_int_error(t.sl, false, 2147483647),

@@ -1,5 +1,5 @@
--- The shared write path of the JSON import functions (sql/042): argument checks, a fast
--- path for clean API batches, and the audited load (import_batches, import_errors, history,
+-- The shared write path of the JSON import functions (sql/042): argument checks, an
+-- optimistic one-pass load for clean API batches, and the audited load (import_batches, import_errors, history,
 -- wfm.apply_import_batch of sql/021). Internal: no grants; the API functions call these.
 
 CREATE FUNCTION wfm.check_import_args(p_data jsonb, p_param text, p_service_id integer,
@@ -41,66 +41,93 @@ $$;
 COMMENT ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean) IS
     'Internal: raises on NULL or non-array data (22004/22023) and unknown service or group (22023); returns the service time zone.';
 
-CREATE FUNCTION wfm.stage_api_rows_fast(p_calls jsonb) RETURNS wfm.staged_import_row[]
-LANGUAGE plpgsql STABLE
-SET search_path = wfm, pg_catalog
+CREATE FUNCTION wfm.fast_path_bail(p_type anyelement) RETURNS anyelement
+LANGUAGE plpgsql VOLATILE  -- never constant-folded at plan time
+SET search_path = pg_catalog
 AS $$
--- One typed pass (jsonb_to_recordset and casts in C) for the common case: a clean API batch
--- with canonical ISO 8601 times (...+HH:MM or ...Z). It returns NULL as soon as anything is
--- unusual (a cast fails, a rule is broken, a duplicate, an unknown service or group) and the
--- caller runs the full validator (wfm.stage_import_rows), which names every problem. The
--- rules here are the same as there; test_api_write checks that the two agree.
-DECLARE
-    v_rows wfm.staged_import_row[];
-    v_ok   boolean;
 BEGIN
-    SELECT array_agg(ROW(x.n, x.service_id, x.group_id, x.t::timestamptz,
-                         x.unique_incoming, x.non_unique_incoming, x.avg_talk_time, x.avg_post_processing_time,
-                         x.answered_calls, x.answered_within_sl, x.abandoned_calls, x.sl_threshold_seconds,
-                         '{}'::wfm.import_row_error[])::wfm.staged_import_row ORDER BY x.n),
-           bool_and(
-               x.service_id IS NOT NULL
-               AND ((length(x.t) = 25 AND substr(x.t, 20, 1) IN ('+', '-')) OR (length(x.t) = 20 AND substr(x.t, 20, 1) = 'Z'))
-               AND x.t::timestamptz = date_bin('15 minutes', x.t::timestamptz, timestamptz '2000-01-01 00:00+00')
-               AND x.unique_incoming >= 0 AND x.non_unique_incoming >= x.unique_incoming
-               AND (x.non_unique_incoming = 0 OR (x.avg_talk_time IS NOT NULL AND x.avg_post_processing_time IS NOT NULL))
-               AND coalesce(x.avg_talk_time BETWEEN 0 AND 86400, true)
-               AND coalesce(x.avg_post_processing_time BETWEEN 0 AND 86400, true)
-               AND coalesce(x.answered_calls BETWEEN 0 AND x.non_unique_incoming, true)
-               AND coalesce(x.answered_within_sl BETWEEN 0 AND coalesce(x.answered_calls, x.non_unique_incoming), true)
-               AND coalesce(x.abandoned_calls BETWEEN 0 AND x.non_unique_incoming, true)
-               AND coalesce(x.sl_threshold_seconds BETWEEN 1 AND 86400, true)
-               AND (x.answered_within_sl IS NULL OR x.sl_threshold_seconds IS NOT NULL))
-    INTO v_rows, v_ok
-    FROM ROWS FROM (jsonb_to_recordset(p_calls) AS (
-             service_id integer, group_id integer, interval_start text, unique_incoming integer,
-             non_unique_incoming integer, avg_talk_time integer, avg_post_processing_time integer,
-             answered_calls integer, answered_within_sl integer, abandoned_calls integer,
-             sl_threshold_seconds integer)) WITH ORDINALITY
-         AS x(service_id, group_id, t, unique_incoming, non_unique_incoming, avg_talk_time,
-              avg_post_processing_time, answered_calls, answered_within_sl, abandoned_calls,
-              sl_threshold_seconds, n);
-    IF v_rows IS NULL OR v_ok IS NOT TRUE THEN
-        RETURN NULL;
-    END IF;
-    -- every service and group exists, no interval twice
-    SELECT NOT EXISTS (
-               SELECT 1 FROM (SELECT DISTINCT r.service_id, r.group_id FROM unnest(v_rows) r) k
-               LEFT JOIN wfm.services s ON s.service_id = k.service_id
-               LEFT JOIN wfm.groups g ON g.group_id = k.group_id AND g.service_id = k.service_id
-               WHERE s.service_id IS NULL OR (k.group_id IS NOT NULL AND g.group_id IS NULL))
-       AND NOT EXISTS (
-               SELECT 1 FROM unnest(v_rows) r
-               GROUP BY r.service_id, r.group_id, r.interval_start_time HAVING count(*) > 1)
-    INTO v_ok;
-    RETURN CASE WHEN v_ok THEN v_rows END;
-EXCEPTION
-    WHEN data_exception OR invalid_parameter_value OR invalid_text_representation THEN
-        RETURN NULL;  -- a value that does not cast: the full validator reports it
+    RAISE EXCEPTION 'row needs the full validator' USING ERRCODE = 'WFMFP';
 END
 $$;
-COMMENT ON FUNCTION wfm.stage_api_rows_fast(jsonb) IS
-    'Internal: typed single pass over a clean API batch; NULL when any row needs the full validator (wfm.stage_import_rows). One exception block per call, none per row.';
+COMMENT ON FUNCTION wfm.fast_path_bail(anyelement) IS
+    'Internal: raises (SQLSTATE WFMFP) to abandon the API fast path for a row only the full validator can judge.';
+
+CREATE FUNCTION wfm.import_api_fast(p_calls jsonb, p_batch uuid,
+                                    OUT rows_total integer, OUT first_interval timestamptz,
+                                    OUT last_interval timestamptz, OUT months text[],
+                                    OUT rows_inserted integer, OUT rows_updated integer)
+LANGUAGE plpgsql
+SET search_path = wfm, pg_catalog
+AS $$
+-- Optimistic load of a clean API batch in ONE typed pass (jsonb_to_recordset and casts in C)
+-- inside a subtransaction: history insert + wfm.apply_import_batch. The rules that the casts
+-- and the tables do not enforce themselves (UTC offset present, threshold <= 86400) abandon
+-- the attempt explicitly; every other rule is a CHECK, NOT NULL, foreign key (unknown
+-- service/group) or the history's unique key (an interval twice) that fails the statement.
+-- Any failure rolls the subtransaction back and returns NULLs: the caller then runs the full
+-- validator (wfm.stage_import_rows), which names every problem per row. One exception
+-- block per call, none per row. A batch for a month without partition creates the months
+-- and tries once more.
+DECLARE
+    v_attempt integer := 0;
+BEGIN
+    LOOP
+        v_attempt := v_attempt + 1;
+        BEGIN
+            WITH ins AS (
+                INSERT INTO wfm.contact_statistics_history (
+                    interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
+                    avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
+                    abandoned_calls, sl_threshold_seconds, import_batch_id, source_row_number)
+                SELECT CASE WHEN (length(x.t) = 25 AND substr(x.t, 20, 1) IN ('+', '-'))
+                                 OR (length(x.t) = 20 AND substr(x.t, 20, 1) = 'Z')
+                            THEN x.t::timestamptz ELSE wfm.fast_path_bail(NULL::timestamptz) END,
+                       x.service_id, x.group_id, x.unique_incoming, x.non_unique_incoming,
+                       x.avg_talk_time, x.avg_post_processing_time, x.answered_calls, x.answered_within_sl,
+                       x.abandoned_calls,
+                       CASE WHEN x.sl_threshold_seconds > 86400 THEN wfm.fast_path_bail(NULL::integer)
+                            ELSE x.sl_threshold_seconds END,
+                       p_batch, x.n
+                FROM ROWS FROM (jsonb_to_recordset(p_calls) AS (
+                         service_id integer, group_id integer, interval_start text, unique_incoming integer,
+                         non_unique_incoming integer, avg_talk_time integer, avg_post_processing_time integer,
+                         answered_calls integer, answered_within_sl integer, abandoned_calls integer,
+                         sl_threshold_seconds integer)) WITH ORDINALITY
+                     AS x(service_id, group_id, t, unique_incoming, non_unique_incoming, avg_talk_time,
+                          avg_post_processing_time, answered_calls, answered_within_sl, abandoned_calls,
+                          sl_threshold_seconds, n)
+                RETURNING interval_start_time
+            )
+            SELECT count(*)::integer, min(i.interval_start_time), max(i.interval_start_time),
+                   array_agg(DISTINCT to_char(i.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'))
+            INTO rows_total, first_interval, last_interval, months
+            FROM ins i;
+            IF rows_total = 0 THEN
+                RAISE EXCEPTION 'empty batch' USING ERRCODE = 'WFMFP';
+            END IF;
+            SELECT a.rows_inserted, a.rows_updated INTO rows_inserted, rows_updated
+            FROM wfm.apply_import_batch(p_batch) a;
+            RETURN;
+        EXCEPTION WHEN OTHERS THEN
+            rows_total := NULL; first_interval := NULL; last_interval := NULL; months := NULL;
+            rows_inserted := NULL; rows_updated := NULL;
+            IF v_attempt = 1 AND SQLSTATE = '23514' AND SQLERRM LIKE 'no partition of %' THEN
+                -- a month without partition (guard partition): create the batch's months, retry
+                PERFORM wfm.ensure_monthly_partitions(t.tbl, m.month_start, m.month_start)
+                FROM (SELECT DISTINCT date_trunc('month', wfm.json_cell_instant(e ->> 'interval_start'), 'UTC') AS month_start
+                      FROM jsonb_array_elements(p_calls) e) m
+                CROSS JOIN (VALUES ('wfm.contact_statistics'::regclass),
+                                   ('wfm.contact_statistics_history'::regclass)) t(tbl)
+                WHERE m.month_start IS NOT NULL;
+                CONTINUE;
+            END IF;
+            RETURN;
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION wfm.import_api_fast(jsonb, uuid) IS
+    'Internal: optimistic one-pass load of a clean API batch (history + apply) in a subtransaction; NULLs when any row needs the full validator. One exception block per call, none per row.';
 
 CREATE FUNCTION wfm.run_json_import(p_data jsonb, p_format text, p_service_id integer, p_group_id integer,
                                     p_source text, p_validate_only boolean, p_strict boolean)
@@ -123,20 +150,30 @@ DECLARE
     v_message   text;
     v_inserted  integer := 0;
     v_updated   integer := 0;
-    v_fast      boolean := false;
 BEGIN
     INSERT INTO wfm.import_batches AS b (source, service_id, group_id, status, details)
     VALUES (p_source, p_service_id, p_group_id, 'running', jsonb_build_object('format', p_format))
     RETURNING b.import_batch_id INTO v_batch;
 
     IF p_format = 'api' THEN
-        v_rows := wfm.stage_api_rows_fast(p_data);
-        v_fast := v_rows IS NOT NULL;
+        SELECT f.rows_total, f.first_interval, f.last_interval, f.months, f.rows_inserted, f.rows_updated
+        INTO v_total, v_first, v_last, v_months, v_inserted, v_updated
+        FROM wfm.import_api_fast(p_data, v_batch) f;
+        IF v_total IS NOT NULL THEN
+            UPDATE wfm.import_batches b
+            SET status = 'completed', rows_total = v_total, rows_inserted = v_inserted, rows_updated = v_updated,
+                first_interval = v_first, last_interval = v_last, finished_at = clock_timestamp(),
+                details = b.details || jsonb_build_object('months', to_jsonb(v_months), 'rows_accepted', v_total,
+                                                          'fast_path', true)
+            WHERE b.import_batch_id = v_batch;
+            RETURN QUERY SELECT v_batch, 'completed'::text, v_total, v_inserted, v_updated, 0;
+            RETURN;
+        END IF;
+        v_inserted := 0;
+        v_updated := 0;
     END IF;
-    IF v_rows IS NULL THEN
-        SELECT coalesce(array_agg(s), '{}') INTO v_rows
-        FROM wfm.stage_import_rows(p_data, p_format, p_service_id, p_group_id) s;
-    END IF;
+    SELECT coalesce(array_agg(s), '{}') INTO v_rows
+    FROM wfm.stage_import_rows(p_data, p_format, p_service_id, p_group_id) s;
 
     -- A row whose only problem is DUPLICATE_ROW is a skipped copy, not a rejected row.
     SELECT count(*)::integer,
@@ -199,7 +236,7 @@ BEGIN
         last_interval = CASE WHEN v_status IN ('completed', 'completed_with_errors', 'validated') THEN v_last END,
         finished_at = clock_timestamp(), error_message = v_message,
         details = b.details || jsonb_build_object('months', coalesce(to_jsonb(v_months), '[]'::jsonb),
-                                                  'rows_accepted', v_accepted, 'fast_path', v_fast)
+                                                  'rows_accepted', v_accepted, 'fast_path', false)
     WHERE b.import_batch_id = v_batch;
 
     RETURN QUERY SELECT v_batch, v_status, v_total, v_inserted, v_updated, v_rejected;
@@ -209,5 +246,6 @@ COMMENT ON FUNCTION wfm.run_json_import(jsonb, text, integer, integer, text, boo
     'Internal: one audited JSON import: import_batches row, staging/validation, import_errors, partitions, history rows and wfm.apply_import_batch (same semantics as files), counters and status.';
 
 REVOKE ALL ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean),
-                       wfm.stage_api_rows_fast(jsonb),
+                       wfm.fast_path_bail(anyelement),
+                       wfm.import_api_fast(jsonb, uuid),
                        wfm.run_json_import(jsonb, text, integer, integer, text, boolean, boolean) FROM PUBLIC;

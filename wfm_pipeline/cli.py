@@ -17,7 +17,8 @@ from wfm_pipeline.settings import REPO_ROOT, get_settings
 # Each domain contributes commands through a module exposing ``register(cli)``; benchmarks
 # attach to the ``bench`` group (``cli.commands["bench"]``).
 COMMAND_MODULES: tuple[str, ...] = ("wfm_pipeline.forecasting.commands", "wfm_pipeline.argus.commands",
-                                    "wfm_pipeline.warehouse.commands", "wfm_pipeline.health.commands")
+                                    "wfm_pipeline.warehouse.commands", "wfm_pipeline.health.commands",
+                                    "wfm_pipeline.warehouse.api_commands")
 
 
 class UsageError(click.UsageError):

@@ -62,7 +62,10 @@ def test_row_numbers_are_array_positions_and_blank_rows_are_skipped(conn: psycop
 def test_several_problems_in_one_row_are_each_reported(conn: psycopg.Connection) -> None:
     assert _errors(conn, [["01.02.2024 10:07:00", 12.5, -1, 90000, None]]) == [
         (1, "A", "MISALIGNED_INTERVAL"), (1, "B", "NOT_INTEGER"), (1, "C", "NEGATIVE_VALUE"),
-        (1, "D", "OUT_OF_RANGE"), (1, "E", "MISSING_VALUE"), (1, "B", "UNIQUE_EXCEEDS_NON_UNIQUE")]
+        (1, "D", "OUT_OF_RANGE"), (1, "E", "MISSING_VALUE")]
+    # C >= B is checked when B and C are valid themselves
+    assert _errors(conn, [["01.02.2024 10:00:00", 3, 2, 90000, 1]]) == [
+        (1, "D", "OUT_OF_RANGE"), (1, "B", "UNIQUE_EXCEEDS_NON_UNIQUE")]
 
 
 def test_without_a_service_times_are_checked_as_utc(conn: psycopg.Connection) -> None:
@@ -244,22 +247,46 @@ def test_api_batch_reports_bad_rows_and_keeps_good_ones(conn: psycopg.Connection
 def test_fast_path_and_full_validator_agree_on_a_clean_batch(conn: psycopg.Connection, service: dict) -> None:
     calls = _calls(service["service_id"], 50, answered_calls=1, answered_within_sl=1, sl_threshold_seconds=20)
     calls += _calls(service["service_id"], 3, start="2025-03-03T08:00:00Z", group_id=service["group_id"])
-    fast = conn.execute("SELECT (r).* FROM unnest(stage_api_rows_fast(%s)) r", (Jsonb(calls),)).fetchall()
-    full = conn.execute("SELECT * FROM stage_import_rows(%s, 'api')", (Jsonb(calls),)).fetchall()
+    full = conn.execute("SELECT row_number, service_id, group_id, interval_start_time, unique_incoming, "
+                        "non_unique_incoming, avg_talk_time, avg_post_processing_time, answered_calls, "
+                        "answered_within_sl, abandoned_calls, sl_threshold_seconds "
+                        "FROM stage_import_rows(%s, 'api') WHERE cardinality(errors) = 0 ORDER BY 1",
+                        (Jsonb(calls),)).fetchall()
+    batch_id = conn.execute("SELECT import_batch_id FROM api_batch_insert_calls(%s)", (Jsonb(calls),)).fetchone()[0]
+    assert _batch(conn, batch_id)["details"]["fast_path"] is True
+    fast = conn.execute("SELECT source_row_number, service_id, group_id, interval_start_time, unique_incoming, "
+                        "non_unique_incoming, avg_talk_time, avg_post_processing_time, answered_calls, "
+                        "answered_within_sl, abandoned_calls, sl_threshold_seconds "
+                        "FROM contact_statistics_history WHERE import_batch_id = %s ORDER BY 1", (batch_id,)).fetchall()
     assert len(fast) == 53 and fast == full
 
 
 @pytest.mark.parametrize("change", [
     {"unique_incoming": 9, "non_unique_incoming": 3}, {"avg_talk_time": None}, {"avg_talk_time": 86401},
-    {"answered_calls": 99}, {"sl_threshold_seconds": 0}, {"interval_start": "2025-03-03T08:05:00+01:00"},
+    {"answered_calls": 99}, {"sl_threshold_seconds": 0}, {"sl_threshold_seconds": 86401},
+    {"interval_start": "2025-03-03T08:05:00+01:00"}, {"interval_start": "2025-03-03T08:15:00"},
     {"interval_start": "2025-02-30T08:00:00+01:00"}, {"unique_incoming": 1.5}, {"group_id": 77777},
+    {"service_id": 88888}, {"interval_start": "2025-03-03T08:00:00+01:00"},  # the same interval as row 1
+    {"unique_incoming": "seven"},
 ])
 def test_fast_path_never_accepts_what_the_validator_rejects(conn: psycopg.Connection, service: dict, change) -> None:
     calls = _calls(service["service_id"], 3)
     calls[1].update(change)
-    assert conn.execute("SELECT stage_api_rows_fast(%s) IS NULL", (Jsonb(calls),)).fetchone() == (True,)
-    assert conn.execute("SELECT count(*) FROM stage_import_rows(%s, 'api') WHERE cardinality(errors) > 0",
-                        (Jsonb(calls),)).fetchone() == (1,)
+    batch_id, rejected = conn.execute("SELECT import_batch_id, rows_rejected FROM api_batch_insert_calls(%s)",
+                                      (Jsonb(calls),)).fetchone()
+    assert _batch(conn, batch_id)["details"]["fast_path"] is False
+    rejected_rows = {r for (r,) in conn.execute("SELECT row_number FROM import_errors WHERE import_batch_id = %s",
+                                                (batch_id,))}
+    assert rejected == len(rejected_rows) and 2 in rejected_rows
+    assert conn.execute("SELECT count(*) FROM contact_statistics WHERE import_batch_id = %s",
+                        (batch_id,)).fetchone() == (3 - rejected,)
+
+
+def test_fast_path_creates_missing_months(conn: psycopg.Connection, service: dict) -> None:
+    calls = _calls(service["service_id"], 2, start="2033-07-01T00:00:00Z")
+    batch_id = conn.execute("SELECT import_batch_id FROM api_batch_insert_calls(%s)", (Jsonb(calls),)).fetchone()[0]
+    batch = _batch(conn, batch_id)
+    assert (batch["status"], batch["rows_inserted"], batch["details"]["fast_path"]) == ("completed", 2, True)
 
 
 # ---------------------------------------------------------------- preview

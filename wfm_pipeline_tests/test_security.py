@@ -89,7 +89,7 @@ def test_every_api_function_is_definer_pinned_and_granted_to_wfm_api_only(conn: 
 def test_internal_write_helpers_are_not_executable_by_api_or_public(conn: psycopg.Connection) -> None:
     for signature in ("wfm.stage_import_rows(jsonb, text, integer, integer)",
                       "wfm.run_json_import(jsonb, text, integer, integer, text, boolean, boolean)",
-                      "wfm.stage_api_rows_fast(jsonb)", "wfm.apply_import_batch(uuid)",
+                      "wfm.import_api_fast(jsonb, uuid)", "wfm.apply_import_batch(uuid)",
                       "wfm.ensure_monthly_partitions(regclass, timestamptz, timestamptz)"):
         api, public = conn.execute(
             """SELECT has_function_privilege('wfm_api', %s::regprocedure, 'EXECUTE'),

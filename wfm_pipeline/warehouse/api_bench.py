@@ -1,0 +1,190 @@
+"""Benchmark of the SQL write API: ``api_batch_insert_calls`` rows per second.
+
+Each call sends one JSON array of ``rows_per_call`` rows (the guide's named fields, ISO 8601
+times with offset) from the client and commits, so a measured call includes JSON transfer
+and parsing, validation, import_batches/import_errors, partitions, the history insert and
+the upsert (``wfm.apply_import_batch``). Calls first insert new intervals, then send the
+same intervals again (updates: the other half of the write path's cost).
+
+The benchmark writes to its own service (``BENCH_API``) and removes everything it wrote
+(statistics, history, batches) afterwards, so it can run against a database holding data,
+such as the ``wfm bench queries`` data set.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+
+BENCH_SERVICE = "BENCH_API"
+GROUPS = 4
+START = datetime(2025, 1, 6, tzinfo=timezone.utc)
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class Phase:
+    """Timings of one phase (insert or update): one entry per call, in seconds."""
+
+    name: str
+    rows_per_call: int
+    clients: int
+    call_seconds: list[float] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.rows_per_call * len(self.call_seconds)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.call_seconds) * 1000 if self.call_seconds else 0.0
+
+    def __str__(self) -> str:
+        return (f"{self.name}: {self.rows_per_second:,.0f} rows/s ({len(self.call_seconds)} calls x "
+                f"{self.rows_per_call:,} rows, {self.clients} client(s), p50 {self.p50_ms:.0f} ms per call)")
+
+
+@dataclass
+class Result:
+    phases: list[Phase]
+    target_rows_per_second: int = 100_000
+
+    @property
+    def best_rows_per_second(self) -> float:
+        return max((p.rows_per_second for p in self.phases), default=0.0)
+
+    def __str__(self) -> str:
+        return "; ".join(str(p) for p in self.phases) + f" (target >= {self.target_rows_per_second:,} rows/s)"
+
+
+def _service(conn: psycopg.Connection) -> tuple[int, list[int]]:
+    row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (BENCH_SERVICE,)).fetchone()
+    if row is None:
+        row = conn.execute("INSERT INTO wfm.services (code, name, time_zone) VALUES (%s, %s, 'UTC') "
+                           "RETURNING service_id", (BENCH_SERVICE, "api_batch_insert_calls benchmark")).fetchone()
+    service_id = row[0]
+    groups = []
+    for g in range(GROUPS):
+        code = f"G{g}"
+        found = conn.execute("SELECT group_id FROM wfm.groups WHERE service_id = %s AND code = %s",
+                             (service_id, code)).fetchone()
+        if found is None:
+            found = conn.execute("INSERT INTO wfm.groups (service_id, code, name) VALUES (%s, %s, %s) "
+                                 "RETURNING group_id", (service_id, code, code)).fetchone()
+        groups.append(found[0])
+    conn.commit()
+    return service_id, groups
+
+
+def payload(service_id: int, groups: list[int], call_index: int, rows: int) -> str:
+    """JSON text of one call: ``rows`` rows spread over the groups, consecutive intervals."""
+    per_group = -(-rows // len(groups))
+    t0 = START + timedelta(minutes=15 * per_group * call_index)
+    out = []
+    for i in range(rows):
+        group = groups[i % len(groups)]
+        ts = t0 + timedelta(minutes=15 * (i // len(groups)))
+        calls = 20 + (i * 7) % 50
+        out.append({"service_id": service_id, "group_id": group, "interval_start": ts.isoformat(),
+                    "unique_incoming": calls - 3, "non_unique_incoming": calls, "avg_talk_time": 180 + i % 60,
+                    "avg_post_processing_time": 30 + i % 20, "answered_calls": calls - 2,
+                    "answered_within_sl": calls - 5, "abandoned_calls": 2, "sl_threshold_seconds": 20})
+    return json.dumps(out)
+
+
+def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int) -> Phase:
+    phase = Phase(name, rows, clients)
+    lock = threading.Lock()
+    queue = list(enumerate(payloads))
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(url) as conn:
+                conn.execute("SELECT 1")  # connection setup is not part of a call
+                conn.commit()
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        _, text = queue.pop(0)
+                    t = time.perf_counter()
+                    status, total = conn.execute(
+                        "SELECT status, rows_total FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')",
+                        (text,)).fetchone()
+                    conn.commit()
+                    elapsed = time.perf_counter() - t
+                    if status != "completed" or total != rows:
+                        raise RuntimeError(f"benchmark call returned {status} with {total} rows")
+                    with lock:
+                        phase.call_seconds.append(elapsed)
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    phase.wall_seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return phase
+
+
+def cleanup(url: str) -> None:
+    """Remove everything the benchmark wrote (statistics, history, batches and their errors)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (BENCH_SERVICE,)).fetchone()
+        if row is None:
+            return
+        conn.execute("DELETE FROM wfm.contact_statistics WHERE service_id = %s", (row[0],))
+        conn.execute("DELETE FROM wfm.contact_statistics_history WHERE service_id = %s", (row[0],))
+        conn.execute("DELETE FROM wfm.import_batches WHERE source = 'wfm-bench-api' AND details ->> 'format' = 'api' "
+                     "AND (service_id IS NULL OR service_id = %s)", (row[0],))
+        conn.commit()
+
+
+def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_000, calls: int = 6,
+                       clients: int = 1) -> Result:
+    """Measure api_batch_insert_calls: ``calls`` inserting calls, then the same again as updates."""
+    cleanup(url)
+    with psycopg.connect(url) as conn:
+        service_id, groups = _service(conn)
+        # Partitions first, so the first measured call does not pay for DDL.
+        last = START + timedelta(minutes=15 * (-(-rows_per_call // GROUPS)) * calls)
+        conn.execute("SELECT wfm.ensure_monthly_partitions(t, %s, %s) FROM unnest(ARRAY["
+                     "'wfm.contact_statistics'::regclass, 'wfm.contact_statistics_history'::regclass]) t",
+                     (START, last))
+        conn.commit()
+    payloads = [payload(service_id, groups, i, rows_per_call) for i in range(calls)]
+    echo(f"api_batch_insert_calls: {calls} calls x {rows_per_call:,} rows "
+         f"({len(payloads[0]) / 1e6:.1f} MB of JSON each), {clients} client(s)")
+    try:
+        phases = [_run_phase(url, "insert", payloads, rows_per_call, clients),
+                  _run_phase(url, "update", payloads, rows_per_call, clients)]
+    finally:
+        cleanup(url)
+    result = Result(phases)
+    for p in phases:
+        echo(f"  {p}")
+    return result
+
+
+def run(url: str, echo: Echo = print) -> Result:
+    """Hook for ``wfm bench queries``: the default measurement (10,000 rows per call)."""
+    return bench_batch_insert(url, echo)
