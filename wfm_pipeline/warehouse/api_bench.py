@@ -60,6 +60,7 @@ class Phase:
 @dataclass
 class Result:
     phases: list[Phase]
+    breakdown_ms: dict[str, float] = field(default_factory=dict)
     target_rows_per_second: int = 100_000
 
     @property
@@ -67,7 +68,10 @@ class Result:
         return max((p.rows_per_second for p in self.phases), default=0.0)
 
     def __str__(self) -> str:
-        return "; ".join(str(p) for p in self.phases) + f" (target >= {self.target_rows_per_second:,} rows/s)"
+        parts = "; ".join(str(p) for p in self.phases)
+        if self.breakdown_ms:
+            parts += "; one call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in self.breakdown_ms.items())
+        return parts + f" (target >= {self.target_rows_per_second:,} rows/s)"
 
 
 def _service(conn: psycopg.Connection) -> tuple[int, list[int]]:
@@ -146,6 +150,43 @@ def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int
     return phase
 
 
+def breakdown(url: str, text: str) -> dict[str, float]:
+    """Where one call's time goes: JSON parsing, the API's own work, the shared upsert.
+
+    Uses track_functions (superuser only); returns what it could measure.
+    """
+    out: dict[str, float] = {}
+    with psycopg.connect(url) as conn:
+        t = time.perf_counter()
+        conn.execute("SELECT %s::jsonb IS NULL", (text,)).fetchone()
+        out["jsonb parse"] = (time.perf_counter() - t) * 1000
+        try:
+            conn.execute("SET track_functions = 'pl'")
+        except psycopg.errors.InsufficientPrivilege:
+            conn.rollback()
+            return out
+        conn.commit()
+        before = dict(conn.execute(
+            "SELECT funcname, total_time FROM pg_stat_user_functions WHERE schemaname = 'wfm'").fetchall())
+        conn.commit()
+        t = time.perf_counter()
+        conn.execute("SELECT * FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')", (text,)).fetchone()
+        conn.commit()
+        out["whole call"] = (time.perf_counter() - t) * 1000
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        conn.commit()
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        after = dict(conn.execute("SELECT funcname, total_time FROM pg_stat_user_functions "
+                                  "WHERE schemaname = 'wfm'").fetchall())
+
+    def spent(name: str) -> float:
+        return float(after.get(name, 0.0)) - float(before.get(name, 0.0))
+    if spent("apply_import_batch"):
+        out["apply_import_batch (upsert, sql/021)"] = spent("apply_import_batch")
+        out["parse+validate+history (sql/041)"] = spent("import_api_fast") - spent("apply_import_batch")
+    return out
+
+
 def cleanup(url: str) -> None:
     """Remove everything the benchmark wrote (statistics, history, batches and their errors)."""
     with psycopg.connect(url) as conn:
@@ -177,11 +218,14 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
     try:
         phases = [_run_phase(url, "insert", payloads, rows_per_call, clients),
                   _run_phase(url, "update", payloads, rows_per_call, clients)]
+        split = breakdown(url, payloads[0])
     finally:
         cleanup(url)
-    result = Result(phases)
+    result = Result(phases, split)
     for p in phases:
         echo(f"  {p}")
+    if split:
+        echo("  one update call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
     return result
 
 
