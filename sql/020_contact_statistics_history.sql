@@ -19,16 +19,14 @@ CREATE TABLE wfm.contact_statistics_history (
     import_batch_id            uuid NOT NULL,
     source_row_number          integer CONSTRAINT contact_statistics_history_row_positive
                                    CHECK (source_row_number >= 1),
-    loaded_at                  timestamptz NOT NULL DEFAULT now(),
-    -- One row per interval and service/group within a batch (input duplicates are rejected
-    -- before they get here). Leading import_batch_id: see the index comment below.
-    CONSTRAINT contact_statistics_history_batch_key
-        UNIQUE NULLS NOT DISTINCT (import_batch_id, interval_start_time, service_id, group_id)
+    loaded_at                  timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (interval_start_time);
 
--- No foreign keys: rows only arrive in the transaction that applies them to
--- contact_statistics, whose foreign keys and CHECK constraints reject bad service/group ids
--- and values; per-row FK triggers here would double that cost on every load.
+-- No foreign keys and no unique key: rows only arrive in the transaction that applies them
+-- to contact_statistics, whose foreign keys, CHECK constraints and unique key reject bad
+-- service/group ids, bad values and two rows for one interval in a batch (the apply fails,
+-- so the batch's history rows roll back with it). Per-row FK triggers and a four-column
+-- unique index here would roughly double the cost of every load.
 
 COMMENT ON TABLE wfm.contact_statistics_history IS
     'Every accepted row of every import batch (the values each batch sent), partitioned by UTC month. contact_statistics holds, per interval, the row of the newest applied non-reverted batch.';
@@ -47,8 +45,13 @@ COMMENT ON COLUMN wfm.contact_statistics_history.import_batch_id IS 'The batch t
 COMMENT ON COLUMN wfm.contact_statistics_history.source_row_number IS 'Spreadsheet row (1-based, headers counted) or JSON array position of the row in its input.';
 COMMENT ON COLUMN wfm.contact_statistics_history.loaded_at IS 'When the row was written.';
 
-COMMENT ON INDEX wfm.contact_statistics_history_batch_key IS
-    'One row per key per batch; leading import_batch_id serves the per-batch reads of apply_import_batch and revert_import_batch (a batch''s rows, in each month partition, without scanning other batches).';
+-- A batch's rows, month by month: apply_import_batch and revert_import_batch read exactly
+-- one batch. All rows of a batch share the key, so B-tree deduplication keeps this index
+-- tiny and cheap to maintain during COPY. (Revert and the month rebuild find the other
+-- batches of an interval by the time range, i.e. partition pruning, not by an index.)
+CREATE INDEX contact_statistics_history_batch_idx ON wfm.contact_statistics_history (import_batch_id);
+COMMENT ON INDEX wfm.contact_statistics_history_batch_idx IS
+    'Serves the per-batch reads of apply_import_batch and revert_import_batch (one batch''s rows in each month partition); deduplicated, so small and cheap on COPY.';
 
 -- Applies are ordered by this sequence (taken under a per-service advisory lock), so "the
 -- newest batch" means the same thing to apply, revert and rebuild even when batches run

@@ -70,19 +70,10 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Intervals that exist already will be updated. (RETURNING xmax = 0 would tell inserts
-    -- from updates, but system columns cannot be returned from a partitioned table.) The
-    -- service locks above keep every other writer of these intervals out until we commit,
-    -- so the count stays exact.
-    SELECT count(*)::integer INTO rows_updated
-    FROM wfm.contact_statistics_history h
-    JOIN wfm.contact_statistics cs
-      ON cs.interval_start_time = h.interval_start_time AND cs.service_id = h.service_id
-     AND cs.group_id IS NOT DISTINCT FROM h.group_id
-    WHERE h.import_batch_id = p_import_batch_id
-      AND h.interval_start_time BETWEEN v_first AND v_last
-      AND cs.interval_start_time BETWEEN v_first AND v_last;
-
+    -- One set-based upsert. Telling inserts from updates: RETURNING xmax = 0 is the usual
+    -- trick, but system columns cannot be returned from a partitioned table (before PG 18's
+    -- RETURNING OLD). So inserted rows get loaded_at = now() (transaction start) and updated
+    -- rows now() + 1 microsecond, and RETURNING compares. Exact, and no extra join.
     WITH upserted AS (
         INSERT INTO wfm.contact_statistics AS cs (
             interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
@@ -104,10 +95,12 @@ BEGIN
             abandoned_calls          = EXCLUDED.abandoned_calls,
             sl_threshold_seconds     = EXCLUDED.sl_threshold_seconds,
             import_batch_id          = EXCLUDED.import_batch_id,
-            loaded_at                = EXCLUDED.loaded_at
-        RETURNING 1
+            loaded_at                = now() + interval '1 microsecond'
+        RETURNING cs.loaded_at = now() AS inserted
     )
-    SELECT count(*)::integer - rows_updated INTO rows_inserted FROM upserted;
+    SELECT count(*) FILTER (WHERE inserted)::integer, count(*) FILTER (WHERE NOT inserted)::integer
+    INTO rows_inserted, rows_updated
+    FROM upserted;
     RETURN NEXT;
 END
 $$;

@@ -225,14 +225,16 @@ def batches_revert(batch_id: str, as_json: bool) -> None:
 @click.option("--groups", default=200, show_default=True, help="Groups of the many-files data set.")
 @click.option("--group-days", default=7, show_default=True, help="Days per group file.")
 @click.option("--skip-pandas", is_flag=True, help="Skip the pandas read_excel + to_sql baseline.")
+@click.option("--repeat", default=3, show_default=True, help="Runs per single-file measurement (fastest counts).")
 @click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
-def bench_import(rows: int, groups: int, group_days: int, skip_pandas: bool, as_json: bool, keep: bool) -> None:
+def bench_import(rows: int, groups: int, group_days: int, skip_pandas: bool, repeat: int, as_json: bool,
+                 keep: bool) -> None:
     """Argus import throughput: read, validate, load, end to end vs pandas and bare COPY."""
     from wfm_pipeline.argus import bench
 
     results = bench.run(rows=rows, groups=groups, group_days=group_days, pandas_baseline=not skip_pandas,
-                        keep=keep, echo=lambda m: click.echo(m, err=True))
+                        repeat=repeat, keep=keep, echo=lambda m: click.echo(m, err=True))
     click.echo(bench.format_table(results))
     if as_json:
         click.echo(json.dumps(results, default=str))

@@ -345,12 +345,16 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
                                              target=target, source=source)
             batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
             if writes:
+                t = time.perf_counter()
                 chunks = history_copy_chunks(valid, target, batch_id)
                 _copy_history(conn, chunks, len(valid), progress)
+                result.timings["copy_history"] = time.perf_counter() - t
                 if progress:
                     progress("apply", 0, len(valid))
+                t = time.perf_counter()
                 inserted, updated = conn.execute(
                     "SELECT rows_inserted, rows_updated FROM wfm.apply_import_batch(%s)", (batch_id,)).fetchone()
+                result.timings["apply"] = time.perf_counter() - t
                 result.rows_inserted, result.rows_updated = inserted, updated
                 result.status = "completed_with_errors" if result.errors else "completed"
             elif strict_reject:
@@ -372,10 +376,12 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
             if progress:
                 progress("errors", 0, len(result.errors))
             _copy_errors(conn, batch_id, result.errors)
-            t_load = time.perf_counter()
-            result.timings.update({"partitions": t_part - t0, "load": t_load - t_part})
+            result.timings["partitions"] = t_part - t0
             details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
             _finish_batch(conn, batch_id, result, details)
+            t_commit = time.perf_counter()
+        result.timings["commit"] = time.perf_counter() - t_commit
+        result.timings["load"] = time.perf_counter() - t0
     except Exception as exc:
         failed_id = _record_failure(conn, exc, file_name=file_name, sha256=sha256, target=target, source=source,
                                     rows_total=validation.rows_total)

@@ -78,8 +78,8 @@ class ValidationResult:
         """UTC months (YYYY-MM) of the accepted rows: the partitions the load touches."""
         if not len(self.valid):
             return []
-        ts = self.valid["interval_start_time"].dt.tz_convert("UTC")
-        return sorted(set(ts.dt.strftime("%Y-%m").unique()))
+        utc = self.valid["interval_start_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        return [str(m) for m in np.unique(utc.astype("datetime64[M]"))]
 
     @property
     def has_invalid_rows(self) -> bool:
