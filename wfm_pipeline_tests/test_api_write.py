@@ -302,3 +302,16 @@ def test_preview_shows_insert_update_reject_skip_without_writing(conn: psycopg.C
                     (4, "reject", None, None, ["NEGATIVE_VALUE"])]
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == batches
     assert conn.execute("SELECT unique_incoming FROM contact_statistics").fetchone() == (1,)
+
+
+# ---------------------------------------------------------------- benchmark plumbing
+
+def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Connection) -> None:
+    from wfm_pipeline.warehouse import api_bench
+
+    result = api_bench.bench_batch_insert(db_url, lambda _: None, rows_per_call=40, calls=2)
+    assert [(p.name, p.rows) for p in result.phases] == [("insert", 80), ("update", 80)]
+    assert all(p.rows_per_second > 0 for p in result.phases)
+    assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)

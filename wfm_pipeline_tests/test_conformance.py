@@ -133,3 +133,31 @@ def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two
     # both fall-back rows were stored, an hour apart
     fall_back = [r[0] for r in json_rows if r[0].date() == dt.date(2024, 10, 27)]
     assert len(fall_back) == 2 and fall_back[1] - fall_back[0] == dt.timedelta(hours=1)
+
+
+# Cells where the two paths still disagree. The issue's rules decide: "inf" is not a whole
+# number (NOT_INTEGER; the file path's integrality check lets non-finite values through and
+# then reports OUT_OF_RANGE / NEGATIVE_VALUE), and 10:45:60 is not a time of day
+# (INVALID_DATETIME; the file path parses it and reports MISALIGNED_INTERVAL).
+EDGE_CASES: list[tuple[list, set]] = [
+    (["05.01.2024 10:00:00", 1, "inf", 3, 4], {("C", "NOT_INTEGER")}),
+    (["05.01.2024 10:15:00", 1, "-inf", 3, 4], {("C", "NOT_INTEGER")}),
+    (["05.01.2024 10:45:60", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+]
+
+
+@pytest.mark.xfail(reason="file path: non-finite numbers and second 60 (see EDGE_CASES); reported to the lead",
+                   strict=False)
+def test_edge_cases_get_identical_verdicts(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Start", "Unique", "Non-unique", "Talk", "Post"])
+    for row, _ in EDGE_CASES:
+        ws.append(row)
+    path = tmp_path / "edge.xlsx"
+    wb.save(path)
+    json_verdicts = {(row + 1, column, code) for row, column, code, *_ in conn.execute(
+        "SELECT * FROM validate_argus_format(%s, %s)", (Jsonb([r for r, _ in EDGE_CASES]), two_services[1]))}
+    assert json_verdicts == {(pos + 2, c, code) for pos, (_, exp) in enumerate(EDGE_CASES) for c, code in exp}
+    file_verdicts = {(e.row, e.column, e.code) for e in validate_argus(read_argus_file(path), ZONE).errors}
+    assert file_verdicts == json_verdicts
