@@ -43,7 +43,7 @@ def test_query_performance_times_every_class_on_real_data(conn: psycopg.Connecti
     for name in QUERY_CLASSES:
         check = r[name]
         assert check.measured is not None and check.measured > 0, check
-        assert check.details["runs"] == 4 and check.details["rows_returned"] > 0, check
+        assert check.details["runs"] >= 4 and check.details["rows_returned"] > 0, check
         assert check.threshold == {"point": 10, "range": 100, "aggregation": 500}[check.details["category"]]
     pruning = r["query.partition_pruning.api_call"]
     assert pruning.status == "PASS" and pruning.measured == 1
