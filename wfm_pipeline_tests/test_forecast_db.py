@@ -196,3 +196,25 @@ def test_definitions_reference_contact_statistics_without_defining_it() -> None:
     graph = repo.asset_graph
     assert dg.AssetKey("contact_statistics") in graph.get(dg.AssetKey("call_forecasts")).parent_keys
     assert graph.get(dg.AssetKey("staffing_requirements")).group_name == "forecasting"
+
+
+def test_bulk_history_matches_per_series_reads(conn, service) -> None:
+    from wfm_pipeline.forecasting import store
+
+    _load(conn, service, group=True, daily_calls=500)
+    key_group = store.SeriesKey(service["service_id"], "S1", TZ, service["group_id"], "G1")
+    key_service = store.SeriesKey(service["service_id"], "S1", TZ)
+    start, end = local_midnight(START, TZ), local_midnight(AS_OF, TZ)
+    bulk = store.load_service_histories(conn, service["service_id"], start, end)
+    for key, gid in ((key_group, service["group_id"]), (key_service, None)):
+        single = store.load_history(conn, key, start, end).sort_values("interval_start").reset_index(drop=True)
+        many = bulk[gid].sort_values("interval_start").reset_index(drop=True)
+        pd.testing.assert_frame_equal(single, many, check_dtype=False)
+
+
+def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:
+    assert run("forecast", "special-day", "S1", "2025-12-25", "--multiplier", "0", "--description", "Xmas").exit_code == 0
+    listing = run("forecast", "special-day", "S1")
+    assert "2025-12-25" in listing.output and "excluded" in listing.output and "Xmas" in listing.output
+    assert "removed 1" in run("forecast", "special-day", "S1", "2025-12-25", "--remove").output
+    assert run("forecast", "special-day", "NOPE").exit_code == 2

@@ -157,6 +157,43 @@ def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: 
     click.echo(f"next: wfm forecast backtest --service {service_code}")
 
 
+@forecast.command("special-day")
+@click.argument("service_code")
+@click.argument("day", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--multiplier", type=click.FloatRange(0, 100), help="Factor on that day's forecast (0 = closed).")
+@click.option("--keep-in-training", is_flag=True, help="Do not exclude the day's history from training.")
+@click.option("--description", default=None)
+@click.option("--remove", is_flag=True, help="Delete the special day.")
+def forecast_special_day(service_code: str, day: datetime | None, multiplier: float | None, keep_in_training: bool,
+                         description: str | None, remove: bool) -> None:
+    """Set (or --remove) a special day of a service; without DAY, list them."""
+    with connection.connect(_db_url()) as conn:
+        key = _series(conn, service_code, None)
+        if day is None:
+            rows = conn.execute("""SELECT day, exclude_from_training, multiplier, description FROM wfm.special_days
+                                   WHERE service_id = %s ORDER BY day""", (key.service_id,)).fetchall()
+            for d, excl, mult, desc in rows:
+                click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{_fmt(None if mult is None else float(mult), '.2f')}"
+                           f"  {desc or ''}")
+            if not rows:
+                click.echo(f"no special days for {service_code}")
+            return
+        if remove:
+            deleted = conn.execute("DELETE FROM wfm.special_days WHERE service_id = %s AND day = %s",
+                                   (key.service_id, day.date())).rowcount
+            conn.commit()
+            click.echo(f"removed {deleted} special day")
+            return
+        conn.execute(
+            """INSERT INTO wfm.special_days (service_id, day, exclude_from_training, multiplier, description)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (service_id, day) DO UPDATE SET exclude_from_training = EXCLUDED.exclude_from_training,
+                   multiplier = EXCLUDED.multiplier, description = EXCLUDED.description""",
+            (key.service_id, day.date(), not keep_in_training, multiplier, description))
+        conn.commit()
+    click.echo(f"special day {day.date()} of {service_code} set")
+
+
 @click.command("forecast")
 @click.option("--groups", default=200, show_default=True, type=click.IntRange(1, 2000))
 @click.option("--days", "horizon_days", default=14, show_default=True, type=click.IntRange(1, 92))
@@ -198,11 +235,12 @@ def bench_forecast(groups: int, horizon_days: int, history_weeks: int, service_c
         intervals = 0
         improvements = []
         t_all = time.perf_counter()
+        histories = store.load_service_histories(conn, service_id,
+                                                 pipeline.history_start(as_of, model_cfg, bt_cfg), as_of)
+        timings["load"] += time.perf_counter() - t_all
         for code in codes:
             key = store.SeriesKey(service_id, service_code, tz, ids[code], code)
-            t = time.perf_counter()
-            history = store.load_history(conn, key, pipeline.history_start(as_of, model_cfg, bt_cfg), as_of)
-            timings["load"] += time.perf_counter() - t
+            history = histories[ids[code]]
             t = time.perf_counter()
             res = pipeline.forecast_history(key, history, as_of, horizon_days, special, run_backtest=False)
             timings["forecast"] += time.perf_counter() - t

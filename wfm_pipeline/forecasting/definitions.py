@@ -31,15 +31,13 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> di
     best = None
     with wfm_db.connection() as conn:
         keys = store.all_series(conn, now - ACTIVE_WINDOW)
-        for key in keys:
-            result = pipeline.run_forecast(conn, key, with_staff=False)
-            conn.commit()
+        for result in pipeline.run_many(conn, keys, with_staff=False):
             bt = result.backtest
-            runs[key.label] = {"run_id": result.run_id, "service_id": key.service_id,
-                               "calls": float(result.frame["calls"].sum()),
-                               "wape_model": bt.get("interval", {}).get("model"),
-                               "wape_naive": bt.get("interval", {}).get("naive"),
-                               "calls_scored": bt.get("calls_scored", 0.0)}
+            runs[result.key.label] = {"run_id": result.run_id, "service_id": result.key.service_id,
+                                      "calls": float(result.frame["calls"].sum()),
+                                      "wape_model": bt.get("interval", {}).get("model"),
+                                      "wape_naive": bt.get("interval", {}).get("naive"),
+                                      "calls_scored": bt.get("calls_scored", 0.0)}
             if best is None or result.history["calls"].sum() > best.history["calls"].sum():
                 best = result
     context.log.info(f"forecast {len(runs)} series")

@@ -80,7 +80,7 @@ def generate(spec: SyntheticSpec) -> pd.DataFrame:
     idx = pd.date_range(start_local.tz_convert("UTC"), end_local.tz_convert("UTC"), freq="15min",
                         inclusive="left")
     local = idx.tz_convert(spec.time_zone)
-    day_i = (local.normalize().tz_localize(None) - pd.Timestamp(spec.start)).days.to_numpy()
+    day_i = (local.tz_localize(None).normalize() - pd.Timestamp(spec.start)).days.to_numpy()
     slot = (local.hour * 4 + local.minute // 15).to_numpy()
     shapes = np.stack([intraday_shape(d) for d in range(7)])
     dows = np.array([d.weekday() for d in days])

@@ -78,7 +78,7 @@ def local_grid(history: pd.DataFrame, tz: str, first_day: date, last_day: date,
     if history.empty or n_days == 0:
         return grids
     local = pd.DatetimeIndex(history["interval_start"]).tz_convert(tz)
-    day_idx = (local.normalize().tz_localize(None) - pd.Timestamp(first_day)).days.to_numpy()
+    day_idx = (local.tz_localize(None).normalize() - pd.Timestamp(first_day)).days.to_numpy()
     slot = (local.hour * 4 + local.minute // 15).to_numpy()
     keep = (day_idx >= 0) & (day_idx < n_days)
     d, s = day_idx[keep], slot[keep]
@@ -311,7 +311,7 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     aht = ratio_table(handle, calls, dows, rows, cfg.aht_pseudo_calls, default_aht)
 
     local = intervals.tz_convert(zone)
-    f_day = (local.normalize().tz_localize(None) - pd.Timestamp(last_day)).days.to_numpy()   # 1 = next day
+    f_day = (local.tz_localize(None).normalize() - pd.Timestamp(last_day)).days.to_numpy()   # 1 = next day
     f_dow = local.dayofweek.to_numpy()
     f_slot = (local.hour * 4 + local.minute // 15).to_numpy()
     steps = np.maximum(f_day, 1)

@@ -107,6 +107,48 @@ def run_forecast(conn: psycopg.Connection, key: SeriesKey, *, as_of: datetime | 
     return result
 
 
+def run_many(conn: psycopg.Connection, keys: list[SeriesKey], *, as_of: datetime | None = None,
+             horizon_days: int = DEFAULT_HORIZON_DAYS, with_staff: bool = True,
+             on_result=None) -> list[RunResult]:
+    """Forecast, backtest, (staff) and store many series; history is read once per service.
+
+    Each series is committed on its own so a failure keeps the runs already stored.
+    """
+    model_cfg, bt_cfg = ModelConfig(), BacktestConfig()
+    results: list[RunResult] = []
+    by_service: dict[int, list[SeriesKey]] = {}
+    for key in keys:
+        by_service.setdefault(key.service_id, []).append(key)
+    for service_id, service_keys in by_service.items():
+        tz = service_keys[0].time_zone
+        service_as_of = as_of or default_as_of(tz)
+        histories = store.load_service_histories(conn, service_id, history_start(service_as_of, model_cfg, bt_cfg),
+                                                 service_as_of)
+        special = store.load_special_days(conn, service_id)
+        targets = store.load_targets(conn, service_id)
+        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in store.HISTORY_COLUMNS})
+        empty["interval_start"] = pd.to_datetime(empty["interval_start"], utc=True)
+        for key in service_keys:
+            history = histories.get(key.group_id, empty)
+            result = forecast_history(key, history, service_as_of, horizon_days, special,
+                                      model_cfg=model_cfg, bt_cfg=bt_cfg)
+            st = None
+            if with_staff:
+                st = staff(result.frame, targets)
+                result.frame = with_staffing(result.frame, st)
+                result.staffing_model = st.model
+            result.run_id = store.save_run(
+                conn, key, as_of=service_as_of, horizon_start=service_as_of, horizon_end=result.horizon_end,
+                model=MODEL_NAME, parameters={**result.info, "config": model_cfg.as_dict(),
+                                              "horizon_days": horizon_days},
+                backtest=result.backtest, frame=result.frame, staffing=st)
+            conn.commit()
+            if on_result is not None:
+                on_result(result)
+            results.append(result)
+    return results
+
+
 def staff_run(conn: psycopg.Connection, run_id: int, service_id: int) -> tuple[int, Staffing, pd.DataFrame]:
     """(Re)compute the staffing of a stored run from its calls and AHT with the service's targets."""
     targets = store.load_targets(conn, service_id)
