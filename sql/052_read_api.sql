@@ -18,6 +18,63 @@
 -- invalid_parameter_value (bad bucket, end not after start, range > 400 days, lookback out
 -- of 15..1440), P0002 no_data_found (unknown service id).
 
+-- The bucketed query itself, as an inlinable SQL function (STABLE, not SECURITY DEFINER, no
+-- SET): the planner expands it into the caller's query, so partition pruning and the index on
+-- (service_id, interval_start_time) apply to the caller's arguments. Internal: no grant.
+CREATE FUNCTION wfm.calls_by_interval_rows(
+    p_start_time timestamptz, p_end_time timestamptz, p_interval_minutes integer, p_service_ids integer[])
+RETURNS TABLE (
+    service_id integer, interval_start timestamptz, interval_end timestamptz, local_start timestamp,
+    intervals integer, unique_incoming bigint, non_unique_incoming bigint, aht numeric, avg_talk_time numeric,
+    avg_post_processing_time numeric, answered_calls bigint, abandoned_calls bigint,
+    service_level_pct numeric, abandonment_rate_pct numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT si.service_id,
+           b.bucket_start,
+           b.bucket_end,
+           b.local_start,
+           count(*)::integer,
+           sum(si.unique_incoming)::bigint,
+           sum(si.non_unique_incoming)::bigint,
+           round((sum(si.talk_time_total) + sum(si.post_processing_time_total))::numeric
+                 / nullif(sum(si.non_unique_incoming), 0), 2),
+           round(sum(si.talk_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
+           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
+           sum(si.answered_calls)::bigint,
+           sum(si.abandoned_calls)::bigint,
+           round(100 * sum(si.answered_within_sl)::numeric / nullif(sum(si.sl_offered_calls), 0), 2),
+           round(100 * sum(si.abandoned_calls)::numeric / nullif(sum(si.abandon_offered_calls), 0), 2)
+    FROM wfm.service_interval_stats si
+    JOIN wfm.services s ON s.service_id = si.service_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN p_interval_minutes >= 480
+                    THEN date_bin(make_interval(mins => p_interval_minutes),
+                                  si.interval_start_time AT TIME ZONE s.time_zone, timestamp '2000-01-01')
+                    ELSE date_bin(make_interval(mins => p_interval_minutes),
+                                  si.interval_start_time, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE s.time_zone
+               END AS local_start
+    ) l
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN p_interval_minutes >= 480 THEN l.local_start AT TIME ZONE s.time_zone
+                    ELSE date_bin(make_interval(mins => p_interval_minutes),
+                                  si.interval_start_time, timestamptz '2000-01-01 00:00:00+00') END AS bucket_start,
+               CASE WHEN p_interval_minutes >= 480
+                    THEN (l.local_start + make_interval(mins => p_interval_minutes)) AT TIME ZONE s.time_zone
+                    ELSE date_bin(make_interval(mins => p_interval_minutes),
+                                  si.interval_start_time, timestamptz '2000-01-01 00:00:00+00')
+                         + make_interval(mins => p_interval_minutes) END AS bucket_end,
+               l.local_start
+    ) b
+    WHERE si.interval_start_time >= p_start_time
+      AND si.interval_start_time < p_end_time
+      AND si.service_id = ANY (p_service_ids)
+    GROUP BY si.service_id, b.bucket_start, b.bucket_end, b.local_start
+    ORDER BY si.service_id, b.bucket_start
+$$;
+COMMENT ON FUNCTION wfm.calls_by_interval_rows(timestamptz, timestamptz, integer, integer[]) IS
+    'Internal (no argument checks): the bucketed query of api_get_calls_by_interval, inlined into its caller.';
+
 CREATE FUNCTION wfm.api_get_calls_by_interval(
     p_start_time timestamptz,
     p_end_time timestamptz,
@@ -41,11 +98,12 @@ RETURNS TABLE (
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog
+-- Short ranges (the hot path: point and one-day queries) reuse one cached generic plan, pruned
+-- at executor start-up: planning a partitioned query every call would cost more than running it.
+SET plan_cache_mode = force_generic_plan
 AS $$
-#variable_conflict use_column
 DECLARE
-    v_ids    integer[];
-    v_bucket interval;
+    v_ids integer[];
 BEGIN
     IF p_start_time IS NULL OR p_end_time IS NULL OR p_interval_minutes IS NULL THEN
         RAISE EXCEPTION 'api_get_calls_by_interval: p_start_time, p_end_time and p_interval_minutes must not be NULL'
@@ -66,45 +124,15 @@ BEGIN
                   HINT = 'Query at most 400 days per call (or read wfm.mv_daily_service_stats).';
     END IF;
     v_ids := wfm.check_service_ids(p_service_ids);
-    v_bucket := make_interval(mins => p_interval_minutes);
 
-    RETURN QUERY
-    SELECT si.service_id,
-           b.bucket_start,
-           b.bucket_end,
-           b.local_start,
-           count(*)::integer,
-           sum(si.unique_incoming)::bigint,
-           sum(si.non_unique_incoming)::bigint,
-           round((sum(si.talk_time_total) + sum(si.post_processing_time_total))::numeric
-                 / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.talk_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
-           sum(si.answered_calls)::bigint,
-           sum(si.abandoned_calls)::bigint,
-           round(100 * sum(si.answered_within_sl)::numeric / nullif(sum(si.sl_offered_calls), 0), 2),
-           round(100 * sum(si.abandoned_calls)::numeric / nullif(sum(si.abandon_offered_calls), 0), 2)
-    FROM wfm.service_interval_stats si
-    JOIN wfm.services s ON s.service_id = si.service_id
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN p_interval_minutes >= 480
-                    THEN date_bin(v_bucket, si.interval_start_time AT TIME ZONE s.time_zone, timestamp '2000-01-01')
-                    ELSE date_bin(v_bucket, si.interval_start_time, timestamptz '2000-01-01 00:00:00+00')
-                         AT TIME ZONE s.time_zone
-               END AS local_start
-    ) l
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN p_interval_minutes >= 480 THEN l.local_start AT TIME ZONE s.time_zone
-                    ELSE date_bin(v_bucket, si.interval_start_time, timestamptz '2000-01-01 00:00:00+00') END AS bucket_start,
-               CASE WHEN p_interval_minutes >= 480 THEN (l.local_start + v_bucket) AT TIME ZONE s.time_zone
-                    ELSE date_bin(v_bucket, si.interval_start_time, timestamptz '2000-01-01 00:00:00+00') + v_bucket END AS bucket_end,
-               l.local_start
-    ) b
-    WHERE si.interval_start_time >= p_start_time
-      AND si.interval_start_time < p_end_time
-      AND si.service_id = ANY (v_ids)
-    GROUP BY si.service_id, b.bucket_start, b.bucket_end, b.local_start
-    ORDER BY si.service_id, b.bucket_start;
+    IF p_end_time - p_start_time <= interval '2 days' THEN
+        RETURN QUERY SELECT * FROM wfm.calls_by_interval_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
+    ELSE
+        -- Longer ranges: plan with the actual values (bitmap scans over whole partitions beat
+        -- the generic plan's index scans by 2x at a month; planning is then noise).
+        RETURN QUERY EXECUTE 'SELECT * FROM wfm.calls_by_interval_rows($1, $2, $3, $4)'
+            USING p_start_time, p_end_time, p_interval_minutes, v_ids;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[]) IS
@@ -132,6 +160,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog
+SET plan_cache_mode = force_generic_plan  -- at most one day: one cached plan, pruned at start-up
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -252,7 +281,8 @@ COMMENT ON FUNCTION wfm.api_get_service_summary(integer, date) IS
 REVOKE EXECUTE ON FUNCTION wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[]),
                            wfm.api_get_realtime_stats(integer[], integer),
                            wfm.api_get_service_summary(integer, date),
-                           wfm.check_service_ids(integer[], text) FROM PUBLIC;
+                           wfm.check_service_ids(integer[], text),
+                           wfm.calls_by_interval_rows(timestamptz, timestamptz, integer, integer[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[]),
                           wfm.api_get_realtime_stats(integer[], integer),
                           wfm.api_get_service_summary(integer, date) TO wfm_api;

@@ -1,0 +1,191 @@
+"""Warehouse maintenance: partition check, ANALYZE, retention by detaching, health hook, CLI, bench pieces."""
+
+from __future__ import annotations
+
+import sys
+import types
+from datetime import datetime, timezone
+
+import dagster as dg
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.warehouse import bench_queries, maintenance, partitions
+from wfm_pipeline.warehouse import definitions as wh
+from wfm_pipeline_tests.test_api_read import _batch, insert_row
+
+UTC = timezone.utc
+
+
+def _job(name: str, db_url: str):
+    defs = dg.Definitions(assets=[wh.monthly_partitions, *wh.VIEW_ASSETS], asset_checks=[wh.premade_partitions_exist],
+                          jobs=[wh.partition_check_job, wh.refresh_views_job],
+                          resources={"wfm_db": WfmDatabase(url=db_url)})
+    return defs.resolve_job_def(name)
+
+
+def _check_passed(result: dg.ExecuteInProcessResult) -> bool:
+    (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation.passed
+
+
+def test_partition_check_passes_after_premake_and_fails_when_a_month_is_missing(db_url, conn) -> None:
+    assert _check_passed(_job("partition_check_job", db_url).execute_in_process())
+    # Lose a premade month (detach it, cover the gap with a guard): the check must fail.
+    now = datetime.now(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    name = f"contact_statistics_{year:04d}_{month:02d}"
+    conn.execute(f"ALTER TABLE wfm.contact_statistics DETACH PARTITION wfm.{name}")
+    conn.execute("SELECT wfm.rebuild_partition_guards('wfm.contact_statistics')")
+    conn.commit()
+    assert [m.month for m in partitions.missing_premade(conn)] == [f"{year:04d}-{month:02d}"]
+    result = _job("partition_check_job", db_url).execute_in_process(raise_on_error=False)
+    assert not _check_passed(result)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_analyze_covers_every_partitioned_parent(db_url, conn) -> None:
+    tables = {t for t, _ in maintenance.analyze_partitioned_tables(conn)}
+    conn.commit()   # ANALYZE holds its lock until commit; the job below uses another connection
+    configured = {t for (t,) in conn.execute("SELECT table_name::text FROM wfm.partition_config")}
+    assert tables == configured and "contact_statistics" in tables
+    result = wh.analyze_partitioned_tables_job.execute_in_process(resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success
+
+
+@pytest.fixture
+def old_months(conn: psycopg.Connection, service: dict) -> dict:
+    """Partitions for 2020-01..03 with one row in February."""
+    conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-01-01', '2020-03-01')")
+    insert_row(conn, _batch(conn), datetime(2020, 2, 10, 8, tzinfo=UTC), service["service_id"], service["group_id"],
+               1, 2, 10, 1)
+    conn.commit()
+    return service
+
+
+def test_retention_is_off_by_default(conn, old_months) -> None:
+    assert all(not s.enabled and s.retention_months == 13 for s in maintenance.retention_settings(conn))
+    assert maintenance.detach_expired(conn) == []
+
+
+def test_retention_detaches_into_the_archive_and_rebuilds_guards(conn, old_months) -> None:
+    maintenance.set_retention(conn, "wfm.contact_statistics", enabled=True)
+    conn.commit()
+    dry = maintenance.detach_expired(conn, dry_run=True)
+    assert [p.partition for p in dry] == ["contact_statistics_2020_01", "contact_statistics_2020_02",
+                                         "contact_statistics_2020_03"]
+    assert not any(p.detached for p in dry)
+    assert conn.execute("SELECT to_regclass('wfm.contact_statistics_2020_02')").fetchone()[0] is not None
+
+    done = maintenance.detach_expired(conn)
+    conn.commit()
+    assert [p.archived_as for p in done] == ["wfm_archive.contact_statistics_2020_01",
+                                            "wfm_archive.contact_statistics_2020_02",
+                                            "wfm_archive.contact_statistics_2020_03"]
+    # Never dropped: the rows are in the archive, recorded in the audit table.
+    assert conn.execute("SELECT count(*) FROM wfm_archive.contact_statistics_2020_02").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM wfm.detached_partitions").fetchone()[0] == 3
+    # Recent months stay; the gap is covered by a guard again, so a late row fails clearly.
+    assert partitions.missing_premade(conn) == []
+    gaps = conn.execute("SELECT count(*) FROM wfm.partitions WHERE parent_table = 'wfm.contact_statistics'::regclass "
+                        "AND is_guard AND range_start IS NULL").fetchone()[0]
+    assert gaps == 1
+    with pytest.raises(psycopg.errors.CheckViolation, match="no partition of wfm.contact_statistics for month 2020-02"):
+        insert_row(conn, _batch(conn), datetime(2020, 2, 11, tzinfo=UTC), old_months["service_id"], None, 1, 1, 1, 1)
+    conn.rollback()
+    # Re-created and expired again: the second copy is archived under a new name.
+    conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-02-01', '2020-02-01')")
+    conn.commit()
+    (again,) = maintenance.detach_expired(conn)
+    assert again.archived_as.startswith("wfm_archive.contact_statistics_2020_02_")
+
+
+def test_retention_respects_the_horizon(conn, old_months) -> None:
+    maintenance.set_retention(conn, "wfm.contact_statistics", enabled=True, months=1000)
+    assert maintenance.detach_expired(conn) == []
+    with pytest.raises(ValueError, match="not a partitioned WFM table"):
+        maintenance.set_retention(conn, "wfm.services", enabled=True)
+
+
+def test_retention_job_runs_dry_by_config(db_url, conn, old_months) -> None:
+    maintenance.set_retention(conn, "wfm.contact_statistics", enabled=True)
+    conn.commit()
+    result = wh.retention_job.execute_in_process(
+        resources={"wfm_db": WfmDatabase(url=db_url)},
+        run_config={"ops": {"detach_expired_partitions_op": {"config": {"dry_run": True}}}})
+    assert result.success
+    assert conn.execute("SELECT count(*) FROM wfm.detached_partitions").fetchone()[0] == 0
+
+
+def _fake_health(monkeypatch, rows) -> None:
+    module = types.ModuleType("wfm_pipeline.health")
+    module.daily_health_check = lambda conn: rows
+    monkeypatch.setitem(sys.modules, "wfm_pipeline.health", module)
+
+
+def test_health_job_uses_the_hook_and_fails_on_fail(db_url, monkeypatch) -> None:
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    _fake_health(monkeypatch, [{"check_name": "health.a", "status": "PASS"}, {"check_name": "health.b", "status": "WARN"}])
+    ok = wh.daily_health_check_job.execute_in_process(resources=resources)
+    assert ok.success
+    _fake_health(monkeypatch, [{"check_name": "health.c", "status": "FAIL"}])
+    failed = wh.daily_health_check_job.execute_in_process(resources=resources, raise_on_error=False)
+    assert not failed.success
+
+
+def test_refresh_views_job_and_sensor_definitions(db_url) -> None:
+    result = _job("refresh_views_job", db_url).execute_in_process()
+    assert result.success
+    assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
+        "mv_hourly_stats", "mv_daily_service_stats"}
+    assert wh.refresh_views_after_load.asset_key == dg.AssetKey("contact_statistics")
+
+
+def test_cli_views_refresh_and_status(wfm_env) -> None:
+    from wfm_pipeline.cli import cli
+
+    runner = CliRunner()
+    refreshed = runner.invoke(cli, ["views", "refresh"])
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "wfm.mv_hourly_stats" in refreshed.output and "first population" in refreshed.output
+    status = runner.invoke(cli, ["views", "status"])
+    assert status.exit_code == 0 and "wfm.mv_daily_service_stats" in status.output and "refreshed" in status.output
+
+
+@pytest.mark.parametrize("args, message", [(["--clients", "0"], "positive"), (["--clients", "a"], "integers"),
+                                           (["--only", "nope"], "unknown query classes")])
+def test_cli_bench_queries_rejects_bad_options(args, message) -> None:
+    from wfm_pipeline.cli import cli
+
+    result = CliRunner().invoke(cli, ["bench", "queries", *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_bench_dataset_generator_builds_the_requested_shape(db_url) -> None:
+    spec = bench_queries.DatasetSpec(months=1, services=2, groups_per_service=2)
+    dataset = bench_queries.ensure_dataset(db_url, spec, rebuild=False, echo=lambda _m: None)
+    assert dataset.rows == spec.expected_rows == 31 * 96 * 4
+    assert dataset.build_seconds is not None
+    reused = bench_queries.ensure_dataset(db_url, spec, rebuild=False, echo=lambda _m: None)
+    assert reused.build_seconds is None and reused.rows == dataset.rows
+    with psycopg.connect(db_url) as conn:
+        bad = conn.execute("SELECT count(*) FROM wfm.contact_statistics WHERE answered_within_sl > answered_calls "
+                           "OR unique_incoming > non_unique_incoming").fetchone()[0]
+    assert bad == 0
+
+
+def test_percentiles_and_markdown() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert bench_queries._pct(values, 50) == pytest.approx(50.5)
+    assert bench_queries._pct(values, 95) == pytest.approx(95.05)
+    q = bench_queries.QUERY_CLASSES[0]
+    report = bench_queries.Report(
+        bench_queries.Dataset("x", 10, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC), None),
+        refresh=[("wfm.mv_hourly_stats", 1500.0, 10, True)],
+        latencies=[bench_queries.Latency(q, 1, 100, 50.0, 0.4, 0.8, 1.2)])
+    text = bench_queries.markdown(report)
+    assert "| point | point | 1 | 0.40 | 0.80 | 1.20 | 1 ✓ | 50 |" in text
+    assert "| wfm.mv_hourly_stats | 1.5 s | 10 | CONCURRENTLY |" in text
