@@ -84,6 +84,7 @@ DECLARE
     v_touched  regclass[] := '{}';
     v_parent   regclass;
     v_target   text;
+    v_index    record;
     v_old_timeout text := current_setting('lock_timeout');
 BEGIN
     FOR v_part IN SELECT * FROM wfm.expired_partitions(p_now) LOOP
@@ -107,10 +108,18 @@ BEGIN
                 v_touched := v_touched || v_part.parent_table;
             END IF;
             EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', v_part.parent_table, v_part.partition);
-            EXECUTE format('ALTER TABLE %s SET SCHEMA wfm_archive', v_part.partition);
             IF v_target <> v_part.partition_name THEN
-                EXECUTE format('ALTER TABLE wfm_archive.%I RENAME TO %I', v_part.partition_name, v_target);
+                -- Rename (table and its indexes, which move along) before the move, so nothing
+                -- collides with the earlier copy in wfm_archive.
+                FOR v_index IN SELECT i.indexrelid::regclass AS idx, c.relname
+                               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                               WHERE i.indrelid = v_part.partition LOOP
+                    EXECUTE format('ALTER INDEX %s RENAME TO %I', v_index.idx,
+                                   left(v_index.relname, 40) || substr(v_target, length(v_part.partition_name) + 1));
+                END LOOP;
+                EXECUTE format('ALTER TABLE %s RENAME TO %I', v_part.partition, v_target);
             END IF;
+            EXECUTE format('ALTER TABLE wfm.%I SET SCHEMA wfm_archive', v_target);
             EXECUTE format('COMMENT ON TABLE wfm_archive.%I IS %L', v_target,
                            format('Detached from %s by retention on %s; range %s .. %s.', v_part.parent_table,
                                   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), v_part.range_start, v_part.range_end));
