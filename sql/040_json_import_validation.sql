@@ -297,8 +297,22 @@ typed AS MATERIALIZED (
         CASE WHEN p_format = 'argus' THEN p_group_id ELSE wfm.json_cell_int(r.grp) END AS grp_int
     FROM rows r
 ),
+zone_days AS MATERIALIZED (
+    -- Days (per service zone) with a UTC-offset change nearby: only their wall-clock times can
+    -- fall in a DST gap or be ambiguous, so only they pay for the exact per-row checks.
+    SELECT d.svc_int, d.day,
+           ((d.day + 1)::timestamp AT TIME ZONE sv.time_zone) - (d.day::timestamp AT TIME ZONE sv.time_zone)
+               <> interval '24 hours'
+           OR (d.day::timestamp AT TIME ZONE sv.time_zone) - ((d.day - 1)::timestamp AT TIME ZONE sv.time_zone)
+               <> interval '24 hours'
+           OR ((d.day + 2)::timestamp AT TIME ZONE sv.time_zone) - ((d.day + 1)::timestamp AT TIME ZONE sv.time_zone)
+               <> interval '24 hours' AS offset_changes
+    FROM (SELECT DISTINCT t.svc_int, t.a_local::date AS day FROM typed t
+          WHERE t.a_local IS NOT NULL AND t.a_instant IS NULL) d
+    JOIN wfm.services sv ON sv.service_id = d.svc_int
+),
 checked AS MATERIALIZED (
-    SELECT t.*, sv.time_zone,
+    SELECT t.*, sv.time_zone, coalesce(zd.offset_changes, false) AS offset_changes,
         -- service / group of API rows (the functions check their p_service_id/p_group_id arguments)
         CASE WHEN p_format <> 'api' THEN NULL
              WHEN wfm.json_cell_is_blank(t.svc) THEN 'MISSING_VALUE'
@@ -313,7 +327,7 @@ checked AS MATERIALIZED (
                       THEN 'MISALIGNED_INTERVAL' END
              WHEN t.a_local IS NULL OR p_format = 'api' THEN 'INVALID_DATETIME'   -- API: offset required
              WHEN t.a_local <> date_bin('15 minutes', t.a_local, timestamp '2000-01-01') THEN 'MISALIGNED_INTERVAL'
-             WHEN sv.time_zone IS NOT NULL
+             WHEN zd.offset_changes
                   AND (t.a_local AT TIME ZONE sv.time_zone) AT TIME ZONE sv.time_zone <> t.a_local
                  THEN 'INVALID_LOCAL_TIME'
         END AS a_code,
@@ -335,6 +349,7 @@ checked AS MATERIALIZED (
     FROM typed t
     LEFT JOIN wfm.services sv ON sv.service_id = t.svc_int
     LEFT JOIN wfm.groups gr ON gr.group_id = t.grp_int AND gr.service_id = t.svc_int
+    LEFT JOIN zone_days zd ON zd.svc_int = t.svc_int AND zd.day = t.a_local::date
 ),
 resolved AS MATERIALIZED (
     -- Wall-clock time -> instant. PostgreSQL maps an ambiguous (fall-back) time to the later
@@ -343,10 +358,11 @@ resolved AS MATERIALIZED (
         CASE WHEN k.a_code IS DISTINCT FROM 'MISALIGNED_INTERVAL' AND k.a_code IS NOT NULL THEN NULL
              WHEN k.a_instant IS NOT NULL THEN k.a_instant
              WHEN k.time_zone IS NULL THEN k.a_local AT TIME ZONE 'UTC'
-             WHEN (k.a_local AT TIME ZONE k.time_zone) AT TIME ZONE k.time_zone <> k.a_local THEN NULL
+             WHEN k.offset_changes AND (k.a_local AT TIME ZONE k.time_zone) AT TIME ZONE k.time_zone <> k.a_local
+                 THEN NULL
              ELSE k.a_local AT TIME ZONE k.time_zone END AS t_later,
         CASE WHEN (k.a_code IS NULL OR k.a_code = 'MISALIGNED_INTERVAL') AND k.a_instant IS NULL
-                  AND k.time_zone IS NOT NULL
+                  AND k.time_zone IS NOT NULL AND k.offset_changes
                   -- a misaligned time may also lie in a DST gap: it has no instant then
                   AND (k.a_local AT TIME ZONE k.time_zone) AT TIME ZONE k.time_zone = k.a_local
              THEN wfm.earliest_instant_of_local(k.a_local, k.time_zone) END AS t_earlier

@@ -63,7 +63,8 @@ AS $$
 -- inside a subtransaction: history insert + wfm.apply_import_batch. The rules that the casts
 -- and the tables do not enforce themselves (UTC offset present, threshold <= 86400) abandon
 -- the attempt explicitly; every other rule is a CHECK, NOT NULL, foreign key (unknown
--- service/group) or the history's unique key (an interval twice) that fails the statement.
+-- service/group) or the upsert's unique key (an interval twice: ON CONFLICT cannot affect a
+-- row twice) that fails the statement.
 -- Any failure rolls the subtransaction back and returns NULLs: the caller then runs the full
 -- validator (wfm.stage_import_rows), which names every problem per row. One exception
 -- block per call, none per row. A batch for a month without partition creates the months

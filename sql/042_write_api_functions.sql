@@ -11,17 +11,21 @@ LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog
 AS $$
+DECLARE
+    v_rows wfm.staged_import_row[];
 BEGIN
     PERFORM wfm.check_import_args(p_data, 'p_data', p_service_id, NULL, false);
-    RETURN QUERY
-    SELECT s.row_number, e.column_name, e.error_code, e.error_message, e.raw_value
-    FROM wfm.stage_import_rows(p_data, 'argus', p_service_id, NULL) s
-    CROSS JOIN LATERAL unnest(s.errors) WITH ORDINALITY AS e(column_name, error_code, error_message, raw_value, pos)
-    ORDER BY s.row_number, e.pos;
-    IF NOT EXISTS (SELECT 1 FROM wfm.stage_import_rows(p_data, 'argus', p_service_id, NULL)) THEN
+    SELECT coalesce(array_agg(s), '{}') INTO v_rows FROM wfm.stage_import_rows(p_data, 'argus', p_service_id, NULL) s;
+    IF cardinality(v_rows) = 0 THEN
         RETURN QUERY SELECT NULL::integer, NULL::text, 'NO_DATA_ROWS'::text,
                             'no data rows: the array holds no non-blank row'::text, NULL::text;
+        RETURN;
     END IF;
+    RETURN QUERY
+    SELECT s.row_number, e.column_name, e.error_code, e.error_message, e.raw_value
+    FROM unnest(v_rows) s
+    CROSS JOIN LATERAL unnest(s.errors) WITH ORDINALITY AS e(column_name, error_code, error_message, raw_value, pos)
+    ORDER BY s.row_number, e.pos;
 END
 $$;
 COMMENT ON FUNCTION wfm.validate_argus_format(jsonb, integer) IS
