@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timezone
 from pathlib import Path
 
 import click
@@ -157,7 +158,7 @@ def batches_list(limit: int, service_code: str | None, status: str | None, as_js
         target = r["service"] or "-"
         if r["group"]:
             target += "/" + r["group"]
-        click.echo(f"{r['created_at'].astimezone().strftime('%Y-%m-%d %H:%M'):<17} {str(r['import_batch_id']):<36} "
+        click.echo(f"{r['created_at'].astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M'):<17} {str(r['import_batch_id']):<36} "
                    f"{r['status']:<21} {target:<14} {r['rows_total']:>7} {r['rows_inserted']:>7} "
                    f"{r['rows_updated']:>7} {r['rows_rejected']:>6} {r['rows_skipped']:>5}  {r['file_name'] or r['source']}")
 
