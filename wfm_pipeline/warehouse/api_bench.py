@@ -49,12 +49,18 @@ class Phase:
         return self.rows / self.wall_seconds if self.wall_seconds else 0.0
 
     @property
+    def best_call_rows_per_second(self) -> float:
+        """rows / fastest call: the least disturbed by other load on a shared machine."""
+        return self.rows_per_call / min(self.call_seconds) if self.call_seconds else 0.0
+
+    @property
     def p50_ms(self) -> float:
         return statistics.median(self.call_seconds) * 1000 if self.call_seconds else 0.0
 
     def __str__(self) -> str:
         return (f"{self.name}: {self.rows_per_second:,.0f} rows/s ({len(self.call_seconds)} calls x "
-                f"{self.rows_per_call:,} rows, {self.clients} client(s), p50 {self.p50_ms:.0f} ms per call)")
+                f"{self.rows_per_call:,} rows, {self.clients} client(s), p50 {self.p50_ms:.0f} ms per call; "
+                f"fastest call {self.best_call_rows_per_second:,.0f} rows/s)")
 
 
 @dataclass
