@@ -70,6 +70,29 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Fast path: a batch of new intervals only (the usual case) is a plain INSERT, about a
+    -- third cheaper than INSERT ... ON CONFLICT. If any interval already exists, the unique
+    -- key stops it at the first such row, the subtransaction rolls it back, and the upsert
+    -- below runs instead (a correction file fails on its first row, so little is wasted).
+    BEGIN
+        INSERT INTO wfm.contact_statistics (
+            interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
+            avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
+            abandoned_calls, sl_threshold_seconds, import_batch_id, loaded_at)
+        SELECT h.interval_start_time, h.service_id, h.group_id, h.unique_incoming, h.non_unique_incoming,
+               h.avg_talk_time, h.avg_post_processing_time, h.answered_calls, h.answered_within_sl,
+               h.abandoned_calls, h.sl_threshold_seconds, h.import_batch_id, now()
+        FROM wfm.contact_statistics_history h
+        WHERE h.import_batch_id = p_import_batch_id
+          AND h.interval_start_time BETWEEN v_first AND v_last;
+        GET DIAGNOSTICS rows_inserted = ROW_COUNT;
+        rows_updated := 0;
+        RETURN NEXT;
+        RETURN;
+    EXCEPTION WHEN unique_violation THEN
+        NULL;  -- some intervals exist: upsert below
+    END;
+
     -- One set-based upsert. Telling inserts from updates: RETURNING xmax = 0 is the usual
     -- trick, but system columns cannot be returned from a partitioned table (before PG 18's
     -- RETURNING OLD). So inserted rows get loaded_at = now() (transaction start) and updated

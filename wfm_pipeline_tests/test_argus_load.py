@@ -280,3 +280,17 @@ def test_every_format_loads_identically(conn, service, tmp_path: Path, suffix: s
     result = import_file(conn, write_argus(tmp_path / f"x{suffix}", rows), "S1")
     assert result.rows_inserted == 12
     assert list(stats(conn).values()) == [tuple(r[1:]) for r in rows]
+
+
+def test_new_intervals_before_existing_ones_are_counted_exactly(conn, service, tmp_path: Path) -> None:
+    rows = argus_rows(T0, 10)
+    import_file(conn, write_csv(tmp_path / "later.csv", rows[4:8]), "S1")
+    # New intervals come first in this file: the fast path inserts some, then meets an
+    # existing one; its subtransaction is rolled back and the upsert counts everything once.
+    changed = [list(r) for r in rows[0:6]]
+    changed[5][3] = 77
+    result = import_file(conn, write_csv(tmp_path / "earlier.csv", changed), "S1")
+    assert (result.rows_inserted, result.rows_updated) == (4, 2)
+    current = stats(conn)
+    assert len(current) == 8 and current[dt.datetime(2026, 1, 5, 8, 15, tzinfo=UTC)][2] == 77
+    assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone()[0] == 4 + 6
