@@ -297,6 +297,14 @@ typed AS MATERIALIZED (
         CASE WHEN p_format = 'argus' THEN p_group_id ELSE wfm.json_cell_int(r.grp) END AS grp_int
     FROM rows r
 ),
+data_start AS (
+    -- As in files: leading Argus rows above the first row whose column A is a date are
+    -- headers (what a spreadsheet-to-JSON converter sends first) and are skipped; positions
+    -- stay array positions, so they equal the spreadsheet's row numbers.
+    SELECT min(t.row_number) AS first_row
+    FROM typed t
+    WHERE p_format <> 'argus' OR t.a_local IS NOT NULL OR t.a_instant IS NOT NULL
+),
 zone_days AS MATERIALIZED (
     -- Days (per service zone) with a UTC-offset change nearby: only their wall-clock times can
     -- fall in a DST gap or be ambiguous, so only they pay for the exact per-row checks.
@@ -308,7 +316,8 @@ zone_days AS MATERIALIZED (
            OR ((d.day + 2)::timestamp AT TIME ZONE sv.time_zone) - ((d.day + 1)::timestamp AT TIME ZONE sv.time_zone)
                <> interval '24 hours' AS offset_changes
     FROM (SELECT DISTINCT t.svc_int, t.a_local::date AS day FROM typed t
-          WHERE t.a_local IS NOT NULL AND t.a_instant IS NULL) d
+          WHERE t.a_local IS NOT NULL AND t.a_instant IS NULL
+            AND t.row_number >= (SELECT first_row FROM data_start)) d
     JOIN wfm.services sv ON sv.service_id = d.svc_int
 ),
 checked AS MATERIALIZED (
@@ -350,6 +359,7 @@ checked AS MATERIALIZED (
     LEFT JOIN wfm.services sv ON sv.service_id = t.svc_int
     LEFT JOIN wfm.groups gr ON gr.group_id = t.grp_int AND gr.service_id = t.svc_int
     LEFT JOIN zone_days zd ON zd.svc_int = t.svc_int AND zd.day = t.a_local::date
+    WHERE t.row_number >= (SELECT first_row FROM data_start)
 ),
 resolved AS MATERIALIZED (
     -- Wall-clock time -> instant. PostgreSQL maps an ambiguous (fall-back) time to the later

@@ -149,6 +149,7 @@ DECLARE
     v_months    text[];
     v_status    text;
     v_message   text;
+    v_first_row integer;
     v_inserted  integer := 0;
     v_updated   integer := 0;
 BEGIN
@@ -185,8 +186,9 @@ BEGIN
            min(r.interval_start_time) FILTER (WHERE cardinality(r.errors) = 0),
            max(r.interval_start_time) FILTER (WHERE cardinality(r.errors) = 0),
            array_agg(DISTINCT to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'))
-               FILTER (WHERE cardinality(r.errors) = 0)
-    INTO v_total, v_rejected, v_skipped, v_accepted, v_first, v_last, v_months
+               FILTER (WHERE cardinality(r.errors) = 0),
+           min(r.row_number)
+    INTO v_total, v_rejected, v_skipped, v_accepted, v_first, v_last, v_months, v_first_row
     FROM unnest(v_rows) r;
 
     INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
@@ -195,7 +197,7 @@ BEGIN
 
     IF v_total = 0 THEN
         v_status := 'rejected';
-        v_message := 'no data rows: the array holds no non-blank row';
+        v_message := 'no data rows: no row has a date in column A (DD.MM.YYYY HH:MM:SS, ISO 8601 or an Excel serial date)';
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'NO_DATA_ROWS', v_message, NULL);
     ELSIF p_validate_only THEN
@@ -237,7 +239,9 @@ BEGIN
         last_interval = CASE WHEN v_status IN ('completed', 'completed_with_errors', 'validated') THEN v_last END,
         finished_at = clock_timestamp(), error_message = v_message,
         details = b.details || jsonb_build_object('months', coalesce(to_jsonb(v_months), '[]'::jsonb),
-                                                  'rows_accepted', v_accepted, 'fast_path', false)
+                                                  'rows_accepted', v_accepted, 'fast_path', false,
+                                                  -- rows before it were headers or blank
+                                                  'first_data_row', v_first_row)
     WHERE b.import_batch_id = v_batch;
 
     RETURN QUERY SELECT v_batch, v_status, v_total, v_inserted, v_updated, v_rejected;

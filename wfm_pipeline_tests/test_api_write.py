@@ -59,6 +59,15 @@ def test_row_numbers_are_array_positions_and_blank_rows_are_skipped(conn: psycop
     assert "not an array" in message
 
 
+def test_leading_header_rows_are_skipped_like_in_files(conn: psycopg.Connection, service: dict) -> None:
+    data = [["Argus export"], [], ["Start", "Unique", "Non-unique", "Talk", "Post"],
+            ["01.02.2024 10:00:00", 1, 2, 3, 4], ["Start", 1, 2, 3, 4]]
+    assert _errors(conn, data) == [(5, "A", "INVALID_DATETIME")]  # only leading rows are headers
+    result = _import(conn, data, service["service_id"])
+    assert (result["rows_total"], result["rows_inserted"], result["rows_rejected"]) == (2, 1, 1)
+    assert _batch(conn, result["import_batch_id"])["details"]["first_data_row"] == 4
+
+
 def test_several_problems_in_one_row_are_each_reported(conn: psycopg.Connection) -> None:
     assert _errors(conn, [["01.02.2024 10:07:00", 12.5, -1, 90000, None]]) == [
         (1, "A", "MISALIGNED_INTERVAL"), (1, "B", "NOT_INTEGER"), (1, "C", "NEGATIVE_VALUE"),
@@ -155,8 +164,11 @@ def test_strict_imports_nothing_when_a_row_is_invalid(conn: psycopg.Connection, 
 
 
 def test_all_rows_rejected_and_empty_input(conn: psycopg.Connection, service: dict) -> None:
-    bad = _import(conn, [["nope", 1, 2, 3, 4]], service["service_id"])
+    bad = _import(conn, [["01.02.2024 10:00:00", -1, 2, 3, 4]], service["service_id"])
     assert (bad["status"], bad["rows_rejected"]) == ("rejected", 1)
+    # no row with a date in column A: like a file, nothing but headers
+    headers_only = _import(conn, [["Start", "Unique", "Non-unique", "Talk", "Post"]], service["service_id"])
+    assert (headers_only["status"], headers_only["rows_total"]) == ("rejected", 0)
     empty = _import(conn, [], service["service_id"])
     assert (empty["status"], empty["rows_total"]) == ("rejected", 0)
     assert conn.execute("SELECT error_code FROM import_errors WHERE import_batch_id = %s",

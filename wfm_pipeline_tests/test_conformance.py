@@ -104,6 +104,19 @@ def test_file_and_json_give_identical_verdicts(conn: psycopg.Connection, two_ser
         f"only JSON: {sorted(json_verdicts - file_verdicts, key=str)}")
 
 
+def test_json_with_the_header_row_numbers_rows_like_the_spreadsheet(conn: psycopg.Connection, two_services,
+                                                                    tmp_path: Path) -> None:
+    """What a spreadsheet-to-JSON converter sends: the header row too. Then the JSON
+    positions are the spreadsheet's row numbers and the verdicts match without an offset."""
+    path = tmp_path / "corpus.xlsx"
+    _write_xlsx(path)
+    file_verdicts = {(e.row, e.column, e.code) for e in validate_argus(read_argus_file(path), ZONE).errors}
+    with_header = [["Start", "Unique", "Non-unique", "Talk", "Post"], *_json_rows()]
+    json_verdicts = {(row, column, code) for row, column, code, *_ in conn.execute(
+        "SELECT * FROM validate_argus_format(%s, %s)", (Jsonb(with_header), two_services[1]))}
+    assert json_verdicts == file_verdicts
+
+
 def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
     file_service, json_service = two_services
     path = tmp_path / "corpus.xlsx"
