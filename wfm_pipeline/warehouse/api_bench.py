@@ -38,6 +38,7 @@ class Phase:
     rows_per_call: int
     clients: int
     call_seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # server backend CPU, when readable
     wall_seconds: float = 0.0
 
     @property
@@ -54,13 +55,20 @@ class Phase:
         return self.rows_per_call / min(self.call_seconds) if self.call_seconds else 0.0
 
     @property
+    def rows_per_cpu_second(self) -> float:
+        """rows per second of server CPU: what one idle core would do, whatever else runs."""
+        return self.rows_per_call * len(self.cpu_seconds) / sum(self.cpu_seconds) if sum(self.cpu_seconds) else 0.0
+
+    @property
     def p50_ms(self) -> float:
         return statistics.median(self.call_seconds) * 1000 if self.call_seconds else 0.0
 
     def __str__(self) -> str:
         return (f"{self.name}: {self.rows_per_second:,.0f} rows/s ({len(self.call_seconds)} calls x "
                 f"{self.rows_per_call:,} rows, {self.clients} client(s), p50 {self.p50_ms:.0f} ms per call; "
-                f"fastest call {self.best_call_rows_per_second:,.0f} rows/s)")
+                f"fastest call {self.best_call_rows_per_second:,.0f} rows/s"
+                + (f"; {self.rows_per_cpu_second:,.0f} rows per server CPU-second" if self.cpu_seconds else "")
+                + ")")
 
 
 @dataclass
@@ -115,6 +123,25 @@ def payload(service_id: int, groups: list[int], call_index: int, rows: int) -> s
     return json.dumps(out)
 
 
+def _backend_cpu(conn: psycopg.Connection) -> Callable[[], float | None]:
+    """CPU seconds (user + system) used so far by this connection's server process, read from
+    /proc when the server runs on this machine (the embedded one does); else None."""
+    import os
+
+    pid = conn.info.backend_pid
+    path = f"/proc/{pid}/stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float | None:
+        try:
+            with open(path) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            return None
+    return read
+
+
 def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int) -> Phase:
     phase = Phase(name, rows, clients)
     lock = threading.Lock()
@@ -126,21 +153,26 @@ def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int
             with psycopg.connect(url) as conn:
                 conn.execute("SELECT 1")  # connection setup is not part of a call
                 conn.commit()
+                cpu = _backend_cpu(conn)
                 while True:
                     with lock:
                         if not queue:
                             return
                         _, text = queue.pop(0)
                     t = time.perf_counter()
+                    cpu_before = cpu()
                     status, total = conn.execute(
                         "SELECT status, rows_total FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')",
                         (text,)).fetchone()
                     conn.commit()
                     elapsed = time.perf_counter() - t
+                    cpu_after = cpu()
                     if status != "completed" or total != rows:
                         raise RuntimeError(f"benchmark call returned {status} with {total} rows")
                     with lock:
                         phase.call_seconds.append(elapsed)
+                        if cpu_before is not None and cpu_after is not None:
+                            phase.cpu_seconds.append(cpu_after - cpu_before)
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
 
