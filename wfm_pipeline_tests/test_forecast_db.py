@@ -33,7 +33,9 @@ def _load(conn: psycopg.Connection, service: dict, group: bool = False, daily_ca
 
 
 def _json_lines(output: str) -> list[dict]:
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert rows, output
+    return rows
 
 
 def test_cli_forecast_stores_a_staffed_run(wfm_env, conn, service) -> None:
@@ -133,8 +135,8 @@ def test_service_targets_drive_staffing_erlang_a_with_patience(wfm_env, conn, se
 
 def test_api_get_forecast_returns_the_latest_run(wfm_env, conn, service) -> None:
     _load(conn, service)
-    run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "2")
-    run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1")
+    assert run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "2").exit_code == 0
+    assert run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1").exit_code == 0
     latest = conn.execute("SELECT max(forecast_run_id) FROM forecast_runs").fetchone()[0]
     start = local_midnight(AS_OF, TZ)
     conn.execute("SET ROLE wfm_api")
@@ -218,3 +220,17 @@ def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:
     assert "2025-12-25" in listing.output and "excluded" in listing.output and "Xmas" in listing.output
     assert "removed 1" in run("forecast", "special-day", "S1", "2025-12-25", "--remove").output
     assert run("forecast", "special-day", "NOPE").exit_code == 2
+
+
+def test_sensor_requests_one_run_per_new_contact_statistics_materialization() -> None:
+    from wfm_pipeline.definitions import defs
+    from wfm_pipeline.forecasting.definitions import forecast_on_new_statistics
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        assert not forecast_on_new_statistics.evaluate_tick(ctx).run_requests       # nothing landed yet
+        instance.report_runless_asset_event(dg.AssetMaterialization("contact_statistics"))
+        first = forecast_on_new_statistics.evaluate_tick(ctx)
+        assert len(first.run_requests) == 1 and first.run_requests[0].run_key.startswith("contact_statistics-")
+        again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor)
+        assert not forecast_on_new_statistics.evaluate_tick(again).run_requests     # same event: no rerun

@@ -107,7 +107,8 @@ forecasting_weekly = dg.ScheduleDefinition(
                  description="Re-forecast when contact_statistics is materialized (new data landed); "
                              "at most every 15 minutes, so a burst of imports triggers one run.")
 def forecast_on_new_statistics(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    return dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
+    # One run per newest materialization seen; older ones in the same tick are covered by it.
+    return dg.RunRequest(run_key=f"contact_statistics-{asset_event.run_id}-{asset_event.timestamp}")
 
 
 defs = dg.Definitions(assets=[call_forecasts, staffing_requirements], jobs=[forecasting_job],
