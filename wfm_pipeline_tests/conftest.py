@@ -67,6 +67,9 @@ def create_database(server_url: str, template: str | None = None) -> str:
         if template:
             query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         conn.execute(query)
+        # Safety net: a test that deadlocks against itself fails after a minute instead of
+        # hanging the suite (role-level settings such as wfm_etl's lock_timeout still win).
+        conn.execute(sql.SQL("ALTER DATABASE {} SET lock_timeout = '60s'").format(sql.Identifier(name)))
     return with_database(server_url, name)
 
 
