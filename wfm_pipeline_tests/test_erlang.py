@@ -161,3 +161,12 @@ def test_erlang_b_shortcut_matches_the_full_recursion() -> None:
     # An absurd load (10 million Erlangs) is staffed at once instead of ten million steps.
     st = erlang_c_staffing([50_000.0], [172_000.0], TEXTBOOK)
     assert st.required_agents[0] == math.ceil(50_000 * 172_000 / 900 / 0.85)
+
+
+def test_erlang_a_falls_back_to_erlang_c_only_for_absurd_loads() -> None:
+    targets = Targets(patience_seconds=60)
+    st = erlang_a_staffing([50_000.0, 100.0], [172_000.0, 180.0], targets)
+    c = erlang_c_staffing([50_000.0], [172_000.0], targets)
+    assert st.required_agents[0] == c.required_agents[0]          # 10 million Erlangs: Erlang C
+    alone = erlang_a_staffing([100.0], [180.0], targets)                # normal load: Erlang A as usual
+    assert st.required_agents[1] == alone.required_agents[0] and st.abandon_rate[1] == alone.abandon_rate[0] > 0

@@ -182,6 +182,8 @@ def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> 
     meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
     assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
     assert "data:image/png;base64," in meta["plot"].value
+    checks = result.get_asset_check_evaluations()
+    assert [(c.check_name, c.passed) for c in checks] == [("backtest_beats_seasonal_naive", True)]
     staffed = result.output_for_node("staffing_requirements")["S1"]
     assert staffed["intervals"] == 14 * 96 and staffed["peak_required"] > 0
     counts = conn.execute("SELECT count(*), count(required_agents), max(required_agents) FROM forecasts").fetchone()
@@ -234,3 +236,11 @@ def test_sensor_requests_one_run_per_new_contact_statistics_materialization() ->
         assert len(first.run_requests) == 1 and first.run_requests[0].run_key.startswith("contact_statistics-")
         again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor)
         assert not forecast_on_new_statistics.evaluate_tick(again).run_requests     # same event: no rerun
+
+
+def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
+    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+
+    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success and result.output_for_node("call_forecasts") == {}
+    assert result.output_for_node("staffing_requirements") == {}

@@ -17,6 +17,13 @@ def _pct(value) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def _pooled(runs: dict[str, dict], field: str) -> float:
+    """Call-weighted WAPE over the series (Σ |error| / Σ actual across all of them)."""
+    scored = [r for r in runs.values() if r["wape_model"] is not None and r["wape_naive"] is not None]
+    weight = sum(r["calls_scored"] for r in scored)
+    return sum(r[field] * r["calls_scored"] for r in scored) / weight if weight else float("nan")
+
+
 @dg.asset(
     group_name="forecasting",
     deps=[CONTACT_STATISTICS],
@@ -24,45 +31,48 @@ def _pct(value) -> str:
     description="Interval call forecasts (calls, unique calls, AHT) for the next 14 days of every active "
                 "service and group, with a rolling-origin backtest against seasonal naive; stored as "
                 "wfm.forecast_runs / wfm.forecasts.",
+    check_specs=[dg.AssetCheckSpec("backtest_beats_seasonal_naive", asset="call_forecasts",
+                                   description="Every series' interval WAPE is below seasonal naive's.")],
 )
-def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dict:
+def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
     now = datetime.now(timezone.utc)
     runs: dict[str, dict] = {}
     best = None
     with wfm_db.connection() as conn:
         keys = store.all_series(conn, now - ACTIVE_WINDOW)
         for result in pipeline.run_many(conn, keys, with_staff=False):
-            bt = result.backtest
+            interval = result.backtest.get("interval", {})
             runs[result.key.label] = {"run_id": result.run_id, "service_id": result.key.service_id,
                                       "calls": float(result.frame["calls"].sum()),
-                                      "wape_model": bt.get("interval", {}).get("model"),
-                                      "wape_naive": bt.get("interval", {}).get("naive"),
-                                      "calls_scored": bt.get("calls_scored", 0.0)}
+                                      "wape_model": interval.get("model"), "wape_naive": interval.get("naive"),
+                                      "calls_scored": result.backtest.get("calls_scored", 0.0)}
             if best is None or result.history["calls"].sum() > best.history["calls"].sum():
                 best = result
     context.log.info(f"forecast {len(runs)} series")
-    scored = [r for r in runs.values() if r["wape_model"] is not None and r["wape_naive"] is not None]
-    weight = sum(r["calls_scored"] for r in scored)
-    pooled_model = sum(r["wape_model"] * r["calls_scored"] for r in scored) / weight if weight else None
-    pooled_naive = sum(r["wape_naive"] * r["calls_scored"] for r in scored) / weight if weight else None
     table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
     table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} | {_pct(r['wape_naive'])} |"
               for label, r in runs.items()]
     metadata = {
         "series": dg.MetadataValue.int(len(runs)),
-        "backtest_wape_model": dg.MetadataValue.float(float(pooled_model if pooled_model is not None else float("nan"))),
-        "backtest_wape_naive": dg.MetadataValue.float(float(pooled_naive if pooled_naive is not None else float("nan"))),
+        "backtest_wape_model": dg.MetadataValue.float(float(_pooled(runs, "wape_model"))),
+        "backtest_wape_naive": dg.MetadataValue.float(float(_pooled(runs, "wape_naive"))),
         "backtest": dg.MetadataValue.md("\n".join(table)),
     }
     if best is not None:
         png = plot.forecast_png(best.history, best.frame, best.key.time_zone,
                                 f"{best.key.label}: last 3 weeks and forecast (calls per hour)")
+        interval = best.backtest.get("interval", {})
         metadata["plot"] = dg.MetadataValue.md(
-            f"**{best.key.label}**, backtest interval WAPE model {_pct(best.backtest.get('interval', {}).get('model'))}"
-            f" vs seasonal naive {_pct(best.backtest.get('interval', {}).get('naive'))}\n\n"
+            f"**{best.key.label}**, backtest interval WAPE model {_pct(interval.get('model'))}"
+            f" vs seasonal naive {_pct(interval.get('naive'))}\n\n"
             + plot.markdown_image(png, f"{best.key.label} forecast"))
-    context.add_output_metadata(metadata)
-    return runs
+    yield dg.Output(runs, metadata=metadata)
+    worse = sorted(label for label, r in runs.items()
+                   if r["wape_model"] is not None and r["wape_naive"] is not None and r["wape_model"] >= r["wape_naive"])
+    yield dg.AssetCheckResult(
+        check_name="backtest_beats_seasonal_naive", passed=not worse, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"series_not_beating_naive": dg.MetadataValue.json(worse),
+                  "series_scored": dg.MetadataValue.int(sum(r["wape_model"] is not None for r in runs.values()))})
 
 
 @dg.asset(

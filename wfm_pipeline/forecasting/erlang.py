@@ -243,12 +243,27 @@ def erlang_a_metrics(calls, aht, agents, patience, *, interval_seconds: float, s
     return sl, mean_wait, np.where(zero, 0.0, occ), abandon
 
 
+# The Erlang A series needs ~λ/θ terms and Erlang B below the load ~A steps; loads beyond
+# these are far outside any single queue, and Erlang C (an upper bound) staffs them.
+ERLANG_A_MAX_Y = 20_000.0
+ERLANG_A_MAX_LOAD = 5_000.0
+
+
 def erlang_a_staffing(calls, aht, targets: Targets, *, interval_seconds: float = 900.0) -> Staffing:
     """Fewest agents meeting the targets under Erlang A (bisection: SL rises, occupancy falls with n)."""
     if targets.patience_seconds is None:
         raise ValueError("Erlang A needs a patience figure (services.patience_seconds)")
     calls = np.asarray(calls, float)
     aht = np.asarray(aht, float)
+    huge = ((calls / interval_seconds * targets.patience_seconds > ERLANG_A_MAX_Y)
+            | (offered_load(calls, aht, interval_seconds) > ERLANG_A_MAX_LOAD))
+    if huge.any():
+        a = erlang_a_staffing(np.where(huge, 0.0, calls), aht, targets, interval_seconds=interval_seconds)
+        c = erlang_c_staffing(np.where(huge, calls, 0.0), aht, targets, interval_seconds=interval_seconds)
+        merged = [np.where(huge, getattr(c, f), getattr(a, f)) for f in
+                  ("required_agents", "scheduled_agents", "service_level", "asa", "occupancy", "workload",
+                   "abandon_rate")]
+        return Staffing(*merged, model="erlang_a")
     load = offered_load(calls, aht, interval_seconds)
     kw = dict(interval_seconds=interval_seconds, sl_threshold_seconds=targets.sl_threshold_seconds)
 
