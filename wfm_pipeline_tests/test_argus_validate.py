@@ -192,3 +192,12 @@ def test_validation_of_a_large_file_is_column_wise(tmp_path: Path) -> None:
 def test_c_below_b_is_not_reported_when_c_itself_is_invalid(tmp_path: Path) -> None:
     result = validate_rows(tmp_path, [[T0, 7, -1, 3, 4], [T0 + dt.timedelta(minutes=15), 7, "x", 3, 4]])
     assert codes(result) == [(2, "C", E.NEGATIVE_VALUE), (3, "C", E.NOT_INTEGER)]
+
+
+def test_non_finite_numbers_and_second_60_are_invalid(tmp_path: Path) -> None:
+    # Same verdicts as the SQL validators (test_conformance EDGE_CASES).
+    result = validate_rows(tmp_path, [[T0, 1, 2, 3, 4], ["05.01.2026 10:00:00", 1, "inf", 3, 4],
+                                      ["05.01.2026 10:15:00", 1, "-inf", 3, 4], ["05.01.2026 10:30:00", "NaN", 2, 3, 4],
+                                      ["05.01.2026 10:45:60", 1, 2, 3, 4]])
+    assert codes(result) == [(3, "C", E.NOT_INTEGER), (4, "C", E.NOT_INTEGER), (5, "B", E.NOT_INTEGER),
+                             (6, "A", E.INVALID_DATETIME)]

@@ -127,6 +127,9 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray]:
             if not todo.any():
                 break
             parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        # strptime's %S accepts 60 (leap second) and rolls it over; a wall clock never shows it.
+        seconds = pd.to_numeric(text.str.extract(r"\d:\d{2}:(\d{2})", expand=False), errors="coerce")
+        parsed[seconds >= 60] = pd.NaT
         out[is_str] = parsed
     # Date cells are floats of days in Excel: 00:15 may arrive as 00:14:59.999987.
     out = out.dt.round("s")
@@ -146,6 +149,8 @@ def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         # Text holding a number; a decimal comma is a decimal point (12,5 is 12.5: not an integer).
         text = s[is_str].str.replace(",", ".", regex=False).str.replace(" ", "", regex=False)
         out[is_str] = pd.to_numeric(text, errors="coerce")
+    # "inf", "-inf", "Infinity" parse as floats but are not whole numbers.
+    out[np.isinf(out.to_numpy())] = np.nan
     unparseable = out.isna().to_numpy() & ~_empty_mask(s)
     return out, unparseable
 
