@@ -72,7 +72,7 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
              horizon_days: int, as_json: bool) -> None:
     """Forecast calls, AHT and staffing per 15-minute interval and store the run.
 
-    Subcommands: `backtest` (WAPE table), `demo` (load generated history).
+    Subcommands: `backtest` (WAPE table), `demo` (load generated history), `special-day`.
     """
     ctx.ensure_object(dict)
     ctx.obj.update(service=service_code, group=group_code, as_of=as_of, as_json=as_json)
@@ -173,8 +173,8 @@ def forecast_special_day(service_code: str, day: datetime | None, multiplier: fl
             rows = conn.execute("""SELECT day, exclude_from_training, multiplier, description FROM wfm.special_days
                                    WHERE service_id = %s ORDER BY day""", (key.service_id,)).fetchall()
             for d, excl, mult, desc in rows:
-                click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{_fmt(None if mult is None else float(mult), '.2f')}"
-                           f"  {desc or ''}")
+                factor = _fmt(None if mult is None else float(mult), ".2f")
+                click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{factor}  {desc or ''}")
             if not rows:
                 click.echo(f"no special days for {service_code}")
             return
