@@ -294,3 +294,41 @@ def test_new_intervals_before_existing_ones_are_counted_exactly(conn, service, t
     current = stats(conn)
     assert len(current) == 8 and current[dt.datetime(2026, 1, 5, 8, 15, tzinfo=UTC)][2] == 77
     assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone()[0] == 4 + 6
+
+
+def test_dst_fall_back_hour_is_stored_as_two_distinct_hours(conn, service, tmp_path: Path) -> None:
+    local = [dt.datetime(2026, 10, 25, 2, m) for m in (0, 15, 30, 45)] * 2
+    rows = [[ts, i, i, 60, 10] for i, ts in enumerate(local)]
+    rows.insert(4, [dt.datetime(2026, 10, 25, 2, 30), 99, 99, 1, 1])  # a second 02:30 before the hour repeats
+    result = import_file(conn, write_xlsx(tmp_path / "fallback.xlsx", rows), "S1")
+    # In file order the first 02:30 is CEST; the inserted one and the repeated hour's 02:30
+    # are both CET with different values: DUPLICATE_INTERVAL, both rejected.
+    assert result.rows_inserted == 7 and result.rows_rejected == 2
+    assert {(e.row, e.code) for e in result.errors} == {(6, E.DUPLICATE_INTERVAL), (9, E.DUPLICATE_INTERVAL)}
+    stored = sorted(stats(conn))
+    assert stored[0] == dt.datetime(2026, 10, 25, 0, 0, tzinfo=UTC) and stored[-1] == dt.datetime(2026, 10, 25, 1, 45, tzinfo=UTC)
+
+
+def test_the_same_file_imported_concurrently_is_loaded_once(db_url, service, tmp_path: Path) -> None:
+    import threading
+
+    path = write_xlsx(tmp_path / "race.xlsx", argus_rows(T0, 200))
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(db_url, options="-c search_path=wfm,public") as c:
+                results.append(import_file(c, path, "S1"))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(r.status for r in results) == ["completed", "duplicate"]
+    with psycopg.connect(db_url) as c:
+        assert c.execute("SELECT count(*) FROM wfm.contact_statistics").fetchone()[0] == 200
+        assert c.execute("SELECT count(*) FROM wfm.contact_statistics_history").fetchone()[0] == 200
