@@ -322,7 +322,7 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
         rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
         first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
         service=target.service_code, group=target.group_code, months=validation.months,
-        timings=dict(validation.timings and {"validate": validation.timings.get("total", 0.0)}))
+        timings={"validate": validation.timings.get("total", 0.0)})
     strict_reject = strict and validation.has_invalid_rows
     writes = not strict_reject and not validate_only and len(valid) > 0
     details: dict[str, Any] = {"months": result.months, "header_rows": validation.header_rows,

@@ -38,7 +38,6 @@ from wfm_pipeline.argus.schema import (
 # Output columns of ValidationResult.valid, in the history table's order.
 VALID_COLUMNS = ("interval_start_time", "unique_incoming", "non_unique_incoming", "avg_talk_time",
                  "avg_post_processing_time", "source_row_number")
-_LETTER_TO_COLUMN = {v: k for k, v in COLUMN_LETTERS.items()}
 # When one cell fails several value checks (-1.5), report the first of these only.
 _CELL_PRIORITY = {E.MISSING_VALUE: 0, E.INVALID_DATETIME: 0, E.NOT_INTEGER: 1, E.NEGATIVE_VALUE: 2,
                   E.OUT_OF_RANGE: 3, E.MISALIGNED_INTERVAL: 4, E.INVALID_LOCAL_TIME: 5}
