@@ -187,5 +187,5 @@ def test_percentiles_and_markdown() -> None:
         refresh=[("wfm.mv_hourly_stats", 1500.0, 10, True)],
         latencies=[bench_queries.Latency(q, 1, 100, 50.0, 0.4, 0.8, 1.2)])
     text = bench_queries.markdown(report)
-    assert "| point | point | 1 | 0.40 | 0.80 | 1.20 | 1 ✓ | 50 |" in text
+    assert "| point | point | 1 | closed loop | 0.40 | 0.80 | 1.20 | 1 ✓ | 50 |" in text
     assert "| wfm.mv_hourly_stats | 1.5 s | 10 | CONCURRENTLY |" in text

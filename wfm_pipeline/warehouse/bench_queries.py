@@ -79,6 +79,7 @@ class Latency:
     p50: float
     p95: float
     p99: float
+    rate: int | None = None  # transactions/s offered (pgbench -R); None = closed loop (no think time)
 
     @property
     def target_ms(self) -> float:
@@ -117,11 +118,11 @@ QUERY_CLASSES: list[QueryClass] = [
         _COMMON + "SELECT * FROM wfm.api_get_calls_by_interval("
         f"to_timestamp(:day::bigint), to_timestamp(:day::bigint + 86400), 15, {_THREE});\n",
         10, 100),
-    QueryClass(
-        "week_hourly_all", "range", "api_get_calls_by_interval: 7 days, 60-minute buckets, all 20 services",
+    QueryClass(  # beyond the issue's targets: held to the guide's aggregation SLA
+        "week_hourly_all", "aggregation", "api_get_calls_by_interval: 7 days, 60-minute buckets, all 20 services",
         "\\set d random(0, :days - 8)\n\\set day :first_epoch + :d * 86400\n"
         "SELECT * FROM wfm.api_get_calls_by_interval(to_timestamp(:day::bigint), to_timestamp(:day::bigint + 7 * 86400), 60, NULL);\n",
-        100, 500),
+        500, 500),
     QueryClass(
         "service_day_summary", "aggregation", "api_get_service_summary: one service, one local day (view)",
         _COMMON + "SELECT * FROM wfm.api_get_service_summary(:s::int, (to_timestamp(:day::bigint) AT TIME ZONE 'UTC')::date);\n",
@@ -252,8 +253,14 @@ def pgbench_binary() -> str:
     return found
 
 
-def run_pgbench(url: str, query: QueryClass, dataset: Dataset, *, clients: int, seconds: int) -> Latency:
-    """One pgbench run of a query class; latencies from its per-transaction log."""
+def run_pgbench(url: str, query: QueryClass, dataset: Dataset, *, clients: int, seconds: int,
+                rate: int | None = None) -> Latency:
+    """One pgbench run of a query class; latencies from its per-transaction log.
+
+    Without ``rate`` every client sends its next query as soon as the last one returns (a
+    saturation test). With ``rate`` pgbench schedules that many transactions per second over
+    all clients (Poisson arrivals); the latency then includes the wait for a free client
+    (schedule lag), as a user would see it."""
     first_day = (dataset.first_interval + timedelta(days=1)).date()
     first_epoch = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc).timestamp())
     days = (dataset.last_interval.date() - first_day).days
@@ -264,7 +271,7 @@ def run_pgbench(url: str, query: QueryClass, dataset: Dataset, *, clients: int, 
         cmd = [pgbench_binary(), "-n", "-M", "prepared", "-f", str(script), "-c", str(clients),
                "-j", str(min(clients, 2)), "-T", str(seconds), "--log", "--log-prefix", str(Path(tmp) / "log"),
                "-D", f"first_epoch={first_epoch}", "-D", f"days={days}", "-D", f"months={months}",
-               _libpq_conninfo(url)]
+               *(["-R", str(rate)] if rate else []), _libpq_conninfo(url)]
         result = subprocess.run(cmd, capture_output=True, text=True, env=_pgbench_env())
         if result.returncode != 0:
             raise RuntimeError(f"pgbench failed for {query.name}: {result.stderr.strip() or result.stdout.strip()}")
@@ -273,12 +280,13 @@ def run_pgbench(url: str, query: QueryClass, dataset: Dataset, *, clients: int, 
             for line in log.read_text().splitlines():
                 parts = line.split()
                 if len(parts) >= 3 and parts[2].isdigit():
-                    latencies_us.append(int(parts[2]))
+                    lag = int(parts[6]) if rate and len(parts) >= 7 and parts[6].isdigit() else 0
+                    latencies_us.append(int(parts[2]) + lag)
     if not latencies_us:
         raise RuntimeError(f"pgbench logged no transactions for {query.name}")
     latencies_ms = sorted(us / 1000 for us in latencies_us)
     return Latency(query, clients, len(latencies_ms), len(latencies_ms) / seconds,
-                   _pct(latencies_ms, 50), _pct(latencies_ms, 95), _pct(latencies_ms, 99))
+                   _pct(latencies_ms, 50), _pct(latencies_ms, 95), _pct(latencies_ms, 99), rate)
 
 
 def _pct(sorted_values: list[float], p: float) -> float:
@@ -311,7 +319,8 @@ def batch_insert_benchmark(url: str, echo: Echo) -> str | None:
 
 
 def run(*, rebuild: bool = False, seconds: int = 10, clients: tuple[int, ...] = (1, 50),
-        only: tuple[str, ...] = (), refresh: bool = True, echo: Echo = print) -> Report:
+        only: tuple[str, ...] = (), refresh: bool = True, rate_per_client: float | None = None,
+        echo: Echo = print) -> Report:
     url = bench_url()
     host = urlsplit(url)
     echo(f"benchmark database: {BENCH_DATABASE} on {host.hostname or 'local socket'}")
@@ -327,13 +336,18 @@ def run(*, rebuild: bool = False, seconds: int = 10, clients: tuple[int, ...] = 
     for query in QUERY_CLASSES:
         if only and query.name not in only:
             continue
-        for n in clients:
-            latency = run_pgbench(url, query, dataset, clients=n, seconds=seconds)
+        runs = [(n, None) for n in clients]
+        if rate_per_client:
+            runs += [(n, max(1, round(n * rate_per_client))) for n in clients if n > 1]
+        for n, rate in runs:
+            latency = run_pgbench(url, query, dataset, clients=n, seconds=seconds, rate=rate)
             report.latencies.append(latency)
-            echo(f"  {query.name:<20} c={n:<3} n={latency.transactions:<7} p50={latency.p50:8.2f} ms  "
+            mode = f"R={rate}/s" if rate else "closed"
+            echo(f"  {query.name:<20} c={n:<3} {mode:<9} n={latency.transactions:<7} p50={latency.p50:8.2f} ms  "
                  f"p95={latency.p95:8.2f} ms  p99={latency.p99:8.2f} ms  target p95<={latency.target_ms:g} ms  "
                  f"{'ok' if latency.ok else 'MISSED'}")
-    report.batch_insert = batch_insert_benchmark(url, echo)
+    if not only:
+        report.batch_insert = batch_insert_benchmark(url, echo)
     return report
 
 
@@ -342,10 +356,11 @@ def markdown(report: Report) -> str:
     d = report.dataset
     lines = [f"Data set: {d.rows:,} rows, {d.first_interval:%Y-%m-%d} .. {d.last_interval:%Y-%m-%d}, "
              "20 services x 10 groups, 15-minute intervals.", "",
-             "| query | class | clients | p50 ms | p95 ms | p99 ms | target p95 | tx/s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| query | class | clients | load | p50 ms | p95 ms | p99 ms | target p95 | tx/s |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     for lat in report.latencies:
-        lines.append(f"| {lat.query.name} | {lat.query.category} | {lat.clients} | {lat.p50:.2f} | {lat.p95:.2f} | "
+        load = f"{lat.rate}/s" if lat.rate else "closed loop"
+        lines.append(f"| {lat.query.name} | {lat.query.category} | {lat.clients} | {load} | {lat.p50:.2f} | {lat.p95:.2f} | "
                      f"{lat.p99:.2f} | {lat.target_ms:g} {'✓' if lat.ok else '✗'} | {lat.tps:,.0f} |")
     lines += ["", "| view | refresh | rows | mode |", "|---|---:|---:|---|"]
     for view, ms, rows, conc in report.refresh:
