@@ -245,3 +245,18 @@ def test_landing_sensor_run_and_restart_import_a_file_once(settings, instance, d
     assert not (settings.landing_dir / "S1" / "march-copy.xlsx").exists()
     assert sorted(p.name for p in settings.archive_dir.glob("S1/*/*/*")) == ["march-copy.xlsx", "march.xlsx"]
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1
+
+
+def test_a_file_without_a_single_valid_row_fails_the_check_with_error_severity(settings, instance, db_url, conn) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "bad.xlsx",
+                      [ROWS[0], (datetime(2024, 1, 5, 10, 7), 1, 1, 60, 10), ("05.01.2024 10:15:00", -1, 2, 60, 10)])
+    result = run_file(instance, register(instance, path, "S1", None), db_url)
+    assert result.success  # valid-rows policy: the batch is recorded, with its errors, and nothing loaded
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["errors_by_code"].value == {"MISALIGNED_INTERVAL": 1, "NEGATIVE_VALUE": 1}
+    loaded = materialization(result, "argus_import_batch")
+    assert (loaded["status"].value, loaded["rows_rejected"].value, loaded["rows_inserted"].value) == (
+        "completed_with_errors", 2, 0)
+    assert instance.get_materialized_partitions(dg.AssetKey("contact_statistics")) == set()
+    assert stats_rows(conn) == [] and not path.exists()

@@ -56,7 +56,7 @@ def _errors_markdown(errors, total: int) -> str:
         cells = [str(e.row or ""), e.column or "", e.code, e.message, "" if e.value is None else str(e.value)]
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     if total > FIRST_ERRORS_SHOWN:
-        lines.append(f"\n… {total - FIRST_ERRORS_SHOWN} more (all of them: `wfm batches show <batch id>`)")
+        lines.append(f"\n… {total - FIRST_ERRORS_SHOWN} more (all of them: `wfm batches show` on the file's batch)")
     return "\n".join(lines)
 
 
@@ -105,7 +105,7 @@ def argus_raw_file(context: dg.AssetExecutionContext) -> dg.Output[ArgusFile]:
     check_specs=[dg.AssetCheckSpec(
         "all_rows_valid", asset="argus_validated",
         description="Every data row passed the Argus schema (pandera, lazy: all errors collected). "
-                    "WARN: rejected rows are recorded in import_errors and not imported.")],
+                    "WARN: some rows rejected (recorded in import_errors, not imported); ERROR: no valid row.")],
     description="The file read and validated (pandera DataFrameModel): valid rows in UTC plus the "
                 "rejected rows with row/column/code/message/value. A file rejected as a whole "
                 "(unreadable, too few columns, no data) fails here and moves to rejected/.",
@@ -139,7 +139,8 @@ def argus_validated(context: dg.AssetExecutionContext, wfm_db: WfmDatabase, argu
     yield dg.AssetCheckResult(
         check_name="all_rows_valid",
         passed=result.rows_rejected == 0,
-        severity=dg.AssetCheckSeverity.WARN,
+        # ERROR when the file contributes nothing at all; WARN when some rows were rejected
+        severity=dg.AssetCheckSeverity.ERROR if result.rows_valid == 0 else dg.AssetCheckSeverity.WARN,
         metadata={
             "partition": context.partition_key,
             "rows_rejected": dg.MetadataValue.int(result.rows_rejected),
