@@ -68,6 +68,8 @@ class QueryClass:
     script: str     # pgbench script (\set lines + one SELECT)
     target_1_ms: float
     target_50_ms: float
+    # Think-time model of the throttled multi-client run: queries/s one user sends of this class.
+    rate_per_client: float = 1.0
 
 
 @dataclass
@@ -108,25 +110,25 @@ QUERY_CLASSES: list[QueryClass] = [
         "point", "point", "api_get_calls_by_interval: one service, one 15-minute interval",
         _COMMON + "\\set q random(0, 95)\n\\set t :day + :q * 900\n"
         "SELECT * FROM wfm.api_get_calls_by_interval(to_timestamp(:t::bigint), to_timestamp(:t::bigint + 900), 15, ARRAY[:s::int]);\n",
-        1, 10),
+        1, 10, 2.0),
     QueryClass(
         "realtime", "point", "api_get_realtime_stats: 3 services, last 60 minutes",
         _COMMON + f"SELECT * FROM wfm.api_get_realtime_stats({_THREE}, 60);\n",
-        1, 10),
+        1, 10, 2.0),
     QueryClass(
         "day_3_services", "range", "api_get_calls_by_interval: one day, 15-minute buckets, 3 services",
         _COMMON + "SELECT * FROM wfm.api_get_calls_by_interval("
         f"to_timestamp(:day::bigint), to_timestamp(:day::bigint + 86400), 15, {_THREE});\n",
-        10, 100),
+        10, 100, 1.0),
     QueryClass(  # beyond the targets: held to the guide's aggregation SLA
         "week_hourly_all", "aggregation", "api_get_calls_by_interval: 7 days, 60-minute buckets, all 20 services",
         "\\set d random(0, :days - 8)\n\\set day :first_epoch + :d * 86400\n"
         "SELECT * FROM wfm.api_get_calls_by_interval(to_timestamp(:day::bigint), to_timestamp(:day::bigint + 7 * 86400), 60, NULL);\n",
-        500, 500),
+        500, 500, 0.05),
     QueryClass(
         "service_day_summary", "aggregation", "api_get_service_summary: one service, one local day (view)",
         _COMMON + "SELECT * FROM wfm.api_get_service_summary(:s::int, (to_timestamp(:day::bigint) AT TIME ZONE 'UTC')::date);\n",
-        50, 500),
+        50, 500, 1.0),
     QueryClass(
         "month_daily", "aggregation", "api_get_calls_by_interval: one service, one calendar month, 1440-minute buckets",
         "\\set s random(1, 20)\n\\set m random(1, :months - 1)\n\\set t :first_epoch + :m * 2678400\n"
@@ -134,7 +136,7 @@ QUERY_CLASSES: list[QueryClass] = [
         "date_trunc('month', to_timestamp(:t::bigint) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
         "(date_trunc('month', to_timestamp(:t::bigint) AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC', "
         "1440, ARRAY[:s::int]);\n",
-        50, 500),
+        50, 500, 0.2),
 ]
 
 
@@ -319,7 +321,7 @@ def batch_insert_benchmark(url: str, echo: Echo) -> str | None:
 
 
 def run(*, rebuild: bool = False, seconds: int = 10, clients: tuple[int, ...] = (1, 50),
-        only: tuple[str, ...] = (), refresh: bool = True, rate_per_client: float | None = None,
+        only: tuple[str, ...] = (), refresh: bool = True, rate_scale: float = 1.0,
         echo: Echo = print) -> Report:
     url = bench_url()
     host = urlsplit(url)
@@ -337,8 +339,8 @@ def run(*, rebuild: bool = False, seconds: int = 10, clients: tuple[int, ...] = 
         if only and query.name not in only:
             continue
         runs = [(n, None) for n in clients]
-        if rate_per_client:
-            runs += [(n, max(1, round(n * rate_per_client))) for n in clients if n > 1]
+        if rate_scale > 0:
+            runs += [(n, max(1, round(n * query.rate_per_client * rate_scale))) for n in clients if n > 1]
         for n, rate in runs:
             latency = run_pgbench(url, query, dataset, clients=n, seconds=seconds, rate=rate)
             report.latencies.append(latency)

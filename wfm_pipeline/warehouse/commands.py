@@ -52,11 +52,12 @@ def views_status() -> None:
 @click.option("--seconds", default=10, show_default=True, help="pgbench duration per query class and client count.")
 @click.option("--clients", default="1,50", show_default=True, help="Comma-separated client counts.")
 @click.option("--only", default="", help="Comma-separated query classes to run (default: all).")
-@click.option("--rate-per-client", type=float, default=2.0, show_default=True,
-              help="Also run each multi-client test throttled to this many queries/s per client (0: skip).")
+@click.option("--rate-scale", type=float, default=1.0, show_default=True,
+              help="Also run each multi-client test throttled to clients x the class's queries/s per user "
+                   "x this factor (0: skip the throttled runs).")
 @click.option("--no-refresh", is_flag=True, help="Skip timing the view refresh (views must be populated).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Also print the result as Markdown tables (README).")
-def bench_queries(rebuild: bool, seconds: int, clients: str, only: str, rate_per_client: float, no_refresh: bool,
+def bench_queries(rebuild: bool, seconds: int, clients: str, only: str, rate_scale: float, no_refresh: bool,
                   as_markdown: bool) -> None:
     """Read API latencies (p50/p95/p99) at 7.6 M rows with pgbench, view refresh times,
     api_batch_insert_calls rows/s. Uses the separate database wfm_bench, never your data."""
@@ -74,7 +75,7 @@ def bench_queries(rebuild: bool, seconds: int, clients: str, only: str, rate_per
         raise click.UsageError(f"unknown query classes {sorted(unknown)}; known: "
                                f"{', '.join(q.name for q in bench.QUERY_CLASSES)}")
     report = bench.run(rebuild=rebuild, seconds=seconds, clients=client_counts, only=names,
-                       refresh=not no_refresh, rate_per_client=rate_per_client or None, echo=click.echo)
+                       refresh=not no_refresh, rate_scale=rate_scale, echo=click.echo)
     if report.batch_insert is None:
         click.echo("api_batch_insert_calls: skipped (wfm_pipeline.warehouse.api_bench is not installed yet)")
     if as_markdown:
