@@ -10,7 +10,7 @@ import pytest
 
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.sensor import SETTLE_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor, observe
+from wfm_pipeline.ingest.sensor import SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor, observe
 from wfm_pipeline.settings import get_settings
 
 CSV = ("Start;Unique;NonUnique;Talk;Post\n"
@@ -60,6 +60,7 @@ def test_a_new_file_becomes_exactly_one_run_once_settled(env, tick) -> None:
     assert request.partition_key == key == request.run_key
     assert key.startswith("S1/G1/march.csv@") and len(key.rsplit("@", 1)[1]) == 12
     assert request.tags["wfm/landing_file"] == "S1/G1/march.csv"
+    assert request.run_config == {"ops": {"argus_import_batch": {"config": {"strict": False}}}}
     (partitions,) = second.dynamic_partitions_requests
     assert partitions.partitions_def_name == "argus_files" and list(partitions.partition_keys) == [key]
 
@@ -108,6 +109,13 @@ def test_cursor_round_trips_and_a_foreign_cursor_starts_afresh() -> None:
     assert load_cursor(dump_cursor(state)) == state
     assert json.loads(dump_cursor(state))["v"] == 1
     assert load_cursor("not json") == {} and load_cursor('{"v": 99}') == {} and load_cursor(None) == {}
+
+
+def test_strict_landing_imports_are_switched_on_by_the_environment(env, tick, monkeypatch) -> None:
+    monkeypatch.setenv(STRICT_ENV, "true")
+    drop(env, "S1/march.csv")
+    (request,) = tick(tick(None).cursor).run_requests
+    assert request.run_config == {"ops": {"argus_import_batch": {"config": {"strict": True}}}}
 
 
 def test_a_cursor_reset_requests_the_same_run_key_again(env, tick) -> None:

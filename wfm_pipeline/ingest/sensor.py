@@ -10,7 +10,8 @@ Each tick:
 3. settled files: unknown service/group (or a file outside a service folder, or one that
    cannot be read) are moved to ``rejected/`` with ``<file>.errors.csv``; content already
    imported for that service/group (same sha256) is archived without a run; every other file
-   becomes a dynamic partition and a run request whose ``run_key`` is its partition key.
+   becomes a dynamic partition and a run request whose ``run_key`` is its partition key
+   (strict import when ``WFM_LANDING_STRICT`` is set).
 
 Nothing is imported twice: a cursor reset only re-requests run keys that Dagster has already
 seen (it skips them), and the import itself recognises a known sha256 as ``duplicate``.
@@ -32,6 +33,7 @@ from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partit
 from wfm_pipeline.settings import get_settings
 
 SETTLE_ENV = "WFM_LANDING_SETTLE_SECONDS"
+STRICT_ENV = "WFM_LANDING_STRICT"  # 1/true/yes: the sensor's runs import strictly (all rows valid or none)
 DEFAULT_SETTLE_SECONDS = 20.0
 CURSOR_VERSION = 1
 
@@ -49,6 +51,10 @@ class Seen:
 def settle_seconds() -> float:
     raw = os.environ.get(SETTLE_ENV)
     return float(raw) if raw not in (None, "") else DEFAULT_SETTLE_SECONDS
+
+
+def strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_cursor(cursor: str | None) -> dict[str, Seen]:
@@ -168,6 +174,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     return dg.RunRequest(
         run_key=key,
         partition_key=key,
+        run_config={"ops": {"argus_import_batch": {"config": {"strict": strict_from_env()}}}},
         tags={"wfm/landing_file": f.rel, "wfm/service": f.service_code, "wfm/sha256": sha},
     )
 
