@@ -148,10 +148,9 @@ def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two
     assert len(fall_back) == 2 and fall_back[1] - fall_back[0] == dt.timedelta(hours=1)
 
 
-# Cells where the two paths still disagree. The issue's rules decide: "inf" is not a whole
-# number (NOT_INTEGER; the file path's integrality check lets non-finite values through and
-# then reports OUT_OF_RANGE / NEGATIVE_VALUE), and 10:45:60 is not a time of day
-# (INVALID_DATETIME; the file path parses it and reports MISALIGNED_INTERVAL).
+# Cells where the two paths once disagreed; the issue's rules decide: "inf" is not a whole
+# number (NOT_INTEGER, not OUT_OF_RANGE / NEGATIVE_VALUE), and 10:45:60 is not a time of day
+# (INVALID_DATETIME, not MISALIGNED_INTERVAL).
 EDGE_CASES: list[tuple[list, set]] = [
     (["05.01.2024 10:00:00", 1, "inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:15:00", 1, "-inf", 3, 4], {("C", "NOT_INTEGER")}),
@@ -159,8 +158,6 @@ EDGE_CASES: list[tuple[list, set]] = [
 ]
 
 
-@pytest.mark.xfail(reason="file path: non-finite numbers and second 60 (see EDGE_CASES); reported to the lead",
-                   strict=False)
 def test_edge_cases_get_identical_verdicts(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
