@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 import numpy as np
@@ -34,7 +35,11 @@ def _as_of(value: datetime | None, tz: str) -> datetime:
 
 
 def _fmt(value, spec: str) -> str:
-    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else format(value, spec)
+    """format(value, spec), or a dash of the same width for a missing value."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        match = re.match(r"([<>^]?)(\d*)", spec)
+        return format("-", f"{match.group(1) or '>'}{match.group(2)}")
+    return format(value, spec)
 
 
 def format_backtest(bt: dict) -> str:
