@@ -50,7 +50,8 @@ def backtest(history: pd.DataFrame, tz: str, end: datetime,
         origin = pd.Timestamp(origin_day).tz_localize(zone)
         stop_day = min(origin_day + timedelta(days=cfg.horizon_days), end_day)
         stop = pd.Timestamp(stop_day).tz_localize(zone)
-        fc = forecast_series(history, tz, origin.to_pydatetime(), stop.to_pydatetime(), special_days, model_cfg)
+        fc = forecast_series(history, tz, origin.to_pydatetime(), stop.to_pydatetime(), special_days,
+                             model_cfg)
         (fc_grid,) = local_grid(fc.frame, tz, origin_day, stop_day - timedelta(days=1), ("calls",))
         i0 = (origin_day - grid_start).days
         n = (stop_day - origin_day).days

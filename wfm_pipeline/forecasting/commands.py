@@ -87,7 +87,8 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
         raise click.UsageError("--service is required")
     with connection.connect(_db_url()) as conn:
         key = _series(conn, service_code, group_code)
-        result = pipeline.run_forecast(conn, key, as_of=_as_of(as_of, key.time_zone), horizon_days=horizon_days)
+        result = pipeline.run_forecast(conn, key, as_of=_as_of(as_of, key.time_zone),
+                                       horizon_days=horizon_days)
         conn.commit()
     frame = result.frame
     if as_json:
@@ -100,14 +101,16 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
                 "occupancy": round(float(row.occupancy), 5)}))
         return
     tz = key.time_zone
-    click.echo(f"forecast run {result.run_id} for {key.label}: as of {pd.Timestamp(result.as_of).isoformat()}, "
+    as_of_text = pd.Timestamp(result.as_of).isoformat()
+    click.echo(f"forecast run {result.run_id} for {key.label}: as of {as_of_text}, "
                f"{horizon_days} days, {frame['calls'].sum():.0f} calls, staffing {result.staffing_model}")
     click.echo(format_backtest(result.backtest))
     click.echo(f"{'interval (' + tz + ')':<28}{'calls':>9}{'unique':>9}{'AHT s':>8}{'req':>6}{'sched':>6}"
                f"{'SL':>8}{'ASA s':>8}{'occ':>7}")
     local = pd.DatetimeIndex(frame["interval_start"]).tz_convert(tz)
     for ts, row in zip(local, frame.itertuples(index=False)):
-        click.echo(f"{ts.strftime('%Y-%m-%d %H:%M %z'):<28}{row.calls:>9.2f}{row.unique_calls:>9.2f}{row.aht:>8.1f}"
+        click.echo(f"{ts.strftime('%Y-%m-%d %H:%M %z'):<28}{row.calls:>9.2f}{row.unique_calls:>9.2f}"
+                   f"{row.aht:>8.1f}"
                    f"{row.required_agents:>6d}{row.scheduled_agents:>6d}{row.service_level:>8.1%}"
                    f"{row.asa:>8.1f}{row.occupancy:>7.1%}")
 
@@ -143,7 +146,8 @@ def forecast_backtest(ctx: click.Context, service_code: str | None, group_code: 
 
 
 @forecast.command("demo")
-@click.option("--service", "service_code", default="DEMO", show_default=True, help="Code of the service to create.")
+@click.option("--service", "service_code", default="DEMO", show_default=True,
+              help="Code of the service to create.")
 @click.option("--weeks", default=24, show_default=True, type=click.IntRange(4, 104))
 @click.option("--daily-calls", default=3000.0, show_default=True, type=click.FloatRange(1, 1e6))
 @click.option("--time-zone", default="Europe/Berlin", show_default=True)
@@ -165,18 +169,20 @@ def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: 
 @forecast.command("special-day")
 @click.argument("service_code")
 @click.argument("day", required=False, type=click.DateTime(formats=["%Y-%m-%d"]))
-@click.option("--multiplier", type=click.FloatRange(0, 100), help="Factor on that day's forecast (0 = closed).")
+@click.option("--multiplier", type=click.FloatRange(0, 100),
+              help="Factor on that day's forecast (0 = closed).")
 @click.option("--keep-in-training", is_flag=True, help="Do not exclude the day's history from training.")
 @click.option("--description", default=None)
 @click.option("--remove", is_flag=True, help="Delete the special day.")
-def forecast_special_day(service_code: str, day: datetime | None, multiplier: float | None, keep_in_training: bool,
-                         description: str | None, remove: bool) -> None:
+def forecast_special_day(service_code: str, day: datetime | None, multiplier: float | None,
+                         keep_in_training: bool, description: str | None, remove: bool) -> None:
     """Set (or --remove) a special day of a service; without DAY, list them."""
     with connection.connect(_db_url()) as conn:
         key = _series(conn, service_code, None)
         if day is None:
-            rows = conn.execute("""SELECT day, exclude_from_training, multiplier, description FROM wfm.special_days
-                                   WHERE service_id = %s ORDER BY day""", (key.service_id,)).fetchall()
+            rows = conn.execute(
+                """SELECT day, exclude_from_training, multiplier, description FROM wfm.special_days
+                   WHERE service_id = %s ORDER BY day""", (key.service_id,)).fetchall()
             for d, excl, mult, desc in rows:
                 factor = _fmt(None if mult is None else float(mult), ".2f")
                 click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{factor}  {desc or ''}")
@@ -192,7 +198,8 @@ def forecast_special_day(service_code: str, day: datetime | None, multiplier: fl
         conn.execute(
             """INSERT INTO wfm.special_days (service_id, day, exclude_from_training, multiplier, description)
                VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (service_id, day) DO UPDATE SET exclude_from_training = EXCLUDED.exclude_from_training,
+               ON CONFLICT (service_id, day) DO UPDATE
+               SET exclude_from_training = EXCLUDED.exclude_from_training,
                    multiplier = EXCLUDED.multiplier, description = EXCLUDED.description""",
             (key.service_id, day.date(), not keep_in_training, multiplier, description))
         conn.commit()
@@ -214,7 +221,8 @@ def bench_forecast(groups: int, horizon_days: int, history_weeks: int, service_c
         t0 = time.perf_counter()
         service_id, ids = demo.ensure_service(conn, service_code, tz, codes)
         have = {gid for (gid,) in conn.execute(
-            "SELECT DISTINCT group_id FROM wfm.contact_statistics WHERE service_id = %s AND interval_start_time >= %s",
+            """SELECT DISTINCT group_id FROM wfm.contact_statistics
+               WHERE service_id = %s AND interval_start_time >= %s""",
             (service_id, as_of_day - timedelta(days=7 * history_weeks - 1)))}
         rng = np.random.default_rng(7)
         start = as_of_day - timedelta(days=7 * history_weeks)
@@ -223,7 +231,8 @@ def bench_forecast(groups: int, horizon_days: int, history_weeks: int, service_c
             volume = float(rng.uniform(200, 4000))
             if ids[code] in have:
                 continue
-            spec = generator.SyntheticSpec(start=start, days=7 * history_weeks, time_zone=tz, daily_calls=volume,
+            spec = generator.SyntheticSpec(start=start, days=7 * history_weeks, time_zone=tz,
+                                           daily_calls=volume,
                                            holidays=generator.default_holidays(start, 7 * history_weeks),
                                            seed=int(ids[code]))
             loaded += len(frame := generator.generate(spec))

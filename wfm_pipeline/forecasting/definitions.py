@@ -44,14 +44,15 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
             interval = result.backtest.get("interval", {})
             runs[result.key.label] = {"run_id": result.run_id, "service_id": result.key.service_id,
                                       "calls": float(result.frame["calls"].sum()),
-                                      "wape_model": interval.get("model"), "wape_naive": interval.get("naive"),
+                                      "wape_model": interval.get("model"),
+                                      "wape_naive": interval.get("naive"),
                                       "calls_scored": result.backtest.get("calls_scored", 0.0)}
             if best is None or result.history["calls"].sum() > best.history["calls"].sum():
                 best = result
     context.log.info(f"forecast {len(runs)} series")
     table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
-    table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} | {_pct(r['wape_naive'])} |"
-              for label, r in runs.items()]
+    table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} "
+              f"| {_pct(r['wape_naive'])} |" for label, r in runs.items()]
     metadata = {
         "series": dg.MetadataValue.int(len(runs)),
         "backtest_wape_model": dg.MetadataValue.float(float(_pooled(runs, "wape_model"))),
@@ -67,12 +68,12 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
             f" vs seasonal naive {_pct(interval.get('naive'))}\n\n"
             + plot.markdown_image(png, f"{best.key.label} forecast"))
     yield dg.Output(runs, metadata=metadata)
-    worse = sorted(label for label, r in runs.items()
-                   if r["wape_model"] is not None and r["wape_naive"] is not None and r["wape_model"] >= r["wape_naive"])
+    scored = {label: r for label, r in runs.items() if r["wape_model"] is not None and r["wape_naive"] is not None}
+    worse = sorted(label for label, r in scored.items() if r["wape_model"] >= r["wape_naive"])
     yield dg.AssetCheckResult(
         check_name="backtest_beats_seasonal_naive", passed=not worse, severity=dg.AssetCheckSeverity.WARN,
         metadata={"series_not_beating_naive": dg.MetadataValue.json(worse),
-                  "series_scored": dg.MetadataValue.int(sum(r["wape_model"] is not None for r in runs.values()))})
+                  "series_scored": dg.MetadataValue.int(len(scored))})
 
 
 @dg.asset(
@@ -81,7 +82,8 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
     description="Required agents (Erlang C, or Erlang A when the service has a patience figure), scheduled "
                 "agents after shrinkage, expected service level, ASA and occupancy per forecast interval.",
 )
-def staffing_requirements(context: dg.AssetExecutionContext, wfm_db: WfmDatabase, call_forecasts: dict) -> dict:
+def staffing_requirements(context: dg.AssetExecutionContext, wfm_db: WfmDatabase,
+                          call_forecasts: dict) -> dict:
     out: dict[str, dict] = {}
     with wfm_db.connection() as conn:
         for label, run in call_forecasts.items():
@@ -91,12 +93,13 @@ def staffing_requirements(context: dg.AssetExecutionContext, wfm_db: WfmDatabase
                           "peak_required": int(st.required_agents.max(initial=0)),
                           "scheduled_hours": float(st.scheduled_agents.sum() * 0.25)}
     table = ["| series | run | model | peak required | scheduled agent-hours |", "|---|---:|---|---:|---:|"]
-    table += [f"| {label} | {r['run_id']} | {r['model']} | {r['peak_required']} | {r['scheduled_hours']:.0f} |"
-              for label, r in out.items()]
+    table += [f"| {label} | {r['run_id']} | {r['model']} | {r['peak_required']} "
+              f"| {r['scheduled_hours']:.0f} |" for label, r in out.items()]
     context.add_output_metadata({
         "series": dg.MetadataValue.int(len(out)),
         "intervals_staffed": dg.MetadataValue.int(sum(r["intervals"] for r in out.values())),
-        "scheduled_agent_hours": dg.MetadataValue.float(float(sum(r["scheduled_hours"] for r in out.values()))),
+        "scheduled_agent_hours": dg.MetadataValue.float(
+            float(sum(r["scheduled_hours"] for r in out.values()))),
         "staffing": dg.MetadataValue.md("\n".join(table)),
     })
     return out

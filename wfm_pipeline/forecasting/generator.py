@@ -10,7 +10,7 @@ and wrap-up times vary by hour. Everything is built on local wall-clock time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -36,7 +36,6 @@ class SyntheticSpec:
     holidays: tuple[date, ...] = ()
     missing_share: float = 0.003      # intervals randomly absent from the export
     seed: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 def intraday_shape(dow: int) -> np.ndarray:
@@ -92,12 +91,14 @@ def generate(spec: SyntheticSpec) -> pd.DataFrame:
     # Per-interval averages of gamma-distributed call times (cv 0.8): sd shrinks with sqrt(calls).
     safe = np.maximum(calls, 1)
     talk = np.where(calls > 0, np.round(rng.normal(talk_mean, 0.8 * talk_mean / np.sqrt(safe))), 0)
-    wrap = np.where(calls > 0, np.round(rng.normal(spec.wrap_seconds, 0.8 * spec.wrap_seconds / np.sqrt(safe))), 0)
+    wrap_sd = 0.8 * spec.wrap_seconds / np.sqrt(safe)
+    wrap = np.where(calls > 0, np.round(rng.normal(spec.wrap_seconds, wrap_sd)), 0)
     talk = np.clip(talk, 1, 86400).astype(int)
     wrap = np.clip(wrap, 0, 86400).astype(int)
     frame = pd.DataFrame({
         "interval_start": idx, "calls": calls, "unique_calls": unique,
-        "avg_talk_time": np.where(calls > 0, talk, 0), "avg_post_processing_time": np.where(calls > 0, wrap, 0),
+        "avg_talk_time": np.where(calls > 0, talk, 0),
+        "avg_post_processing_time": np.where(calls > 0, wrap, 0),
     })
     frame["handle_seconds"] = (frame["avg_talk_time"] + frame["avg_post_processing_time"]) * frame["calls"]
     keep = rng.random(len(frame)) >= spec.missing_share

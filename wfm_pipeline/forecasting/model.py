@@ -173,7 +173,8 @@ def flag_outliers(totals: np.ndarray, dows: np.ndarray, cfg: ModelConfig) -> np.
 
 
 # ---------------------------------------------------------------- profiles
-def shrunk_profiles(calls: np.ndarray, totals: np.ndarray, dows: np.ndarray, usable: np.ndarray) -> np.ndarray:
+def shrunk_profiles(calls: np.ndarray, totals: np.ndarray, dows: np.ndarray,
+                    usable: np.ndarray) -> np.ndarray:
     """7 × 96 intraday shares: each weekday's pooled profile shrunk toward the all-days profile.
 
     A slot's share is Σ calls / Σ day totals over the days where that slot was observed, so a
@@ -262,7 +263,8 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     n_days = calls.shape[0]
     dows = weekdays(first_day, n_days)
     day_dates = [first_day + timedelta(days=i) for i in range(n_days)]
-    excluded = np.array([special_days.get(d, SpecialDay(False)).exclude_from_training for d in day_dates], bool)
+    excluded = np.array([special_days.get(d, SpecialDay(False)).exclude_from_training for d in day_dates],
+                        bool)
     calls[excluded] = np.nan
 
     observed = ~np.isnan(calls)

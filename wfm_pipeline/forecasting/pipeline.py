@@ -100,7 +100,8 @@ def run_forecast(conn: psycopg.Connection, key: SeriesKey, *, as_of: datetime | 
         result.info["targets"] = targets.__dict__
     if save:
         result.run_id = store.save_run(
-            conn, key, as_of=as_of, horizon_start=result.frame["interval_start"].iloc[0] if len(result.frame) else as_of,
+            conn, key, as_of=as_of,
+            horizon_start=result.frame["interval_start"].iloc[0] if len(result.frame) else as_of,
             horizon_end=result.horizon_end, model=MODEL_NAME,
             parameters={**result.info, "config": model_cfg.as_dict(), "horizon_days": horizon_days},
             backtest=result.backtest, frame=result.frame, staffing=st)
@@ -122,8 +123,8 @@ def run_many(conn: psycopg.Connection, keys: list[SeriesKey], *, as_of: datetime
     for service_id, service_keys in by_service.items():
         tz = service_keys[0].time_zone
         service_as_of = as_of or default_as_of(tz)
-        histories = store.load_service_histories(conn, service_id, history_start(service_as_of, model_cfg, bt_cfg),
-                                                 service_as_of)
+        histories = store.load_service_histories(
+            conn, service_id, history_start(service_as_of, model_cfg, bt_cfg), service_as_of)
         special = store.load_special_days(conn, service_id)
         targets = store.load_targets(conn, service_id)
         empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in store.HISTORY_COLUMNS})
