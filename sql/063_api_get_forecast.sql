@@ -53,14 +53,23 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    -- The newest run of this service/group whose horizon overlaps the requested range.
-    SELECT r.* INTO v_run
-    FROM wfm.forecast_runs r
-    WHERE r.service_id = p_service_id
-      AND r.group_id IS NOT DISTINCT FROM p_group_id
-      AND r.horizon_start < p_end_time AND r.horizon_end > p_start_time
-    ORDER BY r.created_at DESC, r.forecast_run_id DESC
-    LIMIT 1;
+    -- The newest run of this service/group whose horizon overlaps the requested range. Two
+    -- branches so both walk forecast_runs_latest_idx (IS NOT DISTINCT FROM is not indexable).
+    IF p_group_id IS NULL THEN
+        SELECT r.* INTO v_run
+        FROM wfm.forecast_runs r
+        WHERE r.service_id = p_service_id AND r.group_id IS NULL
+          AND r.horizon_start < p_end_time AND r.horizon_end > p_start_time
+        ORDER BY r.created_at DESC, r.forecast_run_id DESC
+        LIMIT 1;
+    ELSE
+        SELECT r.* INTO v_run
+        FROM wfm.forecast_runs r
+        WHERE r.service_id = p_service_id AND r.group_id = p_group_id
+          AND r.horizon_start < p_end_time AND r.horizon_end > p_start_time
+        ORDER BY r.created_at DESC, r.forecast_run_id DESC
+        LIMIT 1;
+    END IF;
     IF NOT FOUND THEN
         RETURN;   -- no forecast covers the range: an empty result, not an error
     END IF;
@@ -79,7 +88,9 @@ END
 $$;
 
 COMMENT ON FUNCTION wfm.api_get_forecast(integer, timestamptz, timestamptz, integer) IS
-    'Forecast calls, AHT and staffing per 15-minute interval in [p_start_time, p_end_time) from the newest run of the service (p_group_id NULL) or group whose horizon overlaps the range; empty when none does.';
+    'Forecast calls, AHT and staffing per 15-minute interval in [p_start_time, p_end_time) from the '
+    'newest run of the service (p_group_id NULL) or group whose horizon overlaps the range; '
+    'empty when none does.';
 
 REVOKE EXECUTE ON FUNCTION wfm.api_get_forecast(integer, timestamptz, timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_forecast(integer, timestamptz, timestamptz, integer) TO wfm_api;

@@ -93,6 +93,11 @@ def test_group_forecast_and_service_level_sum_of_groups(wfm_env, conn, service) 
     assert sum(r["calls"] for r in svc) == pytest.approx(sum(r["calls"] for r in group), rel=1e-6)
     runs = conn.execute("SELECT group_id FROM forecast_runs ORDER BY forecast_run_id").fetchall()
     assert runs == [(service["group_id"],), (None,)]
+    start = local_midnight(AS_OF, TZ)
+    api = conn.execute("SELECT group_id, calls FROM api_get_forecast(%s, %s, %s, %s)",
+                       (service["service_id"], start, start + timedelta(days=1), service["group_id"])).fetchall()
+    assert len(api) == 96 and {g for g, _ in api} == {service["group_id"]}
+    assert float(sum(c for _, c in api)) == pytest.approx(sum(r["calls"] for r in group), abs=0.1)
 
 
 def test_unknown_service_or_group_exits_2(wfm_env, service) -> None:
