@@ -186,7 +186,7 @@ def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> 
     assert list(runs) == ["S1"]
     meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
     assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
-    assert "data:image/png;base64," in meta["plot"].value
+    assert "data:image/png;base64," in meta["plot"].value and meta["old_runs_pruned"].value == 0
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("backtest_beats_seasonal_naive", True)]
     staffed = result.output_for_node("staffing_requirements")["S1"]
@@ -249,3 +249,22 @@ def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
     result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success and result.output_for_node("call_forecasts") == {}
     assert result.output_for_node("staffing_requirements") == {}
+
+
+def test_prune_forecast_runs_keeps_recent_and_the_newest_per_series(conn, service) -> None:
+    def add_run(group_id, age_days: int) -> int:
+        return conn.execute(
+            """INSERT INTO forecast_runs (service_id, group_id, created_at, as_of, horizon_start, horizon_end, model)
+               VALUES (%s, %s, now() - make_interval(days => %s), now(), now(), now() + interval '1 day', 'm')
+               RETURNING forecast_run_id""", (service["service_id"], group_id, age_days)).fetchone()[0]
+
+    old_service, new_service = add_run(None, 60), add_run(None, 1)
+    only_group = add_run(service["group_id"], 90)           # old, but the group's newest run
+    conn.execute("""INSERT INTO forecasts (forecast_run_id, interval_start_time, service_id, calls, unique_calls)
+                    VALUES (%s, '2025-01-01 00:00+00', %s, 1, 1)""", (old_service, service["service_id"]))
+    assert conn.execute("SELECT prune_forecast_runs()").fetchone()[0] == 1
+    left = {r for (r,) in conn.execute("SELECT forecast_run_id FROM forecast_runs")}
+    assert left == {new_service, only_group}
+    assert conn.execute("SELECT count(*) FROM forecasts").fetchone()[0] == 0
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 day"):
+        conn.execute("SELECT prune_forecast_runs('1 hour')")

@@ -11,6 +11,7 @@ from wfm_pipeline.forecasting import pipeline, plot, store
 # gives lineage, and the sensor below reacts to its materializations.
 CONTACT_STATISTICS = dg.AssetKey("contact_statistics")
 ACTIVE_WINDOW = timedelta(days=28)   # series with statistics in the last 4 weeks are forecast
+RUN_RETENTION = "35 days"            # older runs are pruned (the newest per series is always kept)
 
 
 def _pct(value) -> str:
@@ -49,12 +50,15 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
                                       "calls_scored": result.backtest.get("calls_scored", 0.0)}
             if best is None or result.history["calls"].sum() > best.history["calls"].sum():
                 best = result
-    context.log.info(f"forecast {len(runs)} series")
+        pruned = conn.execute("SELECT wfm.prune_forecast_runs(%s::interval)", (RUN_RETENTION,)).fetchone()[0]
+        conn.commit()
+    context.log.info(f"forecast {len(runs)} series, pruned {pruned} old runs")
     table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
     table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} "
               f"| {_pct(r['wape_naive'])} |" for label, r in runs.items()]
     metadata = {
         "series": dg.MetadataValue.int(len(runs)),
+        "old_runs_pruned": dg.MetadataValue.int(pruned),
         "backtest_wape_model": dg.MetadataValue.float(float(_pooled(runs, "wape_model"))),
         "backtest_wape_naive": dg.MetadataValue.float(float(_pooled(runs, "wape_naive"))),
         "backtest": dg.MetadataValue.md("\n".join(table)),
@@ -115,10 +119,10 @@ forecasting_weekly = dg.ScheduleDefinition(
     description="Monday 05:00 UTC: fresh forecasts and staffing for the next 14 days.")
 
 
-@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=forecasting_job, minimum_interval_seconds=900,
+@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=forecasting_job, minimum_interval_seconds=3600,
                  default_status=dg.DefaultSensorStatus.RUNNING,
                  description="Re-forecast when contact_statistics is materialized (new data landed); "
-                             "at most every 15 minutes, so a burst of imports triggers one run.")
+                             "at most hourly, so a burst of imports triggers one run.")
 def forecast_on_new_statistics(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
     # One run per newest materialization seen; older ones in the same tick are covered by it.
     return dg.RunRequest(run_key=f"contact_statistics-{asset_event.run_id}-{asset_event.timestamp}")
