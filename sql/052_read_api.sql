@@ -198,10 +198,12 @@ BEGIN
            round(100 * sum(si.abandoned_calls)::numeric / nullif(sum(si.abandon_offered_calls), 0), 2),
            max(si.last_loaded_at)
     FROM unnest(v_ids) AS id
-    LEFT JOIN wfm.service_interval_stats si
-           ON si.service_id = id
-          AND si.interval_start_time >= v_start
-          AND si.interval_start_time <= v_end
+    -- Filter inside the subquery: the service ids then reach the index (a join condition would
+    -- not be pushed below the view's GROUP BY and all services would be aggregated).
+    LEFT JOIN (SELECT * FROM wfm.service_interval_stats v
+               WHERE v.service_id = ANY (v_ids)
+                 AND v.interval_start_time >= v_start
+                 AND v.interval_start_time <= v_end) si ON si.service_id = id
     GROUP BY id
     ORDER BY id;
 END
