@@ -71,6 +71,7 @@ SET search_path = wfm, pg_catalog
 AS $$
 DECLARE
     v_unknown integer[];
+    v_found   integer[];
 BEGIN
     IF p_service_ids IS NULL THEN
         RETURN ARRAY(SELECT service_id FROM wfm.services ORDER BY service_id);
@@ -82,6 +83,13 @@ BEGIN
     IF array_position(p_service_ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION '% must not contain NULL (got %)', p_param, p_service_ids
             USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Hot path: one index lookup; the slower checks below run only when something differs
+    -- (unknown ids or duplicates).
+    v_found := ARRAY(SELECT s.service_id FROM wfm.services s WHERE s.service_id = ANY (p_service_ids)
+                     ORDER BY s.service_id);
+    IF cardinality(v_found) = cardinality(p_service_ids) THEN
+        RETURN v_found;
     END IF;
     SELECT array_agg(DISTINCT id ORDER BY id) INTO v_unknown
     FROM unnest(p_service_ids) AS id
