@@ -201,3 +201,11 @@ def test_non_finite_numbers_and_second_60_are_invalid(tmp_path: Path) -> None:
                                       ["05.01.2026 10:45:60", 1, 2, 3, 4]])
     assert codes(result) == [(3, "C", E.NOT_INTEGER), (4, "C", E.NOT_INTEGER), (5, "B", E.NOT_INTEGER),
                              (6, "A", E.INVALID_DATETIME)]
+
+
+def test_blank_and_minus_one_are_different_cells_for_duplicates(tmp_path: Path) -> None:
+    # C = 0 allows blank D/E; a copy with D = -1 is a conflicting copy, not an identical one.
+    result = validate_rows(tmp_path, [[T0, 0, 0, None, None], [T0, 0, 0, -1, None]])
+    assert (2, None, E.DUPLICATE_INTERVAL) in codes(result)
+    assert (3, None, E.DUPLICATE_INTERVAL) in codes(result)
+    assert E.DUPLICATE_ROW not in {c for _, _, c in codes(result)}

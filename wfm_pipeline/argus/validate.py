@@ -321,6 +321,7 @@ def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
         letter = COLUMN_LETTERS[col]
         text = frame.loc[dup, letter].where(unparseable[col][dup.to_numpy()], "")
         sub[col + "_text"] = text.astype(str)
+        sub[col + "_blank"] = sub[col].isna()  # so a blank cell never equals a -1 after fillna
     sub = sub.fillna(-1.0)
     fingerprint = pd.util.hash_pandas_object(sub, index=False)
     key = utc[dup]
