@@ -193,7 +193,11 @@ _register_domains()
 
 
 def main() -> None:
-    cli(prog_name="wfm")
+    try:
+        cli(prog_name="wfm")
+    except migrations.MigrationError as exc:  # from any command that migrates before it works
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

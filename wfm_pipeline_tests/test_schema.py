@@ -110,3 +110,31 @@ def test_every_table_column_and_function_is_documented(conn: psycopg.Connection)
 def test_roles_exist_and_cannot_log_in(conn: psycopg.Connection) -> None:
     rows = conn.execute("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'wfm\\_%' ORDER BY 1").fetchall()
     assert rows == [("wfm_api", False), ("wfm_etl", False), ("wfm_readonly", False)]
+
+
+def test_unknown_service_is_rejected_by_the_reference_check(conn: psycopg.Connection, service: dict) -> None:
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="unknown service_id 999999"):
+        _insert(conn, {"service_id": 999999})
+
+
+def test_update_to_a_foreign_group_is_rejected(conn: psycopg.Connection, service: dict) -> None:
+    other = conn.execute("INSERT INTO services (code, name, time_zone) VALUES ('S2', 'two', 'UTC') "
+                         "RETURNING service_id").fetchone()[0]
+    other_group = conn.execute("INSERT INTO groups (service_id, code, name) VALUES (%s, 'G9', 'g') "
+                               "RETURNING group_id", (other,)).fetchone()[0]
+    _insert(conn, service, group_id=service["group_id"])
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="not a group of service_id"):
+        conn.execute("UPDATE contact_statistics SET group_id = %s", (other_group,))
+
+
+def test_referenced_service_and_group_cannot_be_deleted_or_moved(conn: psycopg.Connection, service: dict) -> None:
+    _insert(conn, service, group_id=service["group_id"])
+    conn.commit()
+    for statement in ("DELETE FROM groups WHERE group_id = %(g)s",
+                      "UPDATE groups SET service_id = (SELECT max(service_id) + 1 FROM services) WHERE group_id = %(g)s",
+                      "DELETE FROM services WHERE service_id = %(s)s"):
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="still has contact_statistics rows"):
+            conn.execute(statement, {"g": service["group_id"], "s": service["service_id"]})
+        conn.rollback()
+    conn.execute("DELETE FROM contact_statistics")
+    conn.execute("DELETE FROM groups WHERE group_id = %s", (service["group_id"],))  # free now
