@@ -125,7 +125,7 @@ BEGIN
                     (1, 'point', 'calls_by_interval', 'api_get_calls_by_interval: one service, one 15-minute interval'),
                     (2, 'point', 'realtime_stats', 'api_get_realtime_stats: 3 services, last 60 minutes'),
                     (3, 'range', 'day_3_services', 'api_get_calls_by_interval: one day, 15-minute buckets, 3 services'),
-                    (4, 'range', 'week_hourly_all', 'api_get_calls_by_interval: 7 days, 60-minute buckets, all services'),
+                    (4, 'aggregation', 'week_hourly_all', 'api_get_calls_by_interval: 7 days, 60-minute buckets, all services (aggregates ~150k rows, as wfm bench queries classes it)'),
                     (5, 'aggregation', 'service_day_summary', 'api_get_service_summary: one service, one local day (view)'),
                     (6, 'aggregation', 'month_daily', 'api_get_calls_by_interval: one service, one month, 1440-minute buckets')
                 ) AS c(ord, category, name, description)

@@ -15,7 +15,7 @@ from wfm_pipeline.health import checks
 from wfm_pipeline_tests.test_health import load, loaded, rows, today  # noqa: F401  (fixture)
 
 QUERY_CLASSES = ("query.point.calls_by_interval", "query.point.realtime_stats", "query.range.day_3_services",
-                 "query.range.week_hourly_all", "query.aggregation.service_day_summary",
+                 "query.aggregation.week_hourly_all", "query.aggregation.service_day_summary",
                  "query.aggregation.month_daily")
 
 

@@ -64,6 +64,7 @@ CHECKS: dict[str, list[CheckDef]] = {
                  "p95 of real read-API calls within the guide's SLAs (point 10 ms, range 100 ms, aggregation "
                  "500 ms; WARN above half) and partition pruning of time-filtered reads.",
                  ("query.data", "query.point.", "query.range.", "query.aggregation.month_daily",
+                  "query.aggregation.week_hourly_all",
                   "query.partition_pruning.")),
         CheckDef(MV_DAILY_SERVICE_STATS, "summary_sla",
                  "p95 of api_get_service_summary (served from this view) within the aggregation SLA (500 ms).",
