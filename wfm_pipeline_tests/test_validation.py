@@ -265,11 +265,3 @@ def test_health_checks_job_fails_and_warns_for_real(wfm_env, db_url: str) -> Non
     assert not sla.passed and sla.severity == dg.AssetCheckSeverity.WARN             # no data to time: WARN
     assert evaluations[("mv_hourly_stats", "fresh")].passed
     assert evaluations[("contact_statistics", "no_rows_outside_partitions")].passed
-
-
-def test_warehouse_daily_health_job_uses_the_hook(conn: psycopg.Connection) -> None:
-    from wfm_pipeline.warehouse import maintenance
-
-    result = maintenance.run_health_hook(conn)
-    assert result.source == "wfm_pipeline.health.daily_health_check"
-    assert {r["check_name"] for r in result.rows} >= {"health.connections", "health.partitions_premade"}

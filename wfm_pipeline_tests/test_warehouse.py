@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -118,22 +116,6 @@ def test_retention_job_runs_dry_by_config(db_url, conn, old_months) -> None:
         run_config={"ops": {"detach_expired_partitions_op": {"config": {"dry_run": True}}}})
     assert result.success
     assert conn.execute("SELECT count(*) FROM wfm.detached_partitions").fetchone()[0] == 0
-
-
-def _fake_health(monkeypatch, rows) -> None:
-    module = types.ModuleType("wfm_pipeline.health")
-    module.daily_health_check = lambda conn: rows
-    monkeypatch.setitem(sys.modules, "wfm_pipeline.health", module)
-
-
-def test_health_job_uses_the_hook_and_fails_on_fail(db_url, monkeypatch) -> None:
-    resources = {"wfm_db": WfmDatabase(url=db_url)}
-    _fake_health(monkeypatch, [{"check_name": "health.a", "status": "PASS"}, {"check_name": "health.b", "status": "WARN"}])
-    ok = wh.daily_health_check_job.execute_in_process(resources=resources)
-    assert ok.success
-    _fake_health(monkeypatch, [{"check_name": "health.c", "status": "FAIL"}])
-    failed = wh.daily_health_check_job.execute_in_process(resources=resources, raise_on_error=False)
-    assert not failed.success
 
 
 def test_refresh_views_job_and_sensor_definitions(db_url) -> None:

@@ -81,11 +81,6 @@ def database_health_check(conn: psycopg.Connection, **params: Any) -> list[Check
     return run_suite(conn, "database_health_check", **params)
 
 
-def daily_health_check(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """The warehouse's daily_health_check_job hook: the quick health check as mappings."""
-    return [r.as_dict() for r in database_health_check(conn)]
-
-
 def worst(statuses: Iterable[str]) -> str:
     """FAIL > WARN > PASS; nothing at all counts as PASS."""
     found = set(statuses)

@@ -228,51 +228,12 @@ retention_schedule = dg.ScheduleDefinition(
 )
 
 
-@dg.op(description="Daily health check: runs the health suite's hook (see warehouse/maintenance.py).")
-def daily_health_check_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -> None:
-    with wfm_db.connection() as conn:
-        result = maintenance.run_health_hook(conn)
-        conn.rollback()
-    if not result.rows:
-        context.log.info(f"no health checks installed ({result.source})")
-    columns = sorted({k for r in result.rows for k in r})
-    table = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n" + "\n".join(
-        "| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in result.rows) if columns else ""
-    context.add_output_metadata({
-        "source": dg.MetadataValue.text(result.source),
-        "checks": dg.MetadataValue.int(len(result.rows)),
-        "warnings": dg.MetadataValue.int(len(result.warnings)),
-        "failures": dg.MetadataValue.int(len(result.failed)),
-        "results": dg.MetadataValue.md(table or "no checks"),
-    })
-    if result.failed:
-        raise dg.Failure(description=f"{len(result.failed)} health checks failed",
-                         metadata={"failed": dg.MetadataValue.json(
-                             [str(r.get("check_name", r)) for r in result.failed])})
-
-
-@dg.job(description="Daily health check (filled by the health suite: wfm_pipeline.health.daily_health_check "
-                    "or wfm.database_health_check()). Fails on any FAIL.")
-def daily_health_check_job() -> None:
-    daily_health_check_op()
-
-
-daily_health_check_schedule = dg.ScheduleDefinition(
-    name="daily_health_check",
-    job=daily_health_check_job,
-    cron_schedule="0 6 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily 06:00 UTC: the health check.",
-)
-
-
 defs = dg.Definitions(
     assets=[monthly_partitions, *VIEW_ASSETS],
     asset_checks=[premade_partitions_exist],
     jobs=[partition_premake_job, partition_check_job, refresh_views_job, analyze_partitioned_tables_job,
-          retention_job, daily_health_check_job],
+          retention_job],
     schedules=[partition_premake_schedule, partition_check_schedule, refresh_views_schedule, analyze_schedule,
-               retention_schedule, daily_health_check_schedule],
+               retention_schedule],
     sensors=[refresh_views_after_load],
 )

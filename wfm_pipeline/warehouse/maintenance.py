@@ -5,11 +5,8 @@ Plain Python over the SQL functions of sql/053 (no Dagster imports).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
@@ -57,55 +54,3 @@ def detach_expired(conn: psycopg.Connection, *, dry_run: bool = False) -> list[D
     return [DetachedPartition(*row) for row in conn.execute(
         "SELECT parent_table, partition_name, range_start, range_end, archived_as, detached "
         "FROM wfm.detach_expired_partitions(%s)", (dry_run,))]
-
-
-# ------------------------------------------------------------------ daily health check hook
-# The validation/health engineer (sql/070-079, wfm_pipeline/health/) fills the daily health
-# check. The warehouse's `daily_health_check_job` calls, in this order of preference:
-#   1. wfm_pipeline.health.daily_health_check(conn) -> iterable of mappings, each with at least
-#      "check_name" and "status" ("PASS" | "WARN" | "FAIL"); any other keys are shown as-is;
-#   2. the SQL function wfm.database_health_check() (rows with check_name and status columns);
-#   3. nothing installed: an empty result (the job succeeds and says so).
-# The job fails when any row has status FAIL.
-HEALTH_HOOK_MODULE = "wfm_pipeline.health"
-HEALTH_HOOK_FUNCTION = "daily_health_check"
-
-
-@dataclass(frozen=True)
-class HealthResult:
-    source: str                     # which hook answered
-    rows: list[dict[str, Any]]
-
-    @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if str(r.get("status", "")).upper() == "FAIL"]
-
-    @property
-    def warnings(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if str(r.get("status", "")).upper() == "WARN"]
-
-
-def run_health_hook(conn: psycopg.Connection) -> HealthResult:
-    try:
-        module = importlib.import_module(HEALTH_HOOK_MODULE)
-    except ImportError:
-        module = None
-    hook = getattr(module, HEALTH_HOOK_FUNCTION, None) if module else None
-    if hook is not None:
-        return HealthResult(f"{HEALTH_HOOK_MODULE}.{HEALTH_HOOK_FUNCTION}",
-                            [dict(r) if isinstance(r, Mapping) else _as_dict(r) for r in hook(conn)])
-    exists = conn.execute("SELECT to_regproc('wfm.database_health_check') IS NOT NULL").fetchone()[0]
-    if exists:
-        with conn.cursor() as cur:
-            cur.execute("SELECT * FROM wfm.database_health_check()")
-            names = [d.name for d in cur.description]
-            return HealthResult("wfm.database_health_check()", [dict(zip(names, r)) for r in cur.fetchall()])
-    return HealthResult("none installed", [])
-
-
-def _as_dict(row: Any) -> dict[str, Any]:
-    if hasattr(row, "_asdict"):
-        return dict(row._asdict())
-    if hasattr(row, "__dataclass_fields__"):
-        return {k: getattr(row, k) for k in row.__dataclass_fields__}
-    return {"value": row}
