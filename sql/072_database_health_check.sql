@@ -107,17 +107,10 @@ BEGIN
                            'rule', 'max age(datfrozenxid); WARN >= 1.3e9, FAIL >= 1.4e9 (check_postgres txn_wraparound); PostgreSQL stops assigning XIDs near 2^31'));
 
     -- Premade partitions: the current month plus premake_months ahead for every table.
-    SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('table', c.table_name::text, 'month', to_char(m, 'YYYY-MM'))
-                                        ORDER BY c.table_name::text, m), '[]'::jsonb)
+    SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('table', mp.table_name::text, 'month', to_char(mp.month, 'YYYY-MM'))
+                                        ORDER BY mp.table_name::text, mp.month), '[]'::jsonb)
     INTO v_count, v_details
-    FROM wfm.partition_config c
-    CROSS JOIN LATERAL generate_series(
-        date_trunc('month', now() AT TIME ZONE 'UTC'),
-        date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => c.premake_months),
-        interval '1 month') AS m
-    WHERE to_regclass(format('%I.%I', (SELECT n.nspname FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
-                                        WHERE k.oid = c.table_name),
-                             wfm.partition_name(c.table_name, m::date))) IS NULL;
+    FROM wfm.missing_premade_partitions mp;
     v_rows := v_rows || wfm.health_row('health.partitions_premade',
         CASE WHEN v_count > 0 THEN 'FAIL' ELSE 'PASS' END, v_count, 0, 'missing partitions',
         jsonb_build_object('missing', v_details,

@@ -185,19 +185,15 @@ BEGIN
         NULL;
     END;
 
-    -- Premade partitions: consecutive months from the current one that exist, per table.
+    -- Premade partitions: months of the premake horizon that have an attached partition
+    -- (the shared definition of sql/011).
     FOR v_cfg IN SELECT table_name, premake_months FROM wfm.partition_config ORDER BY table_name::text LOOP
-        SELECT count(*) INTO v_count FROM (
-            SELECT m, bool_and(to_regclass(format('wfm.%I', wfm.partition_name(v_cfg.table_name, m::date))) IS NOT NULL)
-                          OVER (ORDER BY m) AS all_so_far
-            FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'),
-                                 date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => 60),
-                                 interval '1 month') m) s
-        WHERE all_so_far;
+        SELECT v_cfg.premake_months + 1 - count(*) INTO v_count
+        FROM wfm.missing_premade_partitions mp WHERE mp.table_name = v_cfg.table_name;
         v_rows := v_rows || wfm.health_row('capacity.partitions_premade.' || v_cfg.table_name::text,
             CASE WHEN v_count < v_cfg.premake_months + 1 THEN 'FAIL' ELSE 'PASS' END,
             v_count, v_cfg.premake_months + 1, 'months',
-            jsonb_build_object('rule', 'consecutive monthly partitions from the current UTC month must cover premake_months ahead (current month + premake_months)',
+            jsonb_build_object('rule', 'attached monthly partitions from the current UTC month through premake_months ahead (current month + premake_months)',
                                'premake_months', v_cfg.premake_months,
                                'hint', 'SELECT wfm.premake_partitions();'));
     END LOOP;

@@ -32,20 +32,7 @@ def premake(conn: psycopg.Connection, months_ahead: int | None = None) -> list[s
 def missing_premade(conn: psycopg.Connection) -> list[MissingPartition]:
     """Months from now through each table's premake horizon without an attached partition."""
     rows = conn.execute(
-        """
-        SELECT c.table_name::text, to_char(m, 'YYYY-MM')
-        FROM wfm.partition_config c
-        CROSS JOIN LATERAL generate_series(
-            date_trunc('month', now() AT TIME ZONE 'UTC'),
-            date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => c.premake_months),
-            interval '1 month') AS m
-        -- Attached partitions, not names: a detached table keeps its name but serves no rows.
-        WHERE NOT EXISTS (
-            SELECT 1 FROM wfm.partitions p
-            WHERE p.parent_table = c.table_name AND NOT p.is_guard
-              AND p.range_start <= m AT TIME ZONE 'UTC' AND p.range_end > m AT TIME ZONE 'UTC')
-        ORDER BY 1, 2
-        """
+        "SELECT table_name::text, to_char(month, 'YYYY-MM') FROM wfm.missing_premade_partitions ORDER BY 1, 2"
     ).fetchall()
     return [MissingPartition(t, m) for t, m in rows]
 
