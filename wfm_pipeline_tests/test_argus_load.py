@@ -250,6 +250,7 @@ def test_a_crash_mid_load_leaves_nothing_partial(conn, service, tmp_path: Path) 
     assert counts(conn)[:2] == (0, 0)
     failed = batch_row(conn, info.value.import_batch_id)
     assert failed["status"] == "failed" and "disk on fire" in failed["error_message"]
+    assert failed["rows_total"] == 50   # the input rows seen, even though none were kept
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1  # only the failure record
     conn.rollback()
     # The file is not a duplicate of a failed import: it loads normally afterwards.

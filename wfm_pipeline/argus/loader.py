@@ -412,7 +412,7 @@ def _record_failure(conn: psycopg.Connection, exc: Exception, *, file_name: str,
             conn.execute(
                 """UPDATE wfm.import_batches SET status = 'failed', rows_total = %s, error_message = %s,
                           finished_at = clock_timestamp() WHERE import_batch_id = %s""",
-                (0, f"{type(exc).__name__}: {exc}"[:2000], batch_id))
+                (rows_total, f"{type(exc).__name__}: {exc}"[:2000], batch_id))
         return batch_id
     except Exception:  # noqa: BLE001 - the original error is what matters
         return None
