@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.ingest import landing
 from wfm_pipeline.ingest.assets import (
     argus_import_batch,
@@ -57,7 +58,7 @@ def instance():
 
 
 def register(instance: dg.DagsterInstance, path: Path, service: str, group: str | None) -> str:
-    key = landing.partition_key(service, group, path.name, landing.sha256_of(path))
+    key = landing.partition_key(service, group, path.name, file_sha256(path))
     instance.add_dynamic_partitions("argus_files", [key])
     return key
 
@@ -79,7 +80,7 @@ def test_raw_file_and_validated_report_hash_counts_errors_and_months(settings, i
     assert result.success
 
     raw = materialization(result, "argus_raw_file")
-    assert raw["sha256"].value == landing.sha256_of(path)
+    assert raw["sha256"].value == file_sha256(path)
     assert raw["bytes"].value == path.stat().st_size
     assert raw["file_path"].value == str(path)
     assert (raw["service"].value, raw["group"].value) == ("S1", "G1")
@@ -141,7 +142,7 @@ def run_file(instance, key: str, db_url: str, strict: bool = False) -> dg.Execut
 
 def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, instance, db_url, conn) -> None:
     path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
-    sha = landing.sha256_of(path)
+    sha = file_sha256(path)
     key = register(instance, path, "S1", "G1")
     result = run_file(instance, key, db_url)
     assert result.success
@@ -169,7 +170,7 @@ def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, 
 
     assert not path.exists()  # imported files move to archive/<service>/<yyyy>/<mm>/
     (archived,) = settings.archive_dir.glob("S1/*/*/jan.xlsx")
-    assert landing.sha256_of(archived) == sha
+    assert file_sha256(archived) == sha
     assert loaded["archived_to"].value == str(archived)
 
     # The partition still resolves (from the archive); the same content again is a duplicate.

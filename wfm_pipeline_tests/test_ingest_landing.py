@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from wfm_pipeline.argus.errors import FILE_UNREADABLE, RowError
+from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.ingest import landing
 
 SHA = "0123456789abcdef" * 4
@@ -47,20 +48,20 @@ def test_locate_confirms_content_and_finds_archived_files_even_after_a_name_clas
     (landing_dir / "S1").mkdir(parents=True)
     first = landing_dir / "S1" / "jan.csv"
     first.write_text("first")
-    key_1 = landing.partition_key("S1", None, "jan.csv", landing.sha256_of(first))
-    assert landing.locate(key_1, landing_dir, archive_dir) == first
+    key_1 = landing.partition_key("S1", None, "jan.csv", file_sha256(first))
+    assert landing.locate(key_1, landing_dir, archive_dir) == (first, file_sha256(first))
 
     when = datetime(2026, 3, 5, tzinfo=timezone.utc)
-    archived_1 = landing.archive(first, "S1", landing.sha256_of(first), archive_dir, now=when)
+    archived_1 = landing.archive(first, "S1", file_sha256(first), archive_dir, now=when)
     assert archived_1 == archive_dir / "S1" / "2026" / "03" / "jan.csv"
     second = landing_dir / "S1" / "jan.csv"  # a corrected file with the same name
     second.write_text("second")
-    sha_2 = landing.sha256_of(second)
+    sha_2 = file_sha256(second)
     key_2 = landing.partition_key("S1", None, "jan.csv", sha_2)
-    assert landing.locate(key_1, landing_dir, archive_dir) == archived_1   # not the new file
+    assert landing.locate(key_1, landing_dir, archive_dir)[0] == archived_1   # not the new file
     archived_2 = landing.archive(second, "S1", sha_2, archive_dir, now=when)
     assert archived_2.name == f"jan.{sha_2[:12]}.csv" and archived_1.read_text() == "first"
-    assert landing.locate(key_2, landing_dir, archive_dir) == archived_2
+    assert landing.locate(key_2, landing_dir, archive_dir)[0] == archived_2
     assert landing.locate(f"S1/_/jan.csv@{'f' * 12}", landing_dir, archive_dir) is None
 
 

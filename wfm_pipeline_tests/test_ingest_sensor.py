@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.ingest import landing
 from wfm_pipeline.ingest.sensor import SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor, observe
 from wfm_pipeline.settings import get_settings
@@ -56,7 +57,7 @@ def test_a_new_file_becomes_exactly_one_run_once_settled(env, tick) -> None:
 
     second = tick(first.cursor)
     (request,) = second.run_requests
-    key = landing.partition_key("S1", "G1", "march.csv", landing.sha256_of(path))
+    key = landing.partition_key("S1", "G1", "march.csv", file_sha256(path))
     assert request.partition_key == key == request.run_key
     assert key.startswith("S1/G1/march.csv@") and len(key.rsplit("@", 1)[1]) == 12
     assert request.tags["wfm/landing_file"] == "S1/G1/march.csv"
@@ -85,7 +86,7 @@ def test_a_half_written_file_is_not_read_until_size_and_mtime_are_stable(env, ti
 
     result = tick(result.cursor)
     (request,) = result.run_requests  # hashed only now: the key names the complete content
-    assert request.partition_key == landing.partition_key("S1", None, "growing.csv", landing.sha256_of(path))
+    assert request.partition_key == landing.partition_key("S1", None, "growing.csv", file_sha256(path))
     assert request.partition_key.startswith("S1/_/growing.csv@")
 
 
@@ -146,12 +147,12 @@ def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv
     status, file_name, sha, error_code = conn.execute(
         """SELECT b.status, b.file_name, b.file_sha256, e.error_code
            FROM import_batches b JOIN import_errors e USING (import_batch_id)""").fetchone()
-    assert (status, file_name, sha, error_code) == ("rejected", "march.csv", landing.sha256_of(target), code)
+    assert (status, file_name, sha, error_code) == ("rejected", "march.csv", file_sha256(target), code)
 
 
 def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psycopg.Connection, service) -> None:
     path = drop(env, "S1/again.csv")
-    sha = landing.sha256_of(path)
+    sha = file_sha256(path)
     batch = conn.execute(
         """INSERT INTO import_batches (source, file_name, file_sha256, service_id, status, rows_total)
            VALUES ('file', 'march.csv', %s, %s, 'completed', 2) RETURNING import_batch_id::text""",
@@ -160,7 +161,7 @@ def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psy
     result = tick(tick(None).cursor)
     assert result.run_requests == [] and not path.exists()
     (archived,) = env.archive_dir.glob("S1/*/*/again.csv")
-    assert landing.sha256_of(archived) == sha
+    assert file_sha256(archived) == sha
     assert batch  # the batch that holds the content
 
 

@@ -50,6 +50,7 @@ from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import ValidationResult, validate_argus
+from wfm_pipeline.db import catalog
 from wfm_pipeline.warehouse.partitions import ensure_partitions
 
 # progress(stage, done, total): stages "read", "validate", "copy", "apply", "errors", "done".
@@ -139,20 +140,17 @@ class ImportResult:
 # ---------------------------------------------------------------- lookups
 def resolve_target(conn: psycopg.Connection, service_code: str, group_code: str | None = None) -> Target:
     """The service/group by code, or ``ArgusFileError(UNKNOWN_SERVICE | UNKNOWN_GROUP)``."""
-    row = conn.execute("SELECT service_id, code, time_zone FROM wfm.services WHERE code = %s",
-                       (service_code,)).fetchone()
-    if row is None:
-        known = [c for (c,) in conn.execute("SELECT code FROM wfm.services ORDER BY code")]
-        hint = f" (known: {', '.join(known)})" if known else " (no services yet: wfm services add ...)"
-        raise ArgusFileError(E.UNKNOWN_SERVICE, f"unknown service {service_code!r}{hint}", service_code)
-    service_id, code, time_zone = row
+    try:
+        service = catalog.get_service(conn, service_code)
+    except catalog.UnknownServiceError as exc:
+        raise ArgusFileError(E.UNKNOWN_SERVICE, str(exc), service_code) from exc
     if group_code is None:
-        return Target(service_id, code, time_zone)
-    g = conn.execute("SELECT group_id, code FROM wfm.groups WHERE service_id = %s AND code = %s",
-                     (service_id, group_code)).fetchone()
-    if g is None:
-        raise ArgusFileError(E.UNKNOWN_GROUP, f"unknown group {group_code!r} in service {code!r}", group_code)
-    return Target(service_id, code, time_zone, g[0], g[1])
+        return Target(service.service_id, service.code, service.time_zone)
+    try:
+        group = catalog.get_group(conn, service, group_code)
+    except catalog.UnknownServiceError as exc:
+        raise ArgusFileError(E.UNKNOWN_GROUP, str(exc), group_code) from exc
+    return Target(service.service_id, service.code, service.time_zone, group.group_id, group.code)
 
 
 def find_duplicate(conn: psycopg.Connection, sha256: str, target: Target) -> uuid.UUID | None:

@@ -76,15 +76,16 @@ def _ts(value: datetime | None) -> dg.MetadataValue:
 def argus_raw_file(context: dg.AssetExecutionContext) -> dg.Output[ArgusFile]:
     settings = get_settings()
     key = landing.parse_partition_key(context.partition_key)
-    path = landing.locate(key, settings.landing_dir, settings.archive_dir)
-    if path is None:
+    found = landing.locate(key, settings.landing_dir, settings.archive_dir)
+    if found is None:
         raise dg.Failure(
             description=f"no file for partition {context.partition_key!r}: nothing named {key.name!r} with "
                         f"sha256 {key.sha_prefix}… in {settings.landing_dir / key.service_code} or "
                         f"{settings.archive_dir / key.service_code} (moved, deleted or changed since it landed)")
+    path, sha256 = found
     raw = ArgusFile(
         partition_key=context.partition_key, path=str(path), file_name=path.name,
-        sha256=landing.sha256_of(path), bytes=path.stat().st_size,
+        sha256=sha256, bytes=path.stat().st_size,
         service_code=key.service_code, group_code=key.group_code,
         location="landing" if landing.is_within(path, settings.landing_dir) else "archive",
     )

@@ -15,7 +15,6 @@ of the same name.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import re
 import shutil
@@ -25,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.reader import file_sha256
 
 ARGUS_SUFFIXES = (".xlsx", ".xls", ".csv")
 NO_GROUP = "_"  # group part of a partition key for service-level files (not a legal group code)
@@ -97,14 +97,6 @@ def scan_landing(landing_dir: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: f.rel)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def safe_name(name: str) -> str:
     """A file name usable inside a Dagster partition key (no '/', '@', ',', '...', controls)."""
     cleaned = _DOTS.sub("..", _UNSAFE.sub("_", name)).strip() or "_"
@@ -129,10 +121,11 @@ def parse_partition_key(key: str) -> FileKey:
     return FileKey(match["service"], None if group == NO_GROUP else group, match["name"], match["sha"])
 
 
-def _matching(candidates: Iterable[Path], key: FileKey) -> Path | None:
+def _matching(candidates: Iterable[Path], key: FileKey) -> tuple[Path, str] | None:
     for path in candidates:
-        if path.is_file() and sha256_of(path).startswith(key.sha_prefix):
-            return path
+        sha = file_sha256(path)
+        if sha.startswith(key.sha_prefix):
+            return path, sha
     return None
 
 
@@ -142,8 +135,9 @@ def _archive_names(key: FileKey) -> tuple[str, str]:
     return key.name, collided
 
 
-def locate(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> Path | None:
-    """The file a partition key names: in the landing folder (not imported yet) or the archive.
+def locate(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> tuple[Path, str] | None:
+    """The file a partition key names, with its full sha256: in the landing folder (not
+    imported yet) or the archive.
 
     Candidates are found by name and confirmed by content hash, so a different file that
     later landed under the same name is never mistaken for this one.
@@ -179,7 +173,7 @@ def archive(path: Path, service_code: str, sha256: str, archive_dir: Path,
     folder = archive_dir / service_code / f"{now:%Y}" / f"{now:%m}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
-    if target.exists() and sha256_of(target) != sha256:
+    if target.exists() and file_sha256(target) != sha256:
         stem, suffix = path.stem, path.suffix
         target = folder / f"{stem}.{sha256[:SHA_PREFIX_LEN]}{suffix}"
     shutil.move(str(path), str(target))

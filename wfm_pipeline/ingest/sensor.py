@@ -26,7 +26,8 @@ import dagster as dg
 import psycopg
 
 from wfm_pipeline.argus import loader
-from wfm_pipeline.argus.errors import FILE_UNREADABLE, UNKNOWN_SERVICE, ArgusFileError, RowError
+from wfm_pipeline.argus.errors import UNKNOWN_SERVICE, ArgusFileError, RowError
+from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.ingest import landing
 from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partitions
@@ -145,13 +146,12 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
                     state: dict[str, Seen], settings) -> dg.RunRequest | None:
     """Reject, archive (already imported) or request a run for one settled file."""
     try:
-        sha = landing.sha256_of(f.path)
-    except FileNotFoundError:  # taken away meanwhile
-        state.pop(f.rel, None)
-        return None
-    except OSError as exc:
-        error = RowError(None, None, FILE_UNREADABLE, f"{f.rel}: cannot read the file: {exc}")
-        _move_rejected(context, conn, f, error, None, state, settings)
+        sha = file_sha256(f.path)
+    except ArgusFileError as exc:
+        if not f.path.exists():  # taken away meanwhile
+            state.pop(f.rel, None)
+            return None
+        _move_rejected(context, conn, f, exc.error, None, state, settings)
         return None
     try:
         target = _target(conn, f)
