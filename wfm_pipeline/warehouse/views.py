@@ -36,7 +36,6 @@ class Freshness:
 @dataclass(frozen=True)
 class ViewFacts:
     view: str
-    row_count: int
     services: int
     first: object      # datetime (hourly) or date (daily); None when empty
     last: object
@@ -66,15 +65,14 @@ def freshness(conn: psycopg.Connection) -> list[Freshness]:
 
 
 def facts(conn: psycopg.Connection, view: str) -> ViewFacts:
-    """Row count, services, time span and newest source load time of a populated view."""
+    """Services, time span and newest source load time of a populated view (its row count
+    comes with the refresh: RefreshResult.row_count)."""
     if view not in VIEWS:
         raise ValueError(f"unknown materialized view {view!r}")
     column = _TIME_COLUMN[view]
     where = " WHERE group_id IS NULL" if view == DAILY else ""
     # Identifiers come from the fixed tables above, never from input.
-    count, services, first, last, loaded = conn.execute(
-        f"SELECT count(*), count(DISTINCT service_id), min({column}), max({column}), max(last_loaded_at) "
+    services, first, last, loaded = conn.execute(
+        f"SELECT count(DISTINCT service_id), min({column}), max({column}), max(last_loaded_at) "
         f"FROM {view}{where}").fetchone()
-    if view == DAILY:
-        count = conn.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-    return ViewFacts(view, int(count), int(services), first, last, loaded)
+    return ViewFacts(view, int(services), first, last, loaded)
