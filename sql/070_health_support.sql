@@ -63,16 +63,6 @@ $$;
 COMMENT ON FUNCTION wfm.health_grade(numeric, numeric, numeric, boolean) IS
     'PASS/WARN/FAIL of a measurement against a warn and a fail level (either may be NULL); nothing measured = WARN.';
 
-CREATE FUNCTION wfm.health_worst(p_statuses text[]) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = wfm, pg_catalog
-AS $$
-    SELECT CASE WHEN 'FAIL' = ANY (p_statuses) THEN 'FAIL'
-                WHEN 'WARN' = ANY (p_statuses) THEN 'WARN'
-                ELSE 'PASS' END
-$$;
-COMMENT ON FUNCTION wfm.health_worst(text[]) IS 'The worst of several statuses (FAIL > WARN > PASS).';
-
 CREATE FUNCTION wfm.health_p95(p_samples numeric[]) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = wfm, pg_catalog

@@ -57,10 +57,7 @@ BEGIN
     ORDER BY (range_start <= now() AND range_end > now()) DESC, range_start DESC
     LIMIT 1;
 
-    IF to_regprocedure('wfm.api_batch_insert_calls(jsonb, text)') IS NULL THEN
-        v_rows := v_rows || wfm.health_row('throughput.batch_insert', 'FAIL', NULL, p_min_rows_per_second, 'rows/s',
-            jsonb_build_object('error', 'wfm.api_batch_insert_calls(jsonb, text) is not installed'));
-    ELSIF v_month IS NULL THEN
+    IF v_month IS NULL THEN
         v_rows := v_rows || wfm.health_row('throughput.batch_insert', 'FAIL', NULL, p_min_rows_per_second, 'rows/s',
             jsonb_build_object('error', 'contact_statistics has no partition to insert into',
                                'hint', 'SELECT wfm.premake_partitions();'));

@@ -3,7 +3,7 @@
 -- back on purpose (the probe service, its batch and rows disappear; their locks are released).
 --
 --   import  one local day (96 intervals) in Argus format through import_argus_format_data
---           (falls back to api_batch_insert_calls) for a throw-away service and group;
+--           for a throw-away service and group;
 --           threshold 960 ms = 96 rows at the guide's 100 rows/s
 --   query   api_get_calls_by_interval for that day in hourly buckets: 24 buckets and the
 --           imported call total; threshold = the range SLA, 100 ms
@@ -62,20 +62,15 @@ BEGIN
     LIMIT 1;
     -- A local day well inside the month, so its UTC span stays in the same partition.
     v_day := (v_month AT TIME ZONE 'UTC')::date + 10;
-    v_path := CASE WHEN EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'import_argus_format_data'
-                                AND pronamespace = 'wfm'::regnamespace)
-                   THEN 'import_argus_format_data'
-                   WHEN to_regprocedure('wfm.api_batch_insert_calls(jsonb, text)') IS NOT NULL
-                   THEN 'api_batch_insert_calls' END;
+    v_path := 'import_argus_format_data';  -- the Argus JSON path (sql/042), as an uploading UI uses it
 
     SELECT coalesce(jsonb_object_agg(view_name::text, duration_ms), '{}'::jsonb) INTO v_refreshes
     FROM (SELECT DISTINCT ON (view_name) view_name, duration_ms FROM wfm.view_refresh_log
           ORDER BY view_name, refreshed_at DESC) l;
 
-    IF v_month IS NULL OR v_path IS NULL THEN
+    IF v_month IS NULL THEN
         v_rows := v_rows || wfm.health_row('integration.round_trip', 'FAIL', NULL, p_import_ms + p_query_ms + p_view_ms, 'ms',
-            jsonb_build_object('error', CASE WHEN v_month IS NULL THEN 'contact_statistics has no partition'
-                                             ELSE 'neither import_argus_format_data nor api_batch_insert_calls is installed' END));
+            jsonb_build_object('error', 'contact_statistics has no partition'));
         RETURN QUERY SELECT * FROM unnest(v_rows);
         RETURN;
     END IF;
@@ -87,29 +82,17 @@ BEGIN
         VALUES (v_service, 'G1', 'probe group') RETURNING group_id INTO v_group;
 
         -- 96 local intervals of the day (a DST day has 92 or 100; v_day is mid-month, never one).
-        SELECT CASE WHEN v_path = 'import_argus_format_data' THEN
-                   jsonb_agg(jsonb_build_array(
-                       to_char(v_day + q * interval '15 minutes', 'DD.MM.YYYY HH24:MI:SS'),
-                       6 + q % 11 - q % 3, 6 + q % 11, 100 + q, 15 + q % 9) ORDER BY q)
-               ELSE
-                   jsonb_agg(jsonb_build_object(
-                       'service_id', v_service, 'group_id', v_group,
-                       'interval_start', to_char(((v_day + q * interval '15 minutes') AT TIME ZONE v_tz) AT TIME ZONE 'UTC',
-                                                 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-                       'unique_incoming', 6 + q % 11 - q % 3, 'non_unique_incoming', 6 + q % 11,
-                       'avg_talk_time', 100 + q, 'avg_post_processing_time', 15 + q % 9) ORDER BY q) END,
+        SELECT jsonb_agg(jsonb_build_array(
+                   to_char(v_day + q * interval '15 minutes', 'DD.MM.YYYY HH24:MI:SS'),
+                   6 + q % 11 - q % 3, 6 + q % 11, 100 + q, 15 + q % 9) ORDER BY q),
                sum(6 + q % 11)
         INTO v_data, v_expected
         FROM generate_series(0, 95) q;
 
         v_step := 'import';
         v_t0 := clock_timestamp();
-        IF v_path = 'import_argus_format_data' THEN
-            SELECT to_jsonb(r) INTO v_result FROM wfm.import_argus_format_data(p_data => v_data, p_service_id => v_service,
-                                                                            p_group_id => v_group) r LIMIT 1;
-        ELSE
-            SELECT to_jsonb(r) INTO v_result FROM wfm.api_batch_insert_calls(v_data, 'health_check') r LIMIT 1;
-        END IF;
+        SELECT to_jsonb(r) INTO v_result FROM wfm.import_argus_format_data(p_data => v_data, p_service_id => v_service,
+                                                                        p_group_id => v_group) r LIMIT 1;
         v_import_ms := extract(epoch FROM clock_timestamp() - v_t0)::numeric * 1000;
 
         v_step := 'query';

@@ -190,14 +190,6 @@ def _rows(frame: pd.DataFrame, staffing: Staffing | None):
                np.round(np.clip(staffing.abandon_rate, 0, 1), 5).tolist())
 
 
-def latest_runs(conn: psycopg.Connection, since: datetime) -> list[tuple[int, int]]:
-    """(run id, service id) of the newest run per service/group created since ``since``."""
-    return conn.execute(
-        """SELECT DISTINCT ON (service_id, group_id) forecast_run_id, service_id
-           FROM wfm.forecast_runs WHERE created_at >= %s
-           ORDER BY service_id, group_id, created_at DESC, forecast_run_id DESC""", (since,)).fetchall()
-
-
 def run_intervals(conn: psycopg.Connection, run_id: int) -> pd.DataFrame:
     rows = conn.execute(
         "SELECT interval_start_time, calls, aht FROM wfm.forecasts WHERE forecast_run_id = %s ORDER BY 1",
