@@ -210,10 +210,6 @@ BEGIN
     used_concurrently := v_concurrent;
     INSERT INTO wfm.view_refresh_history (view_name, started_at, duration_ms, used_concurrently, row_count)
     VALUES (view_name, v_started, duration_ms, used_concurrently, row_count);
-    -- The health suite (sql/07x) keeps its own freshness log; feed it when it is installed.
-    IF to_regprocedure('wfm.record_view_refresh(regclass, timestamptz, boolean)') IS NOT NULL THEN
-        EXECUTE 'SELECT wfm.record_view_refresh($1, $2, $3)' USING p_view, v_started, v_concurrent;
-    END IF;
     RETURN NEXT;
 END
 $$;

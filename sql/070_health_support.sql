@@ -95,46 +95,4 @@ AS $$ SELECT 'WFRB0'::text $$;
 COMMENT ON FUNCTION wfm.rollback_marker() IS
     'SQLSTATE raised on purpose to roll back a check''s subtransaction (undoes its writes and releases its locks).';
 
--- Freshness of materialized views: PostgreSQL records no refresh time, so refreshes log it.
-CREATE TABLE wfm.view_refresh_log (
-    view_refresh_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    view_name        regclass NOT NULL,
-    refreshed_at     timestamptz NOT NULL,
-    finished_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    duration_ms      numeric GENERATED ALWAYS AS
-                         (round((extract(epoch FROM finished_at - refreshed_at) * 1000)::numeric, 3)) STORED,
-    was_concurrent   boolean NOT NULL DEFAULT true,
-    CONSTRAINT view_refresh_log_order CHECK (finished_at >= refreshed_at)
-);
-COMMENT ON TABLE wfm.view_refresh_log IS
-    'One row per materialized-view refresh (written by wfm.record_view_refresh); the freshness health check reads the latest per view.';
-COMMENT ON COLUMN wfm.view_refresh_log.view_refresh_id IS 'Surrogate key.';
-COMMENT ON COLUMN wfm.view_refresh_log.view_name IS 'The materialized view refreshed.';
-COMMENT ON COLUMN wfm.view_refresh_log.refreshed_at IS 'When the refresh started: the view reflects data committed before this instant.';
-COMMENT ON COLUMN wfm.view_refresh_log.finished_at IS 'When the refresh finished.';
-COMMENT ON COLUMN wfm.view_refresh_log.duration_ms IS 'Refresh duration in milliseconds.';
-COMMENT ON COLUMN wfm.view_refresh_log.was_concurrent IS 'true for REFRESH ... CONCURRENTLY (readers not blocked).';
-
-CREATE INDEX view_refresh_log_latest_idx ON wfm.view_refresh_log (view_name, refreshed_at DESC);
-COMMENT ON INDEX wfm.view_refresh_log_latest_idx IS 'Serves "latest refresh of each view" (freshness check).';
-
-CREATE FUNCTION wfm.record_view_refresh(p_view regclass, p_started timestamptz, p_concurrently boolean DEFAULT true)
-RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = wfm, pg_catalog
-AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = p_view AND relkind = 'm') THEN
-        RAISE EXCEPTION '% is not a materialized view', p_view USING ERRCODE = 'wrong_object_type';
-    END IF;
-    INSERT INTO wfm.view_refresh_log (view_name, refreshed_at, finished_at, was_concurrent)
-    VALUES (p_view, p_started, greatest(clock_timestamp(), p_started), p_concurrently);
-    -- Keep the log small: 90 days is plenty for trends.
-    DELETE FROM wfm.view_refresh_log WHERE view_name = p_view AND refreshed_at < now() - interval '90 days';
-END
-$$;
-COMMENT ON FUNCTION wfm.record_view_refresh(regclass, timestamptz, boolean) IS
-    'Records that a materialized view was refreshed (started at p_started, finished now); call it right after REFRESH MATERIALIZED VIEW.';
-REVOKE EXECUTE ON FUNCTION wfm.record_view_refresh(regclass, timestamptz, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION wfm.record_view_refresh(regclass, timestamptz, boolean) TO wfm_etl;
+-- View freshness comes from wfm.view_refresh_history (sql/051), written by every refresh.

@@ -145,7 +145,8 @@ BEGIN
         SELECT format('%I.%I', schemaname, matviewname)::regclass AS view_name, matviewname, ispopulated
         FROM pg_matviews WHERE schemaname = 'wfm' ORDER BY matviewname
     LOOP
-        SELECT max(refreshed_at) INTO v_last FROM wfm.view_refresh_log WHERE view_name = v_rec.view_name;
+        SELECT max(started_at) INTO v_last FROM wfm.view_refresh_history
+        WHERE view_name = format('%I.%I', 'wfm', v_rec.matviewname);
         -- Earliest data change (a finished import) the view has not seen yet.
         SELECT min(coalesce(finished_at, created_at)) INTO v_stale_since
         FROM wfm.import_batches
@@ -164,7 +165,7 @@ BEGIN
             jsonb_build_object('populated', v_rec.ispopulated, 'last_refresh', v_last,
                                'unseen_changes_since', v_stale_since,
                                'fail_after_minutes', round((extract(epoch FROM p_view_fail_lag) / 60)::numeric, 1),
-                               'rule', 'minutes since the first import the view has not seen (finished after its last recorded refresh in wfm.view_refresh_log); WARN beyond the hourly schedule + grace, FAIL beyond a day',
+                               'rule', 'minutes since the first import the view has not seen (finished after the start of its last refresh in wfm.view_refresh_history); WARN beyond the hourly schedule + grace, FAIL beyond a day',
                                'hint', 'SELECT * FROM wfm.api_refresh_all_views();'));
     END LOOP;
 

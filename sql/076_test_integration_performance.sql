@@ -17,7 +17,7 @@
 -- refresh would queue behind a probe whose result is thrown away; a plain REFRESH would even
 -- block readers (AccessExclusiveLock). p_full_refresh => true does the real CONCURRENTLY
 -- refresh anyway (for an operator who wants it); the last recorded refresh durations are
--- reported from wfm.view_refresh_log either way. Imports are never blocked: the probe only
+-- reported from wfm.view_refresh_history either way. Imports are never blocked: the probe only
 -- inserts new keys into an existing partition and reads.
 
 CREATE FUNCTION wfm.test_integration_performance(
@@ -65,8 +65,8 @@ BEGIN
     v_path := 'import_argus_format_data';  -- the Argus JSON path (sql/042), as an uploading UI uses it
 
     SELECT coalesce(jsonb_object_agg(view_name::text, duration_ms), '{}'::jsonb) INTO v_refreshes
-    FROM (SELECT DISTINCT ON (view_name) view_name, duration_ms FROM wfm.view_refresh_log
-          ORDER BY view_name, refreshed_at DESC) l;
+    FROM (SELECT DISTINCT ON (view_name) view_name, duration_ms FROM wfm.view_refresh_history
+          ORDER BY view_name, started_at DESC) l;
 
     IF v_month IS NULL THEN
         v_rows := v_rows || wfm.health_row('integration.round_trip', 'FAIL', NULL, p_import_ms + p_query_ms + p_view_ms, 'ms',

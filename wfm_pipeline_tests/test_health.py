@@ -125,8 +125,7 @@ def test_rows_stuck_in_a_guard_partition_fail(conn: psycopg.Connection, service:
 def test_stale_views_warn_then_fail(conn: psycopg.Connection, loaded: dict) -> None:
     assert rows(conn, "database_health_check")["health.view_freshness.mv_hourly_stats"].status == "PASS"
     # The last refresh was three hours ago and an import finished two hours ago: beyond the hourly schedule.
-    conn.execute("UPDATE wfm.view_refresh_log SET refreshed_at = refreshed_at - interval '3 hours', "
-                 "finished_at = finished_at - interval '3 hours'")
+    conn.execute("UPDATE wfm.view_refresh_history SET started_at = started_at - interval '3 hours'")
     conn.execute("INSERT INTO import_batches (source, status, created_at, finished_at) "
                  "VALUES ('test', 'completed', now() - interval '2 hours', now() - interval '2 hours')")
     conn.commit()
@@ -135,8 +134,7 @@ def test_stale_views_warn_then_fail(conn: psycopg.Connection, loaded: dict) -> N
         check = r[f"health.view_freshness.{view}"]
         assert check.status == "WARN" and 110 < check.measured < 130 and check.threshold == 65
     # Two days without a refresh after a change: FAIL.
-    conn.execute("UPDATE wfm.view_refresh_log SET refreshed_at = refreshed_at - interval '3 days', "
-                 "finished_at = finished_at - interval '3 days'")
+    conn.execute("UPDATE wfm.view_refresh_history SET started_at = started_at - interval '3 days'")
     conn.execute("UPDATE import_batches SET created_at = now() - interval '2 days', finished_at = now() - interval '2 days'")
     conn.commit()
     assert rows(conn, "database_health_check")["health.view_freshness.mv_daily_service_stats"].status == "FAIL"

@@ -189,11 +189,11 @@ def test_run_all_validations_covers_every_suite(conn: psycopg.Connection, loaded
 
 
 def test_a_broken_suite_is_a_fail_row_not_an_error(conn: psycopg.Connection) -> None:
-    conn.execute("ALTER TABLE wfm.view_refresh_log RENAME TO view_refresh_log_moved")
+    conn.execute("ALTER TABLE wfm.view_refresh_history RENAME TO view_refresh_history_moved")
     conn.commit()
     r = rows(conn, "run_all_validations", p_runs=1)
     assert r["database_health_check.error"].status == "FAIL"
-    assert "view_refresh_log" in r["database_health_check.error"].details["error"]
+    assert "view_refresh_history" in r["database_health_check.error"].details["error"]
     assert "resources.database_size" in r and "throughput.batch_insert" in r
 
 
