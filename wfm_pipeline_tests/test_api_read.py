@@ -289,3 +289,26 @@ def test_range_query_scans_only_the_partitions_of_the_range(conn, service) -> No
         "AND interval_start_time < '2024-02-04' AND service_id = ANY('{1,2,3}')"))
     assert "contact_statistics_2024_02" in plan
     assert "contact_statistics_2024_01" not in plan and "contact_statistics_2024_03" not in plan
+
+
+def test_long_ranges_planned_per_call_match_the_short_range_plan(conn, two_services) -> None:
+    # Ranges over 2 days run through a separately planned statement (EXECUTE ... USING): its
+    # answer must equal the cached short-range plan's, day by day, services and buckets alike.
+    ids = two_services
+    first = datetime(2024, 3, 4, tzinfo=UTC)
+    ensure_months(conn, first, first + timedelta(days=4))
+    b = _batch(conn)
+    for day in range(4):
+        for q in range(0, 96, 5):
+            ts = first + timedelta(days=day, minutes=15 * q)
+            insert_row(conn, b, ts, ids["s1"], ids["g1"], 1, 2 + day + q % 3, 60 + q, 5)
+            insert_row(conn, b, ts, ids["s2"], ids["k1"], 1, 1 + q % 4, 30, 3 + day)
+    conn.commit()
+    for minutes in (15, 60, 240):  # UTC-aligned buckets: splitting the range at UTC midnight cuts none
+        long = calls_by_interval(conn, first, first + timedelta(days=4), minutes, [ids["s1"], ids["s2"]])
+        short = [r for day in (0, 2) for r in calls_by_interval(
+            conn, first + timedelta(days=day), first + timedelta(days=day + 2), minutes, [ids["s1"], ids["s2"]])]
+        key = lambda r: (r["service_id"], r["interval_start"])  # noqa: E731
+        assert sorted(long, key=key) == sorted(short, key=key), minutes
+        assert sum(r["non_unique_incoming"] for r in long) == sum(2 + d + q % 3 + 1 + q % 4
+                                                                  for d in range(4) for q in range(0, 96, 5))
