@@ -159,7 +159,8 @@ def test_rebuild_month_reconstructs_contact_statistics_from_history(conn, servic
     assert batches.rebuild_month(conn, dt.date(2026, 3, 1))[1] > 0
     assert stats(conn) == expected
     info = batches.month_batches(conn, dt.date(2026, 2, 1))
-    assert b.import_batch_id in {r["import_batch_id"] for r in info}
+    fed = {r["import_batch_id"]: r for r in info}
+    assert str(b.import_batch_id) in fed and fed[str(b.import_batch_id)]["rows_in_history"] > 0
 
 
 def test_same_file_twice_is_a_duplicate_and_changes_nothing(conn, service, tmp_path: Path) -> None:

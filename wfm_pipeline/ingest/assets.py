@@ -256,7 +256,7 @@ def contact_statistics(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -
     month = context.partition_time_window.start.date()
     with wfm_db.connection() as conn:
         deleted, inserted = batches.rebuild_month(conn, month)
-        fed = core.month_batches(conn, month)
+        fed = batches.month_batches(conn, month)
         conn.rollback()
     return dg.MaterializeResult(metadata={
         "row_count": dg.MetadataValue.int(inserted),

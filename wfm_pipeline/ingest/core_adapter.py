@@ -119,29 +119,3 @@ def month_row_counts(conn: psycopg.Connection, months: list[date]) -> dict[str, 
         ([datetime(m.year, m.month, 1) for m in months],),
     ).fetchall()
     return {k: int(n) for k, n in rows}
-
-
-def month_batches(conn: psycopg.Connection, month: date) -> list[dict[str, Any]]:
-    """The batches whose history rows fall into a UTC month, newest apply first, with how many
-    of their rows are in the history and how many are the current values."""
-    rows = conn.execute(
-        """WITH bounds AS (
-               SELECT (%(m)s::timestamp AT TIME ZONE 'UTC') AS lo,
-                      ((%(m)s::timestamp + interval '1 month') AT TIME ZONE 'UTC') AS hi),
-           hist AS (
-               SELECT h.import_batch_id, count(*) AS n FROM wfm.contact_statistics_history h, bounds
-               WHERE h.interval_start_time >= bounds.lo AND h.interval_start_time < bounds.hi
-               GROUP BY 1),
-           cur AS (
-               SELECT cs.import_batch_id, count(*) AS n FROM wfm.contact_statistics cs, bounds
-               WHERE cs.interval_start_time >= bounds.lo AND cs.interval_start_time < bounds.hi
-               GROUP BY 1)
-           SELECT b.import_batch_id::text, coalesce(b.file_name, b.source), b.status, b.created_at,
-                  coalesce(hist.n, 0), coalesce(cur.n, 0)
-           FROM hist FULL JOIN cur USING (import_batch_id)
-           JOIN wfm.import_batches b USING (import_batch_id)
-           ORDER BY b.apply_seq DESC NULLS LAST, b.created_at DESC""",
-        {"m": datetime(month.year, month.month, 1)},
-    ).fetchall()
-    keys = ("import_batch_id", "file_name", "status", "created_at", "rows_in_history", "rows_current")
-    return [dict(zip(keys, r)) for r in rows]
