@@ -1,7 +1,7 @@
 """Forecasting through the database: CLI, stored runs, api_get_forecast, Dagster assets."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 import pandas as pd
@@ -207,18 +207,30 @@ def test_definitions_reference_contact_statistics_without_defining_it() -> None:
     assert graph.get(dg.AssetKey("staffing_requirements")).group_name == "forecasting"
 
 
-def test_bulk_history_matches_per_series_reads(conn, service) -> None:
+def test_history_service_level_rows_win_else_groups_are_summed(conn, service) -> None:
     from wfm_pipeline.forecasting import store
 
-    _load(conn, service, group=True, daily_calls=500)
-    key_group = store.SeriesKey(service["service_id"], "S1", TZ, service["group_id"], "G1")
-    key_service = store.SeriesKey(service["service_id"], "S1", TZ)
-    start, end = local_midnight(START, TZ), local_midnight(AS_OF, TZ)
-    bulk = store.load_service_histories(conn, service["service_id"], start, end)
-    for key, gid in ((key_group, service["group_id"]), (key_service, None)):
-        single = store.load_history(conn, key, start, end).sort_values("interval_start").reset_index(drop=True)
-        many = bulk[gid].sort_values("interval_start").reset_index(drop=True)
-        pd.testing.assert_frame_equal(single, many, check_dtype=False)
+    sid, g1 = service["service_id"], service["group_id"]
+    g2 = conn.execute("INSERT INTO groups (service_id, code, name) VALUES (%s, 'G2', 'two') RETURNING group_id",
+                      (sid,)).fetchone()[0]
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', %s, %s)", (t0, t0))
+    ins = ("INSERT INTO contact_statistics (interval_start_time, service_id, group_id, unique_incoming, "
+           "non_unique_incoming, avg_talk_time, avg_post_processing_time, import_batch_id) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s, gen_random_uuid())")
+    conn.execute(ins, (t0, sid, g1, 2, 3, 100, 10))
+    conn.execute(ins, (t0, sid, g2, 4, 5, 200, 20))
+    window = (t0, t0 + timedelta(hours=1))
+    service_key = store.SeriesKey(sid, "S1", TZ)
+    summed = store.load_history(conn, service_key, *window)
+    assert summed[["calls", "unique_calls", "handle_seconds"]].values.tolist() == [[8.0, 6.0, 3 * 110 + 5 * 220]]
+    group = store.load_history(conn, store.SeriesKey(sid, "S1", TZ, g2, "G2"), *window)
+    assert group[["calls", "handle_seconds"]].values.tolist() == [[5.0, 5 * 220]]
+    conn.execute(ins, (t0, sid, None, 6, 7, 50, 5))   # Argus' own service total wins over the groups
+    own = store.load_history(conn, service_key, *window)
+    assert own[["calls", "unique_calls", "handle_seconds"]].values.tolist() == [[7.0, 6.0, 7 * 55]]
+    empty = store.load_history(conn, store.SeriesKey(sid, "S1", TZ, 999, "none"), *window)
+    assert empty.empty and list(empty.columns) == store.HISTORY_COLUMNS
 
 
 def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:

@@ -87,34 +87,12 @@ def load_special_days(conn: psycopg.Connection, service_id: int) -> dict[date, S
 
 
 def load_history(conn: psycopg.Connection, key: SeriesKey, start: datetime, end: datetime) -> pd.DataFrame:
-    """Intervals in [start, end): calls, unique calls, handle seconds (talk + wrap-up totals).
-
-    Service level: the service-level rows (group_id NULL) when there are any in the window,
-    else the sum over the service's groups (additive quantities sum exactly).
-    """
-    cols = "interval_start_time, non_unique_incoming, unique_incoming, talk_time_total + post_processing_time_total"
-    if key.group_id is not None:
-        rows = conn.execute(
-            f"""SELECT {cols} FROM wfm.contact_statistics
-                WHERE service_id = %s AND group_id = %s AND interval_start_time >= %s AND interval_start_time < %s""",
-            (key.service_id, key.group_id, start, end)).fetchall()
-    else:
-        rows = conn.execute(
-            f"""SELECT {cols} FROM wfm.contact_statistics
-                WHERE service_id = %s AND group_id IS NULL AND interval_start_time >= %s AND interval_start_time < %s""",
-            (key.service_id, start, end)).fetchall()
-        if not rows:
-            rows = conn.execute(
-                """SELECT interval_start_time, sum(non_unique_incoming), sum(unique_incoming),
-                          sum(talk_time_total + post_processing_time_total)
-                   FROM wfm.contact_statistics
-                   WHERE service_id = %s AND group_id IS NOT NULL
-                     AND interval_start_time >= %s AND interval_start_time < %s
-                   GROUP BY interval_start_time""", (key.service_id, start, end)).fetchall()
-    frame = pd.DataFrame(rows, columns=["interval_start", "calls", "unique_calls", "handle_seconds"])
-    frame["interval_start"] = pd.to_datetime(frame["interval_start"], utc=True)
-    for col in ("calls", "unique_calls", "handle_seconds"):
-        frame[col] = frame[col].astype(float)
+    """Intervals in [start, end) of one series: calls, unique calls, handle seconds (talk +
+    wrap-up totals). Same rule as load_service_histories, which it reads through."""
+    frame = load_service_histories(conn, key.service_id, start, end).get(key.group_id)
+    if frame is None:
+        frame = pd.DataFrame({"interval_start": pd.Series(dtype="datetime64[ns, UTC]"),
+                              **{col: pd.Series(dtype="float64") for col in HISTORY_COLUMNS[1:]}})
     return frame
 
 
