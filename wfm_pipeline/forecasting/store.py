@@ -12,6 +12,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from wfm_pipeline.db import catalog
 from wfm_pipeline.db.catalog import UnknownServiceError
 from wfm_pipeline.forecasting.erlang import Staffing, Targets
 from wfm_pipeline.forecasting.model import SpecialDay
@@ -33,19 +34,12 @@ class SeriesKey:
 
 
 def series_for(conn: psycopg.Connection, service_code: str, group_code: str | None = None) -> SeriesKey:
-    row = conn.execute("SELECT service_id, code, time_zone FROM wfm.services WHERE code = %s",
-                       (service_code,)).fetchone()
-    if row is None:
-        known = [c for (c,) in conn.execute("SELECT code FROM wfm.services ORDER BY code")]
-        hint = f" (known: {', '.join(known)})" if known else " (no services yet)"
-        raise UnknownServiceError(f"unknown service {service_code!r}{hint}")
+    """The series of a service (or one of its groups) by code; UnknownServiceError otherwise."""
+    service = catalog.get_service(conn, service_code)
     if group_code is None:
-        return SeriesKey(*row)
-    grp = conn.execute("SELECT group_id FROM wfm.groups WHERE service_id = %s AND code = %s",
-                       (row[0], group_code)).fetchone()
-    if grp is None:
-        raise UnknownServiceError(f"unknown group {group_code!r} in service {service_code!r}")
-    return SeriesKey(*row, grp[0], group_code)
+        return SeriesKey(service.service_id, service.code, service.time_zone)
+    group = catalog.get_group(conn, service, group_code)
+    return SeriesKey(service.service_id, service.code, service.time_zone, group.group_id, group.code)
 
 
 def all_series(conn: psycopg.Connection, since: datetime) -> list[SeriesKey]:
