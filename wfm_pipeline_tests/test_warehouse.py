@@ -116,6 +116,12 @@ def test_retention_job_runs_dry_by_config(db_url, conn, old_months) -> None:
         run_config={"ops": {"detach_expired_partitions_op": {"config": {"dry_run": True}}}})
     assert result.success
     assert conn.execute("SELECT count(*) FROM wfm.detached_partitions").fetchone()[0] == 0
+    # The dry run lists what would go, each marked as not detached.
+    (output,) = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
+    listed = output.event_specific_data.metadata["detached"].value
+    assert [(p["partition"], p["detached"]) for p in listed] == [
+        (f"contact_statistics_2020_{m:02d}", False) for m in (1, 2, 3)]
+    assert conn.execute("SELECT to_regclass('wfm.contact_statistics_2020_02')").fetchone()[0] is not None
 
 
 def test_refresh_views_job_and_sensor_definitions(db_url) -> None:
