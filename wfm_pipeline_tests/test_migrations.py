@@ -48,3 +48,52 @@ def test_status_lists_pending_then_applied(empty_db_url: str) -> None:
     assert {state for _, state in migrations.status(empty_db_url)} == {"pending"}
     migrations.upgrade(empty_db_url)
     assert {state for _, state in migrations.status(empty_db_url)} == {"applied"}
+
+
+def _with_function_file(tmp_path: Path, name: str, body: str) -> Path:
+    sql_dir = tmp_path / "sql"
+    if not sql_dir.exists():
+        shutil.copytree(get_settings().sql_dir, sql_dir)
+    target = sql_dir / "functions" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body)
+    return sql_dir
+
+
+_ANSWER = """CREATE OR REPLACE FUNCTION wfm.test_answer() RETURNS integer
+LANGUAGE sql IMMUTABLE SET search_path = wfm, pg_catalog, pg_temp AS $$ SELECT {value} $$;
+COMMENT ON FUNCTION wfm.test_answer() IS 'test';
+"""
+
+
+def test_repeatable_files_apply_once_and_again_when_changed(empty_db_url: str, tmp_path: Path) -> None:
+    sql_dir = _with_function_file(tmp_path, "area/test_answer.sql", _ANSWER.format(value=41))
+    first = migrations.upgrade(empty_db_url, sql_dir)
+    assert "functions/area/test_answer.sql" in first
+    assert migrations.upgrade(empty_db_url, sql_dir) == []
+    assert ("functions/area/test_answer.sql", "applied") in migrations.status(empty_db_url, sql_dir)
+
+    _with_function_file(tmp_path, "area/test_answer.sql", _ANSWER.format(value=42))
+    assert ("functions/area/test_answer.sql", "changed") in migrations.status(empty_db_url, sql_dir)
+    assert migrations.upgrade(empty_db_url, sql_dir) == ["functions/area/test_answer.sql"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT wfm.test_answer()").fetchone()[0] == 42
+
+
+def test_failing_repeatable_file_changes_nothing_and_is_named(empty_db_url: str, tmp_path: Path) -> None:
+    sql_dir = _with_function_file(tmp_path, "test_answer.sql", _ANSWER.format(value=1))
+    migrations.upgrade(empty_db_url, sql_dir)
+    _with_function_file(tmp_path, "test_answer.sql", _ANSWER.format(value=2))
+    _with_function_file(tmp_path, "zz_broken.sql", "SELECT 1/0;")
+    with pytest.raises(migrations.MigrationError, match="sql/functions/zz_broken.sql failed"):
+        migrations.upgrade(empty_db_url, sql_dir)
+    with psycopg.connect(empty_db_url) as conn:
+        # All changed files are one transaction: the good one did not land without the other.
+        assert conn.execute("SELECT wfm.test_answer()").fetchone()[0] == 1
+
+
+def test_checksum_of_covers_repeatable_files(tmp_path: Path) -> None:
+    sql_dir = _with_function_file(tmp_path, "test_answer.sql", _ANSWER.format(value=1))
+    before = migrations.checksum_of(sql_dir)
+    _with_function_file(tmp_path, "test_answer.sql", _ANSWER.format(value=2))
+    assert migrations.checksum_of(sql_dir) != before

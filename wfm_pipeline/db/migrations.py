@@ -1,8 +1,16 @@
-"""Versioned SQL migrations: ``sql/NNN_name.sql`` applied in order, each once.
+"""SQL migrations: versioned ``sql/NNN_name.sql`` files, then repeatable ``sql/functions/``.
 
-Each file runs in its own transaction under a cluster-wide advisory lock and is recorded in
-``wfm.schema_migrations`` with its sha256. A recorded file whose content has since changed is
-an error: migrations are immutable once applied; a fix is a new file.
+Versioned files (tables, types, roles, grants) run in order, each once, in its own transaction
+under a cluster-wide advisory lock, and are recorded in ``wfm.schema_migrations`` with their
+sha256. A recorded file whose content has since changed is an error: they are immutable once
+applied; a fix is a new file.
+
+Repeatable files (``sql/functions/**/*.sql``, as Flyway's ``R__`` files) hold the current
+definition of one function (``CREATE OR REPLACE``, its COMMENT and grants) each. After the
+versioned files, every repeatable file that is new or whose checksum changed is applied, all in
+one transaction with ``check_function_bodies = off`` (so their order does not matter), and
+recorded in ``wfm.schema_repeatables``. A function moves into ``sql/functions/`` the first time
+it changes after its versioned file was applied: from then on its file is its one current body.
 """
 
 from __future__ import annotations
@@ -31,6 +39,13 @@ CREATE TABLE IF NOT EXISTS wfm.schema_migrations (
 );
 COMMENT ON TABLE wfm.schema_migrations IS
     'One row per applied file of sql/: its checksum guards against edits after it was applied.';
+CREATE TABLE IF NOT EXISTS wfm.schema_repeatables (
+    path        text PRIMARY KEY,
+    sha256      text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE wfm.schema_repeatables IS
+    'One row per repeatable file of sql/functions/ (path relative to it): re-applied when its checksum changes.';
 """
 
 
@@ -46,6 +61,35 @@ class Migration:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Repeatable:
+    """A file under sql/functions/: re-applied whenever its content changes."""
+
+    name: str  # path relative to sql/functions, with forward slashes
+    path: Path
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+_REPEATABLE_RE = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")
+
+
+def discover_repeatables(sql_dir: Path | None = None) -> list[Repeatable]:
+    """The repeatable files under ``sql/functions/``, ordered by relative path."""
+    root = (sql_dir or get_settings().sql_dir) / "functions"
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.rglob("*.sql")):
+        name = path.relative_to(root).as_posix()
+        if not _REPEATABLE_RE.match(name):
+            raise MigrationError(f"{path}: repeatable files must be named lower_snake.sql (in lower_snake folders)")
+        found.append(Repeatable(name, path))
+    return found
 
 
 def discover(sql_dir: Path | None = None) -> list[Migration]:
@@ -70,12 +114,19 @@ def checksum_of(sql_dir: Path | None = None) -> str:
     for migration in discover(sql_dir):
         digest.update(migration.path.name.encode())
         digest.update(migration.sha256.encode())
+    for repeatable in discover_repeatables(sql_dir):
+        digest.update(f"functions/{repeatable.name}".encode())
+        digest.update(repeatable.sha256.encode())
     return digest.hexdigest()
 
 
 def upgrade(url: str, sql_dir: Path | None = None, *, premake: bool = True) -> list[str]:
-    """Apply pending migrations; return the file names applied (empty when up to date)."""
+    """Apply pending migrations; return the file names applied (empty when up to date).
+
+    Repeatable files applied are listed as ``functions/<relative path>``.
+    """
     migrations = discover(sql_dir)
+    repeatables = discover_repeatables(sql_dir)
     applied_now: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         check_server_version(conn)
@@ -101,6 +152,7 @@ def upgrade(url: str, sql_dir: Path | None = None, *, premake: bool = True) -> l
                     continue
                 _apply(conn, migration)
                 applied_now.append(migration.path.name)
+            applied_now += _apply_repeatables(conn, repeatables)
             if premake:
                 with conn.transaction():
                     conn.execute("SELECT wfm.premake_partitions()")
@@ -124,11 +176,42 @@ def _apply(conn: psycopg.Connection, migration: Migration) -> None:
         raise MigrationError(f"{migration.path.name} failed: {exc}") from exc
 
 
+def _apply_repeatables(conn: psycopg.Connection, repeatables: list[Repeatable]) -> list[str]:
+    """Apply the new or changed repeatable files in one transaction; return their names."""
+    recorded = dict(conn.execute("SELECT path, sha256 FROM wfm.schema_repeatables").fetchall())
+    pending = [r for r in repeatables if recorded.get(r.name) != r.sha256]
+    if not pending:
+        return []
+    with conn.transaction():
+        # Bodies are checked when called, not when created: files need no dependency order.
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for repeatable in pending:
+            try:
+                with conn.transaction():
+                    conn.execute(repeatable.path.read_text())
+            except psycopg.Error as exc:
+                raise MigrationError(f"sql/functions/{repeatable.name} failed: {exc}") from exc
+            conn.execute(
+                """INSERT INTO wfm.schema_repeatables (path, sha256) VALUES (%s, %s)
+                   ON CONFLICT (path) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()""",
+                (repeatable.name, repeatable.sha256),
+            )
+    return [f"functions/{r.name}" for r in pending]
+
+
 def status(url: str, sql_dir: Path | None = None) -> list[tuple[str, str]]:
-    """(file name, 'applied' | 'pending') for every migration file."""
+    """(file name, 'applied' | 'pending' | 'changed') for every migration and repeatable file."""
     with psycopg.connect(url) as conn:
         exists = conn.execute("SELECT to_regclass('wfm.schema_migrations')").fetchone()[0]
-        applied = set()
+        applied: set[str] = set()
+        repeatables: dict[str, str] = {}
         if exists:
             applied = {v for (v,) in conn.execute("SELECT version FROM wfm.schema_migrations")}
-    return [(m.path.name, "applied" if m.version in applied else "pending") for m in discover(sql_dir)]
+            if conn.execute("SELECT to_regclass('wfm.schema_repeatables')").fetchone()[0]:
+                repeatables = dict(conn.execute("SELECT path, sha256 FROM wfm.schema_repeatables").fetchall())
+    rows = [(m.path.name, "applied" if m.version in applied else "pending") for m in discover(sql_dir)]
+    for r in discover_repeatables(sql_dir):
+        recorded = repeatables.get(r.name)
+        state = "pending" if recorded is None else ("applied" if recorded == r.sha256 else "changed")
+        rows.append((f"functions/{r.name}", state))
+    return rows
