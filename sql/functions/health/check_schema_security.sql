@@ -84,7 +84,7 @@ BEGIN
     WITH RECURSIVE tree AS (
         SELECT c.oid AS root, c.oid AS rel
         FROM pg_catalog.pg_class c
-        WHERE c.relnamespace = 'wfm'::regnamespace AND c.relkind = 'p'
+        WHERE c.relnamespace = 'wfm'::regnamespace AND c.relkind = 'p' AND NOT c.relispartition
         UNION ALL
         SELECT t.root, i.inhrelid
         FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.rel
