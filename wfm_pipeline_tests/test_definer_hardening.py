@@ -177,7 +177,7 @@ def test_run_all_validations_fails_on_a_steerable_function_and_a_partition_outsi
     assert parts.measured == before["security.partitions_outside_schema"][0] + 2
     assert sorted((p["partition"], p["parent_table"]) for p in parts.details["partitions"]
                   if p not in listed["security.partitions_outside_schema"]) == [
-        ("public.t_pwn_leaf", "t_parted"), ("public.t_pwn_part", "t_parted")]
+        ("public.t_pwn_leaf", "wfm.t_parted"), ("public.t_pwn_part", "wfm.t_parted")]
 
     # Fixed: back to where it was.
     conn.execute("""CREATE OR REPLACE FUNCTION wfm.t_bad_definer() RETURNS bigint LANGUAGE sql SECURITY DEFINER
@@ -392,9 +392,9 @@ def loaded_db(db_url: str, conn: psycopg.Connection, service: dict) -> dict:
 
 @pytest.fixture
 def member_roles(db_url: str) -> Iterator[dict[str, str]]:
-    """Throw-away roles that are members of wfm_api and wfm_readonly (roles are cluster-wide)."""
+    """Throw-away roles that are members of wfm_api, wfm_readonly and wfm_etl (roles are cluster-wide)."""
     suffix = uuid.uuid4().hex[:10]
-    roles = {"wfm_api": f"wfm_t_app_{suffix}", "wfm_readonly": f"wfm_t_ro_{suffix}"}
+    roles = {"wfm_api": f"wfm_t_app_{suffix}", "wfm_readonly": f"wfm_t_ro_{suffix}", "wfm_etl": f"wfm_t_etl_{suffix}"}
     with psycopg.connect(db_url, autocommit=True) as admin:
         for group, role in roles.items():
             admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(group)))
@@ -472,3 +472,48 @@ def test_the_planting_harness_catches_a_steerable_function(db_url: str, conn: ps
         plant(s, ["pg_class", "pg_namespace"])
         assert s.execute(call).fetchone() == ("wfm.mv_hourly_stats:true",)
         assert tripwire_hits(s) == {}
+
+
+def _plant_issue_tables(session: psycopg.Connection) -> None:
+    """The issue's temp tables: every wfm relation "is" public.pwn_cs_2031_05, unpopulated."""
+    session.execute("CREATE TEMP TABLE pg_class (oid oid, relispopulated bool, relname name, relnamespace oid)")
+    session.execute("CREATE TEMP TABLE pg_namespace (oid oid, nspname name)")
+    session.execute("""INSERT INTO pg_temp.pg_class
+                       SELECT c.oid, false, 'pwn_cs_2031_05', 'public'::regnamespace FROM pg_catalog.pg_class c
+                       WHERE c.relnamespace = 'wfm'::regnamespace""")
+    session.execute("""INSERT INTO pg_temp.pg_namespace VALUES ('public'::regnamespace, 'public'),
+                       ('wfm'::regnamespace, 'public')""")
+    session.commit()
+
+
+def test_the_issue_reproduction_creates_nothing_outside_wfm(db_url: str, conn: psycopg.Connection, service: dict,
+                                                           member_roles: dict) -> None:
+    """Issue 9 as reported: temp tables pg_class / pg_namespace mapping wfm.contact_statistics to
+    public.pwn_cs_2031_05, then an API row for May 2031 and a refresh of the views (as a wfm_api
+    member), and partitions for May 2031 made through the definer function (as a wfm_etl member)."""
+    conn.execute("SELECT * FROM wfm.api_refresh_all_views()").fetchall()
+    conn.commit()
+    row = {"service_id": service["service_id"], "interval_start": "2031-05-05T10:00:00+00:00", "unique_incoming": 1,
+           "non_unique_incoming": 2, "avg_talk_time": 3, "avg_post_processing_time": 4}
+    with _member_session(db_url, member_roles["wfm_api"]) as app:
+        _plant_issue_tables(app)
+        try:
+            app.execute("SELECT * FROM wfm.api_batch_insert_calls(%s, 'pwn')", (Jsonb([row]),)).fetchall()
+            app.commit()
+        except psycopg.Error:   # rejecting a month without a partition is fine too
+            app.rollback()
+        refreshed = app.execute("SELECT view_name, used_concurrently FROM wfm.api_refresh_all_views()").fetchall()
+        app.commit()
+    with _member_session(db_url, member_roles["wfm_etl"]) as etl:
+        _plant_issue_tables(etl)
+        etl.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2031-05-01', '2031-05-01')")
+        etl.commit()
+    assert refreshed == [("wfm.mv_hourly_stats", True), ("wfm.mv_daily_service_stats", True)]
+    outside = conn.execute(
+        """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' OR (c.relispartition AND n.nspname NOT IN ('wfm', 'pg_catalog'))""").fetchall()
+    assert outside == []
+    assert conn.execute("SELECT to_regclass('wfm.contact_statistics_2031_05') IS NOT NULL").fetchone() == (True,)
+    assert conn.execute("SELECT count(*) FROM wfm.view_refresh_history WHERE view_name !~ '^wfm\\.mv_'"
+                        ).fetchone() == (0,)
+    assert _security_rows(conn)["security.partitions_outside_schema"].status == "PASS"

@@ -90,10 +90,11 @@ BEGIN
         FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.rel
     )
     SELECT count(*), coalesce(jsonb_agg(jsonb_build_object(
-               'partition', format('%I.%I', n.nspname, c.relname), 'parent_table', t.root::regclass::text)
+               'partition', format('%I.%I', n.nspname, c.relname), 'parent_table', format('wfm.%I', r.relname))
                ORDER BY n.nspname, c.relname), '[]'::jsonb)
     INTO v_count, v_details
     FROM tree t
+    JOIN pg_catalog.pg_class r ON r.oid = t.root
     JOIN pg_catalog.pg_class c ON c.oid = t.rel
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE t.rel <> t.root AND n.nspname <> 'wfm';
