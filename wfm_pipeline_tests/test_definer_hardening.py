@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -224,8 +224,9 @@ def plant(session: psycopg.Connection, relations: list[str]) -> None:
         select = ", ".join(_steer(rel, name, typ) for name, typ in columns)
         body = (f"BEGIN PERFORM pg_catalog.nextval('pg_temp.wfm_tripwire_{rel}'); "
                 f"RETURN QUERY SELECT {select} FROM pg_catalog.{rel}; END")
-        session.execute(sql.SQL("CREATE FUNCTION pg_temp.{}() RETURNS SETOF pg_catalog.{} LANGUAGE plpgsql AS {}").format(
-            sql.Identifier(f"wfm_plant_{rel}"), sql.Identifier(rel), sql.Literal(body)))
+        session.execute(
+            sql.SQL("CREATE FUNCTION pg_temp.{}() RETURNS SETOF pg_catalog.{} LANGUAGE plpgsql AS {}").format(
+                sql.Identifier(f"wfm_plant_{rel}"), sql.Identifier(rel), sql.Literal(body)))
         session.execute(sql.SQL("CREATE TEMP VIEW {} AS SELECT * FROM pg_temp.{}()").format(
             sql.Identifier(rel), sql.Identifier(f"wfm_plant_{rel}")))
     session.commit()
@@ -287,7 +288,7 @@ def _fallback_args(conn: psycopg.Connection, oid: int, ctx: dict) -> dict[str, A
     by_type = {"integer": ctx["service_id"], "integer[]": [ctx["service_id"]], "boolean": False,
                "timestamp with time zone": ctx["day"], "date": ctx["day"].date(), "text": "x",
                "jsonb": Jsonb([]), "numeric": Decimal(1), "interval": timedelta(days=1),
-               "regclass": "wfm.mv_hourly_stats", "uuid": str(uuid.uuid4())}
+               "regclass": "wfm.mv_hourly_stats", "uuid": str(uuid.UUID(int=1))}
     required = len(types) - defaults
     if required and (len(names) < required or any(t not in by_type for t in types[:required])):
         return None
@@ -341,8 +342,7 @@ def _run(db_url: str, role: str, ctx: dict, planted: list[str] | None) -> dict[s
                WHERE p.pronamespace = 'wfm'::regnamespace AND p.prokind = 'f'
                  AND p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype
                  AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
-               ORDER BY p.proname IN %s, p.proname""".replace("%s", "(" + ", ".join(f"'{n}'" for n in _ORDER) + ")")
-        ).fetchall()
+               ORDER BY p.proname = ANY (%s), p.proname""", (list(_ORDER),)).fetchall()
         table = _calls(ctx)
         start = s.execute("SELECT pg_catalog.now()").fetchone()[0]    # this transaction's start
         window = (start, start + timedelta(hours=1))
@@ -394,10 +394,12 @@ def loaded_db(db_url: str, conn: psycopg.Connection, service: dict) -> dict:
 def member_roles(db_url: str) -> Iterator[dict[str, str]]:
     """Throw-away roles that are members of wfm_api, wfm_readonly and wfm_etl (roles are cluster-wide)."""
     suffix = uuid.uuid4().hex[:10]
-    roles = {"wfm_api": f"wfm_t_app_{suffix}", "wfm_readonly": f"wfm_t_ro_{suffix}", "wfm_etl": f"wfm_t_etl_{suffix}"}
+    roles = {"wfm_api": f"wfm_t_app_{suffix}", "wfm_readonly": f"wfm_t_ro_{suffix}",
+             "wfm_etl": f"wfm_t_etl_{suffix}"}
     with psycopg.connect(db_url, autocommit=True) as admin:
         for group, role in roles.items():
-            admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(group)))
+            admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(
+                sql.Identifier(role), sql.Identifier(group)))
     try:
         yield roles
     finally:
@@ -443,7 +445,8 @@ def test_planted_temp_relations_change_nothing(db_url: str, conn: psycopg.Connec
     assert differing == {}, "\n".join(f"{k}:\n  {a}\n  {b}" for k, (a, b) in differing.items())
     assert attacked["evidence"] == control["evidence"]
     assert not [r for r in attacked["evidence"]["relations"] if r[0].startswith("public.")]
-    assert all(view.startswith("wfm.mv_") and concurrently for view, concurrently in attacked["evidence"]["refreshes"])
+    assert all(view.startswith("wfm.mv_") and concurrently
+               for view, concurrently in attacked["evidence"]["refreshes"])
 
 
 def test_the_planting_harness_catches_a_steerable_function(db_url: str, conn: psycopg.Connection,
