@@ -8,7 +8,7 @@ Everything here is discovered from the catalog, not listed, so functions added l
 migration or sql/functions/ file) are held to the same rules:
   * a catalog scan: search_path ends with pg_temp, definer functions set one, and no body names a
     pg_catalog relation without "pg_catalog.";
-  * a planting test: as a member of wfm_api and of wfm_readonly, temp relations named like every
+  * a planting test: as a member of wfm_api, wfm_readonly and wfm_etl, temp relations named like every
     catalog relation the function bodies use (a tripwire counts every read, and what they return
     is steered: wfm mapped to public, views "unpopulated", sessions "idle"), then every function
     the role may execute is called, and the outcome is compared with a control run without them;
@@ -272,6 +272,10 @@ def _calls(ctx: dict) -> dict[str, dict[str, Any]]:
         "database_health_check": {"p_long_query_seconds": 0},   # the idle transaction held open is a WARN
         "validate_query_performance": {"p_runs": 1, "p_budget_ms": 0},
         "validate_throughput_capacity": {"p_rows": 50},
+        # wfm_etl's: partition upkeep for the data's month (exists: nothing to create) and one refresh
+        "ensure_monthly_partitions": {"p_table": "wfm.contact_statistics", "p_from": day, "p_to": day},
+        "refresh_view": {"p_view": "wfm.mv_daily_service_stats"},
+        "rebuild_contact_statistics_month": {"p_month": day.date()},
     }
 
 
@@ -409,7 +413,7 @@ def member_roles(db_url: str) -> Iterator[dict[str, str]]:
                 admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-@pytest.mark.parametrize("group", ["wfm_api", "wfm_readonly"])
+@pytest.mark.parametrize("group", ["wfm_api", "wfm_readonly", "wfm_etl"])
 def test_planted_temp_relations_change_nothing(db_url: str, conn: psycopg.Connection, loaded_db: dict,
                                                member_roles: dict, group: str) -> None:
     relations = catalog_relations_used(conn)
@@ -432,6 +436,11 @@ def test_planted_temp_relations_change_nothing(db_url: str, conn: psycopg.Connec
         assert [r["used_concurrently"] for r in outcomes["api_refresh_all_views"]] == [True, True]
         assert all(r["status"] == "completed" for f in ("api_batch_insert_calls", "import_argus_format_data",
                                                         "import_excel_batch") for r in outcomes[f])
+    elif group == "wfm_etl":
+        assert {"ensure_monthly_partitions", "premake_partitions", "refresh_view", "apply_import_batch",
+                "rebuild_contact_statistics_month"} <= set(outcomes)
+        assert [r["used_concurrently"] for r in outcomes["refresh_view"]] == [True]
+        assert outcomes["rebuild_contact_statistics_month"] == [{"rows_deleted": 8, "rows_inserted": 8}]
     else:
         assert {"database_health_check", "monitor_resource_usage", "check_schema_security"} <= set(outcomes)
         assert ("health.long_transactions", "WARN") in outcomes["database_health_check"]
