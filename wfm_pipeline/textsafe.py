@@ -78,8 +78,9 @@ def is_plain_number(text: str) -> bool:
 
 def csv_cell(value: Any) -> str:
     """One CSV cell a spreadsheet shows as text: controls escaped, formula starts defused."""
-    text = _CSV_CONTROLS.sub(_escape, "" if value is None else str(value))
-    if text.startswith(FORMULA_PREFIXES) and not is_plain_number(text):
+    raw = "" if value is None else str(value)
+    text = _CSV_CONTROLS.sub(_escape, raw)
+    if raw.startswith(FORMULA_PREFIXES) and not is_plain_number(raw):  # judged on what was sent
         return "'" + text
     return text
 
