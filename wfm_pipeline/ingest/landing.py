@@ -429,16 +429,17 @@ def reject(path: Path, errors: Sequence[RowError], rejected_dir: Path, landing_d
     shortened (``stored_name``). Returns the new path.
     """
     if landing_dir is not None and is_within(path.parent, landing_dir):
+        root = landing_dir
         rel = Path(os.path.realpath(path.parent)).relative_to(os.path.realpath(landing_dir)) / path.name
     else:
-        rel = Path(path.name)
+        root, rel = path.parent, Path(path.name)
     target = _free(rejected_dir / rel.parent / stored_name(rel.name))
     target.parent.mkdir(parents=True, exist_ok=True)
     if keep_original:
-        with open_within(path, landing_dir or path.parent) as src, open(target, "xb") as dst:
+        with open_within(path, root) as src, open(target, "xb") as dst:
             shutil.copyfileobj(src, dst)
     else:
-        _move(path, target, landing_dir)
+        _move(path, target, root)
     write_errors_csv(Path(f"{target}{ERRORS_SUFFIX}"), path.name, errors)
     return target
 
