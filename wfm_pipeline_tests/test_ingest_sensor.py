@@ -337,3 +337,28 @@ def test_a_formula_file_name_is_neutralised_in_its_errors_csv(env, tick) -> None
     (line,) = landing.read_errors_csv(env.rejected_dir / "NOPE" / f"{name}.errors.csv")
     assert line["file"] == "'" + name and line["code"] == "UNKNOWN_SERVICE"
     assert not line["message"].startswith(("=", "+", "-", "@"))
+
+
+def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_as_a_copy(
+        env, conn: psycopg.Connection, db_url: str) -> None:
+    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+
+    staged = drop(env, ".staging/march.csv")  # hidden folder: not scanned itself
+    link = env.landing_dir / "S1" / "march.csv"
+    link.parent.mkdir()
+    os.symlink("../.staging/march.csv", link)
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    try:
+        tick = lambda c: argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=c, resources=resources))
+        (request,) = tick(tick(None).cursor).run_requests
+        assert request.partition_key == landing.partition_key("S1", None, "march.csv", file_sha256(staged))
+        instance.add_dynamic_partitions("argus_files", [request.partition_key])
+        assert dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+                              partition_key=request.partition_key, resources=resources).success
+    finally:
+        instance.dispose()
+    assert batch_rows(conn) == [("completed", "march.csv")]
+    (archived,) = env.archive_dir.glob("S1/*/*/march.csv")
+    assert not archived.is_symlink() and archived.read_bytes() == CSV.encode()
+    assert not os.path.lexists(link) and staged.exists()  # the link went; what it pointed to is untouched
