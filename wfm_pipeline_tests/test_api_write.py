@@ -9,7 +9,15 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from wfm_pipeline_tests.months import ensure_months
+
 UTC = dt.timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def _months(conn: psycopg.Connection) -> None:
+    """The months most tests import into (the JSON functions never create partitions)."""
+    ensure_months(conn, "2024-02", "2025-03")
 
 
 def _errors(conn: psycopg.Connection, data, service_id: int | None = None) -> list[tuple]:
@@ -146,7 +154,10 @@ def test_second_import_updates_and_revert_restores(conn: psycopg.Connection, ser
 def test_validate_only_logs_but_writes_nothing(conn: psycopg.Connection, service: dict) -> None:
     result = _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4], ["x", 1, 2, 3, 4]], service["service_id"],
                      validate_only=True)
-    assert (result["status"], result["rows_rejected"], result["rows_inserted"]) == ("validated", 1, 0)
+    # counts say what the import would do (as the file path's validate-only): every row accounted for
+    assert (result["status"], result["rows_rejected"], result["rows_inserted"]) == ("validated", 1, 1)
+    batch = _batch(conn, result["import_batch_id"])
+    assert batch["rows_total"] == batch["rows_inserted"] + batch["rows_updated"] + batch["rows_rejected"] + batch["rows_skipped"]
     assert conn.execute("SELECT count(*) FROM import_errors WHERE import_batch_id = %s",
                         (result["import_batch_id"],)).fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
@@ -175,16 +186,47 @@ def test_all_rows_rejected_and_empty_input(conn: psycopg.Connection, service: di
                         (empty["import_batch_id"],)).fetchone() == ("NO_DATA_ROWS",)
 
 
-def test_partitions_are_created_for_the_batch_months(conn: psycopg.Connection, service: dict) -> None:
-    result = _import(conn, [["15.05.2031 10:00:00", 1, 2, 3, 4], ["15.01.2019 10:00:00", 1, 2, 3, 4]],
-                     service["service_id"])
-    assert result["rows_inserted"] == 2
-    names = {n for (n,) in conn.execute("SELECT partition_name FROM partitions WHERE NOT is_guard")}
-    assert {"contact_statistics_2031_05", "contact_statistics_2019_01",
-            "contact_statistics_history_2031_05", "contact_statistics_history_2019_01"} <= names
+def _partition_names(conn: psycopg.Connection) -> set[str]:
+    return {n for (n,) in conn.execute("SELECT partition_name FROM partitions")}
+
+
+def test_rows_of_months_without_partition_are_row_errors_and_nothing_is_created(
+        conn: psycopg.Connection, service: dict) -> None:
+    before = _partition_names(conn)
+    data = [["15.05.2031 10:00:00", 1, 2, 3, 4], ["15.01.2019 10:00:00", 1, 2, 3, 4],
+            ["01.02.2024 10:00:00", 1, 2, 3, 4], ["15.05.2031 10:15:00", -1, 2, 3, 4]]
+    # the pure validator does not look at partitions (files create theirs in the ETL step)
+    assert _errors(conn, data, service["service_id"]) == [(4, "B", "NEGATIVE_VALUE")]
+    result = _import(conn, data, service["service_id"])
+    assert (result["status"], result["rows_total"], result["rows_inserted"], result["rows_rejected"]) == (
+        "completed_with_errors", 4, 1, 3)
+    errors = conn.execute("SELECT row_number, column_name, error_code, raw_value, error_message FROM import_errors "
+                          "WHERE import_batch_id = %s ORDER BY 1", (result["import_batch_id"],)).fetchall()
+    assert [e[:4] for e in errors] == [(1, "A", "NO_PARTITION", "15.05.2031 10:00:00"),
+                                       (2, "A", "NO_PARTITION", "15.01.2019 10:00:00"),
+                                       (4, "B", "NEGATIVE_VALUE", "-1")]
+    assert "2031-05" in errors[0][4] and "ensure_monthly_partitions" in errors[0][4] and "premake" in errors[0][4]
+    assert _batch(conn, result["import_batch_id"])["details"]["months_without_partition"] == ["2019-01", "2031-05"]
+    assert _partition_names(conn) == before
+    # once the operator made the month available, the same rows go in
+    ensure_months(conn, "2031-05", "2019-01")
+    again = _import(conn, data[:2], service["service_id"])
+    assert (again["status"], again["rows_inserted"]) == ("completed", 2)
+
+
+def test_validate_only_and_preview_report_missing_partitions(conn: psycopg.Connection, service: dict) -> None:
+    data = [["15.05.2031 10:00:00", 1, 2, 3, 4], ["01.02.2024 10:00:00", 1, 2, 3, 4]]
+    dry = _import(conn, data, service["service_id"], validate_only=True)
+    assert (dry["status"], dry["rows_inserted"], dry["rows_rejected"]) == ("validated", 1, 1)
+    batch = _batch(conn, dry["import_batch_id"])
+    assert batch["rows_total"] == batch["rows_inserted"] + batch["rows_updated"] + batch["rows_rejected"] + batch["rows_skipped"]
+    rows = conn.execute("SELECT row_number, action, error_codes FROM preview_import(%s, %s)",
+                        (Jsonb(data), service["service_id"])).fetchall()
+    assert rows == [(1, "reject", ["NO_PARTITION"]), (2, "insert", [])]
 
 
 def test_dst_fall_back_in_input_order(conn: psycopg.Connection, service: dict) -> None:
+    ensure_months(conn, "2024-03", "2024-10")
     data = [["27.10.2024 02:30:00", 1, 2, 3, 4], ["27.10.2024 02:30:00", 5, 6, 7, 8],
             ["31.03.2024 02:30:00", 1, 2, 3, 4]]
     assert _errors(conn, data, service["service_id"]) == [(3, "A", "INVALID_LOCAL_TIME")]
@@ -294,11 +336,18 @@ def test_fast_path_never_accepts_what_the_validator_rejects(conn: psycopg.Connec
                         (batch_id,)).fetchone() == (3 - rejected,)
 
 
-def test_fast_path_creates_missing_months(conn: psycopg.Connection, service: dict) -> None:
-    calls = _calls(service["service_id"], 2, start="2033-07-01T00:00:00Z")
+def test_api_rows_of_a_month_without_partition_are_rejected_not_created(conn: psycopg.Connection,
+                                                                        service: dict) -> None:
+    before = _partition_names(conn)
+    calls = _calls(service["service_id"], 2, start="2033-07-01T00:00:00Z") + _calls(service["service_id"], 1)
     batch_id = conn.execute("SELECT import_batch_id FROM api_batch_insert_calls(%s)", (Jsonb(calls),)).fetchone()[0]
     batch = _batch(conn, batch_id)
-    assert (batch["status"], batch["rows_inserted"], batch["details"]["fast_path"]) == ("completed", 2, True)
+    assert (batch["status"], batch["rows_inserted"], batch["rows_rejected"], batch["details"]["fast_path"]) == (
+        "completed_with_errors", 1, 2, False)
+    assert conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s "
+                        "ORDER BY 1", (batch_id,)).fetchall() == [(1, "interval_start", "NO_PARTITION"),
+                                                                 (2, "interval_start", "NO_PARTITION")]
+    assert _partition_names(conn) == before
 
 
 # ---------------------------------------------------------------- preview
