@@ -4,6 +4,7 @@ api_batch_insert_calls and preview_import (sql/040-042)."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import psycopg
 import pytest
@@ -348,6 +349,138 @@ def test_api_rows_of_a_month_without_partition_are_rejected_not_created(conn: ps
                         "ORDER BY 1", (batch_id,)).fetchall() == [(1, "interval_start", "NO_PARTITION"),
                                                                  (2, "interval_start", "NO_PARTITION")]
     assert _partition_names(conn) == before
+
+
+# Issue 9: PostgreSQL's input functions take these (integer: hex/octal/binary/underscores;
+# timestamptz: 24:00, leap seconds, DateStyle-dependent dates, year 1); the fast path once
+# stored them while preview_import said reject. Now one verdict: the validator's.
+_CAST_ONLY = [
+    ({"interval_start": "2025-03-03T24:00:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "2025-03-03T23:59:60Z"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "03/04/2025 00:00:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "0001-03-03T08:15:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"unique_incoming": "0x10", "non_unique_incoming": 99}, "unique_incoming", "NOT_INTEGER"),
+    ({"unique_incoming": "1_000", "non_unique_incoming": 2000}, "unique_incoming", "NOT_INTEGER"),
+    ({"non_unique_incoming": "0o17"}, "non_unique_incoming", "NOT_INTEGER"),
+    ({"avg_talk_time": "0b1000"}, "avg_talk_time", "NOT_INTEGER"),
+    ({"service_id": "0x2"}, "service_id", "NOT_INTEGER"),
+    ({"group_id": "0x1"}, "group_id", "NOT_INTEGER"),
+    ({"answered_calls": " 1"}, None, None),   # white space is stripped, as in files: valid, not fast
+]
+
+
+@pytest.mark.parametrize("change, column, code, datestyle", [
+    *((change, column, code, "ISO, MDY") for change, column, code in _CAST_ONLY),
+    *((change, column, code, "SQL, DMY") for change, column, code in _CAST_ONLY[:3]),
+])
+def test_fast_path_stores_only_what_the_validator_accepts(conn: psycopg.Connection, service: dict, change,
+                                                           column, code, datestyle) -> None:
+    conn.execute(f"SET DateStyle = '{datestyle}'")
+    calls = _calls(service["service_id"], 3)
+    calls[1].update(change)
+    preview = conn.execute("SELECT row_number, action, error_codes FROM preview_import(%s, p_format => 'api')",
+                           (Jsonb(calls),)).fetchall()
+    batch_id, status = conn.execute("SELECT import_batch_id, status FROM api_batch_insert_calls(%s)",
+                                    (Jsonb(calls),)).fetchone()
+    conn.execute("RESET DateStyle")  # psycopg reads timestamps in ISO style
+    batch = _batch(conn, batch_id)
+    assert batch["details"]["fast_path"] is False
+    errors = conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s",
+                          (batch_id,)).fetchall()
+    stored = conn.execute("SELECT source_row_number FROM contact_statistics_history WHERE import_batch_id = %s "
+                          "ORDER BY 1", (batch_id,)).fetchall()
+    if code is None:
+        assert (errors, status, stored, preview[1][1]) == ([], "completed", [(1,), (2,), (3,)], "insert")
+    else:
+        assert errors == [(2, column, code)]
+        assert preview[1][1:] == ("reject", [code])
+        assert (status, stored) == ("completed_with_errors", [(1,), (3,)])
+
+
+def test_the_fast_path_guard_is_set_based(conn: psycopg.Connection) -> None:
+    """No per-row PL/pgSQL on the fast path: one INSERT ... SELECT over jsonb_to_recordset."""
+    body = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = 'wfm.import_api_fast(jsonb, uuid)'::regprocedure"
+                        ).fetchone()[0]
+    assert "jsonb_to_recordset" in body and " LOOP" not in body.upper() and "FOR " not in body.upper()
+    assert "ensure_monthly_partitions" not in body
+
+
+# ---------------------------------------------------------------- locks and partitions (issue 9)
+
+# Lock modes that conflict with what a reader (AccessShare) or another import (RowExclusive) takes.
+_BLOCKING_MODES = {"AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", "ShareLock"}
+
+
+def test_api_import_in_an_open_transaction_holds_no_lock_a_reader_needs(db_url: str, conn: psycopg.Connection,
+                                                                        service: dict) -> None:
+    """As a login role in wfm_api, an open transaction after a JSON import that asked for 100
+    rows over 2100-2108 (months without partitions): no partition was created, no lock the
+    caller keeps blocks a reader or another import (NOWAIT: no waiting, no timing)."""
+    from psycopg import sql
+
+    role = f"wfm_t_app_{uuid.uuid4().hex[:10]}"
+    partitions_before = _partition_names(conn)
+    now = dt.datetime.now(UTC)
+    calls = _calls(service["service_id"], 4, start=f"{now:%Y-%m}-02T00:00:00Z")
+    far = [dt.datetime(2100, 1, 1, tzinfo=UTC) + dt.timedelta(days=33 * i, minutes=15 * i) for i in range(100)]
+    calls += [{**calls[0], "interval_start": t.isoformat()} for t in far]
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE wfm_api").format(sql.Identifier(role)))
+    try:
+        with psycopg.connect(db_url, options="-c search_path=wfm,public") as app:
+            app.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            status, total, inserted, rejected = app.execute(
+                "SELECT status, rows_total, rows_inserted, rows_rejected FROM api_batch_insert_calls(%s)",
+                (Jsonb(calls),)).fetchone()
+            assert (status, total, inserted, rejected) == ("completed_with_errors", 104, 4, 100)
+            # app's transaction is still open
+            with psycopg.connect(db_url, autocommit=True) as other:
+                held = other.execute(
+                    """SELECT l.mode, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                       JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE l.pid = %s AND l.granted AND n.nspname = 'wfm'""", (app.info.backend_pid,)).fetchall()
+                assert held and not {m for m, _ in held} & _BLOCKING_MODES, held
+                with other.transaction():
+                    other.execute("LOCK TABLE wfm.contact_statistics, wfm.contact_statistics_history "
+                                  "IN ACCESS SHARE MODE NOWAIT")
+                    assert other.execute("SELECT count(*) FROM wfm.contact_statistics").fetchone() == (0,)
+                with other.transaction():  # another import could write meanwhile
+                    other.execute("LOCK TABLE wfm.contact_statistics, wfm.contact_statistics_history "
+                                  "IN ROW EXCLUSIVE MODE NOWAIT")
+            app.rollback()
+        assert _partition_names(conn) == partitions_before
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+# ---------------------------------------------------------------- payload limits
+
+def test_payload_over_the_row_limit_is_refused_before_expansion(conn: psycopg.Connection, service: dict) -> None:
+    conn.execute("UPDATE api_write_limits SET max_rows_per_call = 5")
+    before = conn.execute("SELECT count(*) FROM import_batches").fetchone()
+    for call in ("SELECT * FROM api_batch_insert_calls(%s)", "SELECT * FROM preview_import(%s, p_format => 'api')",
+                 "SELECT * FROM validate_argus_format(%s)"):
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as info:
+            with conn.transaction():
+                conn.execute(call, (Jsonb(_calls(service["service_id"], 6)),))
+        assert "at most 5 rows" in info.value.diag.message_primary
+        assert "wfm.api_write_limits" in info.value.diag.message_hint
+    assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == before
+    result = conn.execute("SELECT status FROM api_batch_insert_calls(%s)",
+                          (Jsonb(_calls(service["service_id"], 5)),)).fetchone()
+    assert result == ("completed",)
+
+
+def test_payload_over_the_byte_limit_is_refused(conn: psycopg.Connection, service: dict) -> None:
+    assert conn.execute("SELECT max_rows_per_call, max_bytes_per_call FROM api_write_limits").fetchone() == (
+        50000, 20 * 1024 * 1024)
+    conn.execute("UPDATE api_write_limits SET max_bytes_per_call = 4096")
+    calls = _calls(service["service_id"], 3)
+    calls[0]["note"] = "x" * 5000
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="bytes"):
+        conn.execute("SELECT * FROM import_excel_batch(%s, %s)", (Jsonb(calls), service["service_id"]))
 
 
 # ---------------------------------------------------------------- preview

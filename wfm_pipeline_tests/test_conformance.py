@@ -52,6 +52,24 @@ CORPUS: list[tuple[list, set]] = [
     (["03.01.2024 11:45:00", -1, -2, -5, 100000],
      # B > C, but C >= B only speaks when B and C are themselves valid
      {("B", "NEGATIVE_VALUE"), ("C", "NEGATIVE_VALUE"), ("D", "NEGATIVE_VALUE"), ("E", "OUT_OF_RANGE")}),
+    # issue 9: what PostgreSQL's own input functions take but no path may accept
+    (["2024-01-04T24:00:00+00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),   # 24:00
+    (["2024-01-04T23:59:60Z", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),        # leap second
+    (["06/01/2024 00:00:00+00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),   # DateStyle-dependent
+    (["0001-01-01T00:00:00Z", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),        # outside 1678-2261
+    (["01.01.0001 10:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    (["04.01.2024 10:00:00", "0x10", 20, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 10:15:00", "1_000", 2000, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 10:30:00", 1, "0o17", 3, 4], {("C", "NOT_INTEGER")}),
+    (["04.01.2024 10:45:00", 1, 2, "0b1000", 4], {("D", "NOT_INTEGER")}),
+    (["04.01.2024 11:00:00", 1, 2, "1e400", "1e-400"], {("D", "OUT_OF_RANGE"), ("E", "NOT_INTEGER")}),
+    (["04.01.2024 11:15:00", "0.0000000000000000000001", 2, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 11:30:00", 1, "２", 3, "١"], {("C", "NOT_INTEGER"), ("E", "NOT_INTEGER")}),  # non-ASCII digits
+    (["04.01.2024 11:45:0", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),           # one-digit seconds
+    (["04.01.2024\u00a012:00:00", " 1 ", "\u00a02", 3, 4], set()),                # Unicode white space
+    (["2024-01-04T12:15:00+01:00", 1, 2, 3, 4], set()),                         # ISO 8601 instant
+    (["2024-01-04 12:30", 1, 2, 3, 4], set()),                                  # ISO 8601 wall clock
+    (["01.01.1850 10:00:00", 1, 2, 3, 4], {("A", "MISALIGNED_INTERVAL")}),      # LMT: UTC+00:53:28
 ]
 
 
@@ -156,6 +174,9 @@ def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two
 # number (NOT_INTEGER, not OUT_OF_RANGE / NEGATIVE_VALUE), and 10:45:60 is not a time of day
 # (INVALID_DATETIME, not MISALIGNED_INTERVAL).
 EDGE_CASES: list[tuple[list, set]] = [
+    (["31.12.2261 23:45:00", 1, 2, 3, 4], set()),                               # the supported range
+    (["01.01.2262 00:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    (["31.12.1677 23:45:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
     (["05.01.2024 10:00:00", 1, "inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:15:00", 1, "-inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:45:60", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
