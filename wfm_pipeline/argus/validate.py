@@ -187,7 +187,6 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     is_str = (types == str).to_numpy()
     if is_str.any():
         raw = a[is_str]
-        iso, iso_instant = _parse_iso(raw)
         text = raw.str.split().str.join(" ")
         text = text.where(text.str.fullmatch(_TEXT_DATE_SHAPE).fillna(False).astype(bool), "")
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -199,8 +198,14 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         # strptime's %S accepts 60 (leap second) and rolls it over; a wall clock never shows it.
         seconds = pd.to_numeric(text.str.extract(r"[0-9]:[0-9]{2}:([0-9]{2})", expand=False), errors="coerce")
         parsed[seconds >= 60] = pd.NaT
-        out[is_str] = parsed.where(parsed.notna(), iso)
-        instant[is_str] = iso_instant.to_numpy()
+        rest = parsed.isna()   # ISO 8601 only where the Argus form did not match (the rare case)
+        if rest.any():
+            iso, iso_instant = _parse_iso(raw[rest])
+            parsed[rest] = iso
+            str_instant = np.zeros(len(raw), dtype=bool)
+            str_instant[rest.to_numpy()] = iso_instant.to_numpy()
+            instant[is_str] = str_instant
+        out[is_str] = parsed
     out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
     instant &= out.notna().to_numpy()
     invalid = out.isna().to_numpy() & ~_empty_mask(a)
