@@ -407,3 +407,45 @@ def test_malformed_files_are_rejected_or_imported_and_always_audited(conn: psyco
         conn.commit()
         _assert_audited(conn, batch_id, f"JSON of {path.name}")
     assert outcomes.get("rejected", 0) >= 20, outcomes
+
+
+# ---------------------------------------------------------------- the API fast path
+
+_TIME_TEXT = ["2024-03-05T10:00:00+01:00", "2024-03-05T09:00:00Z", "2024-03-05 09:00:00+00:00",
+              "2024-03-05T09:00:00z", "2024-03-05T09:00:00+0000", "2024-03-05T09:00:00+00", "2024-03-05T09:00Z",
+              "2024-03-05T24:00:00+00:00", "2024-03-05T23:59:60Z", "03/05/2024 09:00:00+00:00",
+              "05.03.2024 09:00:00+00:00", "0001-03-05T09:00:00+00:00", "2262-03-05T09:00:00+00:00",
+              "2024-03-05T09:00:00.000000+00:00", "2024-03-05T09:00:00.5+00:00", "2024-03-05T09:07:00+00:00",
+              "2024-03-05T09:00:00+00:53", "2024-03-05T09:00:00+15:00", "2024-02-30T09:00:00+00:00",
+              "2024-03-05T09:00:00", " 2024-03-05T09:00:00Z", "2024-03-05T09:00:00Z ", "epoch", "now",
+              "infinity", "2024-03-05T09:00:00 +00:00", "2024-03-05T09:00:00+00:00:00", "+2024-03-05T09:00:00Z"]
+
+
+def test_api_fast_path_never_stores_what_the_validator_rejects(conn: psycopg.Connection, services) -> None:
+    """Single-cell mutations of clean API batches: whatever the fast path or the validator
+    decides, the stored rows are exactly the rows wfm.stage_import_rows accepts, with its values."""
+    rng = random.Random(SEED + 2)
+    service = services["FUZZJ"]
+    fields = ["service_id", "interval_start", "unique_incoming", "non_unique_incoming", "avg_talk_time",
+              "avg_post_processing_time", "answered_calls", "sl_threshold_seconds"]
+    start = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+    for batch in range(150):
+        calls = [{"service_id": service, "interval_start": (start + dt.timedelta(minutes=15 * (3 * batch + i))).isoformat(),
+                  "unique_incoming": 1, "non_unique_incoming": 2, "avg_talk_time": 30, "avg_post_processing_time": 5}
+                 for i in range(3)]
+        field = rng.choice(fields)
+        value: object = rng.choice(_TIME_TEXT) if field == "interval_start" else rng.choice(
+            _INT_TEXT + [rng.randint(0, 3), 12.0, 1.5, -1, True, None, [1], {"x": 1}, str(service)])
+        calls[1][field] = value
+        payload = Jsonb(calls)
+        expected = conn.execute(
+            """SELECT row_number, interval_start_time, unique_incoming, non_unique_incoming, avg_talk_time,
+                      avg_post_processing_time, answered_calls, sl_threshold_seconds
+               FROM stage_import_rows(%s, 'api') WHERE cardinality(errors) = 0 ORDER BY 1""", (payload,)).fetchall()
+        batch_id = conn.execute("SELECT import_batch_id FROM api_batch_insert_calls(%s)", (payload,)).fetchone()[0]
+        stored = conn.execute(
+            """SELECT source_row_number, interval_start_time, unique_incoming, non_unique_incoming, avg_talk_time,
+                      avg_post_processing_time, answered_calls, sl_threshold_seconds
+               FROM contact_statistics_history WHERE import_batch_id = %s ORDER BY 1""", (batch_id,)).fetchall()
+        assert stored == expected, f"seed {SEED + 2}, batch {batch}: {field} = {value!r}"
+        _assert_audited(conn, batch_id, f"API batch {batch}: {field} = {value!r}")
