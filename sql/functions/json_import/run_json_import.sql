@@ -68,7 +68,8 @@ BEGIN
                                                  'NO_PARTITION',
                                                  format('no partition for month %s (UTC) of interval %s; the JSON import '
                                                         'functions never create partitions: ask the operator to make the '
-                                                        'month available (premake window in wfm.partition_config, or '
+                                                        'month available (widen the premake window in wfm.partition_config '
+                                                        'and run wfm.premake_partitions() or `wfm db upgrade`, or run '
                                                         'SELECT wfm.ensure_monthly_partitions(...) as the ETL role), then send the row again',
                                                         to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
                                                         quote_nullable(r.interval_start_raw)),
