@@ -481,7 +481,14 @@ def test_payload_over_the_byte_limit_is_refused(conn: psycopg.Connection, servic
     calls = _calls(service["service_id"], 3)
     calls[0]["note"] = "x" * 5000
     with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="bytes"):
-        conn.execute("SELECT * FROM import_excel_batch(%s, %s)", (Jsonb(calls), service["service_id"]))
+        with conn.transaction():
+            conn.execute("SELECT * FROM import_excel_batch(%s, %s)", (Jsonb(calls), service["service_id"]))
+    # a compressed payload (from a temporary table the API role may create) counts expanded
+    conn.execute("CREATE TEMP TABLE payload AS SELECT %s::jsonb AS j", (Jsonb(_calls(service["service_id"], 200)),))
+    assert conn.execute("SELECT pg_column_compression(j) IS NOT NULL, pg_column_size(j) < 4096 "
+                        "FROM payload").fetchone() == (True, True)
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="bytes"):
+        conn.execute("SELECT * FROM api_batch_insert_calls((SELECT j FROM payload))")
 
 
 # ---------------------------------------------------------------- preview

@@ -16,6 +16,10 @@ BEGIN
     v_max_rows := coalesce(v_max_rows, 50000);
     v_max_bytes := coalesce(v_max_bytes, 20971520);
     v_bytes := pg_catalog.pg_column_size(p_data);
+    IF pg_catalog.pg_column_compression(p_data) IS NOT NULL THEN
+        -- a compressed value (e.g. read from a temporary table): measure what it expands to
+        v_bytes := pg_catalog.octet_length(p_data::text);
+    END IF;
     IF v_bytes > v_max_bytes THEN
         RAISE EXCEPTION '% is % bytes; one call may send at most % bytes', p_param, v_bytes, v_max_bytes
             USING ERRCODE = 'program_limit_exceeded',
