@@ -177,6 +177,13 @@ EDGE_CASES: list[tuple[list, set]] = [
     (["31.12.2261 23:45:00", 1, 2, 3, 4], set()),                               # the supported range
     (["01.01.2262 00:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
     (["31.12.1677 23:45:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    # duplicates compare exact values (as SQL numerics do), not floats
+    (["06.01.2024 10:00:00", "12.5", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:00:00", "12.7", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:15:00", 12.5, 20, 1, 1], {("B", "NOT_INTEGER")}),
+    (["06.01.2024 10:15:00", "12,5", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_ROW")}),
+    (["06.01.2024 10:30:00", 1, "1e400", 1, 1], {("C", "OUT_OF_RANGE"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:30:00", 1, "1e401", 1, 1], {("C", "OUT_OF_RANGE"), (None, "DUPLICATE_INTERVAL")}),
     (["05.01.2024 10:00:00", 1, "inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:15:00", 1, "-inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:45:60", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),

@@ -144,8 +144,11 @@ def generate(rng: random.Random, n: int) -> list[list]:
     for _ in range(n - 1):
         if rows and rng.random() < 0.06:
             copy = list(rng.choice(rows))
-            if rng.random() < 0.5:
+            r = rng.random()
+            if r < 0.4:                      # a conflicting copy
                 copy[1] = 1 if copy[1] != 1 else 2
+            elif r < 0.7 and isinstance(copy[2], int):  # the same value written differently
+                copy[2] = rng.choice([f"{copy[2]}.0", f"{copy[2]},00", float(copy[2]), f" {copy[2]} ", f"{copy[2]}e0"])
             rows.append(copy)
         else:
             rows.append(_row(rng))

@@ -212,13 +212,22 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return out, invalid, instant
 
 
-def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """A count/duration column -> float64 (NaN when empty/unparseable) and the unparseable mask."""
+def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """A count/duration column -> float64 (NaN when empty/unparseable), the unparseable mask and
+    the exact-value keys of cells a float cannot judge (see ``_exact_number``; "" elsewhere)."""
     types = s.map(type)
     out = pd.Series(np.nan, index=s.index, dtype="float64")
+    keys = pd.Series("", index=s.index, dtype=object)
     is_num = types.isin([float, int, np.float64, np.int64]).to_numpy()
     if is_num.any():
-        out[is_num] = s[is_num].astype("float64")
+        nums = s[is_num].astype("float64")
+        out[is_num] = nums
+        # non-integers and integers beyond 2**53: judged on their exact decimal text, as JSON sends it
+        odd = np.isfinite(nums) & ((nums != np.floor(nums)) | (nums.abs() > _EXACT_LIMIT))
+        if odd.any():
+            exact = s[is_num][odd].map(lambda v: _exact_number(repr(float(v)) if isinstance(v, float) else str(v)))
+            out[odd[odd].index] = exact.str[0].astype("float64")
+            keys[odd[odd].index] = exact.str[1]
     is_str = (types == str).to_numpy()
     if is_str.any():
         # Text holding a number; a decimal comma is a decimal point (12,5 is 12.5: not an integer).
@@ -226,29 +235,35 @@ def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
         plain = text.str.fullmatch(_PLAIN_DIGITS).fillna(False).astype(bool)
         values = pd.Series(np.nan, index=text.index, dtype="float64")
         values[plain] = pd.to_numeric(text[plain])                     # the common case, exact
-        if (~plain).any():
-            values[~plain] = text[~plain].map(_exact_number)           # rare: decimals, exponents
+        if (~plain).any():                                             # rare: decimals, exponents
+            exact = text[~plain].map(_exact_number)
+            values[~plain] = exact.str[0].astype("float64")
+            keys[exact.index] = exact.str[1]
         out[is_str] = values
     # "inf", "-inf", "Infinity" parse as floats but are not whole numbers.
     out[np.isinf(out.to_numpy())] = np.nan
     unparseable = out.isna().to_numpy() & ~_empty_mask(s)
-    return out, unparseable
+    return out, unparseable, keys
 
 
-def _exact_number(text: str) -> float:
-    """A number text as the SQL validator judges it (numeric, exact): NaN when it is not a
-    decimal number; 0.5 for a non-integer (the value only has to fail the integer check);
-    integers clamped to +-1e300 (only their sign and "beyond 2**31" matter), so neither float
-    rounding (1e-400 -> 0.0, 2147483647.0000000001 -> 2147483647.0) nor overflow (1e400 -> inf)
-    changes the verdict."""
+def _exact_number(text: str) -> tuple[float, str]:
+    """A number text judged as the SQL validator does (numeric, exact), as (value, key): NaN
+    when it is not a decimal number; 0.5 for any non-integer (the value only has to fail the
+    integer check); integers clamped to +-1e300 (only their sign and "beyond 2**31" matter). So
+    neither float rounding (1e-400 -> 0.0, 2147483647.0000000001 -> 2147483647.0) nor overflow
+    (1e400 -> inf) changes a verdict. The key (the exact value, normalised) tells such cells
+    apart when duplicates are compared; it is "" when the float is exact."""
     if not re.fullmatch(_NUMBER_SHAPE, text):
-        return np.nan
+        return np.nan, ""
     value = decimal.Decimal(text)
     if value != value.to_integral_value():
-        return 0.5
-    return float(max(min(value, _CLAMP), -_CLAMP))
+        return 0.5, str(value.normalize())
+    if abs(value) <= _EXACT_LIMIT:
+        return float(value), ""
+    return float(max(min(value, _CLAMP), -_CLAMP)), str(value.normalize())
 
 
+_EXACT_LIMIT = 2 ** 53
 _CLAMP = decimal.Decimal("1e300")
 
 
@@ -314,9 +329,10 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     errs.add(np.flatnonzero(bad_dt), "A", E.INVALID_DATETIME)
     typed = pd.DataFrame({"row": frame["row"].astype("int64"), "local_time": local_time})
     unparseable: dict[str, np.ndarray] = {}
+    exact_keys: dict[str, pd.Series] = {}
     for col in VALUE_COLUMNS:
         letter = COLUMN_LETTERS[col]
-        typed[col], unparseable[col] = _parse_number(frame[letter])
+        typed[col], unparseable[col], exact_keys[col] = _parse_number(frame[letter])
         errs.add(np.flatnonzero(unparseable[col]), letter, E.NOT_INTEGER)
     c = typed["non_unique_incoming"]
     for col in ("unique_incoming", "non_unique_incoming"):
@@ -355,7 +371,7 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     errs.add(np.flatnonzero(utc_misaligned), "A", E.MISALIGNED_INTERVAL)
 
     # 4. duplicates among rows with a valid instant
-    dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable)
+    dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable, exact_keys)
     errs.add(dup_row_pos, None, E.DUPLICATE_ROW)
     errs.add(dup_interval_pos, None, E.DUPLICATE_INTERVAL)
     t_dst = time.perf_counter()
@@ -414,8 +430,8 @@ def _to_utc(local: pd.Series, time_zone: str) -> pd.Series:
     return result.dt.tz_convert("UTC")
 
 
-def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
-                unparseable: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame, unparseable: dict[str, np.ndarray],
+                exact_keys: dict[str, pd.Series]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
     """Positions of DUPLICATE_ROW and DUPLICATE_INTERVAL rows, and each row's group's first row."""
     has_instant = utc.notna()
     dup = utc.duplicated(keep=False) & has_instant
@@ -423,11 +439,13 @@ def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
     if not dup.any():
         return empty, empty, pd.Series(dtype="int64")
     sub = typed.loc[dup, list(VALUE_COLUMNS)].copy()
-    # Identical means identical cells: parsed numbers, or the raw text where it did not parse.
+    # Identical means identical cells: parsed numbers (exactly, as SQL numerics compare), or the
+    # raw text where it did not parse.
     for col in VALUE_COLUMNS:
         letter = COLUMN_LETTERS[col]
         text = frame.loc[dup, letter].where(unparseable[col][dup.to_numpy()], "")
         sub[col + "_text"] = text.astype(str)
+        sub[col + "_exact"] = exact_keys[col][dup].astype(str)
         sub[col + "_blank"] = sub[col].isna()  # so a blank cell never equals a -1 after fillna
     sub = sub.fillna(-1.0)
     fingerprint = pd.util.hash_pandas_object(sub, index=False)
