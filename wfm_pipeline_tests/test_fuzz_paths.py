@@ -424,6 +424,14 @@ _TIME_TEXT = ["2024-03-05T10:00:00+01:00", "2024-03-05T09:00:00Z", "2024-03-05 0
               "infinity", "2024-03-05T09:00:00 +00:00", "2024-03-05T09:00:00+00:00:00", "+2024-03-05T09:00:00Z"]
 
 
+def _slot_mutation(rng: random.Random, text: str) -> str:
+    """One digit of a valid time replaced by a separator: PostgreSQL's timestamptz input takes
+    many of these (' 024-03-05...' is year 24, '...T:0:00:00Z' midnight, '...:00:.0Z', '+01::0')."""
+    text = rng.choice([text, text.replace("+00:00", "Z"), text.replace("T", " ").replace("+00:00", "-01:00")])
+    pos = rng.choice([i for i, ch in enumerate(text) if ch.isdigit()])
+    return text[:pos] + rng.choice("-:T+Z .") + text[pos + 1:]
+
+
 def test_api_fast_path_never_stores_what_the_validator_rejects(conn: psycopg.Connection, services) -> None:
     """Single-cell mutations of clean API batches: whatever the fast path or the validator
     decides, the stored rows are exactly the rows wfm.stage_import_rows accepts, with its values."""
@@ -432,13 +440,15 @@ def test_api_fast_path_never_stores_what_the_validator_rejects(conn: psycopg.Con
     fields = ["service_id", "interval_start", "unique_incoming", "non_unique_incoming", "avg_talk_time",
               "avg_post_processing_time", "answered_calls", "sl_threshold_seconds"]
     start = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
-    for batch in range(150):
+    for batch in range(200):
         calls = [{"service_id": service, "interval_start": (start + dt.timedelta(minutes=15 * (3 * batch + i))).isoformat(),
                   "unique_incoming": 1, "non_unique_incoming": 2, "avg_talk_time": 30, "avg_post_processing_time": 5}
                  for i in range(3)]
         field = rng.choice(fields)
-        value: object = rng.choice(_TIME_TEXT) if field == "interval_start" else rng.choice(
-            _INT_TEXT + [rng.randint(0, 3), 12.0, 1.5, -1, True, None, [1], {"x": 1}, str(service)])
+        value: object = rng.choice(_INT_TEXT + [rng.randint(0, 3), 12.0, 1.5, -1, True, None, [1], {"x": 1},
+                                                str(service)])
+        if field == "interval_start":
+            value = rng.choice(_TIME_TEXT) if rng.random() < 0.5 else _slot_mutation(rng, calls[1]["interval_start"])
         calls[1][field] = value
         payload = Jsonb(calls)
         expected = conn.execute(
