@@ -4,12 +4,22 @@ api_batch_insert_calls and preview_import (sql/040-042)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from wfm_pipeline_tests.months import ensure_months
+
 UTC = dt.timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def _months(conn: psycopg.Connection) -> None:
+    """The months most tests import into (the JSON functions never create partitions)."""
+    ensure_months(conn, "2024-02", "2025-03")
 
 
 def _errors(conn: psycopg.Connection, data, service_id: int | None = None) -> list[tuple]:
@@ -146,7 +156,10 @@ def test_second_import_updates_and_revert_restores(conn: psycopg.Connection, ser
 def test_validate_only_logs_but_writes_nothing(conn: psycopg.Connection, service: dict) -> None:
     result = _import(conn, [["01.02.2024 10:00:00", 1, 2, 3, 4], ["x", 1, 2, 3, 4]], service["service_id"],
                      validate_only=True)
-    assert (result["status"], result["rows_rejected"], result["rows_inserted"]) == ("validated", 1, 0)
+    # counts say what the import would do (as the file path's validate-only): every row accounted for
+    assert (result["status"], result["rows_rejected"], result["rows_inserted"]) == ("validated", 1, 1)
+    batch = _batch(conn, result["import_batch_id"])
+    assert batch["rows_total"] == batch["rows_inserted"] + batch["rows_updated"] + batch["rows_rejected"] + batch["rows_skipped"]
     assert conn.execute("SELECT count(*) FROM import_errors WHERE import_batch_id = %s",
                         (result["import_batch_id"],)).fetchone() == (1,)
     assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
@@ -175,16 +188,47 @@ def test_all_rows_rejected_and_empty_input(conn: psycopg.Connection, service: di
                         (empty["import_batch_id"],)).fetchone() == ("NO_DATA_ROWS",)
 
 
-def test_partitions_are_created_for_the_batch_months(conn: psycopg.Connection, service: dict) -> None:
-    result = _import(conn, [["15.05.2031 10:00:00", 1, 2, 3, 4], ["15.01.2019 10:00:00", 1, 2, 3, 4]],
-                     service["service_id"])
-    assert result["rows_inserted"] == 2
-    names = {n for (n,) in conn.execute("SELECT partition_name FROM partitions WHERE NOT is_guard")}
-    assert {"contact_statistics_2031_05", "contact_statistics_2019_01",
-            "contact_statistics_history_2031_05", "contact_statistics_history_2019_01"} <= names
+def _partition_names(conn: psycopg.Connection) -> set[str]:
+    return {n for (n,) in conn.execute("SELECT partition_name FROM partitions")}
+
+
+def test_rows_of_months_without_partition_are_row_errors_and_nothing_is_created(
+        conn: psycopg.Connection, service: dict) -> None:
+    before = _partition_names(conn)
+    data = [["15.05.2031 10:00:00", 1, 2, 3, 4], ["15.01.2019 10:00:00", 1, 2, 3, 4],
+            ["01.02.2024 10:00:00", 1, 2, 3, 4], ["15.05.2031 10:15:00", -1, 2, 3, 4]]
+    # the pure validator does not look at partitions (files create theirs in the ETL step)
+    assert _errors(conn, data, service["service_id"]) == [(4, "B", "NEGATIVE_VALUE")]
+    result = _import(conn, data, service["service_id"])
+    assert (result["status"], result["rows_total"], result["rows_inserted"], result["rows_rejected"]) == (
+        "completed_with_errors", 4, 1, 3)
+    errors = conn.execute("SELECT row_number, column_name, error_code, raw_value, error_message FROM import_errors "
+                          "WHERE import_batch_id = %s ORDER BY 1", (result["import_batch_id"],)).fetchall()
+    assert [e[:4] for e in errors] == [(1, "A", "NO_PARTITION", "15.05.2031 10:00:00"),
+                                       (2, "A", "NO_PARTITION", "15.01.2019 10:00:00"),
+                                       (4, "B", "NEGATIVE_VALUE", "-1")]
+    assert "2031-05" in errors[0][4] and "ensure_monthly_partitions" in errors[0][4] and "premake" in errors[0][4]
+    assert _batch(conn, result["import_batch_id"])["details"]["months_without_partition"] == ["2019-01", "2031-05"]
+    assert _partition_names(conn) == before
+    # once the operator made the month available, the same rows go in
+    ensure_months(conn, "2031-05", "2019-01")
+    again = _import(conn, data[:2], service["service_id"])
+    assert (again["status"], again["rows_inserted"]) == ("completed", 2)
+
+
+def test_validate_only_and_preview_report_missing_partitions(conn: psycopg.Connection, service: dict) -> None:
+    data = [["15.05.2031 10:00:00", 1, 2, 3, 4], ["01.02.2024 10:00:00", 1, 2, 3, 4]]
+    dry = _import(conn, data, service["service_id"], validate_only=True)
+    assert (dry["status"], dry["rows_inserted"], dry["rows_rejected"]) == ("validated", 1, 1)
+    batch = _batch(conn, dry["import_batch_id"])
+    assert batch["rows_total"] == batch["rows_inserted"] + batch["rows_updated"] + batch["rows_rejected"] + batch["rows_skipped"]
+    rows = conn.execute("SELECT row_number, action, error_codes FROM preview_import(%s, %s)",
+                        (Jsonb(data), service["service_id"])).fetchall()
+    assert rows == [(1, "reject", ["NO_PARTITION"]), (2, "insert", [])]
 
 
 def test_dst_fall_back_in_input_order(conn: psycopg.Connection, service: dict) -> None:
+    ensure_months(conn, "2024-03", "2024-10")
     data = [["27.10.2024 02:30:00", 1, 2, 3, 4], ["27.10.2024 02:30:00", 5, 6, 7, 8],
             ["31.03.2024 02:30:00", 1, 2, 3, 4]]
     assert _errors(conn, data, service["service_id"]) == [(3, "A", "INVALID_LOCAL_TIME")]
@@ -294,11 +338,157 @@ def test_fast_path_never_accepts_what_the_validator_rejects(conn: psycopg.Connec
                         (batch_id,)).fetchone() == (3 - rejected,)
 
 
-def test_fast_path_creates_missing_months(conn: psycopg.Connection, service: dict) -> None:
-    calls = _calls(service["service_id"], 2, start="2033-07-01T00:00:00Z")
+def test_api_rows_of_a_month_without_partition_are_rejected_not_created(conn: psycopg.Connection,
+                                                                        service: dict) -> None:
+    before = _partition_names(conn)
+    calls = _calls(service["service_id"], 2, start="2033-07-01T00:00:00Z") + _calls(service["service_id"], 1)
     batch_id = conn.execute("SELECT import_batch_id FROM api_batch_insert_calls(%s)", (Jsonb(calls),)).fetchone()[0]
     batch = _batch(conn, batch_id)
-    assert (batch["status"], batch["rows_inserted"], batch["details"]["fast_path"]) == ("completed", 2, True)
+    assert (batch["status"], batch["rows_inserted"], batch["rows_rejected"], batch["details"]["fast_path"]) == (
+        "completed_with_errors", 1, 2, False)
+    assert conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s "
+                        "ORDER BY 1", (batch_id,)).fetchall() == [(1, "interval_start", "NO_PARTITION"),
+                                                                 (2, "interval_start", "NO_PARTITION")]
+    assert _partition_names(conn) == before
+
+
+# Issue 9: PostgreSQL's input functions take these (integer: hex/octal/binary/underscores;
+# timestamptz: 24:00, leap seconds, DateStyle-dependent dates, year 1); the fast path once
+# stored them while preview_import said reject. Now one verdict: the validator's.
+_CAST_ONLY = [
+    ({"interval_start": "2025-03-03T24:00:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "2025-03-03T23:59:60Z"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "03/04/2025 00:00:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"interval_start": "0001-03-03T08:15:00+00:00"}, "interval_start", "INVALID_DATETIME"),
+    ({"unique_incoming": "0x10", "non_unique_incoming": 99}, "unique_incoming", "NOT_INTEGER"),
+    ({"unique_incoming": "1_000", "non_unique_incoming": 2000}, "unique_incoming", "NOT_INTEGER"),
+    ({"non_unique_incoming": "0o17"}, "non_unique_incoming", "NOT_INTEGER"),
+    ({"avg_talk_time": "0b1000"}, "avg_talk_time", "NOT_INTEGER"),
+    ({"service_id": "0x2"}, "service_id", "NOT_INTEGER"),
+    ({"group_id": "0x1"}, "group_id", "NOT_INTEGER"),
+    ({"answered_calls": " 1"}, None, None),   # white space is stripped, as in files: valid, not fast
+]
+
+
+@pytest.mark.parametrize("change, column, code, datestyle", [
+    *((change, column, code, "ISO, MDY") for change, column, code in _CAST_ONLY),
+    *((change, column, code, "SQL, DMY") for change, column, code in _CAST_ONLY[:3]),
+])
+def test_fast_path_stores_only_what_the_validator_accepts(conn: psycopg.Connection, service: dict, change,
+                                                           column, code, datestyle) -> None:
+    conn.execute(f"SET DateStyle = '{datestyle}'")
+    calls = _calls(service["service_id"], 3)
+    calls[1].update(change)
+    preview = conn.execute("SELECT row_number, action, error_codes FROM preview_import(%s, p_format => 'api')",
+                           (Jsonb(calls),)).fetchall()
+    batch_id, status = conn.execute("SELECT import_batch_id, status FROM api_batch_insert_calls(%s)",
+                                    (Jsonb(calls),)).fetchone()
+    conn.execute("RESET DateStyle")  # psycopg reads timestamps in ISO style
+    batch = _batch(conn, batch_id)
+    assert batch["details"]["fast_path"] is False
+    errors = conn.execute("SELECT row_number, column_name, error_code FROM import_errors WHERE import_batch_id = %s",
+                          (batch_id,)).fetchall()
+    stored = conn.execute("SELECT source_row_number FROM contact_statistics_history WHERE import_batch_id = %s "
+                          "ORDER BY 1", (batch_id,)).fetchall()
+    if code is None:
+        assert (errors, status, stored, preview[1][1]) == ([], "completed", [(1,), (2,), (3,)], "insert")
+    else:
+        assert errors == [(2, column, code)]
+        assert preview[1][1:] == ("reject", [code])
+        assert (status, stored) == ("completed_with_errors", [(1,), (3,)])
+
+
+def test_the_fast_path_guard_is_set_based(conn: psycopg.Connection) -> None:
+    """No per-row PL/pgSQL on the fast path: one INSERT ... SELECT over jsonb_to_recordset."""
+    body = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = 'wfm.import_api_fast(jsonb, uuid)'::regprocedure"
+                        ).fetchone()[0]
+    assert "jsonb_to_recordset" in body and not re.search(r"\bLOOP\b|\bFOR\s+\w+\s+IN\b|\bFOREACH\b", body, re.I)
+    assert "ensure_monthly_partitions" not in body
+
+
+# ---------------------------------------------------------------- locks and partitions (issue 9)
+
+# Lock modes that conflict with what a reader (AccessShare) or another import (RowExclusive) takes.
+_BLOCKING_MODES = {"AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", "ShareLock"}
+
+
+def test_api_import_in_an_open_transaction_holds_no_lock_a_reader_needs(db_url: str, conn: psycopg.Connection,
+                                                                        service: dict) -> None:
+    """As a login role in wfm_api, an open transaction after a JSON import that asked for 100
+    rows over 2100-2108 (months without partitions): no partition was created, no lock the
+    caller keeps blocks a reader or another import (NOWAIT: no waiting, no timing)."""
+    from psycopg import sql
+
+    role = f"wfm_t_app_{uuid.uuid4().hex[:10]}"
+    partitions_before = _partition_names(conn)
+    now = dt.datetime.now(UTC)
+    calls = _calls(service["service_id"], 4, start=f"{now:%Y-%m}-02T00:00:00Z")
+    far = [dt.datetime(2100, 1, 1, tzinfo=UTC) + dt.timedelta(days=33 * i, minutes=15 * i) for i in range(100)]
+    calls += [{**calls[0], "interval_start": t.isoformat()} for t in far]
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE wfm_api").format(sql.Identifier(role)))
+    try:
+        with psycopg.connect(db_url, options="-c search_path=wfm,public") as app:
+            app.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            status, total, inserted, rejected = app.execute(
+                "SELECT status, rows_total, rows_inserted, rows_rejected FROM api_batch_insert_calls(%s)",
+                (Jsonb(calls),)).fetchone()
+            assert (status, total, inserted, rejected) == ("completed_with_errors", 104, 4, 100)
+            # app's transaction is still open
+            with psycopg.connect(db_url, autocommit=True) as other:
+                held = other.execute(
+                    """SELECT l.mode, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                       JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE l.pid = %s AND l.granted AND n.nspname = 'wfm'""", (app.info.backend_pid,)).fetchall()
+                assert held and not {m for m, _ in held} & _BLOCKING_MODES, held
+                with other.transaction():
+                    other.execute("LOCK TABLE wfm.contact_statistics, wfm.contact_statistics_history "
+                                  "IN ACCESS SHARE MODE NOWAIT")
+                    assert other.execute("SELECT count(*) FROM wfm.contact_statistics").fetchone() == (0,)
+                with other.transaction():  # another import could write meanwhile
+                    other.execute("LOCK TABLE wfm.contact_statistics, wfm.contact_statistics_history "
+                                  "IN ROW EXCLUSIVE MODE NOWAIT")
+            app.rollback()
+        assert _partition_names(conn) == partitions_before
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+# ---------------------------------------------------------------- payload limits
+
+def test_payload_over_the_row_limit_is_refused_before_expansion(conn: psycopg.Connection, service: dict) -> None:
+    conn.execute("UPDATE api_write_limits SET max_rows_per_call = 5")
+    before = conn.execute("SELECT count(*) FROM import_batches").fetchone()
+    for call in ("SELECT * FROM api_batch_insert_calls(%s)", "SELECT * FROM preview_import(%s, p_format => 'api')",
+                 "SELECT * FROM validate_argus_format(%s)"):
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as info:
+            with conn.transaction():
+                conn.execute(call, (Jsonb(_calls(service["service_id"], 6)),))
+        assert "at most 5 rows" in info.value.diag.message_primary
+        assert "wfm.api_write_limits" in info.value.diag.message_hint
+    assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == before
+    result = conn.execute("SELECT status FROM api_batch_insert_calls(%s)",
+                          (Jsonb(_calls(service["service_id"], 5)),)).fetchone()
+    assert result == ("completed",)
+
+
+def test_payload_over_the_byte_limit_is_refused(conn: psycopg.Connection, service: dict) -> None:
+    assert conn.execute("SELECT max_rows_per_call, max_bytes_per_call FROM api_write_limits").fetchone() == (
+        50000, 20 * 1024 * 1024)
+    conn.execute("UPDATE api_write_limits SET max_bytes_per_call = 4096")
+    calls = _calls(service["service_id"], 3)
+    calls[0]["note"] = "x" * 5000
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="bytes"):
+        with conn.transaction():
+            conn.execute("SELECT * FROM import_excel_batch(%s, %s)", (Jsonb(calls), service["service_id"]))
+    # a compressed payload (from a temporary table the API role may create) counts expanded
+    conn.execute("CREATE TEMP TABLE payload AS SELECT %s::jsonb AS j", (Jsonb(_calls(service["service_id"], 200)),))
+    assert conn.execute("SELECT pg_column_compression(j) IS NOT NULL, pg_column_size(j) < 4096 "
+                        "FROM payload").fetchone() == (True, True)
+    with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="bytes"):
+        conn.execute("SELECT * FROM api_batch_insert_calls((SELECT j FROM payload))")
 
 
 # ---------------------------------------------------------------- preview

@@ -52,6 +52,24 @@ CORPUS: list[tuple[list, set]] = [
     (["03.01.2024 11:45:00", -1, -2, -5, 100000],
      # B > C, but C >= B only speaks when B and C are themselves valid
      {("B", "NEGATIVE_VALUE"), ("C", "NEGATIVE_VALUE"), ("D", "NEGATIVE_VALUE"), ("E", "OUT_OF_RANGE")}),
+    # issue 9: what PostgreSQL's own input functions take but no path may accept
+    (["2024-01-04T24:00:00+00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),   # 24:00
+    (["2024-01-04T23:59:60Z", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),        # leap second
+    (["06/01/2024 00:00:00+00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),   # DateStyle-dependent
+    (["0001-01-01T00:00:00Z", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),        # outside 1678-2261
+    (["01.01.0001 10:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    (["04.01.2024 10:00:00", "0x10", 20, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 10:15:00", "1_000", 2000, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 10:30:00", 1, "0o17", 3, 4], {("C", "NOT_INTEGER")}),
+    (["04.01.2024 10:45:00", 1, 2, "0b1000", 4], {("D", "NOT_INTEGER")}),
+    (["04.01.2024 11:00:00", 1, 2, "1e400", "1e-400"], {("D", "OUT_OF_RANGE"), ("E", "NOT_INTEGER")}),
+    (["04.01.2024 11:15:00", "0.0000000000000000000001", 2, 3, 4], {("B", "NOT_INTEGER")}),
+    (["04.01.2024 11:30:00", 1, "２", 3, "١"], {("C", "NOT_INTEGER"), ("E", "NOT_INTEGER")}),  # non-ASCII digits
+    (["04.01.2024 11:45:0", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),           # one-digit seconds
+    (["04.01.2024\u00a012:00:00", " 1 ", "\u00a02", 3, 4], set()),                # Unicode white space
+    (["2024-01-04T12:15:00+01:00", 1, 2, 3, 4], set()),                         # ISO 8601 instant
+    (["2024-01-04 12:30", 1, 2, 3, 4], set()),                                  # ISO 8601 wall clock
+    (["01.01.1850 10:00:00", 1, 2, 3, 4], {("A", "MISALIGNED_INTERVAL")}),      # LMT: UTC+00:53:28
 ]
 
 
@@ -85,7 +103,8 @@ def _json_rows() -> list[list]:
 def test_corpus_expectations_cover_every_row_code(conn: psycopg.Connection) -> None:
     codes = {code for _, expected in CORPUS for _, code in expected}
     row_codes = {c for (c,) in conn.execute("SELECT error_code FROM error_codes WHERE scope = 'row'")}
-    assert row_codes <= codes | {"UNKNOWN_SERVICE", "UNKNOWN_GROUP"}
+    # NO_PARTITION: only the JSON imports (files create their months in the ETL step)
+    assert row_codes <= codes | {"UNKNOWN_SERVICE", "UNKNOWN_GROUP", "NO_PARTITION"}
 
 
 def test_file_and_json_give_identical_verdicts(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
@@ -123,6 +142,9 @@ def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two
     _write_xlsx(path)
     loaded = import_file(conn, path, "FILE")
     conn.commit()
+    # the file import created its months (ETL step); the JSON functions never create any
+    assert not conn.execute("SELECT * FROM months_without_partition(ARRAY['2024-01-01 00:00+00', "
+                            "'2024-10-01 00:00+00']::timestamptz[])").fetchone()[0]
     batch_id, status, total, inserted, updated, rejected = conn.execute(
         "SELECT * FROM import_argus_format_data(%s, %s)", (Jsonb(_json_rows()), json_service)).fetchone()
     conn.commit()
@@ -152,6 +174,16 @@ def test_file_and_json_imports_store_the_same_rows(conn: psycopg.Connection, two
 # number (NOT_INTEGER, not OUT_OF_RANGE / NEGATIVE_VALUE), and 10:45:60 is not a time of day
 # (INVALID_DATETIME, not MISALIGNED_INTERVAL).
 EDGE_CASES: list[tuple[list, set]] = [
+    (["31.12.2261 23:45:00", 1, 2, 3, 4], set()),                               # the supported range
+    (["01.01.2262 00:00:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    (["31.12.1677 23:45:00", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),
+    # duplicates compare exact values (as SQL numerics do), not floats
+    (["06.01.2024 10:00:00", "12.5", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:00:00", "12.7", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:15:00", 12.5, 20, 1, 1], {("B", "NOT_INTEGER")}),
+    (["06.01.2024 10:15:00", "12,5", 20, 1, 1], {("B", "NOT_INTEGER"), (None, "DUPLICATE_ROW")}),
+    (["06.01.2024 10:30:00", 1, "1e400", 1, 1], {("C", "OUT_OF_RANGE"), (None, "DUPLICATE_INTERVAL")}),
+    (["06.01.2024 10:30:00", 1, "1e401", 1, 1], {("C", "OUT_OF_RANGE"), (None, "DUPLICATE_INTERVAL")}),
     (["05.01.2024 10:00:00", 1, "inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:15:00", 1, "-inf", 3, 4], {("C", "NOT_INTEGER")}),
     (["05.01.2024 10:45:60", 1, 2, 3, 4], {("A", "INVALID_DATETIME")}),

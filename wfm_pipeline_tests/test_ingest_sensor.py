@@ -157,8 +157,8 @@ def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psy
     path = drop(env, "S1/again.csv")
     sha = file_sha256(path)
     batch = conn.execute(
-        """INSERT INTO import_batches (source, file_name, file_sha256, service_id, status, rows_total)
-           VALUES ('file', 'march.csv', %s, %s, 'completed', 2) RETURNING import_batch_id::text""",
+        """INSERT INTO import_batches (source, file_name, file_sha256, service_id, status, rows_total, rows_inserted)
+           VALUES ('file', 'march.csv', %s, %s, 'completed', 2, 2) RETURNING import_batch_id::text""",
         (sha, service["service_id"])).fetchone()[0]
     conn.commit()
     result = tick(tick(None).cursor)

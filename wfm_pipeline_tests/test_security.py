@@ -8,6 +8,7 @@ PUBLIC execute, wfm_api execute).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 
@@ -20,7 +21,9 @@ WRITE_API = ("validate_argus_format", "import_argus_format_data", "import_excel_
              "api_batch_insert_calls", "preview_import")
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
 
-GOOD_CALL = [{"service_id": None, "interval_start": "2025-03-03T10:00:00+01:00", "unique_incoming": 3,
+# A time in the current month: its partition is premade (the JSON functions never create one).
+_NOW = dt.datetime.now(dt.timezone.utc)
+GOOD_CALL = [{"service_id": None, "interval_start": f"{_NOW:%Y-%m}-03T10:00:00+01:00", "unique_incoming": 3,
               "non_unique_incoming": 4, "avg_talk_time": 100, "avg_post_processing_time": 10}]
 
 

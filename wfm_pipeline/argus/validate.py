@@ -22,6 +22,8 @@ other error *rejects* it: ``rows_total = valid + rejected + skipped``.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,19 +109,86 @@ def _empty_mask(s: pd.Series) -> np.ndarray:
     return s.isna().to_numpy()
 
 
-def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Column A -> naive local datetime64[ns] (NaT when empty/invalid) and the invalid mask."""
+# Text dates: the shape the SQL validator accepts (wfm.json_cell_local_ts), ASCII digits only;
+# strptime alone would also take one-digit minutes/seconds and non-ASCII digits.
+_TEXT_DATE_SHAPE = r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4} [0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
+# The supported range of every path: inside pandas' datetime64[ns] (1677-09-21..2262-04-11),
+# whole years so that the SQL functions (sql/functions/json_import) can apply the same rule.
+MIN_TIME = pd.Timestamp("1678-01-01")
+END_TIME = pd.Timestamp("2262-01-01")
+# Number text: the shape wfm.json_cell_is_number accepts (after "," -> "." and spaces dropped).
+_NUMBER_SHAPE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+_PLAIN_DIGITS = r"[0-9]{1,15}"
+
+
+# ISO 8601 text, as wfm.json_cell_local_ts / wfm.json_cell_instant accept it (ASCII digits,
+# no white space inside): a wall-clock time, or an instant with a UTC offset (Z, +01, +0100, +01:00).
+_ISO_LOCAL = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
+              r"(?::(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?)?")
+_ISO_INSTANT = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
+                r"(?::(?P<S>[0-5][0-9])(?:\.(?P<f>[0-9]{1,6}))?)?"
+                r"(?P<z>[Zz]|(?P<sign>[+-])(?P<oh>0[0-9]|1[0-4])(?::?(?P<om>[0-5][0-9]))?)")
+
+
+def _from_parts(parts: pd.DataFrame) -> pd.Series:
+    """Regex groups Y m d H M [S f] -> datetime64[ns]; NaT for impossible dates/times (24:00,
+    31.04., :60) and years outside pandas' range."""
+    if parts.empty:
+        return pd.Series([], dtype="datetime64[ns]", index=parts.index)
+    frac = parts["f"].fillna("").str.ljust(6, "0")
+    fields = pd.DataFrame({
+        "year": parts["Y"].astype(int), "month": parts["m"].astype(int), "day": parts["d"].astype(int),
+        "hour": parts["H"].astype(int), "minute": parts["M"].astype(int),
+        "second": parts["S"].fillna("0").astype(int),
+        "microsecond": pd.to_numeric(frac.where(frac != "", "0")).astype(int)}, index=parts.index)
+    ok = (fields["month"].between(1, 12) & fields["day"].between(1, 31) & (fields["hour"] <= 23)
+          & (fields["minute"] <= 59) & (fields["second"] <= 59) & fields["year"].between(1677, 2262))
+    out = pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns]")
+    if ok.any():
+        out[ok] = pd.to_datetime(fields[ok], errors="coerce")
+    return out
+
+
+def _parse_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text -> (naive datetime, is_instant): instants (with an offset) as naive UTC."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    is_instant = pd.Series(np.zeros(len(text), dtype=bool), index=text.index)
+    inst = text.str.extract(f"^{_ISO_INSTANT}$")
+    has = inst["Y"].notna()
+    if has.any():
+        parts = inst[has]
+        naive = _from_parts(parts)
+        sign = parts["sign"].map({"+": 1, "-": -1}).fillna(0)
+        minutes = sign * (parts["oh"].fillna("0").astype(int) * 60 + parts["om"].fillna("0").astype(int))
+        utc = naive - pd.to_timedelta(minutes, unit="min")
+        is_instant[has] = naive.notna().to_numpy(dtype=bool)
+        out[has] = utc
+    local = text.str.extract(f"^{_ISO_LOCAL}$")
+    has = local["Y"].notna() & ~is_instant
+    if has.any():
+        out[has] = _from_parts(local[has])
+    return out, is_instant
+
+
+def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Column A -> naive datetime64[ns] (NaT when empty/invalid), the invalid mask and the
+    instant mask: text with a UTC offset is an instant (its value here is naive UTC), every
+    other value a wall-clock time in the service's zone."""
     types = a.map(type)
     out = pd.Series(pd.NaT, index=a.index, dtype="datetime64[ns]")
+    instant = np.zeros(len(a), dtype=bool)
     is_dt = types.isin([dt.datetime, pd.Timestamp]).to_numpy()
     if is_dt.any():
-        out[is_dt] = pd.to_datetime(a[is_dt], errors="coerce")
+        # Date cells are floats of days in Excel: 00:15 may arrive as 00:14:59.999987.
+        out[is_dt] = pd.to_datetime(a[is_dt], errors="coerce").dt.round("s")
     is_date = (types == dt.date).to_numpy()
     if is_date.any():
         out[is_date] = pd.to_datetime(a[is_date].map(lambda d: dt.datetime(d.year, d.month, d.day)))
     is_str = (types == str).to_numpy()
     if is_str.any():
-        text = a[is_str].str.split().str.join(" ")
+        raw = a[is_str]
+        text = raw.str.split().str.join(" ")
+        text = text.where(text.str.fullmatch(_TEXT_DATE_SHAPE).fillna(False).astype(bool), "")
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
         for fmt in TEXT_DATE_FORMATS:
             todo = parsed.isna()
@@ -127,31 +196,75 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray]:
                 break
             parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
         # strptime's %S accepts 60 (leap second) and rolls it over; a wall clock never shows it.
-        seconds = pd.to_numeric(text.str.extract(r"\d:\d{2}:(\d{2})", expand=False), errors="coerce")
+        seconds = pd.to_numeric(text.str.extract(r"[0-9]:[0-9]{2}:([0-9]{2})", expand=False), errors="coerce")
         parsed[seconds >= 60] = pd.NaT
+        rest = parsed.isna()   # ISO 8601 only where the Argus form did not match (the rare case)
+        if rest.any():
+            iso, iso_instant = _parse_iso(raw[rest])
+            parsed[rest] = iso
+            str_instant = np.zeros(len(raw), dtype=bool)
+            str_instant[rest.to_numpy()] = iso_instant.to_numpy()
+            instant[is_str] = str_instant
         out[is_str] = parsed
-    # Date cells are floats of days in Excel: 00:15 may arrive as 00:14:59.999987.
-    out = out.dt.round("s")
+    out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
+    instant &= out.notna().to_numpy()
     invalid = out.isna().to_numpy() & ~_empty_mask(a)
-    return out, invalid
+    return out, invalid, instant
 
 
-def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """A count/duration column -> float64 (NaN when empty/unparseable) and the unparseable mask."""
+def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """A count/duration column -> float64 (NaN when empty/unparseable), the unparseable mask and
+    the exact-value keys of cells a float cannot judge (see ``_exact_number``; "" elsewhere)."""
     types = s.map(type)
     out = pd.Series(np.nan, index=s.index, dtype="float64")
+    keys = pd.Series("", index=s.index, dtype=object)
     is_num = types.isin([float, int, np.float64, np.int64]).to_numpy()
     if is_num.any():
-        out[is_num] = s[is_num].astype("float64")
+        nums = s[is_num].astype("float64")
+        out[is_num] = nums
+        # non-integers and integers beyond 2**53: judged on their exact decimal text, as JSON sends it
+        odd = np.isfinite(nums) & ((nums != np.floor(nums)) | (nums.abs() > _EXACT_LIMIT))
+        if odd.any():
+            exact = s[is_num][odd].map(lambda v: _exact_number(repr(float(v)) if isinstance(v, float) else str(v)))
+            out[odd[odd].index] = exact.str[0].astype("float64")
+            keys[odd[odd].index] = exact.str[1]
     is_str = (types == str).to_numpy()
     if is_str.any():
         # Text holding a number; a decimal comma is a decimal point (12,5 is 12.5: not an integer).
         text = s[is_str].str.replace(",", ".", regex=False).str.replace(" ", "", regex=False)
-        out[is_str] = pd.to_numeric(text, errors="coerce")
+        plain = text.str.fullmatch(_PLAIN_DIGITS).fillna(False).astype(bool)
+        values = pd.Series(np.nan, index=text.index, dtype="float64")
+        values[plain] = pd.to_numeric(text[plain])                     # the common case, exact
+        if (~plain).any():                                             # rare: decimals, exponents
+            exact = text[~plain].map(_exact_number)
+            values[~plain] = exact.str[0].astype("float64")
+            keys[exact.index] = exact.str[1]
+        out[is_str] = values
     # "inf", "-inf", "Infinity" parse as floats but are not whole numbers.
     out[np.isinf(out.to_numpy())] = np.nan
     unparseable = out.isna().to_numpy() & ~_empty_mask(s)
-    return out, unparseable
+    return out, unparseable, keys
+
+
+def _exact_number(text: str) -> tuple[float, str]:
+    """A number text judged as the SQL validator does (numeric, exact), as (value, key): NaN
+    when it is not a decimal number; 0.5 for any non-integer (the value only has to fail the
+    integer check); integers clamped to +-1e300 (only their sign and "beyond 2**31" matter). So
+    neither float rounding (1e-400 -> 0.0, 2147483647.0000000001 -> 2147483647.0) nor overflow
+    (1e400 -> inf) changes a verdict. The key (the exact value, normalised) tells such cells
+    apart when duplicates are compared; it is "" when the float is exact."""
+    if not re.fullmatch(_NUMBER_SHAPE, text):
+        return np.nan, ""
+    value = decimal.Decimal(text)
+    if value != value.to_integral_value():
+        return 0.5, str(value.normalize())
+    if abs(value) <= _EXACT_LIMIT:
+        return float(value), ""
+    return float(max(min(value, _CLAMP), -_CLAMP)), str(value.normalize())
+
+
+_EXACT_LIMIT = 2 ** 53
+_CLAMP = decimal.Decimal("1e300")
 
 
 def _raw_text(value: object) -> str | None:
@@ -173,7 +286,8 @@ def _message(code: str, letter: str | None, value: str | None, local: pd.Timesta
             return f"column {letter} is empty but column C has calls; D and E may be empty only when C = 0"
         return f"column {letter} is empty; it is required"
     if code == E.INVALID_DATETIME:
-        return f"column A {shown} is not a date-time DD.MM.YYYY HH:MM:SS (or a date cell)"
+        return (f"column A {shown} is not a date-time DD.MM.YYYY HH:MM[:SS], ISO 8601 or a date cell "
+                "(years 1678-2261)")
     if code == E.MISALIGNED_INTERVAL:
         return f"column A {shown} is not the start of a 15-minute interval (:00, :15, :30, :45 and 0 seconds)"
     if code == E.INVALID_LOCAL_TIME:
@@ -210,14 +324,15 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     errs = _Collector()
 
     # 1. parse
-    local_time, bad_dt = _parse_datetime(frame["A"])
+    local_time, bad_dt, is_instant = _parse_datetime(frame["A"])
     errs.add(np.flatnonzero(_empty_mask(frame["A"])), "A", E.MISSING_VALUE)
     errs.add(np.flatnonzero(bad_dt), "A", E.INVALID_DATETIME)
     typed = pd.DataFrame({"row": frame["row"].astype("int64"), "local_time": local_time})
     unparseable: dict[str, np.ndarray] = {}
+    exact_keys: dict[str, pd.Series] = {}
     for col in VALUE_COLUMNS:
         letter = COLUMN_LETTERS[col]
-        typed[col], unparseable[col] = _parse_number(frame[letter])
+        typed[col], unparseable[col], exact_keys[col] = _parse_number(frame[letter])
         errs.add(np.flatnonzero(unparseable[col]), letter, E.NOT_INTEGER)
     c = typed["non_unique_incoming"]
     for col in ("unique_incoming", "non_unique_incoming"):
@@ -243,12 +358,20 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     t_schema = time.perf_counter()
 
     # 3. local -> UTC (DST gap rejected; fall-back ambiguity resolved in file order)
-    utc = _to_utc(local_time, time_zone)
+    # instants take no part in the DST ordering; .copy(): _to_utc's result comes from a .dt accessor
+    utc = _to_utc(local_time.where(~is_instant), time_zone).copy()
+    if is_instant.any():
+        utc[is_instant] = local_time[is_instant].dt.tz_localize("UTC")
     gap = local_time.notna().to_numpy() & utc.isna().to_numpy()
     errs.add(np.flatnonzero(gap), "A", E.INVALID_LOCAL_TIME)
+    # A wall-clock time on a 15-minute boundary whose instant is not (a zone's local mean time
+    # before standard time, e.g. Europe/Berlin before 1893 at UTC+00:53:28) cannot be stored:
+    # MISALIGNED_INTERVAL, as the SQL functions say (the table's CHECK would fail the whole load).
+    utc_misaligned = (utc.notna() & (utc != utc.dt.floor("15min"))).to_numpy()
+    errs.add(np.flatnonzero(utc_misaligned), "A", E.MISALIGNED_INTERVAL)
 
     # 4. duplicates among rows with a valid instant
-    dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable)
+    dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable, exact_keys)
     errs.add(dup_row_pos, None, E.DUPLICATE_ROW)
     errs.add(dup_interval_pos, None, E.DUPLICATE_INTERVAL)
     t_dst = time.perf_counter()
@@ -307,8 +430,8 @@ def _to_utc(local: pd.Series, time_zone: str) -> pd.Series:
     return result.dt.tz_convert("UTC")
 
 
-def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
-                unparseable: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame, unparseable: dict[str, np.ndarray],
+                exact_keys: dict[str, pd.Series]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
     """Positions of DUPLICATE_ROW and DUPLICATE_INTERVAL rows, and each row's group's first row."""
     has_instant = utc.notna()
     dup = utc.duplicated(keep=False) & has_instant
@@ -316,11 +439,13 @@ def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame,
     if not dup.any():
         return empty, empty, pd.Series(dtype="int64")
     sub = typed.loc[dup, list(VALUE_COLUMNS)].copy()
-    # Identical means identical cells: parsed numbers, or the raw text where it did not parse.
+    # Identical means identical cells: parsed numbers (exactly, as SQL numerics compare), or the
+    # raw text where it did not parse.
     for col in VALUE_COLUMNS:
         letter = COLUMN_LETTERS[col]
         text = frame.loc[dup, letter].where(unparseable[col][dup.to_numpy()], "")
         sub[col + "_text"] = text.astype(str)
+        sub[col + "_exact"] = exact_keys[col][dup].astype(str)
         sub[col + "_blank"] = sub[col].isna()  # so a blank cell never equals a -1 after fillna
     sub = sub.fillna(-1.0)
     fingerprint = pd.util.hash_pandas_object(sub, index=False)
