@@ -48,7 +48,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Tables are registered in wfm.partition_config.';
     END IF;
     -- The lock order: by table name (a parent sorts before its _history table).
-    v_tables := ARRAY(SELECT DISTINCT t FROM pg_catalog.unnest(p_tables) AS t ORDER BY t::text);
+    v_tables := ARRAY(SELECT d.t FROM (SELECT DISTINCT u.t FROM pg_catalog.unnest(p_tables) AS u(t)) d ORDER BY d.t::text);
     v_months := ARRAY(SELECT DISTINCT pg_catalog.date_trunc('month', m)::date
                       FROM pg_catalog.unnest(p_months) AS m WHERE m IS NOT NULL ORDER BY 1);
 
