@@ -2,7 +2,9 @@
 
 Exit codes of ``wfm import``: 0 when every file was imported (possibly with rejected rows),
 was a duplicate or was validated; 1 when any file was rejected as a whole (unreadable, no
-data, strict mode) or failed; 2 for usage errors (unknown service or group, missing file).
+data, strict mode) or failed (lock timeout, deadlock, database gone, ...: every file still gets
+its line and the next file is attempted); 2 for usage errors (unknown service or group,
+missing file).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import psycopg
 
 from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import ArgusFileError
-from wfm_pipeline.argus.loader import ImportFailedError, ImportResult, import_file, record_rejection, resolve_target
+from wfm_pipeline.argus.loader import ImportResult, describe_failure, record_rejection, resolve_target
 from wfm_pipeline.argus.reader import file_sha256
+from wfm_pipeline.argus.runner import import_files
 
 PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
 SHOWN_ERRORS = 10
@@ -29,6 +32,13 @@ def _connect():
     from wfm_pipeline.db import connection
 
     return connection.connect(db_url())
+
+
+def _open() -> psycopg.Connection:
+    """A plain connection for the per-file loop (which reopens it when it breaks)."""
+    from wfm_pipeline.cli import db_url
+
+    return psycopg.connect(db_url(), options="-c search_path=wfm,public")
 
 
 class _ProgressBar:
@@ -95,37 +105,36 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     from wfm_pipeline.cli import UsageError
 
     exit_code = 0
-    with _connect() as conn:
-        try:
-            resolve_target(conn, service_code, group_code)
-            conn.rollback()
-        except ArgusFileError as exc:
-            conn.rollback()
-            # Still audited: every file handed to the importer gets a batch row.
-            for path in paths:
-                try:
-                    sha = file_sha256(path)
-                except ArgusFileError:
-                    sha = None
-                result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
-                if as_json:
-                    click.echo(json.dumps(result.to_dict()))
-            raise UsageError(exc.error.message) from exc
-
-        for path in paths:
-            bar = _ProgressBar(path.name, enabled=not as_json)
+    try:
+        with _connect() as conn:
             try:
-                result = import_file(conn, path, service_code, group_code, strict=strict,
-                                     validate_only=validate_only, progress=bar)
-            except ImportFailedError as exc:
-                bar.close()
-                result = ImportResult(file=str(path), status="failed", import_batch_id=exc.import_batch_id,
-                                      error_message=str(exc))
-            finally:
-                bar.close()
-            if not result.ok:
-                exit_code = 1
+                resolve_target(conn, service_code, group_code)
+                conn.rollback()
+            except ArgusFileError as exc:
+                conn.rollback()
+                # Still audited: every file handed to the importer gets a batch row.
+                for path in paths:
+                    try:
+                        sha = file_sha256(path)
+                    except ArgusFileError:
+                        sha = None
+                    result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
+                    if as_json:
+                        click.echo(json.dumps(result.to_dict()))
+                raise UsageError(exc.error.message) from exc
+    except psycopg.OperationalError as exc:  # the database is unreachable: every file failed, unaudited
+        reason = describe_failure(exc)
+        for path in paths:
+            result = ImportResult(file=str(path), status="failed", error_message=reason)
             click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+        sys.exit(1)
+
+    results = import_files(_open, paths, service_code, group_code, strict=strict, validate_only=validate_only,
+                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json))
+    for result in results:
+        if not result.ok:
+            exit_code = 1
+        click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
     sys.exit(exit_code)
 
 

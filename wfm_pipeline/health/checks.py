@@ -78,6 +78,14 @@ def run_all_validations(conn: psycopg.Connection, runs: int = 20) -> list[CheckR
 
 
 def database_health_check(conn: psycopg.Connection, **params: Any) -> list[CheckResult]:
+    """The quick health suite, after sweeping interrupted imports (running batches whose
+    session is gone become failed, so health.failed_imports reports a killed import)."""
+    from wfm_pipeline.argus.batches import sweep_interrupted
+
+    try:
+        sweep_interrupted(conn)
+    except psycopg.errors.InsufficientPrivilege:
+        pass  # a read-only role: the check still reports imports stuck running
     return run_suite(conn, "database_health_check", **params)
 
 
