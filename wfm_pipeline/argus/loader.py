@@ -572,19 +572,20 @@ def _check_accounting(result: ImportResult) -> None:
 # ---------------------------------------------------------------- failures
 def describe_failure(exc: BaseException, attempt_log: list[str] | None = None) -> str:
     """One line saying why an import failed, for the batch row and the JSON line."""
+    hint = ""
     if isinstance(exc, psycopg.errors.LockNotAvailable):
-        what = "lock wait timed out (another session holds a conflicting lock on the tables)"
+        what, hint = "lock wait timed out", " (another session holds a conflicting lock; try again later)"
     elif isinstance(exc, psycopg.errors.DeadlockDetected):
-        what = "deadlock with another session"
+        what, hint = "deadlock with another session", " (try again)"
     elif isinstance(exc, psycopg.errors.SerializationFailure):
-        what = "serialization failure"
+        what, hint = "serialization failure", " (try again)"
     elif isinstance(exc, psycopg.OperationalError):
         what = "database connection lost"
     else:
         what = "unexpected error"
     detail = (exc.diag.message_primary if isinstance(exc, psycopg.Error) and exc.diag.message_primary else str(exc))
     tries = f" after {len(attempt_log)} attempts" if attempt_log and isinstance(exc, RETRYABLE_ERRORS) else ""
-    return f"{what}{tries}: {type(exc).__name__}: {detail.strip()}"[:2000]
+    return f"{what}{tries}{hint}: {type(exc).__name__}: {detail.strip()}"[:2000]
 
 
 def _failed_result(result: ImportResult, validation: ValidationResult, reason: str) -> ImportResult:
