@@ -10,7 +10,8 @@ from wfm_pipeline.settings import get_settings
 
 def test_upgrade_applies_everything_once_then_nothing(empty_db_url: str) -> None:
     first = migrations.upgrade(empty_db_url)
-    assert first == [m.path.name for m in migrations.discover()]
+    assert first == [m.path.name for m in migrations.discover()] + \
+        [f"functions/{r.name}" for r in migrations.discover_repeatables()]
     assert migrations.upgrade(empty_db_url) == []
     with psycopg.connect(empty_db_url) as conn:
         recorded = conn.execute("SELECT filename, sha256 FROM wfm.schema_migrations ORDER BY version").fetchall()
