@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -469,3 +470,21 @@ def test_partition_and_import_functions_pin_pg_temp_last(conn):
     assert {name for name, _ in rows} == set(PARTITION_FUNCTIONS)
     for name, config in rows:
         assert "search_path=wfm, pg_catalog, pg_temp" in (config or []), (name, config)
+
+
+def test_an_unreachable_database_gives_every_file_a_failed_line(tmp_path, monkeypatch):
+    with socket.socket() as s:   # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("WFM_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{port}/wfm?connect_timeout=2")
+    monkeypatch.setenv("WFM_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    try:
+        paths = [write_csv(tmp_path / f"f{i}.csv", argus_rows(IN_PREMADE, 2)) for i in range(2)]
+        out = run("import", *map(str, paths), "--service", "S1", "--json")
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 1
+    lines = json_lines(out.output)
+    assert [(Path(d["file"]).name, d["status"]) for d in lines] == [("f0.csv", "failed"), ("f1.csv", "failed")]
+    assert all(d["error_message"].startswith("database connection lost") for d in lines)

@@ -34,13 +34,6 @@ def _connect():
     return connection.connect(db_url())
 
 
-def _open() -> psycopg.Connection:
-    """A plain connection for the per-file loop (which reopens it when it breaks)."""
-    from wfm_pipeline.cli import db_url
-
-    return psycopg.connect(db_url(), options="-c search_path=wfm,public")
-
-
 class _ProgressBar:
     """A click progress bar on stderr for the COPY of large files (silent for small ones)."""
 
@@ -104,9 +97,13 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
     from wfm_pipeline.cli import UsageError
 
+    from wfm_pipeline.cli import db_url
+    from wfm_pipeline.db import connection
+
     exit_code = 0
     try:
-        with _connect() as conn:
+        url = db_url()
+        with connection.connect(url) as conn:
             try:
                 resolve_target(conn, service_code, group_code)
                 conn.rollback()
@@ -129,7 +126,10 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
             click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
         sys.exit(1)
 
-    results = import_files(_open, paths, service_code, group_code, strict=strict, validate_only=validate_only,
+    def reconnect() -> psycopg.Connection:  # the per-file loop reopens it when it breaks
+        return psycopg.connect(url, options="-c search_path=wfm,public")
+
+    results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json))
     for result in results:
         if not result.ok:
