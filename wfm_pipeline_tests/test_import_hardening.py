@@ -460,7 +460,8 @@ PARTITION_FUNCTIONS = ("partition_name", "reject_unpartitioned_row", "drop_parti
                        "rebuild_partition_guards", "create_monthly_partitions", "ensure_monthly_partitions",
                        "ensure_import_partitions", "partition_window", "premake_partitions",
                        "analyze_partitioned_tables", "expired_partitions", "detach_expired_partitions",
-                       "sweep_interrupted_imports")
+                       "sweep_interrupted_imports", "lock_services_for_apply", "apply_import_batch",
+                       "revert_import_batch", "rebuild_contact_statistics_month")
 
 
 def test_partition_and_import_functions_pin_pg_temp_last(conn):
