@@ -497,7 +497,7 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
             attempt_log=attempt_log))
     except Exception as exc:
         reason = describe_failure(exc, attempt_log)
-        failed = _failed_result(result, validation, reason)
+        failed = _failed_result(result, reason)
         failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
                                                 target=target, source=source, result=failed)
         raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
@@ -588,9 +588,11 @@ def describe_failure(exc: BaseException, attempt_log: list[str] | None = None) -
     return f"{what}{tries}{hint}: {type(exc).__name__}: {detail.strip()}"[:2000]
 
 
-def _failed_result(result: ImportResult, validation: ValidationResult, reason: str) -> ImportResult:
+def _failed_result(result: ImportResult, reason: str) -> ImportResult:
     """The ``failed`` outcome: nothing imported; every non-skipped row counts as rejected."""
-    errors = [e for e in validation.errors] + [RowError(None, None, E.IMPORT_FAILED, reason)]
+    # The row errors found so far (validation and partition window) stay; a file-level verdict
+    # reached before the failure is replaced by the failure.
+    errors = [e for e in result.errors if e.row is not None] + [RowError(None, None, E.IMPORT_FAILED, reason)]
     return ImportResult(file=result.file, status="failed", rows_total=result.rows_total,
                         rows_rejected=result.rows_total - result.rows_skipped, rows_skipped=result.rows_skipped,
                         errors=errors, sha256=result.sha256, service=result.service, group=result.group,
