@@ -13,6 +13,7 @@ import psycopg
 
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import REPO_ROOT, get_settings
+from wfm_pipeline.textsafe import term, term_lines
 
 # Each domain contributes commands through a module exposing ``register(cli)``; benchmarks
 # attach to the ``bench`` group (``cli.commands["bench"]``).
@@ -22,7 +23,14 @@ COMMAND_MODULES: tuple[str, ...] = ("wfm_pipeline.forecasting.commands", "wfm_pi
 
 
 class UsageError(click.UsageError):
-    """Exit code 2 with a message (unknown service, bad arguments)."""
+    """Exit code 2 with a message (unknown service, bad arguments).
+
+    The message often quotes what a user or the database sent: control characters are escaped
+    (``textsafe.term_lines``) so it cannot drive the terminal.
+    """
+
+    def __init__(self, message: str, ctx: click.Context | None = None) -> None:
+        super().__init__(term_lines(message), ctx)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +45,7 @@ def db_url() -> str:
     try:
         migrations.upgrade(url)
     except migrations.MigrationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(term_lines(exc)) from exc
     return url
 
 
@@ -60,10 +68,10 @@ def db_upgrade() -> None:
     try:
         applied = migrations.upgrade(url)
     except migrations.MigrationError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(term_lines(exc)) from exc
     if applied:
         for name in applied:
-            click.echo(f"applied {name}")
+            click.echo(f"applied {term(name)}")
     else:
         click.echo("database is up to date")
 
@@ -72,7 +80,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """List migrations and whether each is applied."""
     for name, state in migrations.status(connection.database_url()):
-        click.echo(f"{state:8} {name}")
+        click.echo(f"{term(state):8} {term(name)}")
 
 
 @db.command("stop")
@@ -112,10 +120,10 @@ def services_add(code: str, name: str, time_zone: str) -> None:
             service = catalog.add_service(conn, code, name, time_zone)
             conn.commit()
         except psycopg.errors.UniqueViolation as exc:
-            raise UsageError(f"service {code!r} already exists") from exc
+            raise UsageError(f"service {term(code)!r} already exists") from exc
         except (psycopg.errors.InvalidParameterValue, psycopg.errors.CheckViolation) as exc:
             raise UsageError(exc.diag.message_primary or str(exc)) from exc
-    click.echo(f"service {service.code} (id {service.service_id}, {service.time_zone}) added")
+    click.echo(f"service {term(service.code)} (id {service.service_id}, {term(service.time_zone)}) added")
 
 
 @services.command("list")
@@ -127,9 +135,10 @@ def services_list() -> None:
         click.echo("no services yet: wfm services add CODE --name NAME --time-zone TZ")
         return
     for service, groups in rows:
-        click.echo(f"{service.service_id:>4}  {service.code:<16} {service.time_zone:<24} {service.name}")
+        click.echo(f"{service.service_id:>4}  {term(service.code):<16} {term(service.time_zone):<24} "
+                   f"{term(service.name)}")
         for group in groups:
-            click.echo(f"      {group.group_id:>4}  {group.code:<16} {group.name}")
+            click.echo(f"      {group.group_id:>4}  {term(group.code):<16} {term(group.name)}")
 
 
 @cli.group()
@@ -153,7 +162,7 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
             raise UsageError(f"group {group_code!r} already exists in service {service_code!r}") from exc
         except psycopg.errors.CheckViolation as exc:
             raise UsageError(exc.diag.message_primary or str(exc)) from exc
-    click.echo(f"group {service_code}/{group.code} (id {group.group_id}) added")
+    click.echo(f"group {term(service_code)}/{term(group.code)} (id {group.group_id}) added")
 
 
 # ---------------------------------------------------------------- bench
@@ -196,7 +205,7 @@ def main() -> None:
     try:
         cli(prog_name="wfm")
     except migrations.MigrationError as exc:  # from any command that migrates before it works
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {term_lines(exc)}", err=True)
         sys.exit(1)
 
 

@@ -264,7 +264,7 @@ def test_read_functions_are_stable_parallel_safe_definer_with_pinned_path(conn, 
            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'wfm' AND p.proname = %s""", (name,)).fetchone()
     assert (volatility, parallel, definer) == ("s", "s", True)
-    assert "search_path=wfm, pg_catalog" in config
+    assert "search_path=wfm, pg_catalog, pg_temp" in config   # pg_temp last: never searched first
     assert not public_exec and api_exec
 
 

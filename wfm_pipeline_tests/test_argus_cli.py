@@ -110,3 +110,64 @@ def test_batches_list_show_revert(wfm_env, tmp_path: Path) -> None:
                                "ORDER BY interval_start_time").fetchall()
     assert [b for b, _ in current] == [first["import_batch_id"]] * 4
     assert [c for _, c in current] == [r[2] for r in rows]
+
+
+# ---------------------------------------------------------------- terminal escapes (issue 9)
+OSC = "\x1b]0;pwned\x07"           # retitles the terminal
+CSI = "\x9b2J"                     # single-byte CSI (C1): clears the screen on some terminals
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\x7f", "\r")
+
+
+def assert_inert(output: str) -> None:
+    assert not any(ch in output for ch in RAW_CONTROLS), repr(output)
+
+
+def test_batches_list_and_show_print_sources_and_file_names_escaped(wfm_env, tmp_path: Path) -> None:
+    setup_service()
+    # A JSON API caller chose p_source (any text the function accepts): recorded as sent.
+    with psycopg.connect(os.environ["WFM_DATABASE_URL"]) as conn:
+        api_batch = conn.execute(
+            """INSERT INTO wfm.import_batches (source, status, error_message)
+               VALUES (%s, 'rejected', %s) RETURNING import_batch_id::text""",
+            (f"api{OSC}{CSI}", f"bad row\n{OSC}")).fetchone()[0]
+    rows = argus_rows(T0, 3)
+    rows[1][2] = "=HYPERLINK(\"http://evil\")\x1b[31m"
+    path = write_csv(tmp_path / f"week{OSC}.csv", rows)
+
+    imported = run("import", str(path), "--service", "S1")
+    assert imported.exit_code == 0 and f"week\\x1b]0;pwned\\x07.csv: completed_with_errors" in imported.output
+    assert_inert(imported.output)
+
+    listing = run("batches", "list")
+    assert listing.exit_code == 0
+    assert_inert(listing.output)
+    assert "api\\x1b]0;pwned\\x07\\x9b2J" in listing.output and "week\\x1b]0;pwned\\x07.csv" in listing.output
+    assert len(listing.output.splitlines()) == 3  # header + two batches: no line faked by a newline
+
+    show = run("batches", "show", api_batch)
+    assert_inert(show.output)
+    assert "bad row\\n\\x1b]0;pwned\\x07" in show.output
+    file_batch = json_lines(run("batches", "list", "--json").output)[0]["import_batch_id"]
+    show = run("batches", "show", file_batch)
+    assert_inert(show.output)
+    assert "\\x1b[31m" in show.output
+
+    # JSON: valid, printable ASCII, and the original text comes back when parsed.
+    listed = run("batches", "list", "--json")
+    assert listed.output.isascii() and all(c.isprintable() for c in listed.output.replace("\n", ""))
+    by_id = {d["import_batch_id"]: d for d in json_lines(listed.output)}
+    assert by_id[api_batch]["source"] == f"api{OSC}{CSI}"
+    assert by_id[file_batch]["file_name"] == f"week{OSC}.csv"
+    shown = json.loads(run("batches", "show", api_batch, "--json").output)
+    assert shown["error_message"] == f"bad row\n{OSC}"
+
+
+def test_services_and_usage_errors_print_database_text_escaped(wfm_env) -> None:
+    added = run("services", "add", "S9", "--name", f"Evil{OSC}", "--time-zone", "UTC")
+    assert added.exit_code == 0
+    listing = run("services", "list")
+    assert_inert(listing.output)
+    assert "Evil\\x1b]0;pwned\\x07" in listing.output
+    unknown = run("import", __file__, "--service", f"NO{OSC}")
+    assert unknown.exit_code == 2 and "NO\\x1b]0;pwned\\x07" in unknown.output
+    assert_inert(unknown.output)

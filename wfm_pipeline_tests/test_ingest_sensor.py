@@ -1,7 +1,9 @@
 """argus_landing_sensor ticks with build_sensor_context against a real database and real files."""
 
 import json
+import logging
 import os
+import signal
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +13,8 @@ import pytest
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.sensor import SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor, observe
+from wfm_pipeline.ingest.sensor import (SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor,
+                                        load_skipped, observe)
 from wfm_pipeline.settings import get_settings
 
 CSV = ("Start;Unique;NonUnique;Talk;Post\n"
@@ -181,3 +184,181 @@ def test_the_sensor_targets_the_partitioned_file_import_job() -> None:
     assert sensor.minimum_interval_seconds <= 30  # a new file becomes a run within a minute
     job = defs.resolve_job_def("argus_file_import")
     assert job.partitions_def.name == "argus_files"
+
+
+# ------------------------------------------------------------------ hardening (issue 9)
+class Hung(BaseException):
+    """Not an OSError (TimeoutError is one, and file reading code catches those)."""
+
+
+@pytest.fixture
+def no_hang():
+    """Fail instead of hanging the suite if something blocks on a FIFO or reads /dev/zero for good."""
+    def timeout(signum, frame):
+        raise Hung("blocked on a landing entry")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.setitimer(signal.ITIMER_REAL, 120, 5)  # and again every 5 s, should the first be swallowed
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def batch_rows(conn: psycopg.Connection) -> list[tuple]:
+    conn.rollback()
+    return conn.execute("SELECT status, file_name FROM import_batches ORDER BY created_at").fetchall()
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once(
+        env, conn: psycopg.Connection, db_url: str, tmp_path: Path, no_hang) -> None:
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        context.log.addHandler(logs)  # the sensor's own logger (not attached to the root logger)
+        return argus_landing_sensor(context)
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text(CSV)
+    (env.landing_dir / "S1").mkdir()
+    os.mkfifo(env.landing_dir / "S1" / "pipe.csv")
+    os.symlink("/dev/zero", env.landing_dir / "S1" / "zero.csv")
+    os.symlink(secret, env.landing_dir / "S1" / "outside.csv")
+    good = drop(env, "S1/G1/march.csv")
+
+    first = tick(None)
+    second = tick(first.cursor)
+    third = tick(tick(None).cursor)  # a cursor reset reports them again, once
+    instance.dispose()
+    (request,) = second.run_requests  # the other file is not held up
+    assert request.tags["wfm/landing_file"] == "S1/G1/march.csv"
+    assert request.partition_key == landing.partition_key("S1", "G1", "march.csv", file_sha256(good))
+    assert set(load_skipped(second.cursor)) == {"S1/outside.csv", "S1/pipe.csv", "S1/zero.csv"}
+    assert set(load_cursor(second.cursor)) == {"S1/G1/march.csv"}
+    warnings = [m for m in logs.messages if "skipped" in m]
+    assert sorted(w.split(":")[0] for w in warnings) == sorted(["S1/outside.csv", "S1/pipe.csv", "S1/zero.csv"] * 2)
+    assert third.run_requests[0].run_key == request.run_key
+    # Not audited as batches (nothing was sent to import), not moved, never read.
+    assert batch_rows(conn) == []
+    assert os.path.lexists(env.landing_dir / "S1" / "pipe.csv") and (env.landing_dir / "S1" / "outside.csv").is_symlink()
+    assert not env.rejected_dir.exists()
+
+
+def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
+        env, conn: psycopg.Connection, db_url: str) -> None:
+    from wfm_pipeline.argus import batches
+    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+
+    def tick(cursor):
+        return argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+    def run(request: dg.RunRequest) -> str:
+        instance.add_dynamic_partitions("argus_files", [request.partition_key])
+        result = dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+                                partition_key=request.partition_key, resources=resources)
+        assert result.success
+        conn.rollback()
+        batch_id = conn.execute("SELECT import_batch_id FROM import_batches ORDER BY created_at DESC LIMIT 1").fetchone()[0]
+        conn.rollback()
+        return batch_id
+
+    try:
+        drop(env, "S1/march.csv")
+        (first,) = tick(tick(None).cursor).run_requests
+        batch = run(first)
+        assert first.run_key == first.partition_key and not (env.landing_dir / "S1" / "march.csv").exists()
+        batches.revert_batch(conn, batch)
+
+        drop(env, "S1/march.csv")  # the README: a reverted file can be imported again
+        (again,) = tick(tick(None).cursor).run_requests
+        assert again.partition_key == first.partition_key       # the same file ...
+        assert again.run_key == f"{first.partition_key}#1"       # ... but new work: Dagster will not skip it
+        assert tick(tick(None).cursor).run_requests[0].run_key == again.run_key  # a cursor reset: same key
+        run(again)
+        assert [s for s, _ in batch_rows(conn)] == ["reverted", "completed"]
+
+        drop(env, "S1/march.csv")  # imported and kept now: a duplicate, archived without a run
+        assert tick(tick(None).cursor).run_requests == []
+    finally:
+        instance.dispose()
+
+
+def test_a_long_name_in_an_unknown_service_is_rejected_once_even_across_cursor_resets(
+        env, tick, conn: psycopg.Connection) -> None:
+    name = "x" * 244 + ".csv"
+    path = drop(env, f"NOPE/{name}")
+    result = tick(tick(None).cursor)
+    assert not path.exists()
+    (target,) = [p for p in (env.rejected_dir / "NOPE").iterdir() if not p.name.endswith(".errors.csv")]
+    assert target.name == landing.stored_name(name) and target.read_bytes() == CSV.encode()
+    (line,) = landing.read_errors_csv(Path(f"{target}.errors.csv"))
+    assert line["file"] == name and line["code"] == "UNKNOWN_SERVICE"
+    tick(tick(None).cursor)
+    tick(result.cursor)
+    assert batch_rows(conn) == [("rejected", name)]
+
+
+def test_a_rejection_whose_move_fails_is_recorded_once_and_completed_later(
+        env, tick, conn: psycopg.Connection) -> None:
+    env.rejected_dir.write_text("not a folder")  # moving into rejected/ fails
+    path = drop(env, "NOPE/march.csv")
+    for _ in range(3):  # ticks with cursor resets: the file is seen again each time
+        tick(tick(None).cursor)
+    assert path.exists()
+    assert batch_rows(conn) == [("rejected", "march.csv")]
+
+    env.rejected_dir.unlink()
+    tick(tick(None).cursor)
+    assert not path.exists() and (env.rejected_dir / "NOPE" / "march.csv").exists()
+    (details,) = conn.execute("SELECT details FROM import_batches").fetchall()
+    assert details[0]["landing_file"] == "NOPE/march.csv"
+    assert details[0]["moved_to"] == str(env.rejected_dir / "NOPE" / "march.csv")
+    drop(env, "NOPE/march.csv")  # a new drop after the move is a new input: audited again
+    tick(tick(None).cursor)
+    assert batch_rows(conn) == [("rejected", "march.csv")] * 2
+
+
+def test_a_formula_file_name_is_neutralised_in_its_errors_csv(env, tick) -> None:
+    name = "=cmd|' -C calc'!A0.csv"
+    drop(env, f"NOPE/{name}")
+    tick(tick(None).cursor)
+    (line,) = landing.read_errors_csv(env.rejected_dir / "NOPE" / f"{name}.errors.csv")
+    assert line["file"] == "'" + name and line["code"] == "UNKNOWN_SERVICE"
+    assert not line["message"].startswith(("=", "+", "-", "@"))
+
+
+def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_as_a_copy(
+        env, conn: psycopg.Connection, db_url: str) -> None:
+    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+
+    staged = drop(env, ".staging/march.csv")  # hidden folder: not scanned itself
+    link = env.landing_dir / "S1" / "march.csv"
+    link.parent.mkdir()
+    os.symlink("../.staging/march.csv", link)
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    try:
+        tick = lambda c: argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=c, resources=resources))
+        (request,) = tick(tick(None).cursor).run_requests
+        assert request.partition_key == landing.partition_key("S1", None, "march.csv", file_sha256(staged))
+        instance.add_dynamic_partitions("argus_files", [request.partition_key])
+        assert dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+                              partition_key=request.partition_key, resources=resources).success
+    finally:
+        instance.dispose()
+    assert batch_rows(conn) == [("completed", "march.csv")]
+    (archived,) = env.archive_dir.glob("S1/*/*/march.csv")
+    assert not archived.is_symlink() and archived.read_bytes() == CSV.encode()
+    assert not os.path.lexists(link) and staged.exists()  # the link went; what it pointed to is untouched

@@ -179,7 +179,7 @@ def test_run_all_validations_covers_every_suite(conn: psycopg.Connection, loaded
     r = rows(conn, "run_all_validations", p_runs=2)
     prefixes = {name.split(".")[0] for name in r}
     assert prefixes == {"health", "resources", "quality", "query", "throughput", "capacity", "integration",
-                        "query_stats"}
+                        "query_stats", "security"}
     assert "resources.connections" not in r          # reported once, by the health check
     informative = {"query.data", "query_stats.pg_stat_statements"}
     missing = [n for n, c in r.items() if c.measured is None and n not in informative

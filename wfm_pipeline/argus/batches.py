@@ -155,3 +155,39 @@ def month_batches(conn: psycopg.Connection, month: dt.date) -> list[dict[str, An
     ).fetchall()
     keys = ("import_batch_id", "file_name", "status", "created_at", "rows_in_history", "rows_current")
     return [dict(zip(keys, r)) for r in rows]
+
+
+# ---------------------------------------------------------------- landing-folder history
+RETRYABLE_STATUSES = ("reverted", "rejected", "failed")
+
+
+def earlier_attempts(conn: psycopg.Connection, sha256: str, service_id: int, group_id: int | None) -> int:
+    """How many imports of this content for this service/group ended without keeping it
+    (reverted, rejected or failed): a re-drop after any of them is new work, with a new run key."""
+    return conn.execute(
+        """SELECT count(*) FROM wfm.import_batches
+           WHERE file_sha256 = %s AND service_id = %s AND group_id IS NOT DISTINCT FROM %s
+             AND status = ANY(%s)""",
+        (sha256, service_id, group_id, list(RETRYABLE_STATUSES))).fetchone()[0]
+
+
+def unmoved_rejection(conn: psycopg.Connection, sha256: str | None, landing_file: str,
+                      error_code: str) -> uuid.UUID | None:
+    """A ``rejected`` batch the landing sensor recorded for this very file (same place, content and
+    reason) whose move to rejected/ never completed: seeing the file again (next tick, cursor
+    reset) reuses it instead of recording the same rejection once more."""
+    row = conn.execute(
+        """SELECT import_batch_id FROM wfm.import_batches
+           WHERE status = 'rejected' AND file_sha256 IS NOT DISTINCT FROM %s
+             AND details ->> 'landing_file' = %s AND details ->> 'error_code' = %s
+             AND NOT details ? 'moved_to'
+           ORDER BY created_at DESC LIMIT 1""",
+        (sha256, landing_file, error_code)).fetchone()
+    return row[0] if row else None
+
+
+def note_moved(conn: psycopg.Connection, batch_id: uuid.UUID, moved_to: str) -> None:
+    """Record where a rejected landing file went (closes ``unmoved_rejection``); commits."""
+    with conn.transaction():
+        conn.execute("""UPDATE wfm.import_batches SET details = details || jsonb_build_object('moved_to', %s::text)
+                        WHERE import_batch_id = %s""", (moved_to, batch_id))

@@ -1,5 +1,9 @@
 """CLI: ``wfm import``, ``wfm batches list|show|revert`` and ``wfm bench import``.
 
+Text from files and the database (file names, sources, messages, values) is printed through
+``wfm_pipeline.textsafe.term``: control characters and escape sequences show as ``\\x1b``...,
+they never reach the terminal; ``--json`` output is ASCII-only JSON (``json.dumps`` escapes them).
+
 Exit codes of ``wfm import``: 0 when every file was imported (possibly with rejected rows),
 was a duplicate or was validated; 1 when any file was rejected as a whole (unreadable, no
 data, strict mode) or failed (lock timeout, deadlock, database gone, ...: every file still gets
@@ -22,6 +26,7 @@ from wfm_pipeline.argus.errors import ArgusFileError
 from wfm_pipeline.argus.loader import ImportResult, describe_failure, record_rejection, resolve_target
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.argus.runner import import_files
+from wfm_pipeline.textsafe import term
 
 PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
 SHOWN_ERRORS = 10
@@ -65,7 +70,7 @@ def _fmt_ts(value) -> str:
 
 
 def _summary(result: ImportResult) -> str:
-    name = Path(result.file).name
+    name = term(Path(result.file).name)
     head = (f"{name}: {result.status} - {result.rows_total} rows: {result.rows_inserted} inserted, "
             f"{result.rows_updated} updated, {result.rows_rejected} rejected, {result.rows_skipped} skipped")
     lines = [head]
@@ -74,9 +79,9 @@ def _summary(result: ImportResult) -> str:
     if result.duplicate_of:
         lines.append(f"  same content as batch {result.duplicate_of}: nothing changed")
     elif result.error_message and result.status in ("rejected", "failed"):
-        lines.append(f"  {result.error_message}")
+        lines.append(f"  {term(result.error_message)}")
     for err in result.errors[:SHOWN_ERRORS]:
-        lines.append(f"  {err}")
+        lines.append(f"  {term(err)}")
     if len(result.errors) > SHOWN_ERRORS:
         lines.append(f"  ... and {len(result.errors) - SHOWN_ERRORS} more (wfm batches show {result.import_batch_id})")
     if result.import_batch_id:
@@ -95,9 +100,7 @@ def _summary(result: ImportResult) -> str:
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
                validate_only: bool, as_json: bool) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
-    from wfm_pipeline.cli import UsageError
-
-    from wfm_pipeline.cli import db_url
+    from wfm_pipeline.cli import UsageError, db_url
     from wfm_pipeline.db import connection
 
     exit_code = 0
@@ -164,12 +167,12 @@ def batches_list(limit: int, service_code: str | None, status: str | None, as_js
                f"{'total':>7} {'ins':>7} {'upd':>7} {'rej':>6} {'skip':>5}  file")
     for b in rows:
         r = b.row
-        target = r["service"] or "-"
+        target = term(r["service"] or "-")
         if r["group"]:
-            target += "/" + r["group"]
+            target += "/" + term(r["group"])
         click.echo(f"{r['created_at'].astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M'):<17} {str(r['import_batch_id']):<36} "
-                   f"{r['status']:<21} {target:<14} {r['rows_total']:>7} {r['rows_inserted']:>7} "
-                   f"{r['rows_updated']:>7} {r['rows_rejected']:>6} {r['rows_skipped']:>5}  {r['file_name'] or r['source']}")
+                   f"{term(r['status']):<21} {target:<14} {r['rows_total']:>7} {r['rows_inserted']:>7} "
+                   f"{r['rows_updated']:>7} {r['rows_rejected']:>6} {r['rows_skipped']:>5}  {term(r['file_name'] or r['source'])}")
 
 
 @batches_group.command("show")
@@ -193,14 +196,14 @@ def batches_show(batch_id: str, error_limit: int, as_json: bool) -> None:
                 "finished_at", "rows_total", "rows_inserted", "rows_updated", "rows_rejected", "rows_skipped",
                 "first_interval", "last_interval", "error_message"):
         if r.get(key) is not None:
-            click.echo(f"{key:<16} {r[key]}")
+            click.echo(f"{key:<16} {term(r[key])}")
     months = (r.get("details") or {}).get("months")
     if months:
-        click.echo(f"{'months':<16} {', '.join(months)}")
+        click.echo(f"{'months':<16} {term(', '.join(map(str, months)))}")
     click.echo(f"errors           {info.errors_total}")
     for e in info.errors:
-        where = "file" if e.row is None else f"row {e.row}" + (f" {e.column}" if e.column else "")
-        click.echo(f"  {where:<12} {e.code:<26} {e.message}")
+        where = "file" if e.row is None else f"row {e.row}" + (f" {term(e.column)}" if e.column else "")
+        click.echo(f"  {where:<12} {term(e.code):<26} {term(e.message)}")
     if info.errors_total > len(info.errors):
         click.echo(f"  ... {info.errors_total - len(info.errors)} more (--errors N)")
 
@@ -218,7 +221,7 @@ def batches_revert(batch_id: str, as_json: bool) -> None:
         except batches_mod.UnknownBatchError as exc:
             raise UsageError(str(exc)) from exc
         except psycopg.errors.ObjectNotInPrerequisiteState as exc:
-            raise click.ClickException(exc.diag.message_primary or str(exc)) from exc
+            raise click.ClickException(term(exc.diag.message_primary or str(exc))) from exc
     if as_json:
         click.echo(json.dumps({"import_batch_id": str(result.import_batch_id), "rows_restored": result.rows_restored,
                                "rows_deleted": result.rows_deleted, "already_reverted": result.already_reverted}))

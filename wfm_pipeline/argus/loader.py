@@ -247,8 +247,9 @@ def _copy_errors(conn: psycopg.Connection, batch_id: uuid.UUID, errors: list[Row
 def record_rejection(conn: psycopg.Connection, error: RowError, *, file_name: str | None,
                      sha256: str | None = None, target: Target | None = None, rows_total: int = 0,
                      row_errors: list[RowError] | None = None, source: str = "file",
-                     file: str | None = None) -> ImportResult:
-    """Record a file rejected as a whole: a ``rejected`` batch and its ``import_errors`` rows."""
+                     file: str | None = None, details: dict[str, Any] | None = None) -> ImportResult:
+    """Record a file rejected as a whole: a ``rejected`` batch and its ``import_errors`` rows
+    (``details`` is merged into the batch's details, e.g. the landing file it came from)."""
     _require_idle(conn)
     errors = list(row_errors or []) + [error]
     result = ImportResult(file=file or file_name or "", status="rejected", rows_total=rows_total,
@@ -258,7 +259,7 @@ def record_rejection(conn: psycopg.Connection, error: RowError, *, file_name: st
     with conn.transaction():
         batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
         _copy_errors(conn, batch_id, errors)
-        _finish_batch(conn, batch_id, result, {"error_code": error.code})
+        _finish_batch(conn, batch_id, result, {**(details or {}), "error_code": error.code})
     result.import_batch_id = batch_id
     return result
 

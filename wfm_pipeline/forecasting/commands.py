@@ -15,6 +15,7 @@ from wfm_pipeline.db import connection
 from wfm_pipeline.db.catalog import UnknownServiceError
 from wfm_pipeline.forecasting import demo, generator, pipeline, store
 from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest
+from wfm_pipeline.textsafe import term
 
 
 def _db_url() -> str:
@@ -27,7 +28,7 @@ def _series(conn, service: str, group: str | None) -> store.SeriesKey:
     try:
         return store.series_for(conn, service, group)
     except UnknownServiceError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(term(exc)) from exc
 
 
 def _as_of(value: datetime | None, tz: str) -> datetime:
@@ -102,7 +103,7 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
         return
     tz = key.time_zone
     as_of_text = pd.Timestamp(result.as_of).isoformat()
-    click.echo(f"forecast run {result.run_id} for {key.label}: as of {as_of_text}, "
+    click.echo(f"forecast run {result.run_id} for {term(key.label)}: as of {as_of_text}, "
                f"{horizon_days} days, {frame['calls'].sum():.0f} calls, staffing {result.staffing_model}")
     click.echo(format_backtest(result.backtest))
     click.echo(f"{'interval (' + tz + ')':<28}{'calls':>9}{'unique':>9}{'AHT s':>8}{'req':>6}{'sched':>6}"
@@ -141,7 +142,7 @@ def forecast_backtest(ctx: click.Context, service_code: str | None, group_code: 
     if as_json or ctx.obj.get("as_json"):
         click.echo(json.dumps(result))
     else:
-        click.echo(f"{key.label}, backtest up to {end.date()} ({key.time_zone})")
+        click.echo(f"{term(key.label)}, backtest up to {end.date()} ({term(key.time_zone)})")
         click.echo(format_backtest(result))
 
 
@@ -159,7 +160,7 @@ def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: 
             info = demo.load_demo(conn, service_code, end=datetime.now(timezone.utc).date(), weeks=weeks,
                                   daily_calls=daily_calls, time_zone=time_zone, seed=seed)
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
+            raise click.UsageError(term(exc)) from exc
         conn.commit()
     click.echo(f"service {service_code}: {info['rows']} intervals, {info['calls']} calls, "
                f"{info['start']} .. {info['end']} (excl.), holidays {', '.join(info['holidays'])}")
@@ -185,9 +186,9 @@ def forecast_special_day(service_code: str, day: datetime | None, multiplier: fl
                    WHERE service_id = %s ORDER BY day""", (key.service_id,)).fetchall()
             for d, excl, mult, desc in rows:
                 factor = _fmt(None if mult is None else float(mult), ".2f")
-                click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{factor}  {desc or ''}")
+                click.echo(f"{d}  {'excluded' if excl else 'trained '}  x{factor}  {term(desc)}")
             if not rows:
-                click.echo(f"no special days for {service_code}")
+                click.echo(f"no special days for {term(service_code)}")
             return
         if remove:
             deleted = conn.execute("DELETE FROM wfm.special_days WHERE service_id = %s AND day = %s",
@@ -203,7 +204,7 @@ def forecast_special_day(service_code: str, day: datetime | None, multiplier: fl
                    multiplier = EXCLUDED.multiplier, description = EXCLUDED.description""",
             (key.service_id, day.date(), not keep_in_training, multiplier, description))
         conn.commit()
-    click.echo(f"special day {day.date()} of {service_code} set")
+    click.echo(f"special day {day.date()} of {term(service_code)} set")
 
 
 @click.command("forecast")

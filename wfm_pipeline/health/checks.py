@@ -1,4 +1,4 @@
-"""The validation and health suite (SQL functions of sql/070-078) seen from Python.
+"""The validation and health suite (SQL functions of sql/070-078, sql/functions/health/) seen from Python.
 
 Plain Python over a psycopg connection (no Dagster imports): the Dagster checks, the CLI and
 the warehouse's daily health hook all call these.
@@ -27,6 +27,7 @@ SUITES = (
     "validate_throughput_capacity",
     "test_integration_performance",
     "analyze_query_performance",
+    "check_schema_security",
     "run_all_validations",
 )
 

@@ -8,6 +8,7 @@ import click
 
 from wfm_pipeline.db import connection
 from wfm_pipeline.health import checks
+from wfm_pipeline.textsafe import term
 
 _COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
 
@@ -18,14 +19,16 @@ def register(cli: click.Group) -> None:
 
 
 def _print_table(results: list[checks.CheckResult]) -> None:
-    width = max((len(r.check_name) for r in results), default=10)
+    # Rows come from SQL functions whose details quote database objects and messages: every
+    # field is escaped (textsafe.term); only the colours we add ourselves reach the terminal raw.
+    width = max((len(term(r.check_name)) for r in results), default=10)
     click.echo(f"{'check':<{width}}  {'status':<6}  {'measured':>12}  {'threshold':>12}  unit")
     for r in results:
-        status = click.style(f"{r.status:<6}", fg=_COLORS.get(r.status), bold=r.status != "PASS")
-        click.echo(f"{r.check_name:<{width}}  {status}  {checks.format_number(r.measured):>12}  "
-                   f"{checks.format_number(r.threshold):>12}  {r.unit or ''}")
+        status = click.style(f"{term(r.status):<6}", fg=_COLORS.get(r.status), bold=r.status != "PASS")
+        click.echo(f"{term(r.check_name):<{width}}  {status}  {checks.format_number(r.measured):>12}  "
+                   f"{checks.format_number(r.threshold):>12}  {term(r.unit)}")
         if not r.passed:
-            click.echo(f"{'':<{width}}  └ {checks.first_reason(r)[:200]}")
+            click.echo(f"{'':<{width}}  └ {term(checks.first_reason(r)[:200])}")
     totals = checks.counts(results)
     click.echo(" ".join(click.style(f"{totals[s]} {s}", fg=_COLORS[s]) for s in checks.STATUSES))
 

@@ -82,6 +82,12 @@ CHECKS: dict[str, list[CheckDef]] = {
                  "within 960 / 100 / 500 ms.",
                  ("integration.",)),
     ],
+    "check_schema_security": [
+        CheckDef(CONTACT_STATISTICS, "schema_security",
+                 "Functions of wfm end their search_path with pg_temp (definer functions set one) and name "
+                 "catalog relations with pg_catalog.; no partition of a wfm table outside schema wfm (FAIL).",
+                 ("security.",)),
+    ],
     "monitor_resource_usage": [
         CheckDef(CONTACT_STATISTICS, "resources",
                  "Sizes, unused indexes, cache hit ratio (>= 99 %), dead tuples, parent statistics age.",

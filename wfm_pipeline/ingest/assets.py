@@ -11,6 +11,7 @@ Per landed file (dynamic partitions ``argus_files``)::
 history (``wfm.rebuild_contact_statistics_month``): the table can always be reconstructed.
 """
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from wfm_pipeline.ingest import landing, months
 from wfm_pipeline.ingest import core_adapter as core
 from wfm_pipeline.ingest.core_adapter import ArgusFile
 from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import term
 
 GROUP = "ingest"
 FIRST_ERRORS_SHOWN = 50
@@ -41,8 +43,8 @@ class ArgusImportConfig(dg.Config):
 # ------------------------------------------------------------------ metadata helpers
 def _errors_table(errors) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
-        records=[dg.TableRecord({"row": e.row, "column": e.column or "", "code": e.code,
-                                 "message": e.message, "value": "" if e.value is None else str(e.value)})
+        records=[dg.TableRecord({"row": e.row, "column": term(e.column), "code": e.code,
+                                 "message": term(e.message), "value": term(e.value)})
                  for e in list(errors)[:FIRST_ERRORS_SHOWN]],
         schema=dg.TableSchema(columns=[
             dg.TableColumn("row", "int"), dg.TableColumn("column", "string"), dg.TableColumn("code", "string"),
@@ -53,11 +55,19 @@ def _errors_table(errors) -> dg.TableMetadataValue:
 def _errors_markdown(errors, total: int) -> str:
     lines = ["| row | column | code | message | value |", "|---:|---|---|---|---|"]
     for e in list(errors)[:FIRST_ERRORS_SHOWN]:
-        cells = [str(e.row or ""), e.column or "", e.code, e.message, "" if e.value is None else str(e.value)]
-        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+        cells = [str(e.row or ""), _md_cell(term(e.column)), e.code, _md_cell(term(e.message)),
+                 _md_cell(term(e.value))]
+        lines.append("| " + " | ".join(cells) + " |")
     if total > FIRST_ERRORS_SHOWN:
         lines.append(f"\n… {total - FIRST_ERRORS_SHOWN} more (all of them: `wfm batches show` on the file's batch)")
     return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    """A markdown table cell that shows file text as text: no cell breaks, links, code spans or HTML."""
+    for ch in "\\|`[]<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def _ts(value: datetime | None) -> dg.MetadataValue:
@@ -224,21 +234,22 @@ def _report_months(context: dg.AssetExecutionContext, touched: list[str], month_
 def _reject_file(context, raw: ArgusFile, errors, settings) -> None:
     """Move a landing file to rejected/ with its .errors.csv (an archived file stays where it is)."""
     path = Path(raw.path)
-    if not path.exists() or not landing.is_within(path, settings.landing_dir):
-        context.log.info(f"{raw.path} is not in the landing folder; left in place")
+    if not os.path.lexists(path) or not landing.is_within(path.parent, settings.landing_dir):
+        context.log.info(f"{term(raw.path)} is not in the landing folder; left in place")
         return
     target = landing.reject(path, list(errors), settings.rejected_dir, settings.landing_dir)
-    context.log.warning(f"{raw.file_name}: moved to {target} with {target.name}.errors.csv")
+    context.log.warning(f"{term(raw.file_name)}: moved to {term(target)} with {term(target.name)}.errors.csv")
 
 
 def _archive_file(context, raw: ArgusFile, settings) -> Path | None:
     path = Path(raw.path)
-    if not landing.is_within(path, settings.landing_dir):
+    if not landing.is_within(path.parent, settings.landing_dir):
         return None
-    if not path.exists():  # archived meanwhile (the sensor archives known content it finds again)
+    if not os.path.lexists(path):  # archived meanwhile (the sensor archives known content it finds again)
         return None
-    target = landing.archive(path, raw.service_code, raw.sha256, settings.archive_dir)
-    context.log.info(f"{raw.file_name}: archived to {target}")
+    target = landing.archive(path, raw.service_code, raw.sha256, settings.archive_dir,
+                             landing_dir=settings.landing_dir)
+    context.log.info(f"{term(raw.file_name)}: archived to {term(target)}")
     return target
 
 

@@ -2,19 +2,29 @@
 
 Each tick:
 
-1. lists ``$WFM_LANDING_DIR/<service>/[<group>/]*.xlsx|.xls|.csv``;
+1. lists ``$WFM_LANDING_DIR/<service>/[<group>/]*.xlsx|.xls|.csv`` without opening anything
+   (``landing.scan``: regular files, and symlinks resolving to a regular file inside the landing
+   folder; see ``wfm_pipeline.ingest.landing``). Every other entry with such a name (a FIFO, a
+   device, a symlink to ``/dev/zero`` or out of the folder) is skipped, reported once as a
+   warning (the cursor remembers it until it goes away or changes), never recorded as a batch,
+   and never blocks the tick;
 2. compares every file's (size, mtime) with the previous tick's (kept in the JSON cursor):
    a file counts as *settled* once it is unchanged on a later tick at least
    ``WFM_LANDING_SETTLE_SECONDS`` (default 20 s) after it was first seen that way. A file
    still being copied changes between ticks and is not read;
-3. settled files: unknown service/group (or a file outside a service folder, or one that
+3. settled files are hashed through ``landing.sha256_within`` (``O_NOFOLLOW | O_NONBLOCK``,
+   regular files only): unknown service/group (or a file outside a service folder, or one that
    cannot be read) are moved to ``rejected/`` with ``<file>.errors.csv``; content already
    imported for that service/group (same sha256) is archived without a run; every other file
-   becomes a dynamic partition and a run request whose ``run_key`` is its partition key
-   (strict import when ``WFM_LANDING_STRICT`` is set).
+   becomes a dynamic partition and a run request (strict import when ``WFM_LANDING_STRICT`` is
+   set). Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
+   same content for the same service/group were reverted, rejected or failed
+   (``landing.run_key``): a file dropped again after ``wfm batches revert`` is imported again.
 
 Nothing is imported twice: a cursor reset only re-requests run keys that Dagster has already
-seen (it skips them), and the import itself recognises a known sha256 as ``duplicate``.
+seen (it skips them; the batch history gives the same ``#<n>``), the import itself recognises a
+known sha256 as ``duplicate``, and a rejection whose move to rejected/ did not complete is not
+recorded again (``batches.unmoved_rejection``).
 """
 
 import json
@@ -25,13 +35,13 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 import psycopg
 
-from wfm_pipeline.argus import loader
+from wfm_pipeline.argus import batches, loader
 from wfm_pipeline.argus.errors import UNKNOWN_SERVICE, ArgusFileError, RowError
-from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.db.resource import WfmDatabase
 from wfm_pipeline.ingest import landing
 from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partitions
 from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import term
 
 SETTLE_ENV = "WFM_LANDING_SETTLE_SECONDS"
 STRICT_ENV = "WFM_LANDING_STRICT"  # 1/true/yes: the sensor's runs import strictly (all rows valid or none)
@@ -58,22 +68,48 @@ def strict_from_env() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def load_cursor(cursor: str | None) -> dict[str, Seen]:
-    """The per-file state; an unreadable or foreign cursor starts afresh (safe: see module doc)."""
+def _cursor_data(cursor: str | None) -> dict:
     if not cursor:
         return {}
     try:
         data = json.loads(cursor)
-        if data.get("v") != CURSOR_VERSION:
-            return {}
-        return {rel: Seen(**entry) for rel, entry in data["files"].items()}
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) and data.get("v") == CURSOR_VERSION else {}
+
+
+def load_cursor(cursor: str | None) -> dict[str, Seen]:
+    """The per-file state; an unreadable or foreign cursor starts afresh (safe: see module doc)."""
+    try:
+        return {rel: Seen(**entry) for rel, entry in _cursor_data(cursor)["files"].items()}
+    except (TypeError, KeyError, AttributeError):
         return {}
 
 
-def dump_cursor(state: dict[str, Seen]) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "files": {rel: asdict(s) for rel, s in sorted(state.items())}},
-                      separators=(",", ":"))
+def load_skipped(cursor: str | None) -> dict[str, str]:
+    """The entries already reported as not being landing files: relative path -> reason."""
+    skipped = _cursor_data(cursor).get("skipped")
+    if not isinstance(skipped, dict):
+        return {}
+    return {str(rel): str(reason) for rel, reason in skipped.items()}
+
+
+def dump_cursor(state: dict[str, Seen], skipped: dict[str, str] | None = None) -> str:
+    data: dict = {"v": CURSOR_VERSION, "files": {rel: asdict(s) for rel, s in sorted(state.items())}}
+    if skipped:
+        data["skipped"] = dict(sorted(skipped.items()))
+    return json.dumps(data, separators=(",", ":"))
+
+
+def report_skipped(context: dg.SensorEvaluationContext, entries: list[landing.SkippedEntry],
+                   known: dict[str, str]) -> dict[str, str]:
+    """Warn once per entry that is not a landing file (again only if its reason changes)."""
+    now = {e.rel: e.reason for e in entries}
+    for rel, reason in now.items():
+        if known.get(rel) != reason:
+            context.log.warning(f"{term(rel)}: skipped, {term(reason)}; only regular files (or symbolic links "
+                                "to regular files inside the landing folder) are imported")
+    return now
 
 
 def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
@@ -117,8 +153,9 @@ def _target(conn: psycopg.Connection, f: landing.LandedFile) -> loader.Target:
 def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
     settings = get_settings()
     now = time.time()
-    settled, state = observe(landing.scan_landing(settings.landing_dir), load_cursor(context.cursor),
-                             now, settle_seconds())
+    found = landing.scan(settings.landing_dir)
+    skipped = report_skipped(context, found.skipped, load_skipped(context.cursor))
+    settled, state = observe(found.files, load_cursor(context.cursor), now, settle_seconds())
     run_requests: list[dg.RunRequest] = []
     new_keys: list[str] = []
     if settled:
@@ -135,9 +172,9 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
         run_requests=run_requests,
         dynamic_partitions_requests=(
             [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
-        cursor=dump_cursor(state),
+        cursor=dump_cursor(state, skipped),
         skip_reason=None if run_requests else (
-            f"waiting for {len(waiting)} file(s) to settle: {', '.join(waiting[:5])}" if waiting
+            f"waiting for {len(waiting)} file(s) to settle: {term(', '.join(waiting[:5]))}" if waiting
             else f"no new files in {settings.landing_dir}"),
     )
 
@@ -146,9 +183,13 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
                     state: dict[str, Seen], settings) -> dg.RunRequest | None:
     """Reject, archive (already imported) or request a run for one settled file."""
     try:
-        sha = file_sha256(f.path)
+        sha = landing.sha256_within(f.path, settings.landing_dir)
+    except landing.NotALandingFile as exc:  # swapped for a FIFO/symlink since the scan: never read
+        context.log.warning(f"{term(f.rel)}: skipped, {term(exc)}")
+        state.pop(f.rel, None)
+        return None
     except ArgusFileError as exc:
-        if not f.path.exists():  # taken away meanwhile
+        if not os.path.lexists(f.path):  # taken away meanwhile
             state.pop(f.rel, None)
             return None
         _move_rejected(context, conn, f, exc.error, None, state, settings)
@@ -163,16 +204,19 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     if original is not None:
         # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
         # take it out of the landing folder. It is archived, and the log says which batch has it.
-        target_path = landing.archive(f.path, f.service_code, sha, settings.archive_dir)
-        context.log.info(f"{f.rel}: same content as import batch {original} (duplicate); archived to {target_path}")
+        target_path = landing.archive(f.path, f.service_code, sha, settings.archive_dir,
+                                      landing_dir=settings.landing_dir)
+        context.log.info(f"{term(f.rel)}: same content as import batch {original} (duplicate); "
+                         f"archived to {term(target_path)}")
         state.pop(f.rel, None)
         return None
 
     key = landing.partition_key(f.service_code, f.group_code, f.path.name, sha)
+    run_key = landing.run_key(key, batches.earlier_attempts(conn, sha, target.service_id, target.group_id))
     state[f.rel].key = key
-    context.log.info(f"{f.rel}: settled ({f.size} bytes), requesting run {key}")
+    context.log.info(f"{term(f.rel)}: settled ({f.size} bytes), requesting run {term(run_key)}")
     return dg.RunRequest(
-        run_key=key,
+        run_key=run_key,
         partition_key=key,
         run_config={"ops": {"argus_import_batch": {"config": {"strict": strict_from_env()}}}},
         tags={"wfm/landing_file": f.rel, "wfm/service": f.service_code, "wfm/sha256": sha},
@@ -181,15 +225,26 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
 
 def _move_rejected(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
                    error: RowError, sha: str | None, state: dict[str, Seen], settings) -> None:
-    """Record a ``rejected`` batch (the audit trail of every input) and move the file to rejected/."""
+    """Record a ``rejected`` batch (the audit trail of every input) and move the file to rejected/.
+
+    The same file seen again before its move completed (the move failed, the cursor was reset)
+    reuses its batch: one rejection, one batch.
+    """
     conn.rollback()
-    recorded = loader.record_rejection(conn, error, file_name=f.path.name, sha256=sha, file=str(f.path))
+    batch_id = batches.unmoved_rejection(conn, sha, f.rel, error.code)
+    conn.rollback()
+    if batch_id is None:
+        batch_id = loader.record_rejection(conn, error, file_name=f.path.name, sha256=sha, file=str(f.path),
+                                           details={"landing_file": f.rel}).import_batch_id
     try:
         target = landing.reject(f.path, [error], settings.rejected_dir, settings.landing_dir)
-    except OSError as exc:  # cannot even move it: leave it and do not try again until it changes
-        context.log.error(f"{f.rel}: {error.message}; moving it to {settings.rejected_dir} failed: {exc}")
+    except (OSError, landing.NotALandingFile) as exc:
+        # cannot even move it: leave it and do not try again until it changes
+        context.log.error(f"{term(f.rel)}: {term(error.message)}; moving it to {term(settings.rejected_dir)} "
+                          f"failed: {term(exc)} (batch {batch_id})")
         state[f.rel].key = "rejected"
         return
-    context.log.warning(f"{f.rel}: {error.code}: {error.message} -> moved to {target} "
-                        f"(batch {recorded.import_batch_id})")
+    batches.note_moved(conn, batch_id, str(target))
+    context.log.warning(f"{term(f.rel)}: {error.code}: {term(error.message)} -> moved to {term(target)} "
+                        f"(batch {batch_id})")
     state.pop(f.rel, None)

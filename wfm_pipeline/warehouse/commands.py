@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from wfm_pipeline.db import connection
+from wfm_pipeline.textsafe import term
 
 
 def register(cli: click.Group) -> None:
@@ -28,7 +29,7 @@ def views_refresh() -> None:
         conn.commit()
     for r in results:
         mode = "concurrently" if r.concurrently else "first population"
-        click.echo(f"{r.view:<28} {r.duration_ms:>10.1f} ms  {r.row_count:>10,} rows  ({mode})")
+        click.echo(f"{term(r.view):<28} {r.duration_ms:>10.1f} ms  {r.row_count:>10,} rows  ({mode})")
 
 
 @views_group.command("status")
@@ -41,9 +42,9 @@ def views_status() -> None:
         rows = views.freshness(conn)
     for f in rows:
         if f.last_refreshed_at is None:
-            click.echo(f"{f.view:<28} never refreshed by wfm (populated: {f.populated})")
+            click.echo(f"{term(f.view):<28} never refreshed by wfm (populated: {f.populated})")
         else:
-            click.echo(f"{f.view:<28} refreshed {f.last_refreshed_at:%Y-%m-%d %H:%M:%S %Z} "
+            click.echo(f"{term(f.view):<28} refreshed {f.last_refreshed_at:%Y-%m-%d %H:%M:%S %Z} "
                        f"({f.age} ago) in {f.last_duration_ms:.0f} ms, {f.row_count:,} rows")
 
 

@@ -1,5 +1,7 @@
--- Moved from sql/053 (retention and statistics of the partitioned tables): search_path with pg_temp last,
--- catalog names qualified.
+-- wfm.analyze_partitioned_tables (first defined in sql/053_maintenance.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 CREATE OR REPLACE FUNCTION wfm.analyze_partitioned_tables()
 RETURNS TABLE (table_name text, duration_ms numeric)
 LANGUAGE plpgsql

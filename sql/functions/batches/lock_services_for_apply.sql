@@ -1,4 +1,7 @@
--- Moved from sql/021 (search_path with pg_temp last).
+-- wfm.lock_services_for_apply (first defined in sql/021_import_batch_apply_revert.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 -- Serializes applies/reverts per service so that apply order = commit order for every
 -- interval of that service (two concurrent batches cannot interleave their upserts).
 CREATE OR REPLACE FUNCTION wfm.lock_services_for_apply(p_service_ids integer[]) RETURNS void

@@ -1,4 +1,7 @@
--- Moved from sql/021 (search_path with pg_temp last).
+-- wfm.revert_import_batch (first defined in sql/021_import_batch_apply_revert.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 CREATE OR REPLACE FUNCTION wfm.revert_import_batch(p_import_batch_id uuid)
 RETURNS TABLE (rows_restored integer, rows_deleted integer, already_reverted boolean)
 LANGUAGE plpgsql

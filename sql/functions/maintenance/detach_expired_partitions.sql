@@ -1,5 +1,7 @@
--- Moved from sql/053 (retention and statistics of the partitioned tables): search_path with pg_temp last,
--- catalog names qualified.
+-- wfm.detach_expired_partitions (first defined in sql/053_maintenance.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 CREATE OR REPLACE FUNCTION wfm.detach_expired_partitions(p_dry_run boolean DEFAULT false, p_now timestamptz DEFAULT now())
 RETURNS TABLE (parent_table text, partition_name text, range_start timestamptz, range_end timestamptz,
                archived_as text, detached boolean)
@@ -67,4 +69,4 @@ END
 $$;
 COMMENT ON FUNCTION wfm.detach_expired_partitions(boolean, timestamptz) IS
     'Retention: detaches partitions older than retention_months (tables with retention_enabled only) into schema wfm_archive - never drops - records them in wfm.detached_partitions and rebuilds the guard partitions. p_dry_run lists without detaching.';
-REVOKE ALL ON FUNCTION wfm.detach_expired_partitions(boolean, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION wfm.detach_expired_partitions(boolean, timestamp with time zone) FROM PUBLIC;

@@ -1,5 +1,7 @@
--- Moved from sql/053 (retention and statistics of the partitioned tables): search_path with pg_temp last,
--- catalog names qualified.
+-- wfm.expired_partitions (first defined in sql/053_maintenance.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 CREATE OR REPLACE FUNCTION wfm.expired_partitions(p_now timestamptz DEFAULT now())
 RETURNS TABLE (parent_table regclass, partition regclass, partition_name text,
                range_start timestamptz, range_end timestamptz, estimated_rows bigint)
@@ -18,5 +20,5 @@ AS $$
 $$;
 COMMENT ON FUNCTION wfm.expired_partitions(timestamptz) IS
     'Partitions older than their table''s retention horizon (only tables with retention_enabled): what detach_expired_partitions would detach.';
-REVOKE ALL ON FUNCTION wfm.expired_partitions(timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION wfm.expired_partitions(timestamptz) TO wfm_etl;
+REVOKE ALL ON FUNCTION wfm.expired_partitions(timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.expired_partitions(timestamp with time zone) TO wfm_etl;

@@ -1,4 +1,7 @@
--- Moved from sql/021 (search_path with pg_temp last).
+-- wfm.rebuild_contact_statistics_month (first defined in sql/021_import_batch_apply_revert.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
 CREATE OR REPLACE FUNCTION wfm.rebuild_contact_statistics_month(p_month date)
 RETURNS TABLE (rows_deleted integer, rows_inserted integer)
 LANGUAGE plpgsql

@@ -1,0 +1,68 @@
+-- wfm.api_get_calls_by_interval (first defined in sql/052_read_api.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
+CREATE OR REPLACE FUNCTION wfm.api_get_calls_by_interval(
+    p_start_time timestamptz,
+    p_end_time timestamptz,
+    p_interval_minutes integer DEFAULT 15,
+    p_service_ids integer[] DEFAULT NULL)
+RETURNS TABLE (
+    service_id integer,
+    interval_start timestamptz,
+    interval_end timestamptz,
+    local_start timestamp,
+    intervals integer,
+    unique_incoming bigint,
+    non_unique_incoming bigint,
+    aht numeric,
+    avg_talk_time numeric,
+    avg_post_processing_time numeric,
+    answered_calls bigint,
+    abandoned_calls bigint,
+    service_level_pct numeric,
+    abandonment_rate_pct numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = wfm, pg_catalog, pg_temp
+-- Short ranges (the hot path: point and one-day queries) reuse one cached generic plan, pruned
+-- at executor start-up: planning a partitioned query every call would cost more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_ids integer[];
+BEGIN
+    IF p_start_time IS NULL OR p_end_time IS NULL OR p_interval_minutes IS NULL THEN
+        RAISE EXCEPTION 'api_get_calls_by_interval: p_start_time, p_end_time and p_interval_minutes must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_interval_minutes <> ALL (ARRAY[15, 30, 60, 120, 240, 480, 720, 1440]) THEN
+        RAISE EXCEPTION 'api_get_calls_by_interval: p_interval_minutes = % is not a supported bucket', p_interval_minutes
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 15, 30, 60, 120, 240, 480, 720 or 1440.';
+    END IF;
+    IF p_end_time <= p_start_time THEN
+        RAISE EXCEPTION 'api_get_calls_by_interval: p_end_time (%) must be after p_start_time (%)', p_end_time, p_start_time
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_end_time - p_start_time > interval '400 days' THEN
+        RAISE EXCEPTION 'api_get_calls_by_interval: range % .. % is longer than 400 days', p_start_time, p_end_time
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Query at most 400 days per call (or read wfm.mv_daily_service_stats).';
+    END IF;
+    v_ids := wfm.check_service_ids(p_service_ids);
+
+    IF p_end_time - p_start_time <= interval '2 days' THEN
+        RETURN QUERY SELECT * FROM wfm.calls_by_interval_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
+    ELSE
+        -- Longer ranges: plan with the actual values (bitmap scans over whole partitions beat
+        -- the generic plan's index scans by 2x at a month; planning is then noise).
+        RETURN QUERY EXECUTE 'SELECT * FROM wfm.calls_by_interval_rows($1, $2, $3, $4)'
+            USING p_start_time, p_end_time, p_interval_minutes, v_ids;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[]) IS
+    'Calls per service in buckets of 15/30/60/120/240 minutes (UTC-aligned) or 480/720/1440 minutes (service-local day) for intervals starting in [p_start_time, p_end_time) (at most 400 days); NULL p_service_ids = all services. Call-weighted AHT/talk/post-processing, SL and abandonment where known. Buckets without data are omitted.';
+REVOKE ALL ON FUNCTION wfm.api_get_calls_by_interval(timestamp with time zone, timestamp with time zone, integer, integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.api_get_calls_by_interval(timestamp with time zone, timestamp with time zone, integer, integer[]) TO wfm_api;

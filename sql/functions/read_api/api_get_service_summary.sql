@@ -1,0 +1,74 @@
+-- wfm.api_get_service_summary (first defined in sql/052_read_api.sql). Issue 9: search_path ends
+-- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
+-- schema-qualified, so a caller's temporary objects cannot steer it.
+
+CREATE OR REPLACE FUNCTION wfm.api_get_service_summary(p_service_id integer, p_date date)
+RETURNS TABLE (
+    service_id integer,
+    stat_date date,
+    group_id integer,
+    group_code text,
+    intervals integer,
+    unique_incoming bigint,
+    non_unique_incoming bigint,
+    aht numeric,
+    avg_talk_time numeric,
+    avg_post_processing_time numeric,
+    answered_calls bigint,
+    abandoned_calls bigint,
+    service_level_pct numeric,
+    abandonment_rate_pct numeric,
+    peak_interval_start timestamptz,
+    peak_non_unique_incoming bigint,
+    last_loaded_at timestamptz,
+    view_refreshed_at timestamptz)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = wfm, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_refreshed timestamptz;
+BEGIN
+    IF p_service_id IS NULL OR p_date IS NULL THEN
+        RAISE EXCEPTION 'api_get_service_summary: p_service_id and p_date must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM wfm.check_service_ids(ARRAY[p_service_id], 'p_service_id');
+    IF NOT (SELECT c.relispopulated FROM pg_catalog.pg_class c WHERE c.oid = 'wfm.mv_daily_service_stats'::regclass) THEN
+        RAISE EXCEPTION 'api_get_service_summary: wfm.mv_daily_service_stats has not been populated yet'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT * FROM wfm.api_refresh_all_views(); (Dagster refreshes it hourly).';
+    END IF;
+    SELECT max(l.started_at) INTO v_refreshed
+    FROM wfm.view_refresh_history l WHERE l.view_name = 'wfm.mv_daily_service_stats';
+
+    RETURN QUERY
+    SELECT p_service_id,
+           p_date,
+           d.group_id,
+           g.code,
+           coalesce(d.intervals, 0),
+           coalesce(d.unique_incoming, 0)::bigint,
+           coalesce(d.non_unique_incoming, 0)::bigint,
+           round((d.talk_time_total + d.post_processing_time_total)::numeric / nullif(d.non_unique_incoming, 0), 2),
+           round(d.talk_time_total::numeric / nullif(d.non_unique_incoming, 0), 2),
+           round(d.post_processing_time_total::numeric / nullif(d.non_unique_incoming, 0), 2),
+           d.answered_calls,
+           d.abandoned_calls,
+           round(100 * d.answered_within_sl::numeric / nullif(d.sl_offered_calls, 0), 2),
+           round(100 * d.abandoned_calls::numeric / nullif(d.abandon_offered_calls, 0), 2),
+           d.peak_interval_start,
+           d.peak_non_unique_incoming,
+           d.last_loaded_at,
+           v_refreshed
+    FROM (SELECT 1) AS one
+    LEFT JOIN wfm.mv_daily_service_stats d ON d.service_id = p_service_id AND d.stat_date = p_date
+    LEFT JOIN wfm.groups g ON g.group_id = d.group_id
+    ORDER BY d.group_id NULLS FIRST;
+END
+$$;
+COMMENT ON FUNCTION wfm.api_get_service_summary(integer, date) IS
+    'The service''s local calendar day p_date from wfm.mv_daily_service_stats: first row the service total (group_id NULL), then one row per group; totals, call-weighted averages, SL/abandonment where known, peak 15-minute interval, and when the view was refreshed. A day without data gives one service row with 0 calls.';
+REVOKE ALL ON FUNCTION wfm.api_get_service_summary(integer, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.api_get_service_summary(integer, date) TO wfm_api;
