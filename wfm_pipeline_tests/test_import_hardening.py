@@ -259,6 +259,35 @@ def test_a_load_and_a_partition_creation_do_not_deadlock(db_url, conn, service, 
     assert conn.execute("SELECT count(*) FROM import_batches WHERE status = 'failed'").fetchone()[0] == 0
 
 
+def test_a_creator_never_waits_for_the_history_while_holding_contact_statistics(db_url, conn, service, admin):
+    """A writer that broke the order (history first, then contact_statistics) cannot deadlock
+    with partition creation: the creator takes the history NOWAIT, fails, and is retried."""
+    admin.execute("BEGIN")
+    admin.execute("SET LOCAL lock_timeout = '30s'")
+    admin.execute("LOCK TABLE ONLY wfm.contact_statistics_history IN ROW EXCLUSIVE MODE")
+    outcome: dict = {}
+
+    def create() -> None:
+        with psycopg.connect(db_url) as c:
+            c.execute("SET lock_timeout = '30s'")
+            try:
+                c.execute("SELECT * FROM wfm.ensure_import_partitions("
+                          "ARRAY['wfm.contact_statistics', 'wfm.contact_statistics_history']::regclass[], %s)",
+                          ([_month_ago(90).date()],))
+                outcome["ok"] = True
+            except psycopg.Error as exc:
+                outcome["error"] = exc
+
+    creator = threading.Thread(target=create)
+    creator.start()
+    wait_for(lambda: not creator.is_alive() or _lock_waiters(admin) >= 1, "the creator to fail or wait")
+    admin.execute("LOCK TABLE ONLY wfm.contact_statistics IN ROW EXCLUSIVE MODE")   # the writer's second lock
+    admin.execute("COMMIT")
+    creator.join(60)
+    assert isinstance(outcome.get("error"), psycopg.errors.LockNotAvailable), outcome
+    assert not partition_exists(conn, f"contact_statistics_{_month_ago(90):%Y_%m}")
+
+
 def test_a_sigkilled_import_is_swept_to_failed_and_reported_by_health(db_url, conn, service, admin, tmp_path):
     path = write_csv(tmp_path / "killed.csv", [[_month_ago(60), 1, 2, 30, 5]])
     env = {**os.environ, "WFM_DATABASE_URL": db_url, "WFM_HOME": str(tmp_path / "home"),

@@ -5,7 +5,8 @@
 -- LOCK ORDER (the one order of partition creation and loads, so imports cannot deadlock):
 --   1. partition advisory locks, tables in order of their name (wfm.agent_activity,
 --      wfm.contact_statistics, wfm.contact_statistics_history);
---   2. the parent tables, in the same order: contact_statistics BEFORE its history table.
+--   2. the parent tables, in the same order: contact_statistics BEFORE its history table
+--      (ACCESS EXCLUSIVE; only the first is waited for, the later ones are taken NOWAIT).
 -- Loads follow it too: the file loader takes ROW EXCLUSIVE on wfm.contact_statistics before it
 -- COPYs into wfm.contact_statistics_history (argus/loader.py), and apply/revert/rebuild touch
 -- contact_statistics before reading the history. (A load locking the history first while a
@@ -83,11 +84,18 @@ BEGIN
         IF v_old_timeout IN ('0', '0ms') THEN
             PERFORM pg_catalog.set_config('lock_timeout', '5s', true);
         END IF;
+        -- Only the first parent is waited for; the later ones (the history) are taken NOWAIT,
+        -- so a creator never waits while it holds a parent: even a writer that broke the order
+        -- (history first) cannot deadlock with it - the creation fails with lock_not_available
+        -- and the caller retries it (argus/loader.py: backoff).
+        v_new := 0;
         FOREACH v_table IN ARRAY v_tables LOOP
             v_missing := ARRAY(SELECT v_p_month[k] FROM pg_catalog.generate_subscripts(v_p_action, 1) AS k
                                WHERE v_p_table[k] = v_table AND v_p_action[k] = 'missing');
             IF pg_catalog.cardinality(v_missing) > 0 THEN
-                EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', v_table);
+                EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE%s', v_table,
+                                          CASE WHEN v_new > 0 THEN ' NOWAIT' ELSE '' END);
+                v_new := v_new + 1;
             END IF;
         END LOOP;
         FOREACH v_table IN ARRAY v_tables LOOP
