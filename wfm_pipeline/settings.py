@@ -6,6 +6,9 @@
 | WFM_HOME          | working folder (embedded pg, landing)   | ./.wfm                     |
 | WFM_LANDING_DIR   | folder the landing sensor watches       | $WFM_HOME/landing          |
 | DAGSTER_HOME      | Dagster instance folder                 | $WFM_HOME/dagster          |
+| WFM_IMPORT_LOCK_TIMEOUT_MS | lock wait of an import's partition step and table locks | 5000 |
+| WFM_IMPORT_RETRIES | retries of an import step after a lock timeout, deadlock or serialization failure | 3 |
+| WFM_IMPORT_RETRY_BACKOFF_MS | first retry delay (ms), doubled per retry | 500 |
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ class Settings:
     landing_dir: Path
     dagster_home: Path
     sql_dir: Path
+    import_lock_timeout_ms: int = 5000
+    import_retries: int = 3
+    import_retry_backoff_s: float = 0.5
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +63,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         landing_dir=_path(env.get("WFM_LANDING_DIR") or str(home / "landing")),
         dagster_home=_path(env.get("DAGSTER_HOME") or str(home / "dagster")),
         sql_dir=_path(env.get("WFM_SQL_DIR") or str(REPO_ROOT / "sql")),
+        import_lock_timeout_ms=_bounded_int(env, "WFM_IMPORT_LOCK_TIMEOUT_MS", 5000, 1, 3_600_000),
+        import_retries=_bounded_int(env, "WFM_IMPORT_RETRIES", 3, 0, 100),
+        import_retry_backoff_s=float(_bounded_int(env, "WFM_IMPORT_RETRY_BACKOFF_MS", 500, 0, 600_000)) / 1000,
     )
+
+
+def _bounded_int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}={text!r} is not a whole number") from exc
+    if not low <= value <= high:
+        raise ValueError(f"{name}={value} is outside {low}..{high}")
+    return value
 
 
 @functools.cache

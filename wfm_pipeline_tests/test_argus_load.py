@@ -85,6 +85,9 @@ def test_group_import_and_service_level_rows_are_separate(conn, service, tmp_pat
 
 def test_month_and_year_boundaries_create_partitions_in_both_tables(conn, service, tmp_path: Path) -> None:
     # Local 23:30 .. 00:45 (New Year) is 22:30 .. 23:45 UTC: all December.
+    # 2029/2030 lie beyond the default on-demand window (24 months ahead): widen it for this file.
+    conn.execute("UPDATE partition_config SET ondemand_months_ahead = 120")
+    conn.commit()
     rows = [[dt.datetime(2029, 12, 31, 23, 30) + dt.timedelta(minutes=15 * i), 1, 2, 3, 4] for i in range(6)]
     result = import_file(conn, write_xlsx(tmp_path / "ny.xlsx", rows), "S1")
     assert result.status == "completed" and result.months == ["2029-12"]  # Berlin is UTC+1 in winter
@@ -252,6 +255,7 @@ def test_a_crash_mid_load_leaves_nothing_partial(conn, service, tmp_path: Path) 
     failed = batch_row(conn, info.value.import_batch_id)
     assert failed["status"] == "failed" and "disk on fire" in failed["error_message"]
     assert failed["rows_total"] == 50   # the input rows seen, even though none were kept
+    assert (failed["rows_inserted"], failed["rows_updated"], failed["rows_rejected"], failed["rows_skipped"]) == (0, 0, 50, 0)
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 1  # only the failure record
     conn.rollback()
     # The file is not a duplicate of a failed import: it loads normally afterwards.
@@ -267,7 +271,11 @@ def test_a_check_violation_in_the_upsert_rolls_back_everything(conn, service, tm
     conn.rollback()
     with pytest.raises(ImportFailedError, match="contact_statistics_unique_le_non_unique"):
         load_validated(conn, validation, target, file_name="ok.xlsx", sha256=file_sha256(path))
-    assert counts(conn)[:2] == (0, 0) and counts(conn)[3] == 0
+    assert counts(conn)[:2] == (0, 0)
+    # Only the failure record: one failed batch whose one error says why (IMPORT_FAILED).
+    assert conn.execute("SELECT b.status, e.error_code, e.row_number FROM import_batches b "
+                        "JOIN import_errors e USING (import_batch_id)").fetchall() == [("failed", "IMPORT_FAILED", None)]
+    conn.rollback()
 
 
 def test_import_needs_an_idle_connection(conn, service, tmp_path: Path) -> None:

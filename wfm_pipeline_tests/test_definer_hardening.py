@@ -274,6 +274,9 @@ def _calls(ctx: dict) -> dict[str, dict[str, Any]]:
         "validate_throughput_capacity": {"p_rows": 50},
         # wfm_etl's: partition upkeep for the data's month (exists: nothing to create) and one refresh
         "ensure_monthly_partitions": {"p_table": "wfm.contact_statistics", "p_from": day, "p_to": day},
+        # (a str is sent untyped, so the server reads it as regclass[])
+        "ensure_import_partitions": {"p_tables": "{wfm.contact_statistics,wfm.contact_statistics_history}",
+                                     "p_months": [day.date()]},
         "refresh_view": {"p_view": "wfm.mv_daily_service_stats"},
         "rebuild_contact_statistics_month": {"p_month": day.date()},
     }

@@ -1,7 +1,8 @@
 """Import batches: listing, inspecting, reverting, and rebuilding a month from the history.
 
 Thin Python over ``wfm.import_batches``/``wfm.import_errors`` and the SQL functions of
-sql/021 (``wfm.revert_import_batch``, ``wfm.rebuild_contact_statistics_month``).
+sql/021 (``wfm.revert_import_batch``, ``wfm.rebuild_contact_statistics_month``) and
+``wfm.sweep_interrupted_imports`` (sql/functions/imports/).
 """
 
 from __future__ import annotations
@@ -104,8 +105,27 @@ def revert_batch(conn: psycopg.Connection, batch_id: uuid.UUID | str) -> RevertR
     return RevertResult(batch_id, restored, deleted, already)
 
 
+def sweep_interrupted(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """``wfm.sweep_interrupted_imports()``: running batches whose importing session is gone
+    (killed hard) become ``failed`` ("interrupted"); returns them. Commits when called
+    outside a transaction, else runs in a savepoint of the caller's."""
+    query = "SELECT import_batch_id, file_name, backend_pid, created_at FROM wfm.sweep_interrupted_imports()"
+    with conn.transaction():  # a savepoint inside the caller's transaction
+        rows = conn.execute(query).fetchall()
+    keys = ("import_batch_id", "file_name", "backend_pid", "created_at")
+    return [dict(zip(keys, r)) for r in rows]
+
+
 def rebuild_month(conn: psycopg.Connection, month: dt.date) -> tuple[int, int]:
-    """Rebuild one UTC month of contact_statistics from the history; (rows deleted, rows inserted)."""
+    """Rebuild one UTC month of contact_statistics from the history; (rows deleted, rows inserted).
+
+    The month's partition is ensured first in a short transaction of its own (the rebuild then
+    only deletes and inserts rows, holding no ACCESS EXCLUSIVE lock through its work)."""
+    from wfm_pipeline.warehouse import partitions
+
+    first = dt.datetime(month.year, month.month, 1, tzinfo=dt.timezone.utc)
+    with conn.transaction():
+        partitions.ensure_partitions(conn, "wfm.contact_statistics", first, first)
     with conn.transaction():
         return conn.execute("SELECT rows_deleted, rows_inserted FROM wfm.rebuild_contact_statistics_month(%s)",
                             (month,)).fetchone()

@@ -6,7 +6,9 @@ they never reach the terminal; ``--json`` output is ASCII-only JSON (``json.dump
 
 Exit codes of ``wfm import``: 0 when every file was imported (possibly with rejected rows),
 was a duplicate or was validated; 1 when any file was rejected as a whole (unreadable, no
-data, strict mode) or failed; 2 for usage errors (unknown service or group, missing file).
+data, strict mode) or failed (lock timeout, deadlock, database gone, ...: every file still gets
+its line and the next file is attempted); 2 for usage errors (unknown service or group,
+missing file).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import psycopg
 
 from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import ArgusFileError
-from wfm_pipeline.argus.loader import ImportFailedError, ImportResult, import_file, record_rejection, resolve_target
+from wfm_pipeline.argus.loader import ImportResult, describe_failure, record_rejection, resolve_target
 from wfm_pipeline.argus.reader import file_sha256
+from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.textsafe import term
 
 PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
@@ -97,40 +100,44 @@ def _summary(result: ImportResult) -> str:
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
                validate_only: bool, as_json: bool) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
-    from wfm_pipeline.cli import UsageError
+    from wfm_pipeline.cli import UsageError, db_url
+    from wfm_pipeline.db import connection
 
     exit_code = 0
-    with _connect() as conn:
-        try:
-            resolve_target(conn, service_code, group_code)
-            conn.rollback()
-        except ArgusFileError as exc:
-            conn.rollback()
-            # Still audited: every file handed to the importer gets a batch row.
-            for path in paths:
-                try:
-                    sha = file_sha256(path)
-                except ArgusFileError:
-                    sha = None
-                result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
-                if as_json:
-                    click.echo(json.dumps(result.to_dict()))
-            raise UsageError(exc.error.message) from exc
-
-        for path in paths:
-            bar = _ProgressBar(path.name, enabled=not as_json)
+    try:
+        url = db_url()
+        with connection.connect(url) as conn:
             try:
-                result = import_file(conn, path, service_code, group_code, strict=strict,
-                                     validate_only=validate_only, progress=bar)
-            except ImportFailedError as exc:
-                bar.close()
-                result = ImportResult(file=str(path), status="failed", import_batch_id=exc.import_batch_id,
-                                      error_message=str(exc))
-            finally:
-                bar.close()
-            if not result.ok:
-                exit_code = 1
+                resolve_target(conn, service_code, group_code)
+                conn.rollback()
+            except ArgusFileError as exc:
+                conn.rollback()
+                # Still audited: every file handed to the importer gets a batch row.
+                for path in paths:
+                    try:
+                        sha = file_sha256(path)
+                    except ArgusFileError:
+                        sha = None
+                    result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
+                    if as_json:
+                        click.echo(json.dumps(result.to_dict()))
+                raise UsageError(exc.error.message) from exc
+    except psycopg.OperationalError as exc:  # the database is unreachable: every file failed, unaudited
+        reason = describe_failure(exc)
+        for path in paths:
+            result = ImportResult(file=str(path), status="failed", error_message=reason)
             click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+        sys.exit(1)
+
+    def reconnect() -> psycopg.Connection:  # the per-file loop reopens it when it breaks
+        return psycopg.connect(url, options="-c search_path=wfm,public")
+
+    results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
+                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json))
+    for result in results:
+        if not result.ok:
+            exit_code = 1
+        click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
     sys.exit(exit_code)
 
 

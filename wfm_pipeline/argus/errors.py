@@ -32,12 +32,19 @@ UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
 UNKNOWN_GROUP = "UNKNOWN_GROUP"
 STRICT_MODE = "STRICT_MODE"  # sql/022: strict import refused a file with invalid rows
 
+# sql/094: bounded on-demand partitions and failed loads.
+OUTSIDE_PARTITION_WINDOW = "OUTSIDE_PARTITION_WINDOW"  # row: its month is missing and outside the window
+TOO_MANY_NEW_MONTHS = "TOO_MANY_NEW_MONTHS"  # file: needs more new months than one import may create
+IMPORT_FAILED = "IMPORT_FAILED"  # file: the load failed and was rolled back (why: the message)
+
 ROW_CODES: frozenset[str] = frozenset({
     MISSING_VALUE, INVALID_DATETIME, MISALIGNED_INTERVAL, INVALID_LOCAL_TIME, NOT_INTEGER,
     NEGATIVE_VALUE, OUT_OF_RANGE, UNIQUE_EXCEEDS_NON_UNIQUE, DUPLICATE_INTERVAL, DUPLICATE_ROW, NO_PARTITION,
+    OUTSIDE_PARTITION_WINDOW,
 })
 FILE_CODES: frozenset[str] = frozenset({
     FILE_UNREADABLE, TOO_FEW_COLUMNS, NO_DATA_ROWS, UNKNOWN_SERVICE, UNKNOWN_GROUP, STRICT_MODE,
+    TOO_MANY_NEW_MONTHS, IMPORT_FAILED,
 })
 ALL_CODES: frozenset[str] = ROW_CODES | FILE_CODES
 

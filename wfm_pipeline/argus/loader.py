@@ -14,31 +14,50 @@ Public API (stable; the ingest Dagster assets build on it):
 
 ``conn`` must have no open transaction: the loader commits its own transactions.
 
-What ``load_validated`` does:
+What ``load_validated`` does (every step audited; see "Failures" below):
 
-1. a short committed transaction creates the months' partitions of ``contact_statistics`` and
-   ``contact_statistics_history`` (creating a partition locks the parent; holding that for a
-   whole load would block readers);
-2. ONE transaction: duplicate re-check under an advisory lock on the content hash, the
-   ``import_batches`` row, ``COPY`` of the accepted rows into the history,
+1. a committed ``import_batches`` row with status ``running`` and the backend's pid and start
+   time (after ``wfm.sweep_interrupted_imports()`` turned earlier running batches whose session
+   is gone into ``failed``): an import killed hard leaves this trace;
+2. the partition plan (``wfm.ensure_import_partitions``, no locks): rows whose month has no
+   partition and lies outside the on-demand window (``wfm.partition_config``) become
+   ``OUTSIDE_PARTITION_WINDOW`` row errors; needing more new months than one import may create
+   rejects the file (``TOO_MANY_NEW_MONTHS``);
+3. a short transaction of its own creates the missing months (never inside the load: creating
+   a partition takes ACCESS EXCLUSIVE on the parent, which would block readers for the load);
+4. ONE transaction: duplicate re-check under an advisory lock on the content hash, ROW
+   EXCLUSIVE on ``contact_statistics`` then ``contact_statistics_history`` (THE lock order of
+   partition creation and loads: a parent before its history, so a load and a partition
+   creation cannot deadlock), ``COPY`` of the accepted rows into the history,
    ``wfm.apply_import_batch`` (set-based upsert, latest batch wins), ``COPY`` of the
-   ``import_errors`` rows, the batch counters. Any error rolls all of it back; the failure is
-   then recorded as a ``failed`` batch in a transaction of its own and re-raised as
-   ``ImportFailedError``.
+   ``import_errors`` rows, the batch counters and status.
+
+Steps 3 and 4 are retried with exponential backoff on lock timeouts, deadlocks and
+serialization failures (``LoadPolicy``: ``WFM_IMPORT_LOCK_TIMEOUT_MS``, ``WFM_IMPORT_RETRIES``,
+``WFM_IMPORT_RETRY_BACKOFF_MS``).
+
+Failures: anything that goes wrong after step 1 (retries exhausted, the connection lost, an
+unexpected exception) rolls back and turns the running batch into ``failed`` with the reason
+and an ``IMPORT_FAILED`` error (when the database is still reachable; otherwise the next
+import's or health check's sweep does it), then raises ``ImportFailedError`` carrying the
+failed ``ImportResult``.
 
 Modes: ``strict`` imports nothing when any row is invalid (status ``rejected``, a
 ``STRICT_MODE`` file error explains the valid rows); ``validate_only`` writes only the audit
 rows (status ``validated``) and reports the inserts/updates the import would make.
-Accounting: ``rows_total = rows_inserted + rows_updated + rows_rejected + rows_skipped``.
+Accounting, for every status: ``rows_total = rows_inserted + rows_updated + rows_rejected +
+rows_skipped`` (a failed or rejected batch counts every non-skipped row as rejected).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +70,8 @@ from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import ValidationResult, validate_argus
 from wfm_pipeline.db import catalog
-from wfm_pipeline.warehouse.partitions import ensure_partitions
+from wfm_pipeline.settings import get_settings
+from wfm_pipeline.warehouse import partitions
 
 # progress(stage, done, total): stages "read", "validate", "copy", "apply", "errors", "done".
 # An exception raised by the callback aborts the import like any other error (nothing is kept).
@@ -63,14 +83,36 @@ COPY_CHUNK_ROWS = 10_000
 _HISTORY_COLUMNS = ("service_id", "group_id", "import_batch_id", "interval_start_time", "unique_incoming",
                     "non_unique_incoming", "avg_talk_time", "avg_post_processing_time", "source_row_number")
 _FILE_LOCK_CLASS = 0x41524755  # 'ARGU': advisory lock class for the duplicate-file check
+# THE lock order of partition creation and loads: a parent before its history table
+# (sql/functions/partitions/ensure_import_partitions.sql).
+IMPORT_TABLES = (STATS_TABLE, HISTORY_TABLE)
+# Lock waits that end well when tried again a little later.
+RETRYABLE_ERRORS = (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected,
+                    psycopg.errors.SerializationFailure)
 
 
 class ImportFailedError(RuntimeError):
-    """The load failed and was rolled back; a ``failed`` batch records why."""
+    """The load failed and was rolled back; a ``failed`` batch records why (when the database
+    was reachable). ``result`` is the failed ``ImportResult`` (the ``wfm import --json`` line)."""
 
-    def __init__(self, message: str, import_batch_id: uuid.UUID | None) -> None:
+    def __init__(self, message: str, import_batch_id: uuid.UUID | None, result: ImportResult | None = None) -> None:
         super().__init__(message)
         self.import_batch_id = import_batch_id
+        self.result = result
+
+
+@dataclass(frozen=True)
+class LoadPolicy:
+    """How long an import waits for a table lock, and how often it tries again."""
+
+    lock_timeout_ms: int = 5000
+    retries: int = 3          # attempts after the first, per step
+    backoff_s: float = 0.5    # before the first retry; doubled each time (with jitter)
+
+    @classmethod
+    def from_settings(cls) -> LoadPolicy:
+        s = get_settings()
+        return cls(s.import_lock_timeout_ms, s.import_retries, s.import_retry_backoff_s)
 
 
 @dataclass(frozen=True)
@@ -223,7 +265,8 @@ def record_rejection(conn: psycopg.Connection, error: RowError, *, file_name: st
 
 
 def _record_duplicate(conn: psycopg.Connection, original: uuid.UUID, *, file: str, file_name: str,
-                      sha256: str, target: Target, source: str) -> ImportResult:
+                      sha256: str, target: Target, source: str, batch_id: uuid.UUID | None = None) -> ImportResult:
+    """A ``duplicate`` batch (the running ``batch_id`` when given, else a new row)."""
     rows_total, first, last, months = conn.execute(
         """SELECT rows_total, first_interval, last_interval, details -> 'months'
            FROM wfm.import_batches WHERE import_batch_id = %s""", (original,)).fetchone()
@@ -231,10 +274,30 @@ def _record_duplicate(conn: psycopg.Connection, original: uuid.UUID, *, file: st
                           first_interval=first, last_interval=last, sha256=sha256, service=target.service_code,
                           group=target.group_code, months=list(months or []), duplicate_of=original,
                           error_message=f"same content (sha256 {sha256[:12]}…) as batch {original}; nothing changed")
-    batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
+    if batch_id is None:
+        batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
     _finish_batch(conn, batch_id, result, {"duplicate_of": str(original)})
     result.import_batch_id = batch_id
     return result
+
+
+def _start_batch(conn: psycopg.Connection, result: ImportResult, *, source: str, file_name: str,
+                 sha256: str | None, target: Target) -> uuid.UUID:
+    """Sweep interrupted imports, then commit this import's ``running`` batch with its session.
+
+    The counts already add up (nothing is imported yet: every non-skipped row counts as
+    rejected until the load says otherwise), so a batch swept as interrupted adds up too.
+    """
+    with conn.transaction():
+        conn.execute("SELECT count(*) FROM wfm.sweep_interrupted_imports()")
+        return conn.execute(
+            """INSERT INTO wfm.import_batches (source, file_name, file_sha256, service_id, group_id, status,
+                      rows_total, rows_rejected, rows_skipped, backend_pid, backend_start)
+               VALUES (%s, %s, %s, %s, %s, 'running', %s, %s, %s, pg_backend_pid(),
+                       (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))
+               RETURNING import_batch_id""",
+            (source, file_name, sha256, target.service_id, target.group_id, result.rows_total,
+             result.rows_total - result.rows_skipped, result.rows_skipped)).fetchone()[0]
 
 
 # ---------------------------------------------------------------- COPY into the history
@@ -289,12 +352,6 @@ def _copy_history(conn: psycopg.Connection, chunks: list[tuple[int, bytes]], tot
                 progress("copy", done, total)
 
 
-def _ensure_partitions(conn: psycopg.Connection, first: pd.Timestamp, last: pd.Timestamp) -> None:
-    with conn.transaction():
-        for table in (STATS_TABLE, HISTORY_TABLE):
-            ensure_partitions(conn, table, first.to_pydatetime(), last.to_pydatetime())
-
-
 def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
     """How many accepted rows would update an existing interval (validate-only)."""
     if not len(valid):
@@ -307,125 +364,293 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
         (target.service_id, target.group_id, min(times), max(times), times)).fetchone()[0]
 
 
+# ---------------------------------------------------------------- partitions
+def _month_keys(valid: pd.DataFrame) -> pd.Series:
+    """year * 100 + month of each row's UTC interval start (vectorized)."""
+    utc = valid["interval_start_time"].dt.tz_convert("UTC")
+    return utc.dt.year * 100 + utc.dt.month
+
+
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
+        pd.DataFrame, list[date], RowError | None]:
+    """The partition plan (no locks): drops rows whose month is missing and outside the
+    on-demand window (row errors in ``result``); returns (rows kept, months to create, a
+    TOO_MANY_NEW_MONTHS file error or None)."""
+    if not len(valid):
+        return valid, [], None
+    months = [date.fromisoformat(f"{m}-01") for m in result.months]
+    with conn.transaction():
+        plan = partitions.import_partitions(conn, IMPORT_TABLES, months, create=False)
+        outside = sorted({a.month for a in plan if a.action == "outside_window"})
+        missing = sorted({a.month for a in plan if a.action == "missing"} - set(outside))
+        windows = {t: partitions.window(conn, t) for t in IMPORT_TABLES} if outside or missing else {}
+    if outside:
+        valid = _reject_outside_window(valid, outside, windows, result)
+    limit = min((w[2] for w in windows.values()), default=0)
+    if len(missing) > limit:
+        return valid, missing, RowError(
+            None, None, E.TOO_MANY_NEW_MONTHS,
+            f"the file needs {len(missing)} new monthly partitions ({missing[0]:%Y-%m} .. {missing[-1]:%Y-%m}); one "
+            f"import may create at most {limit} (wfm.partition_config.ondemand_max_new_months): create them first "
+            f"with wfm.ensure_monthly_partitions")
+    return valid, missing, None
+
+
+def _reject_outside_window(valid: pd.DataFrame, outside: list[date], windows: dict[str, tuple[date, date, int]],
+                           result: ImportResult) -> pd.DataFrame:
+    first = max(w[0] for w in windows.values())
+    last = min(w[1] for w in windows.values())
+    mask = _month_keys(valid).isin({m.year * 100 + m.month for m in outside}).to_numpy()
+    dropped = valid[mask]
+    utc = dropped["interval_start_time"].dt.tz_convert("UTC")
+    errors = [
+        RowError(int(row), "A", E.OUTSIDE_PARTITION_WINDOW,
+                 f"interval {ts:%Y-%m-%d %H:%M} UTC is in month {ts:%Y-%m}, which has no partition and is outside "
+                 f"the months imports may create ({first:%Y-%m} .. {last:%Y-%m}, wfm.partition_config); an "
+                 f"administrator can create it with wfm.ensure_monthly_partitions", ts.isoformat())
+        for row, ts in zip(dropped["source_row_number"].tolist(), utc)]
+    result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
+    result.rows_rejected += len(errors)
+    kept = valid[~mask]
+    if len(kept):
+        result.first_interval = kept["interval_start_time"].min()
+        result.last_interval = kept["interval_start_time"].max()
+        keys = sorted(set(_month_keys(kept).tolist()))
+        result.months = [f"{k // 100:04d}-{k % 100:02d}" for k in keys]
+    else:
+        result.first_interval = result.last_interval = None
+        result.months = []
+    return kept
+
+
+def _create_partitions(conn: psycopg.Connection, months: list[date], policy: LoadPolicy) -> list[str]:
+    """Step 3: the missing months, in a short transaction of their own."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
+        plan = partitions.import_partitions(conn, IMPORT_TABLES, months, create=True)
+    return [f"{a.table}:{a.month:%Y-%m}" for a in plan if a.action == "created"]
+
+
+def _with_retries(conn: psycopg.Connection, policy: LoadPolicy, step: str, attempt_log: list[str],
+                  fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` (one transaction), again after lock timeouts, deadlocks and serialization
+    failures, with exponential backoff; the last error propagates."""
+    for attempt in range(policy.retries + 1):
+        try:
+            return fn()
+        except RETRYABLE_ERRORS as exc:
+            attempt_log.append(f"{step} attempt {attempt + 1}: {type(exc).__name__}: "
+                               f"{exc.diag.message_primary or exc}")
+            if attempt == policy.retries:
+                raise
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()
+            time.sleep(policy.backoff_s * 2 ** attempt * random.uniform(0.75, 1.25))
+    raise AssertionError("unreachable")
+
+
 # ---------------------------------------------------------------- load
 def load_validated(conn: psycopg.Connection, validation: ValidationResult, target: Target, *,
                    file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
                    validate_only: bool = False, progress: Progress | None = None,
-                   source: str = "file") -> ImportResult:
-    """Write one validated file (see the module docstring); returns the batch's ImportResult."""
+                   source: str = "file", policy: LoadPolicy | None = None) -> ImportResult:
+    """Write one validated file (see the module docstring); returns the batch's ImportResult.
+
+    Raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails.
+    """
     _require_idle(conn)
+    policy = policy or LoadPolicy.from_settings()
     t0 = time.perf_counter()
-    valid = validation.valid
     result = ImportResult(
         file=file or file_name, status="running", rows_total=validation.rows_total,
         rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
         first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
         service=target.service_code, group=target.group_code, months=validation.months,
         timings={"validate": validation.timings.get("total", 0.0)})
-    strict_reject = strict and validation.has_invalid_rows
-    writes = not strict_reject and not validate_only and len(valid) > 0
-    details: dict[str, Any] = {"months": result.months, "header_rows": validation.header_rows,
-                               "blank_rows": validation.blank_rows, "time_zone": validation.time_zone,
-                               "strict": strict, "validate_only": validate_only}
-
-    if writes:
-        _ensure_partitions(conn, valid["interval_start_time"].min(), valid["interval_start_time"].max())
-    t_part = time.perf_counter()
+    details: dict[str, Any] = {"header_rows": validation.header_rows, "blank_rows": validation.blank_rows,
+                               "time_zone": validation.time_zone, "strict": strict, "validate_only": validate_only}
+    attempt_log: list[str] = []
     batch_id: uuid.UUID | None = None
     try:
-        with conn.transaction():
-            if sha256 and not validate_only:
-                # Two concurrent imports of the same file: the second waits here, then sees the first.
-                conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                             (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
-                original = find_duplicate(conn, sha256, target)
-                if original is not None:
-                    return _record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
-                                             target=target, source=source)
-            batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
-            if writes:
-                t = time.perf_counter()
-                chunks = history_copy_chunks(valid, target, batch_id)
-                _copy_history(conn, chunks, len(valid), progress)
-                result.timings["copy_history"] = time.perf_counter() - t
-                if progress:
-                    progress("apply", 0, len(valid))
-                t = time.perf_counter()
-                inserted, updated = conn.execute(
-                    "SELECT rows_inserted, rows_updated FROM wfm.apply_import_batch(%s)", (batch_id,)).fetchone()
-                result.timings["apply"] = time.perf_counter() - t
-                result.rows_inserted, result.rows_updated = inserted, updated
-                result.status = "completed_with_errors" if result.errors else "completed"
-            elif strict_reject:
-                result.status = "rejected"
-                result.rows_rejected = result.rows_total - result.rows_skipped
-                strict_error = RowError(
-                    None, None, E.STRICT_MODE,
-                    f"strict import: {validation.rejected} of {validation.rows_total} rows are invalid, so none "
-                    f"of the {len(valid)} valid rows was imported")
-                result.errors.append(strict_error)
-                result.error_message = strict_error.message
-                result.first_interval = result.last_interval = None
-            elif validate_only:
-                result.status = "validated"
-                updated = _predict(conn, valid, target)
-                result.rows_updated, result.rows_inserted = updated, len(valid) - updated
-            else:  # nothing valid, not strict: every row was rejected or skipped
-                result.status = "completed_with_errors" if result.errors else "completed"
-            if progress:
-                progress("errors", 0, len(result.errors))
-            _copy_errors(conn, batch_id, result.errors)
-            result.timings["partitions"] = t_part - t0
-            details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
-            _finish_batch(conn, batch_id, result, details)
-            t_commit = time.perf_counter()
-        result.timings["commit"] = time.perf_counter() - t_commit
-        result.timings["load"] = time.perf_counter() - t0
+        batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
+        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
+        details["months"] = result.months
+        if file_error is None and strict and result.rows_rejected > 0:
+            file_error = RowError(
+                None, None, E.STRICT_MODE,
+                f"strict import: {result.rows_rejected} of {result.rows_total} rows are invalid, so none "
+                f"of the {len(valid)} valid rows was imported")
+        if file_error is not None:  # rejected as a whole: every non-skipped row counts as rejected
+            result.status = "rejected"
+            result.rows_rejected = result.rows_total - result.rows_skipped
+            result.errors.append(file_error)
+            result.error_message = file_error.message
+            result.first_interval = result.last_interval = None
+        writes = file_error is None and not validate_only and len(valid) > 0
+        t = time.perf_counter()
+        if writes and missing:
+            details["partitions_created"] = _with_retries(
+                conn, policy, "partitions", attempt_log, lambda: _create_partitions(conn, missing, policy))
+        result.timings["partitions"] = time.perf_counter() - t
+        loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
+            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
+            file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
+            attempt_log=attempt_log))
     except Exception as exc:
-        failed_id = _record_failure(conn, exc, file_name=file_name, sha256=sha256, target=target, source=source,
-                                    rows_total=validation.rows_total)
-        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {exc}", failed_id) from exc
+        reason = describe_failure(exc, attempt_log)
+        failed = _failed_result(result, reason)
+        failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
+                                                target=target, source=source, result=failed)
+        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
+                                failed.import_batch_id, failed) from exc
+    if loaded is not result:  # a duplicate found under the lock
+        return loaded
     result.import_batch_id = batch_id
+    result.timings["load"] = time.perf_counter() - t0
     _check_accounting(result)
     if progress:
         progress("done", result.rows_total, result.rows_total)
     return result
 
 
+def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+               batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
+               sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
+               attempt_log: list[str]) -> ImportResult:
+    """Step 4: one transaction (retried as a whole). Sets only the load's own counters on
+    ``result``, so a retry starts clean."""
+    with conn.transaction():
+        if sha256 and not validate_only:
+            # Two concurrent imports of the same file: the second waits here, then sees the first.
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
+            original = find_duplicate(conn, sha256, target)
+            if original is not None:
+                return _record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
+                                         target=target, source=source, batch_id=batch_id)
+        if writes:
+            # THE lock order: contact_statistics before its history (module docstring). Only
+            # these waits are bounded here: the advisory locks above and in apply serialize
+            # imports of one file / one service and may rightly wait for a whole load.
+            previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
+            conn.execute(f"LOCK TABLE ONLY {STATS_TABLE}, ONLY {HISTORY_TABLE} IN ROW EXCLUSIVE MODE")
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
+            t = time.perf_counter()
+            chunks = history_copy_chunks(valid, target, batch_id)
+            _copy_history(conn, chunks, len(valid), progress)
+            result.timings["copy_history"] = time.perf_counter() - t
+            if progress:
+                progress("apply", 0, len(valid))
+            t = time.perf_counter()
+            result.rows_inserted, result.rows_updated = conn.execute(
+                "SELECT rows_inserted, rows_updated FROM wfm.apply_import_batch(%s)", (batch_id,)).fetchone()
+            result.timings["apply"] = time.perf_counter() - t
+            result.status = "completed_with_errors" if result.errors else "completed"
+        elif validate_only and result.status != "rejected":
+            result.status = "validated"
+            result.rows_updated = _predict(conn, valid, target)
+            result.rows_inserted = len(valid) - result.rows_updated
+        elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
+            result.status = "completed_with_errors" if result.errors else "completed"
+        if progress:
+            progress("errors", 0, len(result.errors))
+        _copy_errors(conn, batch_id, result.errors)
+        if attempt_log:
+            details["retries"] = list(attempt_log)
+        details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
+        _finish_batch(conn, batch_id, result, details)
+    return result
+
+
 def _check_accounting(result: ImportResult) -> None:
     accounted = result.rows_inserted + result.rows_updated + result.rows_rejected + result.rows_skipped
-    if result.status != "duplicate" and accounted != result.rows_total:
-        raise AssertionError(f"row accounting broken for {result.file}: total {result.rows_total} != {accounted}")
+    if accounted != result.rows_total:
+        raise AssertionError(f"row accounting broken for {result.file} ({result.status}): "
+                             f"total {result.rows_total} != {accounted}")
 
 
-def _record_failure(conn: psycopg.Connection, exc: Exception, *, file_name: str, sha256: str | None,
-                    target: Target | None, source: str, rows_total: int) -> uuid.UUID | None:
-    """After a rollback: a ``failed`` batch row saying why (best effort: the connection may be gone)."""
+# ---------------------------------------------------------------- failures
+def describe_failure(exc: BaseException, attempt_log: list[str] | None = None) -> str:
+    """One line saying why an import failed, for the batch row and the JSON line."""
+    hint = ""
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        what, hint = "lock wait timed out", " (another session holds a conflicting lock; try again later)"
+    elif isinstance(exc, psycopg.errors.DeadlockDetected):
+        what, hint = "deadlock with another session", " (try again)"
+    elif isinstance(exc, psycopg.errors.SerializationFailure):
+        what, hint = "serialization failure", " (try again)"
+    elif isinstance(exc, psycopg.OperationalError):
+        what = "database connection lost"
+    else:
+        what = "unexpected error"
+    detail = (exc.diag.message_primary if isinstance(exc, psycopg.Error) and exc.diag.message_primary else str(exc))
+    tries = f" after {len(attempt_log)} attempts" if attempt_log and isinstance(exc, RETRYABLE_ERRORS) else ""
+    return f"{what}{tries}{hint}: {type(exc).__name__}: {detail.strip()}"[:2000]
+
+
+def _failed_result(result: ImportResult, reason: str) -> ImportResult:
+    """The ``failed`` outcome: nothing imported; every non-skipped row counts as rejected."""
+    # The row errors found so far (validation and partition window) stay; a file-level verdict
+    # reached before the failure is replaced by the failure.
+    errors = [e for e in result.errors if e.row is not None] + [RowError(None, None, E.IMPORT_FAILED, reason)]
+    return ImportResult(file=result.file, status="failed", rows_total=result.rows_total,
+                        rows_rejected=result.rows_total - result.rows_skipped, rows_skipped=result.rows_skipped,
+                        errors=errors, sha256=result.sha256, service=result.service, group=result.group,
+                        months=result.months, error_message=reason)
+
+
+def record_failure(conn: psycopg.Connection, reason: str, *, batch_id: uuid.UUID | None, file_name: str | None,
+                   sha256: str | None = None, target: Target | None = None, source: str = "file",
+                   result: ImportResult | None = None) -> uuid.UUID | None:
+    """After a rollback: the running batch (or a new one) becomes ``failed`` with the reason and
+    an ``IMPORT_FAILED`` error. Best effort: with the connection gone the running batch stays
+    for the sweep (``wfm.sweep_interrupted_imports``) and ``batch_id`` is returned as is."""
     try:
-        if conn.closed:
-            return None
+        if conn.closed or conn.broken:
+            return batch_id
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
         with conn.transaction():
-            batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
-            conn.execute(
-                """UPDATE wfm.import_batches SET status = 'failed', rows_total = %s, error_message = %s,
-                          finished_at = clock_timestamp() WHERE import_batch_id = %s""",
-                (rows_total, f"{type(exc).__name__}: {exc}"[:2000], batch_id))
+            if batch_id is None:
+                batch_id = _insert_batch(conn, source=source, file_name=file_name, sha256=sha256, target=target)
+            mark_failed(conn, batch_id, reason, result=result)
         return batch_id
     except Exception:  # noqa: BLE001 - the original error is what matters
-        return None
+        return batch_id
+
+
+def mark_failed(conn: psycopg.Connection, batch_id: uuid.UUID, reason: str, *,
+                result: ImportResult | None = None) -> bool:
+    """Turn a ``running`` batch into ``failed`` (counts from ``result`` when given, else its
+    own: every non-skipped row rejected) with its errors; False when it was not running."""
+    total = result.rows_total if result else None
+    skipped = result.rows_skipped if result else None
+    row = conn.execute(
+        """UPDATE wfm.import_batches SET status = 'failed',
+                  rows_total = coalesce(%(total)s, rows_total), rows_skipped = coalesce(%(skipped)s, rows_skipped),
+                  rows_rejected = coalesce(%(total)s, rows_total) - coalesce(%(skipped)s, rows_skipped),
+                  rows_inserted = 0, rows_updated = 0, first_interval = NULL, last_interval = NULL,
+                  error_message = %(reason)s, finished_at = clock_timestamp(),
+                  details = details || jsonb_build_object('failed', true)
+           WHERE import_batch_id = %(id)s AND status = 'running' RETURNING 1""",
+        {"total": total, "skipped": skipped, "reason": reason, "id": batch_id}).fetchone()
+    if row is None:
+        return False
+    errors = result.errors if result else [RowError(None, None, E.IMPORT_FAILED, reason)]
+    _copy_errors(conn, batch_id, errors)
+    return True
 
 
 # ---------------------------------------------------------------- one file, end to end
 def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None, *,
                 strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
-                source: str = "file") -> ImportResult:
+                source: str = "file", policy: LoadPolicy | None = None) -> ImportResult:
     """Import one Argus file for a service (and group): read, validate, load (module docstring).
 
     File-level problems (unreadable, too few columns, no data rows, unknown service or group)
-    return a ``rejected`` result and are recorded as such; a load failure raises
-    ``ImportFailedError`` after recording a ``failed`` batch.
+    return a ``rejected`` result and are recorded as such; any other failure raises
+    ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable).
     """
     _require_idle(conn)
     path = Path(path)
@@ -433,28 +658,39 @@ def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, g
     sha256: str | None = None
     target: Target | None = None
     try:
-        sha256 = file_sha256(path)
-        target = resolve_target(conn, service_code, group_code)
-        conn.rollback()  # end the read-only lookups' transaction
-        if not validate_only:
-            original = find_duplicate(conn, sha256, target)
+        try:
+            sha256 = file_sha256(path)
+            target = resolve_target(conn, service_code, group_code)
+            conn.rollback()  # end the read-only lookups' transaction
+            if not validate_only:
+                original = find_duplicate(conn, sha256, target)
+                conn.rollback()
+                if original is not None:
+                    with conn.transaction():
+                        return _record_duplicate(conn, original, file=str(path), file_name=path.name,
+                                                 sha256=sha256, target=target, source=source)
+            if progress:
+                progress("read", 0, 1)
+            raw = read_argus_file(path)
+        except ArgusFileError as exc:
             conn.rollback()
-            if original is not None:
-                with conn.transaction():
-                    return _record_duplicate(conn, original, file=str(path), file_name=path.name, sha256=sha256,
-                                             target=target, source=source)
+            return record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target,
+                                    source=source, file=str(path))
+        t_read = time.perf_counter()
         if progress:
-            progress("read", 0, 1)
-        raw = read_argus_file(path)
-    except ArgusFileError as exc:
-        conn.rollback()
-        return record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target, source=source,
-                                file=str(path))
-    t_read = time.perf_counter()
-    if progress:
-        progress("validate", 0, raw.rows_total)
-    validation = validate_argus(raw, target.time_zone)
+            progress("validate", 0, raw.rows_total)
+        validation = validate_argus(raw, target.time_zone)
+    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
+        reason = describe_failure(exc)
+        failed = ImportResult(file=str(path), status="failed", sha256=sha256,
+                              service=target.service_code if target else None,
+                              group=target.group_code if target else None, error_message=reason,
+                              errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
+        failed.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=path.name, sha256=sha256,
+                                                target=target, source=source, result=failed)
+        raise ImportFailedError(f"{path.name}: import failed: {reason}", failed.import_batch_id, failed) from exc
     result = load_validated(conn, validation, target, file_name=path.name, sha256=sha256, file=str(path),
-                            strict=strict, validate_only=validate_only, progress=progress, source=source)
+                            strict=strict, validate_only=validate_only, progress=progress, source=source,
+                            policy=policy)
     result.timings = {"read": t_read - t0, **result.timings, "total": time.perf_counter() - t0}
     return result

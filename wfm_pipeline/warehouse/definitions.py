@@ -14,7 +14,7 @@ CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's m
 
 
 # ------------------------------------------------------------------ partitions
-@dg.op(description="Create the current month plus the configured months ahead for every partitioned table.")
+@dg.op(description="Create the missing months of the premade window (retention window back through premake_months ahead) for every partitioned table.")
 def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -> list[str]:
     with wfm_db.connection() as conn:
         created = partitions.premake(conn)

@@ -1,9 +1,14 @@
-"""Partition maintenance (plain Python over the SQL functions of sql/005)."""
+"""Partition maintenance (plain Python over the SQL functions of sql/functions/partitions/).
+
+Lock order (the one order of partition creation and loads, see
+sql/functions/partitions/ensure_import_partitions.sql): partition advisory locks, then the
+parent tables by name - ``wfm.contact_statistics`` before ``wfm.contact_statistics_history``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 
@@ -24,13 +29,43 @@ def ensure_partitions(conn: psycopg.Connection, table: str, first: datetime, las
         "SELECT wfm.ensure_monthly_partitions(%s::regclass, %s, %s)", (table, first, last))]
 
 
+@dataclass(frozen=True)
+class MonthAction:
+    """One (table, UTC month) of an import's partition plan."""
+
+    table: str
+    month: date
+    action: str  # exists, missing (plan only), created, outside_window
+
+
+def import_partitions(conn: psycopg.Connection, tables: tuple[str, ...], months: list[date], *,
+                      create: bool) -> list[MonthAction]:
+    """``wfm.ensure_import_partitions``: the plan (``create=False``: no locks) or the creation.
+
+    Creation must run in a short transaction of its own before the load; it raises
+    ``psycopg.errors.ProgramLimitExceeded`` when more months are missing than one import may
+    create, and leaves months outside the on-demand window alone (``outside_window``).
+    """
+    rows = conn.execute(
+        "SELECT table_name::text, month, action FROM wfm.ensure_import_partitions(%s::regclass[], %s::date[], %s)",
+        (list(tables), months, create)).fetchall()
+    return [MonthAction(t, m, a) for t, m, a in rows]
+
+
+def window(conn: psycopg.Connection, table: str) -> tuple[date, date, int]:
+    """(first month, last month, max new months per import) of a table's on-demand window."""
+    return conn.execute("SELECT first_month, last_month, max_new_months FROM wfm.partition_window(%s::regclass)",
+                        (table,)).fetchone()
+
+
 def premake(conn: psycopg.Connection, months_ahead: int | None = None) -> list[str]:
-    """Create the current month plus the configured months ahead for every partitioned table."""
+    """Create the missing months of the premade window (retention window back through
+    ``premake_months``, or ``months_ahead``, ahead) for every partitioned table."""
     return [name for (name,) in conn.execute("SELECT wfm.premake_partitions(%s)", (months_ahead,))]
 
 
 def missing_premade(conn: psycopg.Connection) -> list[MissingPartition]:
-    """Months from now through each table's premake horizon without an attached partition."""
+    """Months of each table's premade window without an attached partition."""
     rows = conn.execute(
         "SELECT table_name::text, to_char(month, 'YYYY-MM') FROM wfm.missing_premade_partitions ORDER BY 1, 2"
     ).fetchall()
