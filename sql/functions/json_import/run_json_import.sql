@@ -31,6 +31,13 @@ BEGIN
     VALUES (p_source, p_service_id, p_group_id, 'running', jsonb_build_object('format', p_format))
     RETURNING b.import_batch_id INTO v_batch;
 
+    -- THE lock order of every write path (files: wfm_pipeline/argus/loader.py; partition
+    -- creation: ensure_import_partitions): contact_statistics before its history. Taken up front
+    -- so that this call never holds the history while waiting for the parent.
+    IF NOT p_validate_only THEN
+        LOCK TABLE ONLY wfm.contact_statistics, ONLY wfm.contact_statistics_history IN ROW EXCLUSIVE MODE;
+    END IF;
+
     IF p_format = 'api' THEN
         SELECT f.rows_total, f.first_interval, f.last_interval, f.months, f.rows_inserted, f.rows_updated
         INTO v_total, v_first, v_last, v_months, v_inserted, v_updated
