@@ -6,6 +6,8 @@
 | WFM_HOME          | working folder (embedded pg, landing)   | ./.wfm                     |
 | WFM_LANDING_DIR   | folder the landing sensor watches       | $WFM_HOME/landing          |
 | DAGSTER_HOME      | Dagster instance folder                 | $WFM_HOME/dagster          |
+| WFM_MAX_FILE_MB   | largest Argus file the reader accepts   | 100 (MB on disk)           |
+| WFM_CSV_ENCODING  | encoding of CSV files (e.g. cp1251)     | detected (UTF-8/cp1251/cp1252) |
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Settings:
     landing_dir: Path
     dagster_home: Path
     sql_dir: Path
+    max_file_mb: float = 100.0
+    csv_encoding: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +61,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         landing_dir=_path(env.get("WFM_LANDING_DIR") or str(home / "landing")),
         dagster_home=_path(env.get("DAGSTER_HOME") or str(home / "dagster")),
         sql_dir=_path(env.get("WFM_SQL_DIR") or str(REPO_ROOT / "sql")),
+        max_file_mb=_positive_float(env, "WFM_MAX_FILE_MB", 100.0),
+        csv_encoding=env.get("WFM_CSV_ENCODING") or None,
     )
+
+
+def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{name}={raw!r} must be positive")
+    return value
 
 
 @functools.cache

@@ -1,0 +1,375 @@
+"""Bounds checked on an Excel file BEFORE python-calamine materializes it.
+
+calamine builds a DENSE range from the extents of the cells it finds (``Range::from_sparse``),
+and ``to_python(skip_empty_area=False)`` pads it from A1: one cell at ``XFD1048576`` asks for
+hundreds of GB, and an .xls record with column 65535 does the same. Shared strings are cloned
+into every cell that references them. So, for the bytes calamine will read:
+
+* .xlsx/.xlsm (zip): declared and actual uncompressed sizes, compression ratio, the used range of
+  the first sheet (a cheap screen for files written the usual way, an exact scan that follows
+  calamine's own positioning rules otherwise: ``<dimension ref>`` is never trusted), the length
+  of every shared string (Excel's own limit, 32,767 characters) and the shared-string text all
+  cells together would materialize.
+* .xls (OLE compound file): the BIFF cell records of every sheet (calamine parses them all).
+
+Everything raises ``ArgusFileError`` (``FILE_TOO_LARGE``, ``SHEET_TOO_LARGE`` or
+``FILE_UNREADABLE``) with a message naming the file and the limit.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from io import BytesIO
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import ArgusFileError
+
+MAX_STRING_CHARS = 32_767        # Excel's own limit for the text of one cell
+MIN_SHARED_CELL_BYTES = 20       # <c t="s"><v>0</v></c>: the smallest cell that clones a shared string
+RATIO_CHECK_MIN_BYTES = 1 << 20  # small members (styles, themes) compress very well: not a bomb
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """What one Argus file may cost. Defaults fit a decade of 15-minute rows with room to spare."""
+
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_rows: int = 2_000_000
+    max_columns: int = 64
+    max_cells: int = 16_000_000             # rows x columns of the dense range calamine allocates
+    max_uncompressed_bytes: int | None = None  # None: 10 x max_file_bytes
+    max_compression_ratio: float = 100.0
+    max_text_chars: int = 50_000_000        # shared-string characters cloned into cells, all cells
+
+    @classmethod
+    def from_settings(cls) -> ReaderLimits:
+        from wfm_pipeline.settings import get_settings
+
+        return cls(max_file_bytes=int(get_settings().max_file_mb * 1024 * 1024))
+
+    @property
+    def uncompressed_budget(self) -> int:
+        return self.max_uncompressed_bytes or 10 * self.max_file_bytes
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_048_576:,.1f} MB"
+
+
+def check_dimensions(name: str, rows: int, columns: int, limits: ReaderLimits, where: str = "sheet") -> None:
+    """``SHEET_TOO_LARGE`` when a used range of ``rows`` x ``columns`` (from A1) is beyond the limits."""
+    if rows > limits.max_rows or columns > limits.max_columns or rows * columns > limits.max_cells:
+        raise ArgusFileError(
+            E.SHEET_TOO_LARGE,
+            f"{name}: the {where}'s used range reaches row {rows:,}, column {columns:,} "
+            f"({rows * columns:,} cells); the reader accepts at most {limits.max_rows:,} rows, "
+            f"{limits.max_columns} columns and {limits.max_cells:,} cells",
+            f"{rows}x{columns}")
+
+
+# ---------------------------------------------------------------- xlsx
+# The cheap screen: in files written the usual way (Excel, openpyxl, xlsxwriter, .NET) every
+# <c> and <row> tag starts with a double-quoted r attribute and has no second one. If no tag
+# breaks that form and every reference lies in A1:H999999, the used range is within that box.
+_SCREEN_ROWS, _SCREEN_COLUMNS = 999_999, 8
+_OTHER_ATTRS = rb'(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*"[^"]*")*\s*/?>'
+_ODD_CELL = re.compile(rb'<c(?! r="[A-Ha-h][1-9][0-9]{0,5}"' + _OTHER_ATTRS + rb'|o|f|u|e)')
+_ODD_ROW = re.compile(rb'<row(?! r="[1-9][0-9]{0,5}"' + _OTHER_ATTRS + rb'|Breaks)')
+_PREFIXED = re.compile(rb':(?:c|row)[\s>/]')
+# The exact scan (calamine's rules): a <c> start tag is placed by its r attribute, or after the
+# previous cell of the row; </row> moves to the next row unless a <row r> says otherwise;
+# self-closing tags are ignored. Attribute values may hold '>' (quote-aware).
+_TAG = re.compile(rb'<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
+_R_ATTR = re.compile(rb'\sr\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+_REF = re.compile(rb'([A-Za-z]*)([0-9]+)')
+_HUGE = 1 << 32  # a reference calamine cannot place sensibly (u32 overflow, row 0): beyond every limit
+
+
+def _ref(value: bytes) -> tuple[int, int] | None:
+    """(row, column), 1-based, of a cell reference; None when calamine would reject it."""
+    m = _REF.fullmatch(value)
+    if m is None:
+        return None
+    column = 0
+    for ch in m.group(1).upper():
+        column = column * 26 + ch - 64
+    row = int(m.group(2)) if len(m.group(2)) < 12 else _HUGE
+    return (row or _HUGE), column
+
+
+def sheet_extent(xml: bytes, limits: ReaderLimits) -> tuple[int, int]:
+    """Rows and columns (1-based extents, counted from A1) calamine would give this sheet XML.
+
+    An upper bound from the screen for ordinary files, exact otherwise.
+    """
+    screen_fits = (limits.max_rows >= _SCREEN_ROWS and limits.max_columns >= _SCREEN_COLUMNS
+                   and limits.max_cells >= _SCREEN_ROWS * _SCREEN_COLUMNS)
+    if screen_fits and not (_ODD_CELL.search(xml) or _ODD_ROW.search(xml) or _PREFIXED.search(xml)):
+        return _SCREEN_ROWS, _SCREEN_COLUMNS
+    row_index, col_index, max_row, max_col = 0, 0, 0, 0  # row_index/col_index 0-based, as calamine
+    for m in _TAG.finditer(xml):
+        closing, tag, attrs = m.group(1), m.group(2), m.group(3)
+        if tag == b"row":
+            if closing:
+                row_index, col_index = row_index + 1, 0
+            elif not attrs.endswith(b"/"):
+                r = _R_ATTR.search(attrs)
+                ref = _ref(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
+                if ref is not None:
+                    row_index = ref[0] - 1
+            continue
+        if closing or attrs.endswith(b"/"):
+            continue
+        r = _R_ATTR.search(attrs)
+        ref = _ref(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
+        if ref is not None and ref[1] > 0:
+            row, col = ref
+            col_index = col - 1
+        else:
+            row, col = row_index + 1, col_index + 1
+        col_index += 1
+        max_row, max_col = max(max_row, row), max(max_col, col)
+    return max_row, max_col
+
+
+_SI = re.compile(rb'<(?:[\w.-]+:)?si[\s>/]')
+_T_TEXT = re.compile(rb'<(?:[\w.-]+:)?t(?:\s[^>]*)?>(.*?)</(?:[\w.-]+:)?t\s*>', re.S)
+_S_CELL = re.compile(rb'<(?:[\w.-]+:)?c\s(?:[^>"\']|"[^"]*"|\'[^\']*\')*?\bt\s*=\s*["\']s["\']'
+                     rb'(?:[^>"\']|"[^"]*"|\'[^\']*\')*>(.*?)</(?:[\w.-]+:)?c\s*>', re.S)
+_V_INDEX = re.compile(rb'<(?:[\w.-]+:)?v\s*>\s*([0-9]+)')
+
+
+def _string_chars(si: bytes) -> int:
+    """Characters of one shared string (its <t> texts, entities decoded)."""
+    import html
+
+    return sum(len(html.unescape(t.decode("utf-8", "replace"))) for t in _T_TEXT.findall(si))
+
+
+def check_shared_strings(name: str, sst: bytes, sheets: list[bytes], limits: ReaderLimits) -> None:
+    """No shared string beyond 32,767 characters; the text all cells would clone within budget.
+
+    A string's size in bytes bounds its characters (markup and UTF-8 only add bytes), so the
+    exact count is taken only for strings whose bytes exceed the limit, and the cells are
+    scanned only when "every possible cell holds the longest string" exceeds the budget.
+    """
+    starts = [m.start() for m in _SI.finditer(sst)]
+    if not starts:
+        return
+    bounds = [b - a for a, b in zip(starts, starts[1:] + [len(sst)])]
+    for i, span in enumerate(bounds):
+        if span > MAX_STRING_CHARS:
+            chars = _string_chars(sst[starts[i]:starts[i] + span])
+            if chars > MAX_STRING_CHARS:
+                raise ArgusFileError(
+                    E.FILE_TOO_LARGE,
+                    f"{name}: shared string {i + 1} has {chars:,} characters; a cell holds at most "
+                    f"{MAX_STRING_CHARS:,} (Excel's own limit)", str(chars))
+            bounds[i] = chars
+    possible_cells = sum(len(x) for x in sheets) // MIN_SHARED_CELL_BYTES
+    if possible_cells * max(bounds) <= limits.max_text_chars:
+        return
+    total = 0
+    for sheet in sheets:
+        for body in _S_CELL.findall(sheet):
+            v = _V_INDEX.search(body)
+            if v is not None:
+                index = int(v.group(1)) if len(v.group(1)) < 12 else -1
+                total += bounds[index] if 0 <= index < len(bounds) else 0
+    if total > limits.max_text_chars:
+        raise ArgusFileError(
+            E.FILE_TOO_LARGE,
+            f"{name}: the cells reference {total:,} characters of shared strings in total; the reader "
+            f"accepts at most {limits.max_text_chars:,}", str(total))
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, name: str) -> bytes:
+    """A member's real content: all of its compressed bytes inflated, checked against its
+    declared size (a member holding more than it declares is how zip bombs hide)."""
+    if info.flag_bits & 0x1:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: encrypted workbook ({info.filename}); save it unprotected")
+    header = data[info.header_offset:info.header_offset + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file (broken zip entry {info.filename})")
+    start = info.header_offset + 30 + sum(struct.unpack("<HH", header[26:30]))
+    raw = data[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = raw
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            out = inflater.decompress(raw, info.file_size + 1)
+        except zlib.error as exc:
+            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({info.filename}: {exc})") from exc
+        if len(out) > info.file_size or inflater.unconsumed_tail:
+            raise ArgusFileError(
+                E.FILE_TOO_LARGE,
+                f"{name}: zip entry {info.filename} holds more data than the {info.file_size:,} bytes it declares",
+                info.filename)
+    else:
+        raise ArgusFileError(E.FILE_UNREADABLE,
+                             f"{name}: zip entry {info.filename} uses an unsupported compression method")
+    if len(out) != info.file_size:
+        raise ArgusFileError(E.FILE_UNREADABLE,
+                             f"{name}: not a readable Excel file (zip entry {info.filename} is truncated)")
+    return out
+
+
+def _first_sheet(members: dict[str, zipfile.ZipInfo], data: bytes, name: str) -> list[str]:
+    """The first sheet's member (workbook order, as calamine), or every candidate if unsure."""
+    try:
+        workbook = _inflate(data, members["xl/workbook.xml"], name)
+        rels = _inflate(data, members["xl/_rels/workbook.xml.rels"], name)
+        sheet_tag = re.search(rb'<(?:[\w.-]+:)?sheet\s[^>]*>', workbook)
+        rid = re.search(rb'\s[\w.-]+:id\s*=\s*["\']([^"\']*)["\']', sheet_tag.group(0)) if sheet_tag else None
+        for rel in re.finditer(rb'<(?:[\w.-]+:)?Relationship\s[^>]*>', rels) if rid else ():
+            ident = re.search(rb'\sId\s*=\s*["\']([^"\']*)["\']', rel.group(0))
+            target = re.search(rb'\sTarget\s*=\s*["\']([^"\']*)["\']', rel.group(0))
+            if ident and target and ident.group(1) == rid.group(1):
+                t = target.group(1).decode("utf-8", "replace")
+                path = posixpath.normpath(t.lstrip("/") if t.startswith("/") else "xl/" + t)
+                if path in members:
+                    return [path]
+    except (KeyError, ArgusFileError):
+        pass
+    skip = ("sharedstrings.xml", "styles.xml", "workbook.xml", ".rels", "[content_types].xml")
+    return [m for m in members if m.lower().endswith(".xml") and not m.lower().endswith(skip)
+            and not m.lower().startswith(("docprops/", "xl/theme/"))]
+
+
+def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
+    """All xlsx bounds (module docstring); raises ``ArgusFileError`` on the first one exceeded."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({exc})") from exc
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.uncompressed_budget:
+        raise ArgusFileError(E.FILE_TOO_LARGE,
+                             f"{name}: {_mb(declared)} uncompressed; the reader accepts at most "
+                             f"{_mb(limits.uncompressed_budget)} (10 x WFM_MAX_FILE_MB)", str(declared))
+    for i in infos:
+        if i.file_size > RATIO_CHECK_MIN_BYTES and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
+            raise ArgusFileError(
+                E.FILE_TOO_LARGE,
+                f"{name}: zip entry {i.filename} inflates {i.file_size / max(i.compress_size, 1):,.0f}-fold "
+                f"({_mb(i.compress_size)} to {_mb(i.file_size)}); at most {limits.max_compression_ratio:,.0f}-fold "
+                "is accepted (a zip bomb?)", i.filename)
+    members = {i.filename: i for i in infos}
+    sheets = [_inflate(data, members[m], name) for m in _first_sheet(members, data, name)]
+    for xml in sheets:
+        rows, columns = sheet_extent(xml, limits)
+        check_dimensions(name, rows, columns, limits)
+    for member, info in members.items():
+        if member.lower().endswith("sharedstrings.xml"):
+            check_shared_strings(name, _inflate(data, info, name), sheets, limits)
+        elif member.lower() in ("xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            _inflate(data, info, name)  # read by calamine when opening: must not hide a bomb either
+
+
+# ---------------------------------------------------------------- xls
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_END_OF_CHAIN = 0xFFFFFFFE
+# BIFF records that put a value in a cell (BLANK/MULBLANK are ignored by calamine).
+_CELL_RECORDS = {0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0203, 0x0204, 0x0205, 0x0206, 0x0406, 0x027E,
+                 0x00FD, 0x00D6}
+_MULRK = 0x00BD
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _ole_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
+    """The first stream named one of ``wanted`` from an OLE compound file (minimal reader)."""
+    if len(data) < 512 or data[:8] != _OLE_MAGIC:
+        raise _Corrupt("not an OLE compound file")
+    sector_shift, mini_shift = struct.unpack_from("<HH", data, 30)
+    if sector_shift not in (9, 12) or mini_shift != 6:
+        raise _Corrupt("bad sector size")
+    size = 1 << sector_shift
+    n_fat, dir_start = struct.unpack_from("<II", data, 44)
+    mini_cutoff, minifat_start, _n_minifat, difat_start, n_difat = struct.unpack_from("<IIIII", data, 56)
+    n_sectors = max(0, (len(data) - size) // size)
+
+    def sector(i: int) -> bytes:
+        if i >= n_sectors:
+            raise _Corrupt("sector out of range")
+        return data[size + i * size: size + (i + 1) * size]
+
+    difat = list(struct.unpack_from("<109I", data, 76))
+    nxt, guard = difat_start, 0
+    while nxt < _END_OF_CHAIN - 3 and guard <= n_difat:
+        entries = struct.unpack(f"<{size // 4}I", sector(nxt))
+        difat.extend(entries[:-1])
+        nxt, guard = entries[-1], guard + 1
+    fat: list[int] = []
+    for s in difat[:n_fat]:
+        fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
+
+    def chain(start: int, table: list[int]) -> list[int]:
+        out = []
+        while start < len(table) and len(out) <= len(table):
+            out.append(start)
+            start = table[start]
+        if len(out) > len(table):
+            raise _Corrupt("cyclic sector chain")
+        return out
+
+    directory = b"".join(sector(s) for s in chain(dir_start, fat))
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    if not entries:
+        raise _Corrupt("empty directory")
+    root_start = struct.unpack_from("<I", entries[0], 116)[0]
+    for entry in entries:
+        name_len = struct.unpack_from("<H", entry, 64)[0]
+        entry_name = entry[:max(0, min(name_len, 64) - 2)].decode("utf-16-le", "replace")
+        if entry[66] != 2 or entry_name not in wanted:
+            continue
+        start, length = struct.unpack_from("<IQ", entry, 116)
+        if sector_shift == 9:
+            length &= 0xFFFFFFFF  # version 3 files: the high half may be garbage
+        if length < mini_cutoff:
+            minifat: list[int] = []
+            for s in chain(minifat_start, fat):
+                minifat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
+            mini = b"".join(sector(s) for s in chain(root_start, fat))
+            return b"".join(mini[s * 64:(s + 1) * 64] for s in chain(start, minifat))[:length]
+        return b"".join(sector(s) for s in chain(start, fat))[:length]
+    raise _Corrupt("no Workbook stream")
+
+
+def xls_extent(data: bytes) -> tuple[int, int]:
+    """Rows and columns (1-based extents) of the value cells of all sheets of a BIFF file."""
+    stream = _ole_stream(data, ("Workbook", "Book"))
+    max_row = max_col = 0
+    pos, end = 0, len(stream)
+    unpack = struct.unpack_from
+    while pos + 4 <= end:
+        kind, length = unpack("<HH", stream, pos)
+        body = pos + 4
+        if (kind in _CELL_RECORDS or kind == _MULRK) and length >= 4 and body + length <= end:
+            row, col = unpack("<HH", stream, body)
+            if kind == _MULRK and length >= 6:
+                col = max(col, unpack("<H", stream, body + length - 2)[0])
+            if row >= max_row:
+                max_row = row + 1
+            if col >= max_col:
+                max_col = col + 1
+        pos = body + length
+    return max_row, max_col
+
+
+def check_xls(data: bytes, name: str, limits: ReaderLimits) -> None:
+    """The used range of every sheet of an .xls file within the limits (calamine reads them all)."""
+    try:
+        rows, columns = xls_extent(data)
+    except (_Corrupt, struct.error) as exc:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({exc})") from exc
+    check_dimensions(name, rows, columns, limits, where="workbook")
