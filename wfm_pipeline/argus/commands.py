@@ -81,6 +81,18 @@ def _summary(result: ImportResult) -> str:
     return "\n".join(lines)
 
 
+def _check_encoding(value: str | None) -> str | None:
+    if value is None:
+        return None
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {value!r}", param_hint="--encoding") from None
+    return value
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -89,8 +101,11 @@ def _summary(result: ImportResult) -> str:
 @click.option("--strict", is_flag=True, help="Import nothing from a file with any invalid row.")
 @click.option("--validate-only", is_flag=True, help="Validate and report; write only the audit rows.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout.")
+@click.option("--encoding", default=None, callback=lambda ctx, param, value: _check_encoding(value),
+              help="Encoding of CSV files, e.g. cp1251, cp1252, latin-1, utf-8 (default: WFM_CSV_ENCODING, "
+                   "else detected).")
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
-               validate_only: bool, as_json: bool) -> None:
+               validate_only: bool, as_json: bool, encoding: str | None) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
     from wfm_pipeline.cli import UsageError
 
@@ -116,7 +131,7 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
             bar = _ProgressBar(path.name, enabled=not as_json)
             try:
                 result = import_file(conn, path, service_code, group_code, strict=strict,
-                                     validate_only=validate_only, progress=bar)
+                                     validate_only=validate_only, progress=bar, encoding=encoding)
             except ImportFailedError as exc:
                 bar.close()
                 result = ImportResult(file=str(path), status="failed", import_batch_id=exc.import_batch_id,

@@ -419,12 +419,13 @@ def _record_failure(conn: psycopg.Connection, exc: Exception, *, file_name: str,
 # ---------------------------------------------------------------- one file, end to end
 def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None, *,
                 strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
-                source: str = "file") -> ImportResult:
+                source: str = "file", encoding: str | None = None) -> ImportResult:
     """Import one Argus file for a service (and group): read, validate, load (module docstring).
 
     File-level problems (unreadable, too few columns, no data rows, unknown service or group)
     return a ``rejected`` result and are recorded as such; a load failure raises
-    ``ImportFailedError`` after recording a ``failed`` batch.
+    ``ImportFailedError`` after recording a ``failed`` batch. ``encoding``: of a CSV file
+    (default ``WFM_CSV_ENCODING``, else detected; see ``reader``).
     """
     _require_idle(conn)
     path = Path(path)
@@ -444,7 +445,7 @@ def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, g
                                              target=target, source=source)
         if progress:
             progress("read", 0, 1)
-        raw = read_argus_file(path)
+        raw = read_argus_file(path, encoding=encoding)
     except ArgusFileError as exc:
         conn.rollback()
         return record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target, source=source,
