@@ -166,21 +166,19 @@ def sheet_extent(xml: bytes, limits: ReaderLimits) -> tuple[int, int]:
     row_index, col_index, max_row, max_col = 0, 0, 0, 0  # row_index/col_index 0-based, as calamine
     for m in _TAG.finditer(xml):
         closing, tag, attrs = m.group(1), m.group(2), m.group(3)
-        if tag == b"row":
-            if closing:
-                row_index, col_index = row_index + 1, 0
-            elif not attrs.endswith(b"/"):
-                r = _R_ATTR.search(attrs)
-                ref = _ref(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
-                if ref is not None:
-                    row_index = ref[0] - 1
-            continue
+        if closing and tag == b"row":
+            row_index, col_index = row_index + 1, 0
         if closing or attrs.endswith(b"/"):
             continue
-        r = _R_ATTR.search(attrs)
-        ref = _ref(r.group(1) if r.group(1) is not None else r.group(2)) if r else None
-        if ref is not None and ref[1] > 0:
-            row, col = ref
+        # Several r attributes: calamine keeps the last for a cell; the largest bounds either.
+        refs = [ref for r in _R_ATTR.finditer(attrs) if (ref := _ref(r.group(1) or r.group(2) or b"")) is not None]
+        if tag == b"row":
+            if refs:
+                row_index = max(ref[0] for ref in refs) - 1
+            continue
+        refs = [ref for ref in refs if ref[1] > 0]
+        if refs:
+            row, col = max(ref[0] for ref in refs), max(ref[1] for ref in refs)
             col_index = col - 1
         else:
             row, col = row_index + 1, col_index + 1
@@ -236,7 +234,7 @@ def check_shared_strings(name: str, sst: bytes, sheets: list[bytes], limits: Rea
     if total > limits.max_text_chars:
         raise ArgusFileError(
             E.FILE_TOO_LARGE,
-            f"{name}: the cells reference {total:,} characters of shared strings in total; the reader "
+            f"{name}: the cells would copy up to {total:,} characters of shared strings; the reader "
             f"accepts at most {limits.max_text_chars:,}", str(total))
 
 
