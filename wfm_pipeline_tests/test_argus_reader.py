@@ -144,9 +144,9 @@ def test_leading_rows_that_look_like_data_are_row_errors_not_headers(tmp_path: P
 
 
 def test_a_quoted_comma_does_not_flip_the_delimiter(tmp_path: Path) -> None:
+    # csv.Sniffer saw ', ""after call"",' in one header cell and chose ',': TOO_FEW_COLUMNS.
     path = tmp_path / "quoted.csv"
-    path.write_text('"Service: Sales, North";"from 05.01.2026, 08:00";;;\n'
-                    'Start;Unique;Non-unique;Talk;Post\n'
+    path.write_text('Start;Unique;Non-unique;Talk;"Post, ""after call"", s"\n'
                     '05.01.2026 08:00:00;1;2;3;4\n05.01.2026 08:15:00;2;2;3,5;4\n05.01.2026 08:30:00;1;1;3;4\n',
                     encoding="utf-8")
     assert sniff_delimiter(path.read_text()) == ";"
