@@ -83,53 +83,57 @@ _SCREEN_ROWS, _SCREEN_COLUMNS = 999_999, 8
 _PREFIXED = re.compile(rb':(?:c|row)[\s>/]')
 
 
-def _table(*ranges: tuple[int, int]) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    for lo, hi in ranges:
-        table[lo:hi + 1] = True
-    return table
+def _is_ws(x: np.ndarray) -> np.ndarray:
+    return (x == 0x20) | ((x - np.uint8(0x09)) < np.uint8(2)) | (x == 0x0D)  # space, tab, LF, CR
 
 
-_WS = _table((0x20, 0x20), (0x09, 0x0A), (0x0D, 0x0D))
-_TAG_END = _WS | _table((0x3E, 0x3E), (0x2F, 0x2F))          # whitespace, '>' or '/'
-_A_TO_H = _table((0x41, 0x48), (0x61, 0x68))
-_DIGIT, _NONZERO = _table((0x30, 0x39)), _table((0x31, 0x39))
+def _ends_name(x: np.ndarray) -> np.ndarray:
+    return _is_ws(x) | (x == 0x3E) | (x == 0x2F)  # whitespace, '>' or '/'
 
 
-def _canonical_refs(pad: np.ndarray, tags: np.ndarray, name_len: int, letter: bool) -> bool:
-    """Every tag continues with ' r="' + [A-Ha-h] (cells) + [1-9][0-9]{0,5} + '"'."""
+def _canonical_refs(words: np.ndarray, tags: np.ndarray, name_len: int, letter: bool) -> bool:
+    """Every tag continues with ' r="' + [A-Ha-h] (cells) + [1-9][0-9]{0,5} + '"'.
+
+    ``words[i]`` holds bytes i..i+7 (an overlapping little-endian view): two gathers per tag
+    give its next 16 bytes as one row of a byte matrix."""
     v = tags + 1 + name_len
-    ok = (pad[v] == 0x20) & (pad[v + 1] == 0x72) & (pad[v + 2] == 0x3D) & (pad[v + 3] == 0x22)
-    v = v + 4
+    pairs = np.empty((len(tags), 2), dtype="<u8")
+    pairs[:, 0], pairs[:, 1] = words[v], words[v + 8]
+    window = pairs.view(np.uint8)  # (tags, 16)
+    ok = (pairs[:, 0] & np.uint64(0xFFFFFFFF)) == np.uint64(int.from_bytes(b' r="', "little"))
+    i = 4
+    # Byte ranges by unsigned wrap-around (b - lo < n), cheaper than table lookups here.
     if letter:
-        ok &= _A_TO_H[pad[v]]
-        v = v + 1
-    ok &= _NONZERO[pad[v]]
+        ok &= ((window[:, i] | np.uint8(0x20)) - np.uint8(0x61)) < np.uint8(8)  # A-H, a-h
+        i += 1
+    ok &= (window[:, i] - np.uint8(0x31)) < np.uint8(9)  # 1-9
     closed = np.zeros(len(tags), dtype=bool)
     digits = np.ones(len(tags), dtype=bool)
-    for k in range(1, 7):
-        b = pad[v + k]
+    for k in range(i + 1, i + 7):
+        b = window[:, k]
         closed |= digits & (b == 0x22)
-        digits &= _DIGIT[b]
+        digits &= (b - np.uint8(0x30)) < np.uint8(10)
     return bool(np.all(ok & closed))
 
 
 def _screen(xml: bytes) -> bool:
     """True when the sheet is in the usual form and every cell lies in A1:H999999."""
     a = np.frombuffer(xml, dtype=np.uint8)
-    pad = np.concatenate([a, np.zeros(16, dtype=np.uint8)])  # room to look ahead of the last tag
-    lt = np.flatnonzero(a == 0x3C)
-    lt = lt[np.isin(pad[lt + 1], (0x63, 0x72))]  # '<c' or '<r'
+    pad = np.concatenate([a, np.zeros(24, dtype=np.uint8)])  # room to look ahead of the last tag
+    words = np.ndarray(shape=(a.size + 16,), dtype="<u8", buffer=pad, strides=(1,))  # bytes i..i+7
+    nxt = pad[1:a.size + 1]
+    lt = np.flatnonzero((a == 0x3C) & ((nxt == 0x63) | (nxt == 0x72)))  # '<c' or '<r'
     n1, n2 = pad[lt + 1], pad[lt + 2]
-    cells = lt[(n1 == 0x63) & _TAG_END[n2]]
-    rows = lt[(n1 == 0x72) & (n2 == 0x6F) & (pad[lt + 3] == 0x77) & _TAG_END[pad[lt + 4]]]
-    if not (_canonical_refs(pad, cells, 1, True) and _canonical_refs(pad, rows, 3, False)):
+    cells = lt[(n1 == 0x63) & _ends_name(n2)]
+    rows = lt[(n1 == 0x72) & (n2 == 0x6F) & (pad[lt + 3] == 0x77) & _ends_name(pad[lt + 4])]
+    if not (_canonical_refs(words, cells, 1, True) and _canonical_refs(words, rows, 3, False)):
         return False
     # No r attribute besides those: every "<whitespace>r<whitespace or =>" is one of them.
     rs = np.flatnonzero(a == 0x72)
     rs = rs[rs > 0]
+    rs = rs[_is_ws(pad[rs - 1])]
     after = pad[rs + 1]
-    attributes = np.count_nonzero(_WS[a[rs - 1]] & (_WS[after] | (after == 0x3D)))
+    attributes = np.count_nonzero(_is_ws(after) | (after == 0x3D))
     return attributes == len(cells) + len(rows) and _PREFIXED.search(xml) is None
 
 

@@ -42,6 +42,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError
@@ -374,6 +375,11 @@ def _looks_like_number(value: object) -> bool:
     return False
 
 
+# pandas.api.types.infer_dtype results that cannot involve str cells.
+_NO_TEXT = frozenset({"floating", "integer", "mixed-integer-float", "date", "datetime", "datetime64", "empty",
+                      "boolean", "time", "timedelta", "decimal"})
+
+
 def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
     if width < len(COLUMNS):
         raise ArgusFileError(
@@ -412,9 +418,12 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
     if leading:
         numbers = np.concatenate([np.asarray(leading, dtype=np.int64) + 1, numbers])
     frame.insert(0, "row", numbers)
-    # Empty cells are None; whitespace-only text is empty too.
+    # Empty cells are None; whitespace-only text is empty too. Columns without any text (the
+    # usual case for Excel: date cells and numbers) are recognised in C and left alone.
     for col in COLUMNS:
         s = frame[col]
+        if infer_dtype(s, skipna=True) in _NO_TEXT:
+            continue
         is_str = s.map(type) == str
         if is_str.any():
             stripped = s[is_str].str.strip()
@@ -423,6 +432,7 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
             frame[col] = s
     blank = frame[list(COLUMNS)].isna().all(axis=1)
     blank_rows = int(blank.sum()) + blank_before
-    frame = frame[~blank].reset_index(drop=True)
+    if blank_rows > blank_before:
+        frame = frame[~blank].reset_index(drop=True)
     return RawArgusData(frame=frame, file_name=name, header_rows=header_rows, blank_rows=blank_rows,
                         columns=width)
