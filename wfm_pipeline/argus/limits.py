@@ -119,20 +119,24 @@ def _canonical_refs(words: np.ndarray, tags: np.ndarray, name_len: int, letter: 
 def _screen(xml: bytes) -> bool:
     """True when the sheet is in the usual form and every cell lies in A1:H999999."""
     a = np.frombuffer(xml, dtype=np.uint8)
-    pad = np.concatenate([a, np.zeros(24, dtype=np.uint8)])  # room to look ahead of the last tag
-    words = np.ndarray(shape=(a.size + 16,), dtype="<u8", buffer=pad, strides=(1,))  # bytes i..i+7
-    nxt = pad[1:a.size + 1]
-    lt = np.flatnonzero((a == 0x3C) & ((nxt == 0x63) | (nxt == 0x72)))  # '<c' or '<r'
-    n1, n2 = pad[lt + 1], pad[lt + 2]
+    if a.size < 64:
+        return False
+    # words[i] = bytes i..i+7; tags in the last 24 bytes are refused below (a sheet ends with
+    # "</sheetData></worksheet>"), so every look-ahead stays inside the buffer: no padded copy.
+    words = np.ndarray(shape=(a.size - 7,), dtype="<u8", buffer=a, strides=(1,))
+    lt = np.flatnonzero((a[:-1] == 0x3C) & ((a[1:] == 0x63) | (a[1:] == 0x72)))  # '<c' or '<r'
+    if lt.size and lt[-1] > a.size - 24:
+        return False
+    n1, n2 = a[lt + 1], a[lt + 2]
     cells = lt[(n1 == 0x63) & _ends_name(n2)]
-    rows = lt[(n1 == 0x72) & (n2 == 0x6F) & (pad[lt + 3] == 0x77) & _ends_name(pad[lt + 4])]
+    rows = lt[(n1 == 0x72) & (n2 == 0x6F) & (a[lt + 3] == 0x77) & _ends_name(a[lt + 4])]
     if not (_canonical_refs(words, cells, 1, True) and _canonical_refs(words, rows, 3, False)):
         return False
     # No r attribute besides those: every "<whitespace>r<whitespace or =>" is one of them.
-    rs = np.flatnonzero(a == 0x72)
+    rs = np.flatnonzero(a[:-1] == 0x72)
     rs = rs[rs > 0]
-    rs = rs[_is_ws(pad[rs - 1])]
-    after = pad[rs + 1]
+    rs = rs[_is_ws(a[rs - 1])]
+    after = a[rs + 1]
     attributes = np.count_nonzero(_is_ws(after) | (after == 0x3D))
     return attributes == len(cells) + len(rows) and _PREFIXED.search(xml) is None
 
