@@ -7,6 +7,7 @@ regression here shows as a crashed test worker, which pytest reports as a failur
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -25,8 +26,6 @@ from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline.settings import load_settings
 from wfm_pipeline_tests.argus_files import argus_rows, raw_rows, write_csv, write_raw_xlsx, write_xlsx
-
-import datetime as dt
 
 HEADER_AND_ONE_ROW = raw_rows([["Start", "B", "C", "D", "E"], ["05.01.2026 08:00:00", 1, 2, 3, 4]])
 
@@ -242,3 +241,10 @@ def test_local_mean_time_instants_are_row_errors_not_a_failed_file(conn, service
     assert "local mean time" in result.errors[0].message
     loaded = import_file(conn, path, "S1")  # the table's alignment CHECK is never reached
     assert (loaded.status, loaded.rows_inserted, loaded.rows_rejected) == ("completed_with_errors", 1, 2)
+
+
+def test_csv_records_are_bounded_too(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "many.csv", argus_rows(dt.datetime(2026, 1, 5), 30))
+    error = rejected(path, E.SHEET_TOO_LARGE, ReaderLimits(max_rows=20))
+    assert "the CSV's used range reaches row 21" in str(error)
+    assert read_argus_file(path, limits=ReaderLimits(max_rows=31)).rows_total == 30
