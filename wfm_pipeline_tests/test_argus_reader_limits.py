@@ -248,3 +248,36 @@ def test_csv_records_are_bounded_too(tmp_path: Path) -> None:
     error = rejected(path, E.SHEET_TOO_LARGE, ReaderLimits(max_rows=20))
     assert "the CSV's used range reaches row 21" in str(error)
     assert read_argus_file(path, limits=ReaderLimits(max_rows=31)).rows_total == 30
+
+
+def test_an_opendocument_sheet_named_xlsx_is_not_read(tmp_path: Path) -> None:
+    # calamine recognises ODS by content and expands number-rows-repeated: a 1 KB file asked
+    # for a billion cells. Only a zip that is an .xlsx and nothing else reaches calamine.
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="S">'
+               '<table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="float" '
+               'office:value="1" table:number-columns-repeated="1000"/></table:table-row>'
+               "</table:table></office:spreadsheet></office:body></office:document-content>")
+    path = tmp_path / "ods.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content)
+    error = rejected(path, E.FILE_UNREADABLE)
+    assert "not an .xlsx workbook (zip with OpenDocument content)" in str(error)
+
+
+def test_files_whose_content_calamine_would_read_as_another_format_are_refused(tmp_path: Path) -> None:
+    import xlwt
+
+    wb = xlwt.Workbook()
+    wb.add_sheet("Argus").write(0, 0, "Start")
+    xls = tmp_path / "real.xls"
+    wb.save(str(xls))
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_bytes(xls.read_bytes())  # calamine tries .xls first whatever the name
+    assert "an .xls (OLE) file named .xlsx" in str(rejected(renamed, E.FILE_UNREADABLE))
+    polyglot = tmp_path / "both.xls"  # OLE at the start, a zip directory at the end
+    polyglot.write_bytes(xls.read_bytes() + write_raw_xlsx(tmp_path / "z.xlsx", HEADER_AND_ONE_ROW).read_bytes())
+    assert "also a zip archive" in str(rejected(polyglot, E.FILE_UNREADABLE))

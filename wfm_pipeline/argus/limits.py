@@ -5,11 +5,12 @@ and ``to_python(skip_empty_area=False)`` pads it from A1: one cell at ``XFD10485
 hundreds of GB, and an .xls record with column 65535 does the same. Shared strings are cloned
 into every cell that references them. So, for the bytes calamine will read:
 
-* .xlsx/.xlsm (zip): declared and actual uncompressed sizes, compression ratio, the used range of
-  the first sheet (a cheap screen for files written the usual way, an exact scan that follows
-  calamine's own positioning rules otherwise: ``<dimension ref>`` is never trusted), the length
-  of every shared string (Excel's own limit, 32,767 characters) and the shared-string text all
-  cells together would materialize.
+* .xlsx/.xlsm (zip): an xlsx and nothing else (calamine detects formats by content and would
+  fall back to .xls, .xlsb or ODS); declared and actual uncompressed sizes, compression ratio;
+  the used range of every sheet (a cheap screen for files written the usual way, an exact scan
+  that follows calamine's own positioning rules otherwise: ``<dimension ref>`` is never
+  trusted); the length of every shared string (Excel's own limit, 32,767 characters) and the
+  shared-string text all cells together would materialize.
 * .xls (OLE compound file): the BIFF cell records of every sheet (calamine parses them all).
 
 Everything raises ``ArgusFileError`` (``FILE_TOO_LARGE``, ``SHEET_TOO_LARGE`` or
@@ -18,7 +19,6 @@ Everything raises ``ArgusFileError`` (``FILE_TOO_LARGE``, ``SHEET_TOO_LARGE`` or
 
 from __future__ import annotations
 
-import posixpath
 import re
 import struct
 import zipfile
@@ -278,30 +278,20 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str) -> bytes:
     return out
 
 
-def _first_sheet(members: dict[str, zipfile.ZipInfo], data: bytes, name: str) -> list[str]:
-    """The first sheet's member (workbook order, as calamine), or every candidate if unsure."""
-    try:
-        workbook = _inflate(data, members["xl/workbook.xml"], name)
-        rels = _inflate(data, members["xl/_rels/workbook.xml.rels"], name)
-        sheet_tag = re.search(rb'<(?:[\w.-]+:)?sheet\s[^>]*>', workbook)
-        rid = re.search(rb'\s[\w.-]+:id\s*=\s*["\']([^"\']*)["\']', sheet_tag.group(0)) if sheet_tag else None
-        for rel in re.finditer(rb'<(?:[\w.-]+:)?Relationship\s[^>]*>', rels) if rid else ():
-            ident = re.search(rb'\sId\s*=\s*["\']([^"\']*)["\']', rel.group(0))
-            target = re.search(rb'\sTarget\s*=\s*["\']([^"\']*)["\']', rel.group(0))
-            if ident and target and ident.group(1) == rid.group(1):
-                t = target.group(1).decode("utf-8", "replace")
-                path = posixpath.normpath(t.lstrip("/") if t.startswith("/") else "xl/" + t)
-                if path in members:
-                    return [path]
-    except (KeyError, ArgusFileError):
-        pass
-    skip = ("sharedstrings.xml", "styles.xml", "workbook.xml", ".rels", "[content_types].xml")
-    return [m for m in members if m.lower().endswith(".xml") and not m.lower().endswith(skip)
-            and not m.lower().startswith(("docprops/", "xl/theme/"))]
+def _sheet_candidates(members: dict[str, zipfile.ZipInfo]) -> list[str]:
+    """Every member that could be the sheet calamine reads. Not just the first sheet as the
+    workbook names it: a second opinion on which one that is (comments, duplicate ids in the
+    relationships) would be a way around the check. Other sheets are rarely large."""
+    skip_suffix = ("sharedstrings.xml", "styles.xml", "workbook.xml", ".rels", "[content_types].xml")
+    skip_prefix = ("docprops/", "xl/theme/", "customxml/")
+    return [m for m in members if m.lower().endswith(".xml") and not m.lower().endswith(skip_suffix)
+            and not m.lower().startswith(skip_prefix)]
 
 
 def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
     """All xlsx bounds (module docstring); raises ``ArgusFileError`` on the first one exceeded."""
+    if data[:8] == _OLE_MAGIC:  # calamine would try it as .xls first, unchecked
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: an .xls (OLE) file named .xlsx; name it .xls")
     try:
         archive = zipfile.ZipFile(BytesIO(data))
         infos = archive.infolist()
@@ -320,7 +310,14 @@ def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
                 f"({_mb(i.compress_size)} to {_mb(i.file_size)}); at most {limits.max_compression_ratio:,.0f}-fold "
                 "is accepted (a zip bomb?)", i.filename)
     members = {i.filename: i for i in infos}
-    sheets = [_inflate(data, members[m], name) for m in _first_sheet(members, data, name)]
+    # calamine detects the format from the content and falls back from xlsx to xlsb and ODS
+    # (which expands number-rows-repeated): only an xlsx that is nothing else goes through.
+    lower = {m.lower() for m in members}
+    if "xl/workbook.xml" not in members or lower & {"content.xml", "xl/workbook.bin"}:
+        kind = "OpenDocument" if "content.xml" in lower else "xlsb" if "xl/workbook.bin" in lower else "unknown"
+        raise ArgusFileError(E.FILE_UNREADABLE,
+                             f"{name}: not an .xlsx workbook (zip with {kind} content); save it as .xlsx")
+    sheets = [_inflate(data, members[m], name) for m in _sheet_candidates(members)]
     for xml in sheets:
         rows, columns = sheet_extent(xml, limits)
         check_dimensions(name, rows, columns, limits)
@@ -426,6 +423,8 @@ def xls_extent(data: bytes) -> tuple[int, int]:
 
 def check_xls(data: bytes, name: str, limits: ReaderLimits) -> None:
     """The used range of every sheet of an .xls file within the limits (calamine reads them all)."""
+    if zipfile.is_zipfile(BytesIO(data)):  # an OLE/zip polyglot: calamine falls back to the zip, unchecked
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file (also a zip archive)")
     try:
         rows, columns = xls_extent(data)
     except (_Corrupt, struct.error) as exc:
