@@ -281,3 +281,25 @@ def test_files_whose_content_calamine_would_read_as_another_format_are_refused(t
     polyglot = tmp_path / "both.xls"  # OLE at the start, a zip directory at the end
     polyglot.write_bytes(xls.read_bytes() + write_raw_xlsx(tmp_path / "z.xlsx", HEADER_AND_ONE_ROW).read_bytes())
     assert "also a zip archive" in str(rejected(polyglot, E.FILE_UNREADABLE))
+
+
+def test_xls_cells_cloning_a_long_shared_string_are_counted_like_calamine(tmp_path: Path) -> None:
+    import xlwt
+    from python_calamine import CalamineWorkbook
+
+    from wfm_pipeline.argus.limits import xls_extent
+
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("Argus")
+    long = "ab" * 16_000 + "Ж" * 700  # 32,700 characters, 16-bit: split over CONTINUE records
+    ws.write(0, 0, "Start")
+    for r in range(1, 301):
+        ws.write(r, 0, long)
+    path = tmp_path / "clones.xls"
+    wb.save(str(path))
+    rows, columns, text = xls_extent(path.read_bytes())
+    cells = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert (rows, columns) == (301, 1)
+    assert text == sum(len(c) for r in cells for c in r if isinstance(c, str))  # exactly what calamine copies
+    error = rejected(path, E.FILE_TOO_LARGE, ReaderLimits(max_text_chars=1_000_000))
+    assert f"would copy {text:,} characters of shared strings" in str(error)

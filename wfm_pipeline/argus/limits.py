@@ -400,10 +400,71 @@ def _ole_stream(data: bytes, wanted: tuple[str, ...]) -> bytes:
     raise _Corrupt("no Workbook stream")
 
 
-def xls_extent(data: bytes) -> tuple[int, int]:
-    """Rows and columns (1-based extents) of the value cells of all sheets of a BIFF file."""
+_SST, _CONTINUE, _LABELSST = 0x00FC, 0x003C, 0x00FD
+
+
+def _sst_lengths(segments: list[bytes]) -> list[int]:
+    """Character counts of the strings of a BIFF8 shared-string table (SST + CONTINUE bodies).
+
+    A string's characters may continue in the next CONTINUE record, which then starts with a
+    fresh flag byte (8- or 16-bit characters); headers, rich-text runs and extension data do
+    not carry one."""
+    if not segments or len(segments[0]) < 8:
+        return []
+    unique = struct.unpack_from("<I", segments[0], 4)[0]
+    segments = [segments[0][8:], *segments[1:]]
+    seg, pos = 0, 0
+
+    def take(n: int) -> bytes:  # n bytes across segment boundaries (no flag bytes)
+        nonlocal seg, pos
+        out = b""
+        while len(out) < n:
+            if seg >= len(segments):
+                raise _Corrupt("SST ends inside a string")
+            chunk = segments[seg][pos:pos + n - len(out)]
+            out += chunk
+            pos += len(chunk)
+            if pos >= len(segments[seg]) and len(out) < n:
+                seg, pos = seg + 1, 0
+        return out
+
+    lengths: list[int] = []
+    try:
+        while len(lengths) < unique:
+            if seg < len(segments) and pos >= len(segments[seg]):
+                seg, pos = seg + 1, 0
+            cch, flags = struct.unpack("<HB", take(3))
+            wide = flags & 0x01
+            runs = struct.unpack("<H", take(2))[0] if flags & 0x08 else 0
+            ext = struct.unpack("<I", take(4))[0] if flags & 0x04 else 0
+            remaining = cch
+            while remaining:
+                if pos >= len(segments[seg]):
+                    seg, pos = seg + 1, 0
+                    if seg >= len(segments):
+                        raise _Corrupt("SST ends inside a string")
+                    wide, pos = segments[seg][0] & 0x01, 1
+                width = 2 if wide else 1
+                step = min(remaining, (len(segments[seg]) - pos) // width)
+                if step == 0:
+                    raise _Corrupt("SST character split across records")
+                pos += step * width
+                remaining -= step
+            take(4 * runs + ext)
+            lengths.append(cch)
+    except (_Corrupt, struct.error):
+        pass  # a broken table: what was read is what calamine can clone at most
+    return lengths
+
+
+def xls_extent(data: bytes) -> tuple[int, int, int]:
+    """Rows and columns (1-based extents) of the value cells of all sheets of a BIFF file, and
+    the characters its LABELSST cells would clone from the shared-string table."""
     stream = _ole_stream(data, ("Workbook", "Book"))
     max_row = max_col = 0
+    sst_segments: list[bytes] = []
+    in_sst = False
+    indices: list[int] = []
     pos, end = 0, len(stream)
     unpack = struct.unpack_from
     while pos + 4 <= end:
@@ -417,8 +478,18 @@ def xls_extent(data: bytes) -> tuple[int, int]:
                 max_row = row + 1
             if col >= max_col:
                 max_col = col + 1
+            if kind == _LABELSST and length >= 10:
+                indices.append(unpack("<I", stream, body + 6)[0])
+        if kind == _SST:
+            sst_segments, in_sst = [stream[body:body + length]], True
+        elif kind == _CONTINUE and in_sst:
+            sst_segments.append(stream[body:body + length])
+        else:
+            in_sst = False
         pos = body + length
-    return max_row, max_col
+    lengths = _sst_lengths(sst_segments)
+    text = sum(lengths[i] for i in indices if i < len(lengths))
+    return max_row, max_col, text
 
 
 def check_xls(data: bytes, name: str, limits: ReaderLimits) -> None:
@@ -426,7 +497,12 @@ def check_xls(data: bytes, name: str, limits: ReaderLimits) -> None:
     if zipfile.is_zipfile(BytesIO(data)):  # an OLE/zip polyglot: calamine falls back to the zip, unchecked
         raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file (also a zip archive)")
     try:
-        rows, columns = xls_extent(data)
+        rows, columns, text = xls_extent(data)
     except (_Corrupt, struct.error) as exc:
         raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({exc})") from exc
     check_dimensions(name, rows, columns, limits, where="workbook")
+    if text > limits.max_text_chars:
+        raise ArgusFileError(
+            E.FILE_TOO_LARGE,
+            f"{name}: the cells would copy {text:,} characters of shared strings; the reader accepts at most "
+            f"{limits.max_text_chars:,}", str(text))
