@@ -176,14 +176,15 @@ def read_argus_file(path: str | Path, *, encoding: str | None = None,
             f"{path.name}: unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
             path.suffix)
     limits = limits or ReaderLimits.from_settings()
-    data = read_bytes(path, limits)
     if suffix in CSV_SUFFIXES:
         if encoding is None:
             from wfm_pipeline.settings import get_settings
 
             encoding = get_settings().csv_encoding
-        rows, width = _read_csv(data, path.name, encoding, limits)
+        # The bytes are not kept here: _read_csv drops them once decoded.
+        rows, width = _read_csv(read_bytes(path, limits), path.name, encoding, limits)
     else:
+        data = read_bytes(path, limits)
         if suffix == ".xls":
             check_xls(data, path.name, limits)
         else:
