@@ -292,15 +292,19 @@ def _raise_csv_field_limit(size: int) -> None:
         csv.field_size_limit(wanted)
 
 
-def _field_counts(sample: str, delimiter: str) -> list[int]:
-    counts: list[int] = []
+def _split_sample(sample: str, delimiter: str) -> tuple[int, list[int]]:
+    """Records of the sample split quote-aware: how many have a date in the first field and
+    five or more fields, and the field count of every non-blank record."""
+    dated, counts = 0, []
     try:
         for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
             if any(f.strip() for f in record):
                 counts.append(len(record))
+                if len(record) >= len(COLUMNS) and looks_like_date(record[0].strip()):
+                    dated += 1
     except csv.Error:
         pass  # a sample cut inside a quoted field: what was parsed still counts
-    return counts
+    return dated, counts
 
 
 def sniff_delimiter(text: str) -> str:
@@ -318,14 +322,7 @@ def sniff_delimiter(text: str) -> str:
     _raise_csv_field_limit(len(sample))
     best, best_score = ";", (-1, -1, -1)
     for rank, candidate in enumerate((";", "\t", ",")):
-        dated = 0
-        try:
-            for record in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate):
-                if len(record) >= len(COLUMNS) and looks_like_date(record[0].strip()):
-                    dated += 1
-        except csv.Error:
-            pass
-        counts = _field_counts(sample, candidate)
+        dated, counts = _split_sample(sample, candidate)
         wide = [c for c in counts if c >= 2]
         consistent = max((wide.count(c) for c in set(wide)), default=0)
         score = (dated, consistent, -rank)
