@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS wfm.schema_repeatables (
 );
 COMMENT ON TABLE wfm.schema_repeatables IS
     'One row per repeatable file of sql/functions/ (path relative to it): re-applied when its checksum changes.';
+COMMENT ON COLUMN wfm.schema_repeatables.path IS 'File path relative to sql/functions/.';
+COMMENT ON COLUMN wfm.schema_repeatables.sha256 IS 'Checksum of the file as last applied.';
+COMMENT ON COLUMN wfm.schema_repeatables.applied_at IS 'When the file was last applied.';
 """
 
 
