@@ -20,7 +20,7 @@ import pytest
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError, clip
-from wfm_pipeline.argus.limits import MAX_STRING_CHARS, ReaderLimits, sheet_extent
+from wfm_pipeline.argus.limits import MAX_STRING_CHARS, ReaderLimits, _screen, sheet_extent
 from wfm_pipeline.argus.loader import import_file
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
@@ -56,25 +56,26 @@ def test_a_far_cell_is_rejected_before_calamine_allocates_the_range(tmp_path: Pa
     assert "used range reaches row" in str(error) and "at most 2,000,000 rows, 64 columns" in str(error)
 
 
-def test_the_exact_scan_agrees_with_calamine_on_ordinary_and_odd_sheets(tmp_path: Path) -> None:
-    """The screen and the exact scan bound what calamine actually builds (its .end, 0-based)."""
+def test_the_extent_is_calamines_own_for_usual_and_odd_sheets(tmp_path: Path) -> None:
+    """Screen (usual form) and exact scan (anything else) find what calamine builds (.end is 0-based)."""
     from python_calamine import CalamineWorkbook
 
     cases = [
-        HEADER_AND_ONE_ROW,
+        HEADER_AND_ONE_ROW,                                                                  # screen
+        HEADER_AND_ONE_ROW + '<row r="70"><c r="AB70" s="1" t="n"><v>1</v></c></row>',        # screen, wide
+        '<row r="12"><c r="c12"><v>1</v></c><c r="B99"><v>1</v></c></row>',                 # screen, lower case
         '<row r="3"><c><v>1</v></c><c><v>2</v></c><c><v>3</v></c></row><row><c><v>4</v></c></row>',
         '<row r="2"><c r="B2"><v>1</v></c><c><v>2</v></c></row><row r="5"><c r="J5"><v>1</v></c></row>',
         "<row r='4'><c r='K4'><v>1</v></c></row>",
-        '<row r="2"><c r="C2"><v>1</v></c><c r="M2"/></row>',  # self-closing cells are ignored
+        '<row r="2"><c s="3" r="C2"><v>1</v></c><c r="M2"/></row>',  # self-closing cells are ignored
     ]
     for i, data in enumerate(cases):
         path = write_raw_xlsx(tmp_path / f"c{i}.xlsx", data)
         end = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).end
         with zipfile.ZipFile(path) as z:
-            rows, cols = sheet_extent(z.read("xl/worksheets/sheet1.xml"), ReaderLimits())
-        assert rows >= end[0] + 1 and cols >= end[1] + 1, (data, (rows, cols), end)
-        if i:  # the odd ones take the exact scan: the extent is calamine's own
-            assert (rows, cols) == (end[0] + 1, end[1] + 1), data
+            xml = z.read("xl/worksheets/sheet1.xml")
+        assert sheet_extent(xml, ReaderLimits()) == (end[0] + 1, end[1] + 1), data
+        assert (_screen(xml) is not None) == (i < 3), data
 
 
 def test_a_sheet_written_the_usual_way_with_extra_columns_still_reads(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ Everything raises ``ArgusFileError`` (``FILE_TOO_LARGE``, ``SHEET_TOO_LARGE`` or
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import zipfile
@@ -75,11 +76,10 @@ def check_dimensions(name: str, rows: int, columns: int, limits: ReaderLimits, w
 
 
 # ---------------------------------------------------------------- xlsx
-# The cheap screen: in files written the usual way (Excel, openpyxl, xlsxwriter, .NET) every
-# <c> and <row> tag starts with a double-quoted r attribute, and no tag has a second one. When
-# that holds and every reference lies in A1:H999999, the used range is within that box. Done
-# with numpy over the bytes (a regex per tag costs as much as calamine's own parse).
-_SCREEN_ROWS, _SCREEN_COLUMNS = 999_999, 8
+# The screen: in files written the usual way (Excel, openpyxl, xlsxwriter, .NET) every <c> and
+# <row> tag starts with a double-quoted r attribute (letters A-ZZZ, rows up to 7 digits) and no
+# tag has a second one. Then every cell sits where its r says, and the largest row and column
+# are read off the bytes with numpy (a regex per tag costs ten times calamine's own parse).
 _PREFIXED = re.compile(rb':(?:c|row)[\s>/]')
 
 
@@ -91,63 +91,99 @@ def _ends_name(x: np.ndarray) -> np.ndarray:
     return _is_ws(x) | (x == 0x3E) | (x == 0x2F)  # whitespace, '>' or '/'
 
 
-def _canonical_refs(words: np.ndarray, tags: np.ndarray, name_len: int, letter: bool) -> bool:
-    """Every tag continues with ' r="' + [A-Ha-h] (cells) + [1-9][0-9]{0,5} + '"'.
+def _canonical_refs(words: np.ndarray, tags: np.ndarray, name_len: int, letters: bool) -> tuple[int, int] | None:
+    """Largest row and column of tags that all continue with ' r="' + 1-3 letters (cells only)
+    + 1-7 digits (no leading zero) + '"'; None when one of them does not.
 
     ``words[i]`` holds bytes i..i+7 (an overlapping little-endian view): two gathers per tag
-    give its next 16 bytes as one row of a byte matrix."""
+    give its next 16 bytes as one row of a byte matrix; the rest is column arithmetic."""
+    n = len(tags)
+    if n == 0:
+        return 0, 0
     v = tags + 1 + name_len
-    pairs = np.empty((len(tags), 2), dtype="<u8")
+    pairs = np.empty((n, 2), dtype="<u8")
     pairs[:, 0], pairs[:, 1] = words[v], words[v + 8]
     window = pairs.view(np.uint8)  # (tags, 16)
     ok = (pairs[:, 0] & np.uint64(0xFFFFFFFF)) == np.uint64(int.from_bytes(b' r="', "little"))
-    i = 4
-    # Byte ranges by unsigned wrap-around (b - lo < n), cheaper than table lookups here.
-    if letter:
-        ok &= ((window[:, i] | np.uint8(0x20)) - np.uint8(0x61)) < np.uint8(8)  # A-H, a-h
-        i += 1
-    ok &= (window[:, i] - np.uint8(0x31)) < np.uint8(9)  # 1-9
-    closed = np.zeros(len(tags), dtype=bool)
-    digits = np.ones(len(tags), dtype=bool)
-    for k in range(i + 1, i + 7):
-        b = window[:, k]
-        closed |= digits & (b == 0x22)
-        digits &= (b - np.uint8(0x30)) < np.uint8(10)
-    return bool(np.all(ok & closed))
+    # Byte classes by unsigned wrap-around (b - lo < n): cheaper than lookups or two compares.
+    column = np.zeros(1, dtype=np.int64)
+    two = three = np.zeros(n, dtype=bool)
+    if letters:
+        up = window[:, 4:7] | np.uint8(0x20)
+        is_letter = (up - np.uint8(0x61)) < np.uint8(26)
+        ok &= is_letter[:, 0]
+        two, three = is_letter[:, 1], is_letter[:, 1] & is_letter[:, 2]
+        if two.any():
+            value = up.astype(np.int64) - 0x60
+            column = np.where(three, value[:, 0] * 676 + value[:, 1] * 26 + value[:, 2],
+                              np.where(two, value[:, 0] * 26 + value[:, 1], value[:, 0]))
+            digits = np.where(three[:, None], window[:, 7:15], np.where(two[:, None], window[:, 6:14], window[:, 5:13]))
+        else:
+            column = up[:, 0]
+            digits = window[:, 5:13]
+    else:
+        digits = window[:, 4:12]
+    is_digit = (digits - np.uint8(0x30)) < np.uint8(10)
+    n_digits = np.argmin(is_digit, axis=1)  # the first non-digit (0 when all are: refused below)
+    ok &= (digits[:, 0] - np.uint8(0x31)) < np.uint8(9)
+    ok &= digits[np.arange(n), n_digits] == 0x22
+    if not ok.all():
+        return None
+    # The largest row number: most digits first, then the digit string itself (its bytes, read
+    # big-endian, order like the numbers), so only one number is ever converted.
+    start = v + 4 + (0 if not letters else 1 + two.astype(np.int64) + three)
+    text = words[start] & ((np.uint64(1) << (np.uint64(8) * n_digits.astype(np.uint64))) - np.uint64(1))
+    longest = n_digits == n_digits.max()
+    best = int(np.argmax(np.where(longest, text.byteswap(), np.uint64(0))))
+    row = int(bytes(digits[best, :n_digits[best]]))
+    return row, int(column.max()) - (0x60 if letters and not two.any() else 0)
 
 
-def _screen(xml: bytes) -> bool:
-    """True when the sheet is in the usual form and every cell lies in A1:H999999."""
+def _screen(xml: bytes) -> tuple[int, int] | None:
+    """Rows and columns of a sheet in the usual form, from its bytes with numpy; None when the
+    sheet is not in that form (the exact scan decides then)."""
     a = np.frombuffer(xml, dtype=np.uint8)
     if a.size < 64:
-        return False
+        return None
     # words[i] = bytes i..i+7; tags in the last 24 bytes are refused below (a sheet ends with
     # "</sheetData></worksheet>"), so every look-ahead stays inside the buffer: no padded copy.
     words = np.ndarray(shape=(a.size - 7,), dtype="<u8", buffer=a, strides=(1,))
     lt = np.flatnonzero((a[:-1] == 0x3C) & ((a[1:] == 0x63) | (a[1:] == 0x72)))  # '<c' or '<r'
     if lt.size and lt[-1] > a.size - 24:
-        return False
+        return None
     n1, n2 = a[lt + 1], a[lt + 2]
     cells = lt[(n1 == 0x63) & _ends_name(n2)]
     rows = lt[(n1 == 0x72) & (n2 == 0x6F) & (a[lt + 3] == 0x77) & _ends_name(a[lt + 4])]
-    if not (_canonical_refs(words, cells, 1, True) and _canonical_refs(words, rows, 3, False)):
-        return False
+    extent = _canonical_refs(words, cells, 1, True)
+    if extent is None or _canonical_refs(words, rows, 3, False) is None:
+        return None
     # No r attribute besides those: every "<whitespace>r<whitespace or =>" is one of them.
     rs = np.flatnonzero(a[:-1] == 0x72)
     rs = rs[rs > 0]
     rs = rs[_is_ws(a[rs - 1])]
     after = a[rs + 1]
     attributes = np.count_nonzero(_is_ws(after) | (after == 0x3D))
-    return attributes == len(cells) + len(rows) and _PREFIXED.search(xml) is None
+    if attributes != len(cells) + len(rows) or _PREFIXED.search(xml) is not None:
+        return None
+    return extent
 
 
 # The exact scan (calamine's rules): a <c> start tag is placed by its r attribute, or after the
 # previous cell of the row; </row> moves to the next row unless a <row r> says otherwise;
 # self-closing tags are ignored. Attribute values may hold '>' (quote-aware).
-_TAG = re.compile(rb'<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
+_TAG = re.compile(rb'<(?:(/)(?:[A-Za-z_][\w.\-]*:)?row\s*>'
+                  rb'|(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])((?:[^>"\']+|"[^"]*"|\'[^\']*\')*)>)')
 _R_ATTR = re.compile(rb'\sr\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _REF = re.compile(rb'([A-Za-z]*)([0-9]+)')
 _HUGE = 1 << 32  # a reference calamine cannot place sensibly (u32 overflow, row 0): beyond every limit
+
+
+@functools.lru_cache(maxsize=4096)
+def _column(letters: bytes) -> int:
+    column = 0
+    for ch in letters.upper():
+        column = column * 26 + ch - 64
+    return column
 
 
 def _ref(value: bytes) -> tuple[int, int] | None:
@@ -155,43 +191,43 @@ def _ref(value: bytes) -> tuple[int, int] | None:
     m = _REF.fullmatch(value)
     if m is None:
         return None
-    column = 0
-    for ch in m.group(1).upper():
-        column = column * 26 + ch - 64
-    row = int(m.group(2)) if len(m.group(2)) < 12 else _HUGE
-    return (row or _HUGE), column
+    letters, digits = m.groups()
+    row = int(digits) if len(digits) < 12 else _HUGE
+    return (row or _HUGE), _column(letters) if letters else 0
 
 
 def sheet_extent(xml: bytes, limits: ReaderLimits) -> tuple[int, int]:
-    """Rows and columns (1-based extents, counted from A1) calamine would give this sheet XML.
-
-    An upper bound from the screen for ordinary files, exact otherwise.
-    """
-    screen_fits = (limits.max_rows >= _SCREEN_ROWS and limits.max_columns >= _SCREEN_COLUMNS
-                   and limits.max_cells >= _SCREEN_ROWS * _SCREEN_COLUMNS)
-    if screen_fits and _screen(xml):
-        return _SCREEN_ROWS, _SCREEN_COLUMNS
+    """Rows and columns (1-based extents, counted from A1) calamine would give this sheet XML
+    (an upper bound: empty cells and cells calamine would refuse count too)."""
+    extent = _screen(xml)
+    if extent is not None:
+        return extent
     row_index, col_index, max_row, max_col = 0, 0, 0, 0  # row_index/col_index 0-based, as calamine
-    for m in _TAG.finditer(xml):
-        closing, tag, attrs = m.group(1), m.group(2), m.group(3)
-        if closing and tag == b"row":
+    for closing, tag, attrs in _TAG.findall(xml):
+        if closing:
             row_index, col_index = row_index + 1, 0
-        if closing or attrs.endswith(b"/"):
+            continue
+        if attrs[-1:] == b"/":
             continue
         # Several r attributes: calamine keeps the last for a cell; the largest bounds either.
-        refs = [ref for r in _R_ATTR.finditer(attrs) if (ref := _ref(r.group(1) or r.group(2) or b"")) is not None]
+        refs = [_ref(dq or sq) for dq, sq in _R_ATTR.findall(attrs)] if b"r" in attrs else []
+        refs = [ref for ref in refs if ref is not None]
         if tag == b"row":
             if refs:
                 row_index = max(ref[0] for ref in refs) - 1
             continue
         refs = [ref for ref in refs if ref[1] > 0]
         if refs:
-            row, col = max(ref[0] for ref in refs), max(ref[1] for ref in refs)
+            row, col = (refs[0] if len(refs) == 1 else
+                        (max(ref[0] for ref in refs), max(ref[1] for ref in refs)))
             col_index = col - 1
         else:
             row, col = row_index + 1, col_index + 1
         col_index += 1
-        max_row, max_col = max(max_row, row), max(max_col, col)
+        if row > max_row:
+            max_row = row
+        if col > max_col:
+            max_col = col
     return max_row, max_col
 
 
