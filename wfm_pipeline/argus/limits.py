@@ -502,27 +502,31 @@ def xls_extent(data: bytes) -> tuple[int, int, int]:
     in_sst = False
     indices: list[int] = []
     pos, end = 0, len(stream)
-    unpack = struct.unpack_from
+    pair = struct.Struct("<HH").unpack_from  # one record header, or a cell's row and column
+    cell_kinds = _CELL_RECORDS | {_MULRK}
     while pos + 4 <= end:
-        kind, length = unpack("<HH", stream, pos)
+        kind, length = pair(stream, pos)
         body = pos + 4
-        if (kind in _CELL_RECORDS or kind == _MULRK) and length >= 4 and body + length <= end:
-            row, col = unpack("<HH", stream, body)
+        pos = body + length
+        if kind in cell_kinds:
+            if length < 4 or pos > end:
+                continue
+            row, col = pair(stream, body)
             if kind == _MULRK and length >= 6:
-                col = max(col, unpack("<H", stream, body + length - 2)[0])
+                col = max(col, pair(stream, pos - 4)[1])
+            elif kind == _LABELSST and length >= 10:
+                indices.append(struct.unpack_from("<I", stream, body + 6)[0])
             if row >= max_row:
                 max_row = row + 1
             if col >= max_col:
                 max_col = col + 1
-            if kind == _LABELSST and length >= 10:
-                indices.append(unpack("<I", stream, body + 6)[0])
-        if kind == _SST:
-            sst_segments, in_sst = [stream[body:body + length]], True
+            in_sst = False
+        elif kind == _SST:
+            sst_segments, in_sst = [stream[body:pos]], True
         elif kind == _CONTINUE and in_sst:
-            sst_segments.append(stream[body:body + length])
+            sst_segments.append(stream[body:pos])
         else:
             in_sst = False
-        pos = body + length
     lengths = _sst_lengths(sst_segments)
     text = sum(lengths[i] for i in indices if i < len(lengths))
     return max_row, max_col, text
