@@ -140,17 +140,18 @@ _XLSX_WORKBOOK = (
 _XLSX_WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+    '<Relationship Id="rId1" Target="{target}" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
     '<Relationship Id="rId2" Target="sharedStrings.xml" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>')
 
 
 def write_raw_xlsx(path: str | Path, sheet_data: str | bytes, shared_strings: Sequence[str] | None = None,
-                   extra: dict[str, bytes] | None = None) -> Path:
+                   extra: dict[str, bytes] | None = None, sheet_path: str = "xl/worksheets/sheet1.xml") -> Path:
     """An .xlsx written as raw XML: ``sheet_data`` is the content of ``<sheetData>`` verbatim
     (so any cell reference, attribute form or namespace prefix can be written), optional
-    shared strings and extra zip members. Deflated: hostile files stay small on disk."""
+    shared strings and extra zip members, the sheet stored at ``sheet_path`` (the workbook's
+    relationship points there). Deflated: hostile files stay small on disk."""
     import zipfile
 
     path = Path(path)
@@ -163,8 +164,9 @@ def write_raw_xlsx(path: str | Path, sheet_data: str | bytes, shared_strings: Se
         z.writestr("[Content_Types].xml", _XLSX_CONTENT_TYPES)
         z.writestr("_rels/.rels", _XLSX_RELS)
         z.writestr("xl/workbook.xml", _XLSX_WORKBOOK)
-        z.writestr("xl/_rels/workbook.xml.rels", _XLSX_WORKBOOK_RELS)
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        target = sheet_path[3:] if sheet_path.startswith("xl/") else "/" + sheet_path
+        z.writestr("xl/_rels/workbook.xml.rels", _XLSX_WORKBOOK_RELS.format(target=target))
+        z.writestr(sheet_path, sheet)
         if shared_strings is not None:
             items = "".join(f"<si><t>{s}</t></si>" for s in shared_strings)
             z.writestr("xl/sharedStrings.xml",

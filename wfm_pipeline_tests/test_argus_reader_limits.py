@@ -304,3 +304,36 @@ def test_xls_cells_cloning_a_long_shared_string_are_counted_like_calamine(tmp_pa
     assert text == sum(len(c) for r in cells for c in r if isinstance(c, str))  # exactly what calamine copies
     error = rejected(path, E.FILE_TOO_LARGE, ReaderLimits(max_text_chars=1_000_000))
     assert f"would copy {text:,} characters of shared strings" in str(error)
+
+
+@pytest.mark.parametrize("sheet_path", ["docProps/custom.rels", "xl/styles2.xml", "xl/worksheets/sheet1.bin"])
+def test_a_sheet_stored_under_any_name_is_checked(tmp_path: Path, sheet_path: str) -> None:
+    from python_calamine import CalamineWorkbook
+
+    path = write_raw_xlsx(tmp_path / "odd.xlsx", HEADER_AND_ONE_ROW, sheet_path=sheet_path)
+    assert CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).end == (1, 4)  # calamine follows the rels
+    assert read_argus_file(path).rows_total == 1
+    far = write_raw_xlsx(tmp_path / "far.xlsx", HEADER_AND_ONE_ROW + '<row r="9"><c r="XFD9"><v>1</v></c></row>',
+                         sheet_path=sheet_path)
+    rejected(far, E.SHEET_TOO_LARGE)
+
+
+@pytest.mark.parametrize("hostile_first", [True, False])
+def test_duplicate_zip_entries_are_both_checked(tmp_path: Path, hostile_first: bool) -> None:
+    import warnings
+
+    path = write_raw_xlsx(tmp_path / "dup.xlsx", HEADER_AND_ONE_ROW)
+    hostile = ('<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               '<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+               "</worksheet>")
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i)) for i in z.infolist()]
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of the test
+        for member, content in entries:
+            if member == "xl/worksheets/sheet1.xml" and hostile_first:
+                z.writestr(member, hostile)
+            z.writestr(member, content)
+            if member == "xl/worksheets/sheet1.xml" and not hostile_first:
+                z.writestr(member, hostile)
+    rejected(path, E.SHEET_TOO_LARGE)

@@ -7,10 +7,10 @@ into every cell that references them. So, for the bytes calamine will read:
 
 * .xlsx/.xlsm (zip): an xlsx and nothing else (calamine detects formats by content and would
   fall back to .xls, .xlsb or ODS); declared and actual uncompressed sizes, compression ratio;
-  the used range of every sheet (a cheap screen for files written the usual way, an exact scan
-  that follows calamine's own positioning rules otherwise: ``<dimension ref>`` is never
-  trusted); the length of every shared string (Excel's own limit, 32,767 characters) and the
-  shared-string text all cells together would materialize.
+  the used range of every entry read as a sheet (a cheap screen for files written the usual
+  way, an exact scan that follows calamine's own positioning rules otherwise: ``<dimension
+  ref>`` is never trusted); the length of every shared string (Excel's own limit, 32,767
+  characters) and the shared-string text all cells together would materialize.
 * .xls (OLE compound file): the BIFF cell records of every sheet (calamine parses them all).
 
 Everything raises ``ArgusFileError`` (``FILE_TOO_LARGE``, ``SHEET_TOO_LARGE`` or
@@ -24,6 +24,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -245,7 +246,8 @@ def _string_chars(si: bytes) -> int:
     return sum(len(html.unescape(t.decode("utf-8", "replace"))) for t in _T_TEXT.findall(si))
 
 
-def check_shared_strings(name: str, sst: bytes, sheets: list[bytes], limits: ReaderLimits) -> None:
+def check_shared_strings(name: str, sst: bytes, total_bytes: int, sheets: Callable[[], Iterator[bytes]],
+                         limits: ReaderLimits) -> None:
     """No shared string beyond 32,767 characters; the text all cells would clone within budget.
 
     A string's size in bytes bounds its characters (markup and UTF-8 only add bytes), so the
@@ -265,11 +267,11 @@ def check_shared_strings(name: str, sst: bytes, sheets: list[bytes], limits: Rea
                     f"{name}: shared string {i + 1} has {chars:,} characters; a cell holds at most "
                     f"{MAX_STRING_CHARS:,} (Excel's own limit)", str(chars))
             bounds[i] = chars
-    possible_cells = sum(len(x) for x in sheets) // MIN_SHARED_CELL_BYTES
+    possible_cells = total_bytes // MIN_SHARED_CELL_BYTES
     if possible_cells * max(bounds) <= limits.max_text_chars:
         return
     total = 0
-    for sheet in sheets:
+    for sheet in sheets():
         for body in _S_CELL.findall(sheet):
             v = _V_INDEX.search(body)
             if v is not None:
@@ -314,16 +316,6 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str) -> bytes:
     return out
 
 
-def _sheet_candidates(members: dict[str, zipfile.ZipInfo]) -> list[str]:
-    """Every member that could be the sheet calamine reads. Not just the first sheet as the
-    workbook names it: a second opinion on which one that is (comments, duplicate ids in the
-    relationships) would be a way around the check. Other sheets are rarely large."""
-    skip_suffix = ("sharedstrings.xml", "styles.xml", "workbook.xml", ".rels", "[content_types].xml")
-    skip_prefix = ("docprops/", "xl/theme/", "customxml/")
-    return [m for m in members if m.lower().endswith(".xml") and not m.lower().endswith(skip_suffix)
-            and not m.lower().startswith(skip_prefix)]
-
-
 def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
     """All xlsx bounds (module docstring); raises ``ArgusFileError`` on the first one exceeded."""
     if data[:8] == _OLE_MAGIC:  # calamine would try it as .xls first, unchecked
@@ -353,15 +345,22 @@ def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
         kind = "OpenDocument" if "content.xml" in lower else "xlsb" if "xl/workbook.bin" in lower else "unknown"
         raise ArgusFileError(E.FILE_UNREADABLE,
                              f"{name}: not an .xlsx workbook (zip with {kind} content); save it as .xlsx")
-    sheets = [_inflate(data, members[m], name) for m in _sheet_candidates(members)]
-    for xml in sheets:
-        rows, columns = sheet_extent(xml, limits)
+    # Every entry is checked as if it were the sheet: which one calamine reads is decided by the
+    # workbook's relationships, and a second opinion on them would be a way around the check.
+    # Entries are inflated one at a time (duplicate names included: both are checked).
+    total_bytes = 0
+    shared = []
+    for info in infos:
+        content = _inflate(data, info, name)
+        rows, columns = sheet_extent(content, limits)
         check_dimensions(name, rows, columns, limits)
-    for member, info in members.items():
-        if member.lower().endswith("sharedstrings.xml"):
-            check_shared_strings(name, _inflate(data, info, name), sheets, limits)
-        elif member.lower() in ("xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
-            _inflate(data, info, name)  # read by calamine when opening: must not hide a bomb either
+        total_bytes += len(content)
+        if info.filename.lower().endswith("sharedstrings.xml"):  # calamine: xl/sharedStrings.xml
+            shared.append(info)
+        del content
+    for info in shared:
+        check_shared_strings(name, _inflate(data, info, name), total_bytes,
+                             lambda: (_inflate(data, i, name) for i in infos), limits)
 
 
 # ---------------------------------------------------------------- xls
