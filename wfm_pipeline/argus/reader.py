@@ -209,7 +209,7 @@ def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:
         raise
     except Exception as exc:  # calamine raises several error types (zip, xml, cfb, ...)
         raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file: {exc}") from exc
-    width = max((len(r) for r in rows), default=0)
+    width = max(map(len, rows), default=0)
     # Trailing all-empty columns are not columns of the data.
     while width and all(len(r) < width or _is_blank(r[width - 1]) for r in rows):
         width -= 1
@@ -409,8 +409,12 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
     header_rows = first - blank_before - len(leading)
 
     body = [rows[i] for i in leading] + rows[first:] if leading else rows[first:]
-    # Pad short records (CSV) to five cells; drop columns after E.
-    cells = [r if len(r) == 5 else (list(r[:5]) + [None] * 5)[:5] for r in body]
+    # Pad short records (CSV) to five cells; drop columns after E. (Excel rows are all as wide
+    # as the sheet: five is the usual width, then the rows are used as they are.)
+    if set(map(len, body)) == {5}:
+        cells = body
+    else:
+        cells = [r if len(r) == 5 else (list(r[:5]) + [None] * 5)[:5] for r in body]
     frame = pd.DataFrame(cells, columns=list(COLUMNS), dtype=object)
     numbers = np.arange(first + 1, first + 1 + len(rows) - first, dtype=np.int64)
     if leading:
