@@ -9,6 +9,8 @@
 | WFM_IMPORT_LOCK_TIMEOUT_MS | lock wait of an import's partition step and table locks | 5000 |
 | WFM_IMPORT_RETRIES | retries of an import step after a lock timeout, deadlock or serialization failure | 3 |
 | WFM_IMPORT_RETRY_BACKOFF_MS | first retry delay (ms), doubled per retry | 500 |
+| WFM_MAX_FILE_MB   | largest Argus file the reader accepts   | 100 (MB on disk)           |
+| WFM_CSV_ENCODING  | encoding of CSV files (e.g. cp1251)     | detected (UTF-8/cp1251/cp1252) |
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Settings:
     import_lock_timeout_ms: int = 5000
     import_retries: int = 3
     import_retry_backoff_s: float = 0.5
+    max_file_mb: float = 100.0
+    csv_encoding: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -66,6 +70,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         import_lock_timeout_ms=_bounded_int(env, "WFM_IMPORT_LOCK_TIMEOUT_MS", 5000, 1, 3_600_000),
         import_retries=_bounded_int(env, "WFM_IMPORT_RETRIES", 3, 0, 100),
         import_retry_backoff_s=float(_bounded_int(env, "WFM_IMPORT_RETRY_BACKOFF_MS", 500, 0, 600_000)) / 1000,
+        max_file_mb=_positive_float(env, "WFM_MAX_FILE_MB", 100.0),
+        csv_encoding=env.get("WFM_CSV_ENCODING") or None,
     )
 
 
@@ -79,6 +85,19 @@ def _bounded_int(env: dict[str, str], name: str, default: int, low: int, high: i
         raise ValueError(f"{name}={text!r} is not a whole number") from exc
     if not low <= value <= high:
         raise ValueError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{name}={raw!r} must be positive")
     return value
 
 

@@ -171,3 +171,18 @@ def test_services_and_usage_errors_print_database_text_escaped(wfm_env) -> None:
     unknown = run("import", __file__, "--service", f"NO{OSC}")
     assert unknown.exit_code == 2 and "NO\\x1b]0;pwned\\x07" in unknown.output
     assert_inert(unknown.output)
+
+
+def test_import_encoding_option(wfm_env, tmp_path: Path) -> None:
+    setup_service()
+    rows = argus_rows(T0, 2)
+    rows[0][1] = "Größe"
+    path = write_csv(tmp_path / "de.csv", rows, header=("Beginn", "Anrufe", "Alle", "Gespräch", "Nacharbeit"),
+                     encoding="latin-1")
+    forced = run("import", str(path), "--service", "S1", "--validate-only", "--json", "--encoding", "cp1251")
+    assert forced.exit_code == 0, forced.output
+    assert json_lines(forced.output)[0]["errors"][0]["value"] == "GrцЯe"  # what cp1251 makes of it
+    detected = run("import", str(path), "--service", "S1", "--validate-only", "--json")
+    assert json_lines(detected.output)[0]["errors"][0]["value"] == "Größe"
+    bad = CliRunner().invoke(cli, ["import", str(path), "--service", "S1", "--encoding", "klingon"])
+    assert bad.exit_code == 2 and "unknown encoding 'klingon'" in bad.output

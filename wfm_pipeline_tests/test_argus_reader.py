@@ -126,3 +126,71 @@ def test_unsupported_suffix_is_unreadable(tmp_path: Path) -> None:
     with pytest.raises(ArgusFileError, match="unsupported file type .pdf") as info:
         read_argus_file(path)
     assert info.value.code == E.FILE_UNREADABLE
+
+
+# ---------------------------------------------------------------- issue 9: leading rows, delimiter, encoding
+def test_leading_rows_that_look_like_data_are_row_errors_not_headers(tmp_path: Path) -> None:
+    # Two real rows in formats the reader does not accept, before the first recognised date:
+    # they used to vanish as "headers" (not counted, no error).
+    body = [["2024-03-01 06:00:00", 5, 6, 70, 8], ["01/03/2024 06:15", 4, 4, 60, 9], ["note", "text", None, None, None],
+            ["01.03.2024 06:30:00", 3, 3, 50, 5]]
+    path = write_csv(tmp_path / "lead.csv", body, header=[["Argus export"], ["Start", "B", "C", "D", "E"]])
+    raw = read_argus_file(path)
+    assert raw.frame["row"].tolist() == [3, 4, 6] and raw.header_rows == 3  # two headers + "note"
+    result = validate_argus(raw, "UTC")
+    assert [(e.row, e.column, e.code) for e in result.errors] == [(3, "A", E.INVALID_DATETIME),
+                                                                  (4, "A", E.INVALID_DATETIME)]
+    assert result.rows_total == 3 and result.rejected == 2 and len(result.valid) == 1
+
+
+def test_a_quoted_comma_does_not_flip_the_delimiter(tmp_path: Path) -> None:
+    # csv.Sniffer saw ', ""after call"",' in one header cell and chose ',': TOO_FEW_COLUMNS.
+    path = tmp_path / "quoted.csv"
+    path.write_text('Start;Unique;Non-unique;Talk;"Post, ""after call"", s"\n'
+                    '05.01.2026 08:00:00;1;2;3;4\n05.01.2026 08:15:00;2;2;3,5;4\n05.01.2026 08:30:00;1;1;3;4\n',
+                    encoding="utf-8")
+    assert sniff_delimiter(path.read_text()) == ";"
+    raw = read_argus_file(path)
+    assert raw.rows_total == 3 and raw.columns == 5
+
+
+def test_comma_files_with_quoted_commas_keep_the_comma(tmp_path: Path) -> None:
+    path = tmp_path / "comma.csv"
+    path.write_text('Start,Unique,Non-unique,Talk,Post\n"05.01.2026 08:00:00",1,2,3,4\n'
+                    '"05.01.2026 08:15:00",1,2,"3,0",4\n', encoding="utf-8")
+    assert sniff_delimiter(path.read_text()) == ","
+    assert read_argus_file(path).rows_total == 2
+
+
+def test_latin1_is_told_from_cp1251(tmp_path: Path) -> None:
+    header = ("Heure de début", "Appels uniques", "Appels", "Durée moyenne", "Durée post-traitement")
+    rows = argus_rows(START, 3)
+    rows[1][1] = "12 unités"
+    path = write_csv(tmp_path / "fr.csv", rows, header=header, encoding="latin-1")
+    [error] = validate_argus(read_argus_file(path), "UTC").errors
+    assert error.value == "12 unités"  # read as cp1251 it was "12 unitйs"
+    # cp1251 still wins for Russian text (test above), and an explicit encoding is obeyed.
+    assert read_argus_file(path, encoding="cp1251").frame["B"].tolist()[1] == "12 unitйs"
+
+
+def test_an_undecidable_single_byte_encoding_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    # One Cyrillic-looking word and one Western-looking word: no way to tell.
+    path.write_bytes("Время".encode("cp1251") + b";" + "Durée".encode("latin-1")
+                     + b";C;D;E\n05.01.2026 08:00:00;1;2;3;4\n")
+    with pytest.raises(ArgusFileError) as info:
+        read_argus_file(path)
+    assert info.value.code == E.FILE_UNREADABLE
+    assert "mixed.csv: cannot tell the CSV's encoding" in str(info.value) and "--encoding" in str(info.value)
+    assert read_argus_file(path, encoding="latin-1").rows_total == 1
+
+
+def test_a_wrong_explicit_encoding_names_the_byte(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "ru.csv", argus_rows(START, 1), header=("Время", "B", "C", "D", "E"), encoding="cp1251")
+    with pytest.raises(ArgusFileError, match=r"ru.csv: not valid utf-8 text \(byte 0xc2 at offset 0\)"):
+        read_argus_file(path, encoding="utf-8")
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "u16.csv", argus_rows(START, 2), delimiter="\t", encoding="utf-16")
+    assert read_argus_file(path).rows_total == 2

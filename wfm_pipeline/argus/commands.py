@@ -89,6 +89,18 @@ def _summary(result: ImportResult) -> str:
     return "\n".join(lines)
 
 
+def _check_encoding(value: str | None) -> str | None:
+    if value is None:
+        return None
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {value!r}", param_hint="--encoding") from None
+    return value
+
+
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -97,8 +109,11 @@ def _summary(result: ImportResult) -> str:
 @click.option("--strict", is_flag=True, help="Import nothing from a file with any invalid row.")
 @click.option("--validate-only", is_flag=True, help="Validate and report; write only the audit rows.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout.")
+@click.option("--encoding", default=None, callback=lambda ctx, param, value: _check_encoding(value),
+              help="Encoding of CSV files, e.g. cp1251, cp1252, latin-1, utf-8 (default: WFM_CSV_ENCODING, "
+                   "else detected).")
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
-               validate_only: bool, as_json: bool) -> None:
+               validate_only: bool, as_json: bool, encoding: str | None) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
     from wfm_pipeline.cli import UsageError, db_url
     from wfm_pipeline.db import connection
@@ -133,7 +148,7 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
         return psycopg.connect(url, options="-c search_path=wfm,public")
 
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
-                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json))
+                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding)
     for result in results:
         if not result.ok:
             exit_code = 1

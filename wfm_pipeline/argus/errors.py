@@ -3,12 +3,21 @@
 The codes are the closed list of ``wfm.error_codes`` (sql/004); a test keeps the two in step.
 Row numbers are the spreadsheet's own (1-based, header rows counted); ``row`` is ``None`` for
 whole-file problems (``FILE_UNREADABLE``, ``TOO_FEW_COLUMNS``, ...).
+
+Bounded output: a ``RowError``'s ``value`` is clipped to ``MAX_VALUE_CHARS`` characters and its
+``message`` to ``MAX_MESSAGE_CHARS`` when it is built (``clip``), so nothing downstream
+(``import_errors.raw_value``, JSON lines, errors.csv, Dagster metadata) ever carries a huge cell.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+MAX_VALUE_CHARS = 200     # of a raw cell value as stored and printed
+MAX_MESSAGE_CHARS = 1000  # of a message (messages quote values, themselves clipped)
+_CLIPPED = re.compile(r"…\(\+\d+ chars\)\Z")
 
 # Row-level codes: one input row is rejected.
 MISSING_VALUE = "MISSING_VALUE"
@@ -31,6 +40,8 @@ NO_DATA_ROWS = "NO_DATA_ROWS"
 UNKNOWN_SERVICE = "UNKNOWN_SERVICE"
 UNKNOWN_GROUP = "UNKNOWN_GROUP"
 STRICT_MODE = "STRICT_MODE"  # sql/022: strict import refused a file with invalid rows
+FILE_TOO_LARGE = "FILE_TOO_LARGE"    # sql/090: size, uncompressed size, compression ratio, text volume
+SHEET_TOO_LARGE = "SHEET_TOO_LARGE"  # sql/090: used range beyond the row/column/cell limits
 
 # sql/094: bounded on-demand partitions and failed loads.
 OUTSIDE_PARTITION_WINDOW = "OUTSIDE_PARTITION_WINDOW"  # row: its month is missing and outside the window
@@ -44,9 +55,21 @@ ROW_CODES: frozenset[str] = frozenset({
 })
 FILE_CODES: frozenset[str] = frozenset({
     FILE_UNREADABLE, TOO_FEW_COLUMNS, NO_DATA_ROWS, UNKNOWN_SERVICE, UNKNOWN_GROUP, STRICT_MODE,
-    TOO_MANY_NEW_MONTHS, IMPORT_FAILED,
+    TOO_MANY_NEW_MONTHS, IMPORT_FAILED, FILE_TOO_LARGE, SHEET_TOO_LARGE,
 })
 ALL_CODES: frozenset[str] = ROW_CODES | FILE_CODES
+
+
+def clip(text: str | None, limit: int = MAX_VALUE_CHARS) -> str | None:
+    """``text`` cut to ``limit`` characters plus ``…(+N chars)`` naming what was cut.
+
+    Idempotent: a value clipped before (e.g. read back from ``import_errors``) is kept as is.
+    """
+    if text is None or len(text) <= limit:
+        return text
+    if _CLIPPED.match(text, limit):
+        return text
+    return f"{text[:limit]}…(+{len(text) - limit} chars)"
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,10 @@ class RowError:
     def __post_init__(self) -> None:
         if self.code not in ALL_CODES:
             raise ValueError(f"unknown error code {self.code!r}")
+        # The one place cell text is bounded (frozen dataclass: set through object).
+        if self.value is not None:
+            object.__setattr__(self, "value", clip(str(self.value)))
+        object.__setattr__(self, "message", clip(self.message, MAX_MESSAGE_CHARS))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -645,12 +645,13 @@ def mark_failed(conn: psycopg.Connection, batch_id: uuid.UUID, reason: str, *,
 # ---------------------------------------------------------------- one file, end to end
 def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None, *,
                 strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
-                source: str = "file", policy: LoadPolicy | None = None) -> ImportResult:
+                source: str = "file", policy: LoadPolicy | None = None, encoding: str | None = None) -> ImportResult:
     """Import one Argus file for a service (and group): read, validate, load (module docstring).
 
     File-level problems (unreadable, too few columns, no data rows, unknown service or group)
     return a ``rejected`` result and are recorded as such; any other failure raises
     ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable).
+    ``encoding``: of a CSV file (default ``WFM_CSV_ENCODING``, else detected; see ``reader``).
     """
     _require_idle(conn)
     path = Path(path)
@@ -671,7 +672,7 @@ def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, g
                                                  sha256=sha256, target=target, source=source)
             if progress:
                 progress("read", 0, 1)
-            raw = read_argus_file(path)
+            raw = read_argus_file(path, encoding=encoding)
         except ArgusFileError as exc:
             conn.rollback()
             return record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target,

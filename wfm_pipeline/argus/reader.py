@@ -1,37 +1,55 @@
-"""Reading Argus WFM exports (.xlsx, .xls, .csv) into a raw frame.
+"""Reading Argus WFM exports (.xlsx, .xls, .csv) into a raw frame, within bounds.
 
 ``read_argus_file(path) -> RawArgusData``: the first sheet (or the CSV) as a DataFrame with
 columns ``row`` (the spreadsheet's own 1-based row number, headers counted) and ``A``-``E``
 (the raw cell values: ``datetime`` for date cells, ``float`` for numbers, ``str`` for text,
 ``None`` for empty cells). Nothing is validated here except the file-level rules:
 
-* leading rows whose column A is not a date are headers and are skipped;
+* leading rows whose column A is not a date are headers and are skipped, unless they look
+  like data (a number in B or C): those are data rows, and the validator reports column A;
 * fully blank rows (A-E empty) are skipped anywhere; columns after E are ignored;
 * fewer than five columns -> ``ArgusFileError(TOO_FEW_COLUMNS)``; no row with a date in
   column A -> ``NO_DATA_ROWS``; a file that cannot be parsed -> ``FILE_UNREADABLE``.
 
+Bounds (``limits.ReaderLimits``), all checked before anything is materialized: only regular
+files are opened (``O_NONBLOCK`` + ``S_ISREG`` on the descriptor: a FIFO or a device never
+blocks), at most ``WFM_MAX_FILE_MB`` on disk (``FILE_TOO_LARGE``); for Excel files the
+uncompressed size, compression ratio, used range (``SHEET_TOO_LARGE``) and shared-string text
+(``limits.check_xlsx`` / ``check_xls``); for CSV files the record count. Cell text itself is
+bounded where it leaves the reader: ``RowError`` clips values (``errors.clip``).
+
 Excel files are read with python-calamine (Rust; an order of magnitude faster than
-openpyxl). CSV files are read with the csv module: delimiter ``;``, ``,`` or tab, sniffed;
-UTF-8 (with or without BOM), falling back to cp1251 (Argus is often run with Russian locales).
+openpyxl), from the bytes the limits checked. CSV files are read with the csv module:
+delimiter ``;``, ``,`` or tab, chosen by a quote-aware split of the first 1,000 lines; encoding
+given (``--encoding``, ``WFM_CSV_ENCODING``) or detected: UTF-16 with BOM, UTF-8 (with or without
+BOM), else cp1251 (Argus with Russian locales) or cp1252/latin-1 told apart by their words, or
+refused with an error asking for the encoding.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.argus.limits import ReaderLimits, check_dimensions, check_xls, check_xlsx
 
 COLUMNS = ("A", "B", "C", "D", "E")
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}  # .xlsb/.ods: no pre-check, not accepted
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
 
@@ -55,16 +73,67 @@ class RawArgusData:
         return len(self.frame)
 
 
+def _kind(mode: int) -> str:
+    for test, label in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return label
+    return "not a regular file"
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """Open ``path`` for reading without ever blocking: O_NONBLOCK (a FIFO without a writer would
+    otherwise hang the open), then ``S_ISREG`` on the opened descriptor (not on the name, which
+    could be swapped in between). FIFOs, devices (a symlink to /dev/zero), sockets and
+    directories raise ``ArgusFileError(FILE_UNREADABLE)``."""
+    name = Path(path).name
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: cannot read file: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ArgusFileError(E.FILE_UNREADABLE,
+                                 f"{name}: {_kind(mode)}, not a regular file; only regular files are read")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def file_sha256(path: str | Path) -> str:
     """sha256 of the file content (the duplicate-file key, with service and group)."""
     digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
+    with open_regular(path) as fh:
+        try:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-    except OSError as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{Path(path).name}: cannot read file: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise ArgusFileError(E.FILE_UNREADABLE,
+                                 f"{Path(path).name}: cannot read file: {exc.strerror or exc}") from exc
     return digest.hexdigest()
+
+
+def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
+    """The whole file, refused (``FILE_TOO_LARGE``) beyond ``limits.max_file_bytes`` before reading."""
+    name = Path(path).name
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        too_large = ArgusFileError(
+            E.FILE_TOO_LARGE,
+            f"{name}: {size / 1_048_576:,.1f} MB; the reader accepts at most "
+            f"{limits.max_file_bytes / 1_048_576:,.1f} MB (WFM_MAX_FILE_MB)", str(size))
+        if size > limits.max_file_bytes:
+            raise too_large
+        try:
+            data = fh.read(limits.max_file_bytes + 1)  # the file may grow after fstat
+        except OSError as exc:
+            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: cannot read file: {exc.strerror or exc}") from exc
+    if len(data) > limits.max_file_bytes:
+        raise too_large
+    return data
 
 
 def looks_like_date(value: object) -> bool:
@@ -92,92 +161,221 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_argus_file(path: str | Path) -> RawArgusData:
-    """Read the first sheet of an .xlsx/.xls file or a .csv file (see the module docstring)."""
+def read_argus_file(path: str | Path, *, encoding: str | None = None,
+                    limits: ReaderLimits | None = None) -> RawArgusData:
+    """Read the first sheet of an .xlsx/.xls file or a .csv file (see the module docstring).
+
+    ``encoding`` applies to CSV files only (default: ``WFM_CSV_ENCODING``, else detected);
+    ``limits`` default to ``ReaderLimits.from_settings()`` (``WFM_MAX_FILE_MB``).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        rows, width = _read_csv(path)
-    elif suffix in EXCEL_SUFFIXES:
-        rows, width = _read_excel(path)
-    else:
+    if suffix not in SUPPORTED_SUFFIXES:
         raise ArgusFileError(
             E.FILE_UNREADABLE,
             f"{path.name}: unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
             path.suffix)
+    limits = limits or ReaderLimits.from_settings()
+    if suffix in CSV_SUFFIXES:
+        if encoding is None:
+            from wfm_pipeline.settings import get_settings
+
+            encoding = get_settings().csv_encoding
+        # The bytes are not kept here: _read_csv drops them once decoded.
+        rows, width = _read_csv(read_bytes(path, limits), path.name, encoding, limits)
+    else:
+        data = read_bytes(path, limits)
+        if suffix == ".xls":
+            check_xls(data, path.name, limits)
+        else:
+            check_xlsx(data, path.name, limits)
+        rows, width = _read_excel(data, path.name)
     return _to_raw(rows, width, path.name)
 
 
-def _read_excel(path: Path) -> tuple[list[list], int]:
+def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:
     from python_calamine import CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
-            raise ArgusFileError(E.NO_DATA_ROWS, f"{path.name}: the workbook has no sheet")
+            raise ArgusFileError(E.NO_DATA_ROWS, f"{name}: the workbook has no sheet")
         sheet = workbook.get_sheet_by_index(0)
         # skip_empty_area=False keeps row 1 / column A at index 0, so row numbers and column
-        # letters stay the spreadsheet's own even when the used range starts further down.
+        # letters stay the spreadsheet's own even when the used range starts further down
+        # (the limits checked the padded extent, from A1).
         rows = sheet.to_python(skip_empty_area=False)
     except ArgusFileError:
         raise
     except Exception as exc:  # calamine raises several error types (zip, xml, cfb, ...)
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: not a readable Excel file: {exc}") from exc
-    width = max((len(r) for r in rows), default=0)
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file: {exc}") from exc
+    width = max(map(len, rows), default=0)
     # Trailing all-empty columns are not columns of the data.
     while width and all(len(r) < width or _is_blank(r[width - 1]) for r in rows):
         width -= 1
     return rows, width
 
 
-def _decode(data: bytes, name: str) -> str:
-    for encoding in ("utf-8-sig", "cp1251"):
+# ---------------------------------------------------------------- CSV
+_HIGH_WORD = re.compile(rb"[A-Za-z\xa8\xb8\xc0-\xff]*[\xa8\xb8\xc0-\xff][A-Za-z\xa8\xb8\xc0-\xff]*")
+_ASCII_LETTER = re.compile(rb"[A-Za-z]")
+
+
+def _single_byte_encoding(data: bytes) -> str | None:
+    """cp1251 or cp1252 for text that is not UTF-8, by how its letters >= 0xC0 sit in words.
+
+    The same bytes are letters in both code pages (А-я in cp1251, À-ÿ in cp1252), but Russian
+    words are made of them entirely ("Время") while French/German/Spanish words mix them with
+    ASCII letters ("Durée", "Größe"). None when the evidence is a tie (the caller refuses).
+    """
+    cyrillic = western = 0
+    for word in _HIGH_WORD.findall(data):
+        if _ASCII_LETTER.search(word):
+            western += 1
+        elif len(word) >= 2:
+            cyrillic += 1
+    if cyrillic > western:
+        return "cp1251"
+    if western > cyrillic:
+        return "cp1252"
+    return "cp1251" if cyrillic == 0 else None  # no high letters at all: only symbols differ
+
+
+def _decode(data: bytes, name: str, encoding: str | None = None) -> str:
+    if encoding:
         try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: cannot decode the CSV as UTF-8 or cp1251")
+            codec = codecs.lookup(encoding).name
+            return data.decode("utf-8-sig" if codec == "utf-8" else codec)
+        except LookupError as exc:
+            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: unknown encoding {encoding!r}") from exc
+        except UnicodeDecodeError as exc:
+            raise ArgusFileError(
+                E.FILE_UNREADABLE,
+                f"{name}: not valid {encoding} text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: broken UTF-16 text at offset {exc.start}") from exc
+    if b"\x00" in data[:4096]:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: binary content, not a CSV file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    guess = _single_byte_encoding(data)
+    if guess is None:
+        raise ArgusFileError(
+            E.FILE_UNREADABLE,
+            f"{name}: cannot tell the CSV's encoding: not UTF-8, and its text reads as Cyrillic (cp1251) as "
+            "well as Western European (cp1252/latin-1); name it with --encoding (or WFM_CSV_ENCODING)")
+    try:
+        return data.decode(guess)
+    except UnicodeDecodeError as exc:
+        if guess == "cp1252":
+            return data.decode("latin-1")  # the five bytes cp1252 leaves undefined: latin-1 has them
+        raise ArgusFileError(
+            E.FILE_UNREADABLE,
+            f"{name}: reads as Cyrillic (cp1251) but byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+            "cp1251; name the encoding with --encoding (or WFM_CSV_ENCODING)") from exc
+
+
+SNIFF_LINES = 1000
+
+
+def _raise_csv_field_limit(size: int) -> None:
+    """Let one field be as long as the whole text (the csv module's default, 131,072, would
+    reject a file for one long cell: the cell is a row error instead, its value clipped).
+    Only ever raised, so concurrent readers cannot lower it under each other."""
+    wanted = min(max(size + 1, 131_072), 2**31 - 1)
+    if csv.field_size_limit() < wanted:
+        csv.field_size_limit(wanted)
+
+
+def _split_sample(sample: str, delimiter: str) -> tuple[int, list[int]]:
+    """Records of the sample split quote-aware: how many have a date in the first field and
+    five or more fields, and the field count of every non-blank record."""
+    dated, counts = 0, []
+    try:
+        for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+            if any(f.strip() for f in record):
+                counts.append(len(record))
+                if len(record) >= len(COLUMNS) and looks_like_date(record[0].strip()):
+                    dated += 1
+    except csv.Error:
+        pass  # a sample cut inside a quoted field: what was parsed still counts
+    return dated, counts
 
 
 def sniff_delimiter(text: str) -> str:
-    """``;``, ``,`` or tab: the candidate that splits the first lines most consistently."""
-    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
-    if not lines:
-        return ";"
-    try:
-        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=";,\t").delimiter
-    except csv.Error:
-        pass
-    best, best_score = ";", (-1, -1)
-    for candidate in (";", "\t", ","):
-        counts = [ln.count(candidate) for ln in lines]
-        modal = max(set(counts), key=counts.count)
-        score = (int(modal >= 4), counts.count(modal) if modal else 0)
+    """``;``, ``,`` or tab: the candidate whose quote-aware split of the first lines gives the
+    most rows with a date in the first field and five or more fields, then the most rows of one
+    consistent width (a comma inside one quoted cell cannot flip a ``;`` file)."""
+    end = 0
+    for _ in range(SNIFF_LINES):
+        nl = text.find("\n", end)
+        if nl < 0:
+            end = len(text)
+            break
+        end = nl + 1
+    sample = text[:end]
+    _raise_csv_field_limit(len(sample))
+    best, best_score = ";", (-1, -1, -1)
+    for rank, candidate in enumerate((";", "\t", ",")):
+        dated, counts = _split_sample(sample, candidate)
+        wide = [c for c in counts if c >= 2]
+        consistent = max((wide.count(c) for c in set(wide)), default=0)
+        score = (dated, consistent, -rank)
         if score > best_score:
             best, best_score = candidate, score
     return best
 
 
-def _read_csv(path: Path) -> tuple[list[list], int]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: cannot read file: {exc.strerror or exc}") from exc
-    if b"\x00" in data[:4096]:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: binary content, not a CSV file")
-    text = _decode(data, path.name)
+_BLANK_RECORD: list = []
+
+
+def _read_csv(data: bytes, name: str, encoding: str | None, limits: ReaderLimits) -> tuple[list[list], int]:
+    text = _decode(data, name, encoding)
+    del data
     delimiter = sniff_delimiter(text)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: malformed CSV: {exc}") from exc
+    _raise_csv_field_limit(len(text))
+    rows: list[list] = []
     width = 0
-    for r in rows:
-        n = len(r)
-        while n and not r[n - 1].strip():
-            n -= 1
-        width = max(width, n)
+    try:
+        for n, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1):
+            if n > limits.max_rows:
+                check_dimensions(name, n, width, limits, where="CSV")
+            k = len(record)
+            while k and not record[k - 1].strip():
+                k -= 1
+            if k > width:
+                width = k
+            # Only A-E are kept (and blank records share one list): memory follows the data.
+            rows.append(record[:5] if k else _BLANK_RECORD)
+    except csv.Error as exc:
+        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: malformed CSV: {exc}") from exc
     return rows, width
+
+
+# ---------------------------------------------------------------- rows -> frame
+def _looks_like_number(value: object) -> bool:
+    """A count-like cell: a number cell, or text holding a number (decimal comma allowed)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        try:
+            float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+# pandas.api.types.infer_dtype results that cannot involve str cells.
+_NO_TEXT = frozenset({"floating", "integer", "mixed-integer-float", "date", "datetime", "datetime64", "empty",
+                      "boolean", "time", "timedelta", "decimal"})
 
 
 def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
@@ -188,9 +386,12 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
             "C non-unique calls, D average talk time, E average post-processing time)",
             str(width))
 
-    # Leading headers: everything above the first row whose column A is a date.
+    # Leading rows: everything above the first row whose column A is a date is a header, unless
+    # it looks like data (a number in B or C): such rows are data rows whose column A is wrong,
+    # so the validator reports them instead of letting them vanish.
     first = None
     blank_before = 0
+    leading: list[int] = []
     for i, r in enumerate(rows):
         cells = (list(r[:5]) + [None] * 5)[:5]
         if all(_is_blank(c) for c in cells):
@@ -199,20 +400,32 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
         if looks_like_date(cells[0]):
             first = i
             break
+        if _looks_like_number(cells[1]) or _looks_like_number(cells[2]):
+            leading.append(i)
     if first is None:
         raise ArgusFileError(
             E.NO_DATA_ROWS,
             f"{name}: no data row found: no row has a date (DD.MM.YYYY HH:MM:SS or a date cell) in column A")
-    header_rows = first - blank_before
+    header_rows = first - blank_before - len(leading)
 
-    body = rows[first:]
-    # Pad short records (CSV) to five cells; drop columns after E.
-    cells = [(list(r[:5]) + ["", "", "", "", ""])[:5] if len(r) < 5 else r[:5] for r in body]
+    body = [rows[i] for i in leading] + rows[first:] if leading else rows[first:]
+    # Pad short records (CSV) to five cells; drop columns after E. (Excel rows are all as wide
+    # as the sheet: five is the usual width, then the rows are used as they are.)
+    if set(map(len, body)) == {5}:
+        cells = body
+    else:
+        cells = [r if len(r) == 5 else (list(r[:5]) + [None] * 5)[:5] for r in body]
     frame = pd.DataFrame(cells, columns=list(COLUMNS), dtype=object)
-    frame.insert(0, "row", pd.RangeIndex(first + 1, first + 1 + len(frame), dtype="int64"))
-    # Empty cells are None; whitespace-only text is empty too.
+    numbers = np.arange(first + 1, first + 1 + len(rows) - first, dtype=np.int64)
+    if leading:
+        numbers = np.concatenate([np.asarray(leading, dtype=np.int64) + 1, numbers])
+    frame.insert(0, "row", numbers)
+    # Empty cells are None; whitespace-only text is empty too. Columns without any text (the
+    # usual case for Excel: date cells and numbers) are recognised in C and left alone.
     for col in COLUMNS:
         s = frame[col]
+        if infer_dtype(s, skipna=True) in _NO_TEXT:
+            continue
         is_str = s.map(type) == str
         if is_str.any():
             stripped = s[is_str].str.strip()
@@ -221,6 +434,7 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
             frame[col] = s
     blank = frame[list(COLUMNS)].isna().all(axis=1)
     blank_rows = int(blank.sum()) + blank_before
-    frame = frame[~blank].reset_index(drop=True)
+    if blank_rows > blank_before:
+        frame = frame[~blank].reset_index(drop=True)
     return RawArgusData(frame=frame, file_name=name, header_rows=header_rows, blank_rows=blank_rows,
                         columns=width)

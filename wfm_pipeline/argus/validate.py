@@ -10,7 +10,10 @@
 2. the pandera ``ArgusRowsModel`` (lazy): alignment, integers, ranges, C >= B.
 3. local time -> UTC with the service's IANA zone: a time in the DST gap ->
    ``INVALID_LOCAL_TIME``; an ambiguous time (fall-back) maps in file order first to the
-   earlier instant, then to the later one.
+   earlier instant, then to the later one. An aligned local time whose UTC instant is not
+   aligned (the zone's offset then was not whole quarter hours: local mean time before
+   standard time, e.g. +00:53:28 in Europe/Berlin before April 1893) -> ``MISALIGNED_INTERVAL``
+   too: the store keeps 15-minute UTC intervals, so the row cannot be stored.
 4. the same interval twice: identical rows keep the first, the rest are ``DUPLICATE_ROW``
    (skipped); conflicting rows are all ``DUPLICATE_INTERVAL``.
 
@@ -280,7 +283,7 @@ def _raw_text(value: object) -> str | None:
 
 def _message(code: str, letter: str | None, value: str | None, local: pd.Timestamp | None,
              time_zone: str, extra: str | None) -> str:
-    shown = "empty" if value is None else repr(value)
+    shown = "empty" if value is None else repr(E.clip(value))  # a huge cell is quoted clipped
     if code == E.MISSING_VALUE:
         if letter in ("D", "E"):
             return f"column {letter} is empty but column C has calls; D and E may be empty only when C = 0"
@@ -367,8 +370,7 @@ def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> Validati
     # A wall-clock time on a 15-minute boundary whose instant is not (a zone's local mean time
     # before standard time, e.g. Europe/Berlin before 1893 at UTC+00:53:28) cannot be stored:
     # MISALIGNED_INTERVAL, as the SQL functions say (the table's CHECK would fail the whole load).
-    utc_misaligned = (utc.notna() & (utc != utc.dt.floor("15min"))).to_numpy()
-    errs.add(np.flatnonzero(utc_misaligned), "A", E.MISALIGNED_INTERVAL)
+    errs.add(np.flatnonzero(_misaligned_in_utc(utc)), "A", E.MISALIGNED_INTERVAL)
 
     # 4. duplicates among rows with a valid instant
     dup_row_pos, dup_interval_pos, first_of = _duplicates(utc, typed, frame, unparseable, exact_keys)
@@ -428,6 +430,20 @@ def _to_utc(local: pd.Series, time_zone: str) -> pd.Series:
         result = dst_first.copy()
         result[later] = dst_later[later]
     return result.dt.tz_convert("UTC")
+
+
+def _misaligned_in_utc(utc: pd.Series) -> np.ndarray:
+    """Instants not on a 15-minute UTC boundary (the table's CHECK), as a mask."""
+    if len(utc) == 0:
+        return np.zeros(0, dtype=bool)
+    ns = utc.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
+    return utc.notna().to_numpy() & (ns % (900 * 10**9) != 0)
+
+
+def _offset_text(offset: pd.Timedelta) -> str:
+    seconds = int(offset.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame, unparseable: dict[str, np.ndarray],
@@ -490,5 +506,15 @@ def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, typed: pd.DataFrame, utc
         elif code == E.DUPLICATE_INTERVAL:
             extra = ", ".join(str(r) for r in group_rows.get(utc.iloc[pos], []))
             value = _raw_text(frame.at[pos, "A"])
+        elif code == E.MISALIGNED_INTERVAL and not pd.isna(utc.iloc[pos]) and _misaligned_in_utc(utc.iloc[[pos]])[0]:
+            instant = utc.iloc[pos].tz_convert("UTC")
+            local = typed.at[pos, "local_time"]
+            if local.minute % 15 == 0 and local.second == 0 and local.microsecond == 0:
+                offset = _offset_text(local - instant.tz_localize(None))
+                message = (f"column A {value!r} is {instant:%Y-%m-%d %H:%M:%S} UTC in time zone {time_zone}, whose "
+                           f"UTC offset then was {offset} (local mean time, before standard time): not on a "
+                           "15-minute boundary in UTC, so the interval cannot be stored")
+                out.append(RowError(int(rows[pos]), letter, code, message, value))
+                continue
         out.append(RowError(int(rows[pos]), letter, code, _message(code, letter, value, None, time_zone, extra), value))
     return out
