@@ -132,7 +132,7 @@ def test_unsupported_suffix_is_unreadable(tmp_path: Path) -> None:
 def test_leading_rows_that_look_like_data_are_row_errors_not_headers(tmp_path: Path) -> None:
     # Two real rows in formats the reader does not accept, before the first recognised date:
     # they used to vanish as "headers" (not counted, no error).
-    body = [["2024-03-01 06:00:00", 5, 6, 70, 8], ["01/03/2024 06:15", 4, 4, 60, 9], ["note", "text", None, None, None],
+    body = [["2024/03/01 06:00:00", 5, 6, 70, 8], ["01/03/2024 06:15", 4, 4, 60, 9], ["note", "text", None, None, None],
             ["01.03.2024 06:30:00", 3, 3, 50, 5]]
     path = write_csv(tmp_path / "lead.csv", body, header=[["Argus export"], ["Start", "B", "C", "D", "E"]])
     raw = read_argus_file(path)

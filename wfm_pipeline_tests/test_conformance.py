@@ -205,3 +205,28 @@ def test_edge_cases_get_identical_verdicts(conn: psycopg.Connection, two_service
     assert json_verdicts == {(pos + 2, c, code) for pos, (_, exp) in enumerate(EDGE_CASES) for c, code in exp}
     file_verdicts = {(e.row, e.column, e.code) for e in validate_argus(read_argus_file(path), ZONE).errors}
     assert file_verdicts == json_verdicts
+
+
+def test_leading_rows_that_look_like_data_get_the_same_verdicts(conn: psycopg.Connection, two_services,
+                                                                 tmp_path: Path) -> None:
+    """Rows above the first date row are headers unless they look like data (a count in B or
+    C): then both paths report them instead of skipping them, with the same row numbers."""
+    rows = [["Argus export", None, None, None, None],
+            ["Start", "Unique", "Non-unique", "Talk", "Post"],
+            ["2024/03/01 06:00", "5", "6", "70", "8"],          # data with an unreadable A
+            ["01/03/2024 06:15", 4, 4, 60, 9],                  # likewise (DateStyle-dependent)
+            ["note", " 1 000,5 ", None, None, None],            # a count with spaces and a comma
+            ["total", "1e5", "n/a", None, None],                # not counts: a header
+            ["2024-03-01T06:30:00", 3, 3, 50, 5],               # ISO 8601: the first data row
+            ["01.03.2024 06:45:00", 3, 3, 50, 5]]
+    path = tmp_path / "leading.xlsx"
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    file_verdicts = {(e.row, e.column, e.code) for e in validate_argus(read_argus_file(path), ZONE).errors}
+    json_verdicts = {(row, column, code) for row, column, code, *_ in conn.execute(
+        "SELECT * FROM validate_argus_format(%s, %s)", (Jsonb(rows), two_services[1]))}
+    assert {(r, c) for r, c, _ in file_verdicts if c == "A"} == {(3, "A"), (4, "A"), (5, "A")}
+    assert not any(r in (6, 7, 8) for r, _, _ in file_verdicts)
+    assert file_verdicts == json_verdicts

@@ -55,6 +55,14 @@ SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
 
 # Text dates accepted in column A (the Argus format first; seconds may be omitted).
 TEXT_DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
+# ISO 8601 text in column A (the validator parses it with the same patterns).
+ISO_LOCAL_PATTERN = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
+              r"(?::(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?)?")
+ISO_INSTANT_PATTERN = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
+                r"(?::(?P<S>[0-5][0-9])(?:\.(?P<f>[0-9]{1,6}))?)?"
+                r"(?P<z>[Zz]|(?P<sign>[+-])(?P<oh>0[0-9]|1[0-4])(?::?(?P<om>[0-5][0-9]))?)")
+_ISO_DATE_RES = (re.compile(rf"^\s*{ISO_INSTANT_PATTERN}\s*$"), re.compile(rf"^\s*{ISO_LOCAL_PATTERN}\s*$"))
+_NUMBER_TEXT_RE = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 _TEXT_DATE_RE = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{4}\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$")
 
 
@@ -137,14 +145,30 @@ def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
 
 
 def looks_like_date(value: object) -> bool:
-    """Whether a column-A cell is a date (a date cell, or text in DD.MM.YYYY HH:MM[:SS] form)."""
+    """Whether a column-A cell is a date (a date cell, DD.MM.YYYY HH:MM[:SS] or ISO 8601 text)."""
     if isinstance(value, dt.datetime):
         return True
     if isinstance(value, dt.date):
         return True
     if isinstance(value, str) and _TEXT_DATE_RE.match(value):
         return _parse_text_date(value) is not None
+    if isinstance(value, str):
+        return _iso_text_is_date(value)
     return False
+
+
+def _iso_text_is_date(text: str) -> bool:
+    """ISO 8601 text in the validator's forms that names a real date and time."""
+    match = _ISO_DATE_RES[0].match(text) or _ISO_DATE_RES[1].match(text)
+    if not match:
+        return False
+    groups = {k: v for k, v in match.groupdict().items() if v is not None}
+    try:
+        dt.datetime(int(groups["Y"]), int(groups["m"]), int(groups["d"]), int(groups["H"]), int(groups["M"]),
+                    int(groups.get("S", "0")))
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_text_date(text: str) -> dt.datetime | None:
@@ -364,13 +388,9 @@ def _looks_like_number(value: object) -> bool:
         return False
     if isinstance(value, (int, float)):
         return True
-    if isinstance(value, str) and 0 < len(value) <= 40:
-        try:
-            float(value.replace(",", ".").replace(" ", ""))
-        except ValueError:
-            return False
-        return True
-    return False
+    # Decimal digits with an optional sign and one decimal point or comma, spaces ignored: the
+    # same rule as wfm.json_cell_looks_numeric, so both paths find the same data rows.
+    return isinstance(value, str) and 0 < len(value) <= 40 and _NUMBER_TEXT_RE.fullmatch("".join(value.split())) is not None
 
 
 # pandas.api.types.infer_dtype results that cannot involve str cells.

@@ -35,7 +35,7 @@ import pandera.pandas as pa
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import RowError
-from wfm_pipeline.argus.reader import TEXT_DATE_FORMATS, RawArgusData
+from wfm_pipeline.argus.reader import ISO_INSTANT_PATTERN, ISO_LOCAL_PATTERN, TEXT_DATE_FORMATS, RawArgusData
 from wfm_pipeline.argus.schema import (
     COLUMN_LETTERS, DURATION_COLUMNS, MAX_COUNT, MAX_DURATION_SECONDS, VALUE_COLUMNS, ArgusRowsModel,
 )
@@ -126,11 +126,8 @@ _PLAIN_DIGITS = r"[0-9]{1,15}"
 
 # ISO 8601 text, as wfm.json_cell_local_ts / wfm.json_cell_instant accept it (ASCII digits,
 # no white space inside): a wall-clock time, or an instant with a UTC offset (Z, +01, +0100, +01:00).
-_ISO_LOCAL = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
-              r"(?::(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?)?")
-_ISO_INSTANT = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
-                r"(?::(?P<S>[0-5][0-9])(?:\.(?P<f>[0-9]{1,6}))?)?"
-                r"(?P<z>[Zz]|(?P<sign>[+-])(?P<oh>0[0-9]|1[0-4])(?::?(?P<om>[0-5][0-9]))?)")
+_ISO_LOCAL = ISO_LOCAL_PATTERN
+_ISO_INSTANT = ISO_INSTANT_PATTERN
 
 
 def _from_parts(parts: pd.DataFrame) -> pd.Series:

@@ -76,7 +76,8 @@ typed AS MATERIALIZED (
 ),
 data_start AS (
     -- As in files: leading Argus rows above the first row whose column A is a date are
-    -- headers (what a spreadsheet-to-JSON converter sends first) and are skipped; positions
+    -- headers (what a spreadsheet-to-JSON converter sends first) and are skipped, unless they
+    -- look like data (see the checked CTE); positions
     -- stay array positions, so they equal the spreadsheet's row numbers.
     SELECT min(t.row_number) AS first_row
     FROM typed t
@@ -141,6 +142,10 @@ checked AS MATERIALIZED (
     LEFT JOIN wfm.groups gr ON gr.group_id = t.grp_int AND gr.service_id = t.svc_int
     LEFT JOIN zone_days zd ON zd.svc_int = t.svc_int AND zd.day = t.a_local::date
     WHERE t.row_number >= (SELECT first_row FROM data_start)
+       -- a row above it that looks like data (a number in B or C) is a data row with a bad A,
+       -- never a silently skipped header (as in files)
+       OR (p_format = 'argus' AND t.row_number < (SELECT first_row FROM data_start)
+           AND (wfm.json_cell_looks_numeric(t.b) OR wfm.json_cell_looks_numeric(t.c)))
 ),
 resolved AS MATERIALIZED (
     -- Wall-clock time -> instant. PostgreSQL maps an ambiguous (fall-back) time to the later
