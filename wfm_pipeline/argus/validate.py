@@ -120,7 +120,7 @@ _TEXT_DATE_SHAPE = r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4} [0-9]{1,2}:[0-9]{2}(?::[0-
 MIN_TIME = pd.Timestamp("1678-01-01")
 END_TIME = pd.Timestamp("2262-01-01")
 # Number text: the shape wfm.json_cell_is_number accepts (after "," -> "." and spaces dropped).
-_NUMBER_SHAPE = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
+_NUMBER_SHAPE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"  # unambiguous: linear on long cells
 _PLAIN_DIGITS = r"[0-9]{1,15}"
 
 
