@@ -131,3 +131,23 @@ def service(conn: psycopg.Connection) -> dict:
     ).fetchone()[0]
     conn.commit()
     return {"service_id": service_id, "group_id": group_id, "code": "S1", "group_code": "G1"}
+
+
+class Hung(BaseException):
+    """Not an OSError (TimeoutError is one, and file reading code catches those)."""
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail instead of hanging the suite if something blocks on a FIFO or reads /dev/zero for good."""
+    import signal
+
+    def timeout(signum, frame):
+        raise Hung("blocked on a landing entry")
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.setitimer(signal.ITIMER_REAL, 120, 5)  # and again every 5 s, should the first be swallowed
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -1,7 +1,6 @@
 """The landing folder helpers: partition keys, scanning, locating, archiving, rejecting (no database)."""
 
 import os
-import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,20 +84,6 @@ def test_reject_keeps_the_landing_path_never_overwrites_and_explains(tmp_path: P
 
 
 # ------------------------------------------------------------------ what is a landing file (issue 9)
-class Hung(BaseException):
-    """Not an OSError (TimeoutError is one, and file reading code catches those)."""
-
-
-@pytest.fixture
-def no_hang():
-    """Fail instead of hanging the suite if something blocks on a FIFO or reads /dev/zero for good."""
-    def timeout(signum, frame):
-        raise Hung("blocked on a landing entry")
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.setitimer(signal.ITIMER_REAL, 60, 5)  # and again every 5 s, should the first be swallowed
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def make_landing(tmp_path: Path) -> tuple[Path, Path]:

@@ -3,7 +3,6 @@
 import json
 import logging
 import os
-import signal
 from pathlib import Path
 
 import dagster as dg
@@ -187,20 +186,6 @@ def test_the_sensor_targets_the_partitioned_file_import_job() -> None:
 
 
 # ------------------------------------------------------------------ hardening (issue 9)
-class Hung(BaseException):
-    """Not an OSError (TimeoutError is one, and file reading code catches those)."""
-
-
-@pytest.fixture
-def no_hang():
-    """Fail instead of hanging the suite if something blocks on a FIFO or reads /dev/zero for good."""
-    def timeout(signum, frame):
-        raise Hung("blocked on a landing entry")
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.setitimer(signal.ITIMER_REAL, 120, 5)  # and again every 5 s, should the first be swallowed
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def batch_rows(conn: psycopg.Connection) -> list[tuple]:
