@@ -230,3 +230,27 @@ def test_leading_rows_that_look_like_data_get_the_same_verdicts(conn: psycopg.Co
     assert {(r, c) for r, c, _ in file_verdicts if c == "A"} == {(3, "A"), (4, "A"), (5, "A")}
     assert not any(r in (6, 7, 8) for r, _, _ in file_verdicts)
     assert file_verdicts == json_verdicts
+
+
+def test_long_cells_are_clipped_alike_on_both_paths(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
+    """A huge cell is stored and returned as 200 characters plus '…(+N chars)' by both paths."""
+    from wfm_pipeline.argus.errors import clip
+
+    long_value = "x" * 5000
+    rows = [["01.03.2024 06:00:00", long_value, 6, 70, 8], ["01.03.2024 06:15:00", 4, 4, 60, 9]]
+    path = tmp_path / "long.xlsx"
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    [file_error] = validate_argus(read_argus_file(path), ZONE).errors
+    [(json_value, json_message)] = conn.execute(
+        "SELECT raw_value, error_message FROM validate_argus_format(%s, %s)", (Jsonb(rows), two_services[1])).fetchall()
+    assert file_error.value == json_value == clip(long_value) == "x" * 200 + "…(+4800 chars)"
+    assert len(json_message) < 400 and "…(+4800 chars)" in json_message
+    assert conn.execute("SELECT wfm.clip_text(%s)", (json_value,)).fetchone()[0] == json_value  # idempotent
+    batch_id = conn.execute("SELECT import_batch_id FROM import_argus_format_data(%s, %s)",
+                            (Jsonb(rows), two_services[1])).fetchone()[0]
+    stored = conn.execute("SELECT raw_value FROM import_errors WHERE import_batch_id = %s AND column_name = 'B'",
+                          (batch_id,)).fetchall()
+    assert stored == [(json_value,)]

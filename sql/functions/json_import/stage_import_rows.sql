@@ -220,8 +220,8 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
                            THEN format('the row is a JSON %s, not %s', v.raw,
                                        CASE WHEN p_format = 'argus' THEN 'an array [A,B,C,D,E] or an object {"A": ..., "E": ...}'
                                             ELSE 'an object with named fields' END)
-                           ELSE wfm.import_error_message(v.col, v.code, v.raw) END,
-                      v.raw)::wfm.import_row_error
+                           ELSE wfm.import_error_message(v.col, v.code, wfm.clip_text(v.raw)) END,
+                      wfm.clip_text(v.raw))::wfm.import_row_error
            FROM (VALUES
                (NULL::text, CASE WHEN p.bad_shape THEN 'MISSING_VALUE' END, p.kind),
                ('service_id', p.svc_code, p.svc),
