@@ -224,6 +224,26 @@ def test_failed_rejected_and_stuck_imports_warn(conn: psycopg.Connection) -> Non
     assert r["health.stuck_imports"].status == "WARN" and r["health.stuck_imports"].measured == 1
 
 
+def test_an_import_whose_session_is_gone_is_stuck_at_once_and_a_live_one_is_not(conn: psycopg.Connection) -> None:
+    # A live import (this session) and one whose backend is gone (killed hard a minute ago):
+    # a direct SQL caller of the health check sees the dead one without waiting an hour.
+    conn.execute("INSERT INTO import_batches (source, file_name, status, backend_pid, backend_start) "
+                 "SELECT 'file', 'live.xlsx', 'running', pid, backend_start FROM pg_stat_activity "
+                 "WHERE pid = pg_backend_pid()")
+    conn.execute("INSERT INTO import_batches (source, file_name, status, backend_pid, backend_start, created_at) "
+                 "VALUES ('file', 'killed.xlsx', 'running', 2147483000, now() - interval '2 minutes', "
+                 "now() - interval '1 minute')")
+    conn.commit()
+    # the SQL function itself (the Python callers sweep such batches to failed first)
+    [(status, details)] = conn.execute("SELECT status, details FROM wfm.database_health_check() "
+                                       "WHERE check_name = 'health.stuck_imports'").fetchall()
+    assert status == "WARN" and [i["file_name"] for i in details["imports"]] == ["killed.xlsx"]
+    conn.rollback()
+    swept = rows(conn, "database_health_check")  # wfm health: swept, then reported as failed
+    assert swept["health.stuck_imports"].status == "PASS"
+    assert [i["file_name"] for i in swept["health.failed_imports"].details["imports"]] == ["killed.xlsx"]
+
+
 # ---------------------------------------------------------------- monitor_resource_usage
 
 def test_resources_on_empty_database(conn: psycopg.Connection) -> None:

@@ -177,16 +177,22 @@ BEGIN
                                         ORDER BY created_at), '[]'::jsonb)
     INTO v_count, v_details
     FROM wfm.import_batches
-    WHERE status = 'running' AND created_at < now() - interval '1 hour';
+    WHERE status = 'running'
+      AND (created_at < now() - interval '1 hour'
+           -- its session is gone (killed hard): wfm.sweep_interrupted_imports() will mark it failed
+           OR (backend_pid IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                               WHERE a.pid = import_batches.backend_pid AND a.backend_start = import_batches.backend_start)));
     v_rows := v_rows || wfm.health_row('health.stuck_imports',
         CASE WHEN v_count > 0 THEN 'WARN' ELSE 'PASS' END, v_count, 0, 'imports',
         jsonb_build_object('imports', v_details,
-                           'rule', 'import_batches still running an hour after they started (the process died before recording failed)'));
+                           'rule', 'import_batches still running an hour after they started, or whose importing session is gone (the process died before recording failed)',
+                           'hint', 'SELECT * FROM wfm.sweep_interrupted_imports(); marks those whose session is gone as failed'));
 
     RETURN QUERY SELECT * FROM unnest(v_rows);
 END
 $$;
 COMMENT ON FUNCTION wfm.database_health_check(numeric, numeric, bigint, bigint, interval, interval, numeric, numeric) IS
-    'Quick health status: connections (check_postgres WARN 90 % / FAIL 95 %), statements and transactions older than 60 s (guide, pghero; FAIL at 300 s), blocked sessions (pg_blocking_pids), wraparound age (check_postgres WARN 1.3e9 / FAIL 1.4e9), missing premade partitions, rows in guard partitions, materialized views not refreshed within 65 min of a data change (WARN; a day FAIL), failed/rejected imports in the last day, imports stuck running. Thresholds are parameters; holds no locks after returning.';
+    'Quick health status: connections (check_postgres WARN 90 % / FAIL 95 %), statements and transactions older than 60 s (guide, pghero; FAIL at 300 s), blocked sessions (pg_blocking_pids), wraparound age (check_postgres WARN 1.3e9 / FAIL 1.4e9), missing premade partitions, rows in guard partitions, materialized views not refreshed within 65 min of a data change (WARN; a day FAIL), failed/rejected imports in the last day, imports stuck running (over an hour, or their session gone). Thresholds are parameters; holds no locks after returning.';
 REVOKE ALL ON FUNCTION wfm.database_health_check(numeric, numeric, bigint, bigint, interval, interval, numeric, numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.database_health_check(numeric, numeric, bigint, bigint, interval, interval, numeric, numeric) TO wfm_readonly;
