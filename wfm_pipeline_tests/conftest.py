@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -21,6 +21,7 @@ from psycopg import sql
 from wfm_pipeline.db import embedded, migrations
 from wfm_pipeline.db.connection import with_database
 from wfm_pipeline.settings import REPO_ROOT, get_settings
+from wfm_pipeline_tests.health_data import load, today
 
 _TEMPLATE_LOCK = 0x57464D54  # serializes template builds across concurrent pytest processes
 
@@ -151,3 +152,18 @@ def no_hang() -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture
+def loaded(conn: psycopg.Connection, service: dict) -> dict:
+    """S1 (+G1) and S2 with the last 10 days and 5 days four months ago; views refreshed."""
+    s2 = conn.execute("INSERT INTO services (code, name, time_zone) VALUES ('S2', 'Two', 'UTC') "
+                      "RETURNING service_id").fetchone()[0]
+    conn.commit()
+    old = (today() - timedelta(days=120)).replace(day=3)
+    for sid, gid in ((service["service_id"], service["group_id"]), (s2, None)):
+        load(conn, sid, gid, today() - timedelta(days=10), 10)
+        load(conn, sid, gid, old, 5)
+    conn.execute("SELECT * FROM wfm.api_refresh_all_views()").fetchall()
+    conn.commit()
+    return {**service, "s2": s2, "old": old}

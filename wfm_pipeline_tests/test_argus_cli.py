@@ -135,7 +135,7 @@ def test_batches_list_and_show_print_sources_and_file_names_escaped(wfm_env, tmp
     path = write_csv(tmp_path / f"week{OSC}.csv", rows)
 
     imported = run("import", str(path), "--service", "S1")
-    assert imported.exit_code == 0 and f"week\\x1b]0;pwned\\x07.csv: completed_with_errors" in imported.output
+    assert imported.exit_code == 0 and "week\\x1b]0;pwned\\x07.csv: completed_with_errors" in imported.output
     assert_inert(imported.output)
 
     listing = run("batches", "list")

@@ -335,7 +335,8 @@ def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_
     instance = dg.DagsterInstance.ephemeral()
     resources = {"wfm_db": WfmDatabase(url=db_url)}
     try:
-        tick = lambda c: argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=c, resources=resources))
+        def tick(cursor):
+            return argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
         (request,) = tick(tick(None).cursor).run_requests
         assert request.partition_key == landing.partition_key("S1", None, "march.csv", file_sha256(staged))
         instance.add_dynamic_partitions("argus_files", [request.partition_key])

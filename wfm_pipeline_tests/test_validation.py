@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from wfm_pipeline.health import checks
-from wfm_pipeline_tests.test_health import load, loaded, rows, today  # noqa: F401  (fixture)
+from wfm_pipeline_tests.health_data import load, rows, today
 
 QUERY_CLASSES = ("query.point.calls_by_interval", "query.point.realtime_stats", "query.range.day_3_services",
                  "query.aggregation.week_hourly_all", "query.aggregation.service_day_summary",

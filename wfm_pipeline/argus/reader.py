@@ -446,7 +446,7 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
         s = frame[col]
         if infer_dtype(s, skipna=True) in _NO_TEXT:
             continue
-        is_str = s.map(type) == str
+        is_str = s.map(type).eq(str)
         if is_str.any():
             stripped = s[is_str].str.strip()
             s = s.copy()

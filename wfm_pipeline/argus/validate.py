@@ -184,7 +184,7 @@ def _parse_datetime(a: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     is_date = (types == dt.date).to_numpy()
     if is_date.any():
         out[is_date] = pd.to_datetime(a[is_date].map(lambda d: dt.datetime(d.year, d.month, d.day)))
-    is_str = (types == str).to_numpy()
+    is_str = types.eq(str).to_numpy()
     if is_str.any():
         raw = a[is_str]
         text = raw.str.split().str.join(" ")
@@ -228,7 +228,7 @@ def _parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series]:
             exact = s[is_num][odd].map(lambda v: _exact_number(repr(float(v)) if isinstance(v, float) else str(v)))
             out[odd[odd].index] = exact.str[0].astype("float64")
             keys[odd[odd].index] = exact.str[1]
-    is_str = (types == str).to_numpy()
+    is_str = types.eq(str).to_numpy()
     if is_str.any():
         # Text holding a number; a decimal comma is a decimal point (12,5 is 12.5: not an integer).
         text = s[is_str].str.replace(",", ".", regex=False).str.replace(" ", "", regex=False)
