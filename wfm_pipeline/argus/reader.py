@@ -55,7 +55,9 @@ SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
 
 # Text dates accepted in column A (the Argus format first; seconds may be omitted).
 TEXT_DATE_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
-# ISO 8601 text in column A (the validator parses it with the same patterns).
+# ISO 8601 text in column A, as wfm.json_cell_local_ts / wfm.json_cell_instant accept it (ASCII
+# digits, no white space inside): a wall-clock time, or an instant with a UTC offset (Z, +01,
+# +0100, +01:00). The validator parses it with the same patterns.
 ISO_LOCAL_PATTERN = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"
               r"(?::(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?)?")
 ISO_INSTANT_PATTERN = (r"(?P<Y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ](?P<H>[0-9]{2}):(?P<M>[0-9]{2})"

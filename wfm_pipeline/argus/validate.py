@@ -124,11 +124,6 @@ _NUMBER_SHAPE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _PLAIN_DIGITS = r"[0-9]{1,15}"
 
 
-# ISO 8601 text, as wfm.json_cell_local_ts / wfm.json_cell_instant accept it (ASCII digits,
-# no white space inside): a wall-clock time, or an instant with a UTC offset (Z, +01, +0100, +01:00).
-_ISO_LOCAL = ISO_LOCAL_PATTERN
-_ISO_INSTANT = ISO_INSTANT_PATTERN
-
 
 def _from_parts(parts: pd.DataFrame) -> pd.Series:
     """Regex groups Y m d H M [S f] -> datetime64[ns]; NaT for impossible dates/times (24:00,
@@ -153,7 +148,7 @@ def _parse_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text -> (naive datetime, is_instant): instants (with an offset) as naive UTC."""
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     is_instant = pd.Series(np.zeros(len(text), dtype=bool), index=text.index)
-    inst = text.str.extract(f"^{_ISO_INSTANT}$")
+    inst = text.str.extract(f"^{ISO_INSTANT_PATTERN}$")
     has = inst["Y"].notna()
     if has.any():
         parts = inst[has]
@@ -163,7 +158,7 @@ def _parse_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         utc = naive - pd.to_timedelta(minutes, unit="min")
         is_instant[has] = naive.notna().to_numpy(dtype=bool)
         out[has] = utc
-    local = text.str.extract(f"^{_ISO_LOCAL}$")
+    local = text.str.extract(f"^{ISO_LOCAL_PATTERN}$")
     has = local["Y"].notna() & ~is_instant
     if has.any():
         out[has] = _from_parts(local[has])
