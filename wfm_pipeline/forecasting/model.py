@@ -247,7 +247,8 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     """Forecast [as_of, horizon_end) from history strictly before ``as_of``.
 
     ``history``: interval_start (tz-aware), calls, unique_calls, handle_seconds (talk + wrap-up
-    totals). Rows at or after ``as_of`` are dropped here as well, so no caller can leak them.
+    totals) and optionally handled_calls (the calls handle_seconds is per; default: calls).
+    Rows at or after ``as_of`` are dropped here as well, so no caller can leak them.
     """
     cfg = cfg or ModelConfig()
     special_days = special_days or {}
@@ -259,7 +260,11 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     # as_of is exactly local midnight's successor day; otherwise its partial data is imputed.
     last_day = (as_of_local - pd.Timedelta(microseconds=1)).date()
     first_day = last_day - timedelta(days=cfg.train_days - 1)
-    calls, uniq, handle = local_grid(history, tz, first_day, last_day)
+    # AHT is per handled call (answered where known, else offered: issue 13); a history without
+    # handled_calls (older callers, synthetic data) has every call handled.
+    columns = ("calls", "unique_calls", "handle_seconds") + (("handled_calls",) if "handled_calls" in history else ())
+    calls, uniq, handle, *rest = local_grid(history, tz, first_day, last_day, columns)
+    handled = rest[0] if rest else calls.copy()
     n_days = calls.shape[0]
     dows = weekdays(first_day, n_days)
     day_dates = [first_day + timedelta(days=i) for i in range(n_days)]
@@ -310,7 +315,7 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     # Unique ratio and AHT from the recent, usable days (call-weighted).
     rows = recent & ~excluded & ~outliers
     uniq_ratio = np.clip(ratio_table(uniq, calls, dows, rows, cfg.aht_pseudo_calls, 1.0), 0.0, 1.0)
-    aht = ratio_table(handle, calls, dows, rows, cfg.aht_pseudo_calls, default_aht)
+    aht = ratio_table(handle, handled, dows, rows, cfg.aht_pseudo_calls, default_aht)
 
     local = intervals.tz_convert(zone)
     f_day = (local.tz_localize(None).normalize() - pd.Timestamp(last_day)).days.to_numpy()   # 1 = next day
