@@ -94,10 +94,9 @@ def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, ValueError):
-        # Ragged records (a row with more fields than the first): the csv module takes them.
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError):
+        # Ragged records (a row with more fields than the first, or a blank first line): the csv
+        # module takes them.
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         except csv.Error as exc:

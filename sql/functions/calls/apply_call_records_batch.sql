@@ -3,13 +3,14 @@
 --   1. the batch becomes kind 'calls'; the services' apply locks (the order of every write path);
 --   2. versions: a call (service, call_id, UTC month of offered_at) sent again replaces the
 --      current version (is_current moves to the new row; the old one stays for revert);
---   3. intervals: for every (service, 15-minute interval) the batch's calls or the versions they
---      replaced fall in, the figures of the current calls (wfm.call_interval_figures) become this
---      batch's history rows; older call batches' derived rows of those intervals are dropped
---      (call batches keep ONE live derived row per interval, always that of the current calls,
---      so a later revert or month rebuild restores the right figures); wfm.apply_import_batch
---      makes them current (latest applied batch wins, against Argus rows too) and
---      wfm.resolve_contact_statistics settles intervals whose calls all moved away;
+--   3. intervals: for every (service, 15-minute interval) the batch's calls or the versions
+--      they replaced fall in (calls of outcome other count nowhere, so they touch none), the
+--      figures of the current calls (wfm.call_interval_figures) become this batch's history
+--      rows; older call batches' derived rows of those intervals are dropped (call batches keep
+--      ONE live derived row per interval, always that of the current calls, so a later revert
+--      or month rebuild restores the right figures); wfm.apply_import_batch makes them current
+--      (latest applied batch wins, against Argus rows too) and wfm.resolve_contact_statistics
+--      settles intervals whose calls all moved away;
 --   4. agent activity: re-derived for each service over the interval range the calls' talk and
 --      wrap-up cover (wfm.derive_agent_activity).
 -- Fast path: when no other applied call batch of these services overlaps the batch's months
@@ -117,9 +118,11 @@ BEGIN
               = pg_catalog.date_trunc('month', n.offered_at AT TIME ZONE 'UTC')
           AND o.import_batch_id <> p_import_batch_id
     ), pairs AS (
+        -- (a call of outcome other counts nowhere: it touches no interval in any version)
         SELECT DISTINCT v.service_id AS s,
                pg_catalog.date_bin('15 minutes', v.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
         FROM versions v
+        WHERE v.outcome <> 'other'
     ), agent_ranges AS (
         SELECT v.service_id AS s,
                pg_catalog.min(pg_catalog.date_bin('15 minutes', v.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,

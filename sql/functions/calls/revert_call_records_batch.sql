@@ -117,9 +117,11 @@ BEGIN
           AND pg_catalog.date_trunc('month', o.offered_at AT TIME ZONE 'UTC')
               = pg_catalog.date_trunc('month', n.offered_at AT TIME ZONE 'UTC')
     ), pairs AS (
+        -- (a call of outcome other counts nowhere: it touches no interval in any version)
         SELECT DISTINCT v.service_id AS s,
                pg_catalog.date_bin('15 minutes', v.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
         FROM versions v
+        WHERE v.outcome <> 'other'
     ), agent_ranges AS (
         SELECT v.service_id AS s,
                pg_catalog.min(pg_catalog.date_bin('15 minutes', v.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,

@@ -1,0 +1,233 @@
+"""Synthetic call records and an INDEPENDENT computation of what they must derive to.
+
+``generate(...)`` makes rows as a bank's ACD export would: repeat callers, unknown callers
+(empty or 0), calls answered with no agent recorded, abandonments, ``other`` rows, long calls
+spreading over intervals, calls crossing local midnight and month ends, the repeated hour when
+daylight-saving time ends, wall-clock text (DD.MM.YYYY and ISO) and instants with offsets.
+
+``expected_intervals`` / ``expected_agents`` compute every interval and agent figure from the
+row TEXT with the standard library only (strptime, zoneinfo, integer microseconds, Fractions):
+nothing is shared with the validator or the SQL derivation they check.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+FIELDS = ("call_id", "offered_at", "answered_at", "ended_at", "outcome", "agent", "customer_id",
+          "wrap_up_seconds", "group")
+QUARTER_US = 15 * 60 * 10**6
+
+
+# ---------------------------------------------------------------- generation
+def _fmt(instant: dt.datetime, zone: ZoneInfo, rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.80:
+        return instant.astimezone(zone).strftime("%d.%m.%Y %H:%M:%S")
+    if r < 0.90:
+        local = instant.astimezone(zone)
+        text = local.strftime("%Y-%m-%dT%H:%M:%S")
+        return text + (f".{local.microsecond:06d}" if local.microsecond else "")
+    if r < 0.95:
+        return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(dt.timezone(dt.timedelta(hours=3))).strftime("%Y-%m-%dT%H:%M:%S+03:00")
+
+
+def generate(seed: int, time_zone: str, days: list[dt.date], per_day: int, *, prefix: str = "c",
+             agents: int = 12, customers: int = 40, groups: tuple[str, ...] = ("G1", "G2")) -> list[dict[str, str]]:
+    """Rows (FIELDS -> text, '' = empty) for ``per_day`` calls offered on each local day."""
+    rng = random.Random(seed)
+    zone = ZoneInfo(time_zone)
+    rows: list[dict[str, str]] = []
+    for day in days:
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(UTC)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(UTC)
+        span = int((end - start).total_seconds())
+        for n in range(per_day):
+            r = rng.random()
+            if r < 0.08:        # the last minutes of the local day: talk crosses midnight
+                offset = span - rng.randint(1, 600)
+            elif r < 0.12 and day.month == 10 and day.day == 26:   # the repeated hour 02:00-03:00
+                offset = 2 * 3600 + rng.randint(0, 7199)
+            else:
+                offset = rng.randint(0, span - 1)
+            offered = start + dt.timedelta(seconds=offset)
+            if rng.random() < 0.03:   # a fraction of a second now and then
+                offered += dt.timedelta(microseconds=rng.choice((250000, 500000, 750000)))
+            kind = rng.random()
+            outcome = "answered" if kind < 0.74 else "abandoned" if kind < 0.90 else "other"
+            wait = dt.timedelta(seconds=min(int(rng.expovariate(1 / 25)), 3000))
+            if rng.random() < 0.05:
+                wait = dt.timedelta(seconds=rng.choice((19, 20, 21)))   # around the SL threshold
+            row = {f: "" for f in FIELDS}
+            row["call_id"] = f"{prefix}{day:%m%d}-{n:05d}"
+            row["offered_at"] = _fmt(offered, zone, rng)
+            row["outcome"] = outcome if rng.random() < 0.9 else outcome.upper()
+            if outcome == "answered":
+                answered = offered + wait
+                talk = rng.expovariate(1 / 240)
+                if rng.random() < 0.04:
+                    talk = rng.uniform(1800, 7200)       # long: spreads over many intervals
+                ended = answered + dt.timedelta(seconds=int(talk))
+                row["answered_at"] = _fmt(answered, zone, rng)
+                row["ended_at"] = _fmt(ended, zone, rng)
+                row["agent"] = "" if rng.random() < 0.1 else f"A{rng.randint(1, agents):02d}"
+                row["wrap_up_seconds"] = "" if rng.random() < 0.3 else str(rng.randint(0, 180))
+            elif outcome == "abandoned":
+                hang_up = offered + dt.timedelta(seconds=min(int(rng.expovariate(1 / 40)), 4000))
+                row["ended_at"] = _fmt(hang_up, zone, rng)
+            elif rng.random() < 0.5:
+                row["ended_at"] = _fmt(offered + dt.timedelta(seconds=rng.randint(0, 30)), zone, rng)
+            c = rng.random()
+            row["customer_id"] = "" if c < 0.1 else "0" if c < 0.25 else f"cust{rng.randint(1, customers)}"
+            g = rng.random()
+            row["group"] = groups[0] if g < 0.4 else groups[1] if g < 0.7 else ""
+            rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], *, delimiter: str = ";", header_case: str = "lower",
+              extra: bool = False) -> Path:
+    names = [f.upper() if header_case == "upper" else f for f in FIELDS]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=delimiter)
+        w.writerow(names + (["Comment"] if extra else []))
+        for row in rows:
+            w.writerow([row[f] for f in FIELDS] + (["ignored"] if extra else []))
+    return path
+
+
+# ---------------------------------------------------------------- the independent computation
+def _parse(text: str, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """(earlier, later) UTC instant of a time cell (equal unless it is an ambiguous wall-clock time)."""
+    text = text.strip()
+    for fmt in ("%d.%m.%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            naive = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        a = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        b = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        return min(a, b), max(a, b)
+    instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return instant, instant
+
+
+def resolve(row: dict[str, str], zone: ZoneInfo) -> dict:
+    """The row's instants by the documented rule: offered_at the earlier candidate; answered_at
+    and ended_at the earlier one unless it is before the time they follow."""
+    def pick(text: str, after: dt.datetime | None) -> dt.datetime | None:
+        if not text.strip():
+            return None
+        early, late = _parse(text, zone)
+        return early if after is None or early >= after else late
+    offered = pick(row["offered_at"], None)
+    answered = pick(row["answered_at"], offered)
+    ended = pick(row["ended_at"], answered if row["answered_at"].strip() else offered)
+    customer = row["customer_id"].strip()
+    return {"call_id": row["call_id"].strip(), "offered": offered, "answered": answered, "ended": ended,
+            "outcome": row["outcome"].strip().lower(), "agent": row["agent"].strip() or None,
+            "customer": None if customer in ("", "0") else customer,
+            "wrap": int(row["wrap_up_seconds"]) if row["wrap_up_seconds"].strip() else 0,
+            "group": row["group"].strip() or None}
+
+
+def current_calls(batches: list[list[dict[str, str]]], time_zone: str) -> list[dict]:
+    """The calls that count after importing ``batches`` in order: per call_id and UTC month of
+    offered_at, the latest batch's row."""
+    zone = ZoneInfo(time_zone)
+    latest: dict[tuple, dict] = {}
+    for rows in batches:
+        for row in rows:
+            call = resolve(row, zone)
+            latest[(call["call_id"], call["offered"].year, call["offered"].month)] = call
+    return list(latest.values())
+
+
+def _us(delta: dt.timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+
+
+def _bin(instant: dt.datetime) -> dt.datetime:
+    epoch_us = _us(instant - dt.datetime(2000, 1, 1, tzinfo=UTC))
+    return dt.datetime(2000, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=epoch_us - epoch_us % QUARTER_US)
+
+
+def _round(value: Fraction) -> int:
+    """Half away from zero (PostgreSQL's numeric round) for the non-negative values here."""
+    return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
+
+
+def expected_intervals(calls: list[dict], group_ids: dict[str, int], threshold: int = 20) -> dict[tuple, tuple]:
+    """{(group_id or None, interval start UTC): (unique, non_unique, avg_talk, avg_pp, answered,
+    answered_within_sl, abandoned, sl_threshold)} for the service and each group."""
+    buckets: dict[tuple, list[dict]] = defaultdict(list)
+    for c in calls:
+        if c["outcome"] == "other":
+            continue
+        iv = _bin(c["offered"])
+        buckets[(None, iv)].append(c)
+        if c["group"]:
+            buckets[(group_ids[c["group"]], iv)].append(c)
+    out = {}
+    for key, cs in buckets.items():
+        answered = [c for c in cs if c["outcome"] == "answered"]
+        known = {c["customer"] for c in cs if c["customer"] is not None}
+        unknown = sum(1 for c in cs if c["customer"] is None)
+        talk = sum(_us(c["ended"] - c["answered"]) for c in answered)
+        wrap = sum(c["wrap"] for c in answered)
+        n = len(answered)
+        out[key] = (len(known) + unknown, len(cs),
+                    _round(Fraction(talk, n * 10**6)) if n else 0, _round(Fraction(wrap, n)) if n else 0,
+                    n, sum(1 for c in answered if _us(c["answered"] - c["offered"]) <= threshold * 10**6),
+                    sum(1 for c in cs if c["outcome"] == "abandoned"), threshold)
+    return out
+
+
+def _overlap_us(start: dt.datetime, end: dt.datetime, iv: dt.datetime) -> int:
+    lo, hi = max(start, iv), min(end, iv + dt.timedelta(microseconds=QUARTER_US))
+    return max(_us(hi - lo), 0)
+
+
+def expected_agents(calls: list[dict]) -> dict[tuple, tuple]:
+    """{(agent code, interval start UTC): (talk_seconds, post_processing_seconds, calls_handled)}."""
+    talk: dict[tuple, int] = defaultdict(int)
+    pp: dict[tuple, int] = defaultdict(int)
+    handled: dict[tuple, int] = defaultdict(int)
+    step = dt.timedelta(microseconds=QUARTER_US)
+    for c in calls:
+        if c["outcome"] != "answered" or c["agent"] is None:
+            continue
+        act_end = c["ended"] + dt.timedelta(seconds=c["wrap"])
+        handled[(c["agent"], _bin(c["answered"]))] += 1
+        iv = _bin(c["answered"])
+        while iv < max(act_end, c["answered"] + dt.timedelta(microseconds=1)):
+            talk[(c["agent"], iv)] += _overlap_us(c["answered"], c["ended"], iv)
+            pp[(c["agent"], iv)] += _overlap_us(c["ended"], act_end, iv)
+            iv += step
+    keys = set(talk) | set(pp) | set(handled)
+    return {k: (_round(Fraction(talk[k], 10**6)), _round(Fraction(pp[k], 10**6)), handled[k])
+            for k in keys if talk[k] > 0 or pp[k] > 0 or handled[k] > 0}
+
+
+def stored_intervals(conn, service_id: int) -> dict[tuple, tuple]:
+    rows = conn.execute(
+        """SELECT group_id, interval_start_time, unique_incoming, non_unique_incoming, avg_talk_time,
+                  avg_post_processing_time, answered_calls, answered_within_sl, abandoned_calls, sl_threshold_seconds
+           FROM wfm.contact_statistics WHERE service_id = %s""", (service_id,)).fetchall()
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def stored_agents(conn, service_id: int) -> dict[tuple, tuple]:
+    rows = conn.execute(
+        """SELECT a.code, aa.interval_start_time, aa.talk_seconds, aa.post_processing_seconds, aa.calls_handled
+           FROM wfm.agent_activity aa JOIN wfm.agents a USING (agent_id) WHERE aa.service_id = %s""",
+        (service_id,)).fetchall()
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}

@@ -1,0 +1,164 @@
+"""One corpus of call records, two paths: the file import (wfm_pipeline/calls) and the SQL API
+(wfm.api_batch_insert_call_records) give the same verdicts (row, field, code) and store the same
+calls. File row = JSON position + 1 (the header row)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from wfm_pipeline.calls.loader import import_call_file
+from wfm_pipeline_tests.call_data import FIELDS
+
+ZONE = "Europe/Berlin"
+LONG = "x" * 101
+
+
+def row(call_id="c", offered="05.01.2026 10:00:00", answered="05.01.2026 10:00:15", ended="05.01.2026 10:05:00",
+        outcome="answered", agent="A1", customer="111", wrap="30", group="G1") -> dict[str, str]:
+    return dict(zip(FIELDS, (call_id, offered, answered, ended, outcome, agent, customer, wrap, group)))
+
+
+# (row, expected (field, code) set): the expectations document intent; the assertion that
+# matters is file verdicts == JSON verdicts.
+CORPUS: list[tuple[dict, set]] = [
+    (row("ok1"), set()),
+    (row("ok2", answered="", ended="05.01.2026 10:01:00", outcome="abandoned", agent="", wrap=""), set()),
+    (row("ok3", answered="", ended="", outcome="other", agent="", customer="", wrap="", group=""), set()),
+    (row("ok4", outcome=" ANSWERED ", customer="0", wrap="12,0", group=""), set()),
+    (row("ok5", offered="5.1.2026 10:00:00", answered="2026-01-05T10:00:20.500000",
+         ended="2026-01-05T09:03:00Z"), set()),
+    (row("ok6", offered="2026-01-05T10:10:00+01:00", answered="2026-01-05T12:10:30+03:00", ended="05.01.2026 10:15:00",
+         wrap=""), set()),
+    # the repeated hour: answered 02:00:10 is the second one (after offered 02:59:50, the first)
+    (row("dst", offered="26.10.2025 02:59:50", answered="26.10.2025 02:00:10", ended="26.10.2025 02:05:00"), set()),
+    (row("m1", offered="31.01.2026 23:59:00", answered="01.02.2026 00:00:05", ended="01.02.2026 00:30:00"), set()),
+    (row("ab_wrap", answered="", outcome="abandoned", wrap="15"), set()),
+    (row("e1", answered=""), {("answered_at", "MISSING_VALUE")}),
+    (row("e2", answered="", ended="", outcome="abandoned"), {("ended_at", "MISSING_VALUE")}),
+    (row("e3", outcome="lost"), {("outcome", "INVALID_OUTCOME")}),
+    (row("e4", outcome=""), {("outcome", "MISSING_VALUE")}),
+    (row(""), {("call_id", "MISSING_VALUE")}),
+    (row(LONG), {("call_id", "OUT_OF_RANGE")}),
+    (row("e5", offered="32.01.2026 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (row("e6", offered=""), {("offered_at", "MISSING_VALUE")}),
+    (row("e7", offered="29.03.2026 02:30:00", answered="29.03.2026 03:30:10", ended="29.03.2026 03:35:00"),
+     {("offered_at", "INVALID_LOCAL_TIME")}),
+    (row("e8", answered="05.01.2026 09:59:00"), {("answered_at", "ANSWERED_BEFORE_OFFERED")}),
+    (row("e9", ended="05.01.2026 10:00:10"), {("ended_at", "ENDED_BEFORE_ANSWERED")}),
+    (row("e10", answered="", ended="05.01.2026 09:00:00", outcome="abandoned"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
+    (row("e11", ended="06.01.2026 10:00:16"), {("ended_at", "TALK_TOO_LONG")}),
+    (row("e12", answered="06.01.2026 10:00:01", ended="06.01.2026 10:05:00"), {("answered_at", "WAIT_TOO_LONG")}),
+    (row("e13", answered="", ended="06.01.2026 11:00:00", outcome="abandoned"), {("ended_at", "WAIT_TOO_LONG")}),
+    (row("e14", outcome="abandoned"), {("answered_at", "OUTCOME_CONFLICT")}),
+    (row("e15", wrap="1.5"), {("wrap_up_seconds", "NOT_INTEGER")}),
+    (row("e16", wrap="-3"), {("wrap_up_seconds", "NEGATIVE_VALUE")}),
+    (row("e17", wrap="90000"), {("wrap_up_seconds", "OUT_OF_RANGE")}),
+    (row("e18", wrap="abc"), {("wrap_up_seconds", "NOT_INTEGER")}),
+    (row("e19", group="G9"), {("group", "UNKNOWN_GROUP")}),
+    (row("e20", agent=LONG), {("agent", "OUT_OF_RANGE")}),
+    (row("e21", customer=LONG), {("customer_id", "OUT_OF_RANGE")}),
+    (row("e22", answered="2026-01-04T24:00:00+00:00"), {("answered_at", "INVALID_DATETIME")}),
+    (row("e23", ended="2026-01-05T10:03:60Z"), {("ended_at", "INVALID_DATETIME")}),
+    (row("e24", offered="01.01.1677 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (row("e25", answered="soon", ended="05.01.2026 09:00:00"), {("answered_at", "INVALID_DATETIME")}),
+    (row("e26", offered="never", answered="05.01.2026 08:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (row("e27", answered="", ended="05.01.2026 09:00:00", outcome="other"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
+    (row("e28", answered="", ended="", outcome="ANSWERED", wrap="x"),
+     {("answered_at", "MISSING_VALUE"), ("ended_at", "MISSING_VALUE"), ("wrap_up_seconds", "NOT_INTEGER")}),
+    (row("d1"), set()),
+    (row("d1"), {(None, "DUPLICATE_ROW")}),
+    (row("d2"), {(None, "DUPLICATE_CALL_ID")}),
+    (row("d2", agent="A2"), {(None, "DUPLICATE_CALL_ID")}),
+    (row("d3", offered="05.02.2026 10:00:00", answered="05.02.2026 10:00:15", ended="05.02.2026 10:05:00"), set()),
+    (row("d3"), set()),   # the same call_id in another month is another call
+]
+
+
+@pytest.fixture
+def two_services(conn: psycopg.Connection) -> dict[str, int]:
+    ids = {}
+    for code in ("FILE", "JSON"):
+        ids[code] = conn.execute("INSERT INTO wfm.services (code, name, time_zone) VALUES (%s, %s, %s) "
+                                 "RETURNING service_id", (code, code, ZONE)).fetchone()[0]
+        conn.execute("INSERT INTO wfm.groups (service_id, code, name) VALUES (%s, 'G1', 'g')", (ids[code],))
+    conn.execute("SELECT wfm.ensure_monthly_partitions(t, '2025-10-01', '2026-04-30') "
+                 "FROM unnest(ARRAY['wfm.call_records', 'wfm.contact_statistics', 'wfm.contact_statistics_history', "
+                 "'wfm.agent_activity']::regclass[]) t")
+    conn.commit()
+    return ids
+
+
+def _stored(conn: psycopg.Connection, service_id: int) -> set[tuple]:
+    rows = conn.execute(
+        """SELECT c.call_id, c.offered_at, c.answered_at, c.ended_at, c.outcome, c.agent_code, c.customer_id,
+                  c.wrap_up_seconds, g.code, c.source_row_number
+           FROM wfm.call_records c LEFT JOIN wfm.groups g USING (group_id) WHERE c.service_id = %s""",
+        (service_id,)).fetchall()
+    return set(rows)
+
+
+def test_file_and_json_give_the_same_verdicts_and_store_the_same_calls(conn, two_services, tmp_path: Path) -> None:
+    path = tmp_path / "corpus.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(FIELDS)
+        for r, _ in CORPUS:
+            w.writerow([r[f] for f in FIELDS])
+    result = import_call_file(conn, path, "FILE")
+    file_verdicts = {(e.row - 1, e.column, e.code) for e in result.errors}
+
+    payload = [{**r, "service_id": two_services["JSON"]} for r, _ in CORPUS]
+    out = conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s, 'conformance')", (Jsonb(payload),)).fetchone()
+    json_verdicts = set(conn.execute("SELECT row_number, column_name, error_code FROM wfm.import_errors "
+                                     "WHERE import_batch_id = %s", (out[0],)).fetchall())
+    conn.commit()
+
+    expected = {(i + 1, col, code) for i, (_, codes) in enumerate(CORPUS) for col, code in codes}
+    assert file_verdicts == expected
+    assert json_verdicts == file_verdicts
+    assert (out[2], out[3] + out[4], out[5], out[6]) == (result.rows_total, result.rows_inserted + result.rows_updated,
+                                                          result.rows_rejected, result.rows_skipped)
+    file_calls = {c[:-1] + (c[-1] - 1,) for c in _stored(conn, two_services["FILE"])}
+    assert file_calls == _stored(conn, two_services["JSON"])
+    assert len(file_calls) == sum(1 for _, codes in CORPUS if not codes)
+    # and the same intervals were derived from them
+    stats = "SELECT interval_start_time, g.code, unique_incoming, non_unique_incoming, avg_talk_time, " \
+            "avg_post_processing_time, answered_calls, answered_within_sl, abandoned_calls " \
+            "FROM wfm.contact_statistics LEFT JOIN wfm.groups g USING (group_id) WHERE contact_statistics.service_id = %s"
+    assert set(conn.execute(stats, (two_services["FILE"],)).fetchall()) == \
+        set(conn.execute(stats, (two_services["JSON"],)).fetchall())
+
+
+def test_json_rows_name_their_service_and_bad_shapes_are_row_errors(conn, two_services) -> None:
+    payload = [row("a") | {"service_id": two_services["JSON"]}, row("b") | {"service_id": 987654},
+               row("c") | {"service_id": "x"}, row("d"), ["not", "an", "object"], None]
+    out = conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s)", (Jsonb(payload),)).fetchone()
+    errors = set(conn.execute("SELECT row_number, column_name, error_code FROM wfm.import_errors "
+                              "WHERE import_batch_id = %s", (out[0],)).fetchall())
+    conn.commit()
+    assert out[1:] == ("completed_with_errors", 6, 1, 0, 5, 0)
+    assert errors == {(2, "service_id", "UNKNOWN_SERVICE"), (3, "service_id", "NOT_INTEGER"),
+                      (4, "service_id", "MISSING_VALUE"), (5, None, "MISSING_VALUE"), (6, None, "MISSING_VALUE")}
+
+
+def test_json_rows_of_a_month_without_partition_are_rejected_not_created(conn, two_services) -> None:
+    payload = [row("far", offered="05.01.2035 10:00:00", answered="05.01.2035 10:00:15", ended="05.01.2035 10:05:00")
+               | {"service_id": two_services["JSON"]}]
+    before = conn.execute("SELECT count(*) FROM wfm.partitions").fetchone()[0]
+    out = conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s)", (Jsonb(payload),)).fetchone()
+    codes = conn.execute("SELECT error_code FROM wfm.import_errors WHERE import_batch_id = %s", (out[0],)).fetchall()
+    assert out[1] == "rejected" and codes == [("NO_PARTITION",)]
+    assert conn.execute("SELECT count(*) FROM wfm.partitions").fetchone()[0] == before
+
+
+@pytest.mark.parametrize("payload, sqlstate", [(None, "22004"), ({"a": 1}, "22023")])
+def test_json_api_rejects_bad_arguments(conn, payload, sqlstate) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s)",
+                     (None if payload is None else Jsonb(payload),))
+    assert info.value.sqlstate == sqlstate
