@@ -231,3 +231,68 @@ def stored_agents(conn, service_id: int) -> dict[tuple, tuple]:
            FROM wfm.agent_activity aa JOIN wfm.agents a USING (agent_id) WHERE aa.service_id = %s""",
         (service_id,)).fetchall()
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+# ---------------------------------------------------------------- conformance corpus
+LONG = "x" * 101
+
+
+def call_row(call_id="c", offered="05.01.2026 10:00:00", answered="05.01.2026 10:00:15", ended="05.01.2026 10:05:00",
+        outcome="answered", agent="A1", customer="111", wrap="30", group="G1") -> dict[str, str]:
+    return dict(zip(FIELDS, (call_id, offered, answered, ended, outcome, agent, customer, wrap, group)))
+
+
+# The call-record conformance corpus (test_calls_conformance.py): (row, expected (field, code)
+# set). The expectations document intent; the assertion that matters is file == JSON verdicts.
+CALL_CORPUS: list[tuple[dict, set]] = [
+    (call_row("ok1"), set()),
+    (call_row("ok2", answered="", ended="05.01.2026 10:01:00", outcome="abandoned", agent="", wrap=""), set()),
+    (call_row("ok3", answered="", ended="", outcome="other", agent="", customer="", wrap="", group=""), set()),
+    (call_row("ok4", outcome=" ANSWERED ", customer="0", wrap="12,0", group=""), set()),
+    (call_row("ok5", offered="5.1.2026 10:00:00", answered="2026-01-05T10:00:20.500000",
+         ended="2026-01-05T09:03:00Z"), set()),
+    (call_row("ok6", offered="2026-01-05T10:10:00+01:00", answered="2026-01-05T12:10:30+03:00", ended="05.01.2026 10:15:00",
+         wrap=""), set()),
+    # the repeated hour: answered 02:00:10 is the second one (after offered 02:59:50, the first)
+    (call_row("dst", offered="26.10.2025 02:59:50", answered="26.10.2025 02:00:10", ended="26.10.2025 02:05:00"), set()),
+    (call_row("m1", offered="31.01.2026 23:59:00", answered="01.02.2026 00:00:05", ended="01.02.2026 00:30:00"), set()),
+    (call_row("ab_wrap", answered="", outcome="abandoned", wrap="15"), set()),
+    (call_row("e1", answered=""), {("answered_at", "MISSING_VALUE")}),
+    (call_row("e2", answered="", ended="", outcome="abandoned"), {("ended_at", "MISSING_VALUE")}),
+    (call_row("e3", outcome="lost"), {("outcome", "INVALID_OUTCOME")}),
+    (call_row("e4", outcome=""), {("outcome", "MISSING_VALUE")}),
+    (call_row(""), {("call_id", "MISSING_VALUE")}),
+    (call_row(LONG), {("call_id", "OUT_OF_RANGE")}),
+    (call_row("e5", offered="32.01.2026 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (call_row("e6", offered=""), {("offered_at", "MISSING_VALUE")}),
+    (call_row("e7", offered="29.03.2026 02:30:00", answered="29.03.2026 03:30:10", ended="29.03.2026 03:35:00"),
+     {("offered_at", "INVALID_LOCAL_TIME")}),
+    (call_row("e8", answered="05.01.2026 09:59:00"), {("answered_at", "ANSWERED_BEFORE_OFFERED")}),
+    (call_row("e9", ended="05.01.2026 10:00:10"), {("ended_at", "ENDED_BEFORE_ANSWERED")}),
+    (call_row("e10", answered="", ended="05.01.2026 09:00:00", outcome="abandoned"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
+    (call_row("e11", ended="06.01.2026 10:00:16"), {("ended_at", "TALK_TOO_LONG")}),
+    (call_row("e12", answered="06.01.2026 10:00:01", ended="06.01.2026 10:05:00"), {("answered_at", "WAIT_TOO_LONG")}),
+    (call_row("e13", answered="", ended="06.01.2026 11:00:00", outcome="abandoned"), {("ended_at", "WAIT_TOO_LONG")}),
+    (call_row("e14", outcome="abandoned"), {("answered_at", "OUTCOME_CONFLICT")}),
+    (call_row("e15", wrap="1.5"), {("wrap_up_seconds", "NOT_INTEGER")}),
+    (call_row("e16", wrap="-3"), {("wrap_up_seconds", "NEGATIVE_VALUE")}),
+    (call_row("e17", wrap="90000"), {("wrap_up_seconds", "OUT_OF_RANGE")}),
+    (call_row("e18", wrap="abc"), {("wrap_up_seconds", "NOT_INTEGER")}),
+    (call_row("e19", group="G9"), {("group", "UNKNOWN_GROUP")}),
+    (call_row("e20", agent=LONG), {("agent", "OUT_OF_RANGE")}),
+    (call_row("e21", customer=LONG), {("customer_id", "OUT_OF_RANGE")}),
+    (call_row("e22", answered="2026-01-04T24:00:00+00:00"), {("answered_at", "INVALID_DATETIME")}),
+    (call_row("e23", ended="2026-01-05T10:03:60Z"), {("ended_at", "INVALID_DATETIME")}),
+    (call_row("e24", offered="01.01.1677 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (call_row("e25", answered="soon", ended="05.01.2026 09:00:00"), {("answered_at", "INVALID_DATETIME")}),
+    (call_row("e26", offered="never", answered="05.01.2026 08:00:00"), {("offered_at", "INVALID_DATETIME")}),
+    (call_row("e27", answered="", ended="05.01.2026 09:00:00", outcome="other"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
+    (call_row("e28", answered="", ended="", outcome="ANSWERED", wrap="x"),
+     {("answered_at", "MISSING_VALUE"), ("ended_at", "MISSING_VALUE"), ("wrap_up_seconds", "NOT_INTEGER")}),
+    (call_row("d1"), set()),
+    (call_row("d1"), {(None, "DUPLICATE_ROW")}),
+    (call_row("d2"), {(None, "DUPLICATE_CALL_ID")}),
+    (call_row("d2", agent="A2"), {(None, "DUPLICATE_CALL_ID")}),
+    (call_row("d3", offered="05.02.2026 10:00:00", answered="05.02.2026 10:00:15", ended="05.02.2026 10:05:00"), set()),
+    (call_row("d3"), set()),   # the same call_id in another month is another call
+]

@@ -11,72 +11,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from wfm_pipeline.argus import errors as E
 from wfm_pipeline.calls.loader import import_call_file
-from wfm_pipeline_tests.call_data import FIELDS
+from wfm_pipeline_tests.call_data import CALL_CORPUS as CORPUS
+from wfm_pipeline_tests.call_data import FIELDS, call_row as row
 
 ZONE = "Europe/Berlin"
-LONG = "x" * 101
-
-
-def row(call_id="c", offered="05.01.2026 10:00:00", answered="05.01.2026 10:00:15", ended="05.01.2026 10:05:00",
-        outcome="answered", agent="A1", customer="111", wrap="30", group="G1") -> dict[str, str]:
-    return dict(zip(FIELDS, (call_id, offered, answered, ended, outcome, agent, customer, wrap, group)))
-
-
-# (row, expected (field, code) set): the expectations document intent; the assertion that
-# matters is file verdicts == JSON verdicts.
-CORPUS: list[tuple[dict, set]] = [
-    (row("ok1"), set()),
-    (row("ok2", answered="", ended="05.01.2026 10:01:00", outcome="abandoned", agent="", wrap=""), set()),
-    (row("ok3", answered="", ended="", outcome="other", agent="", customer="", wrap="", group=""), set()),
-    (row("ok4", outcome=" ANSWERED ", customer="0", wrap="12,0", group=""), set()),
-    (row("ok5", offered="5.1.2026 10:00:00", answered="2026-01-05T10:00:20.500000",
-         ended="2026-01-05T09:03:00Z"), set()),
-    (row("ok6", offered="2026-01-05T10:10:00+01:00", answered="2026-01-05T12:10:30+03:00", ended="05.01.2026 10:15:00",
-         wrap=""), set()),
-    # the repeated hour: answered 02:00:10 is the second one (after offered 02:59:50, the first)
-    (row("dst", offered="26.10.2025 02:59:50", answered="26.10.2025 02:00:10", ended="26.10.2025 02:05:00"), set()),
-    (row("m1", offered="31.01.2026 23:59:00", answered="01.02.2026 00:00:05", ended="01.02.2026 00:30:00"), set()),
-    (row("ab_wrap", answered="", outcome="abandoned", wrap="15"), set()),
-    (row("e1", answered=""), {("answered_at", "MISSING_VALUE")}),
-    (row("e2", answered="", ended="", outcome="abandoned"), {("ended_at", "MISSING_VALUE")}),
-    (row("e3", outcome="lost"), {("outcome", "INVALID_OUTCOME")}),
-    (row("e4", outcome=""), {("outcome", "MISSING_VALUE")}),
-    (row(""), {("call_id", "MISSING_VALUE")}),
-    (row(LONG), {("call_id", "OUT_OF_RANGE")}),
-    (row("e5", offered="32.01.2026 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
-    (row("e6", offered=""), {("offered_at", "MISSING_VALUE")}),
-    (row("e7", offered="29.03.2026 02:30:00", answered="29.03.2026 03:30:10", ended="29.03.2026 03:35:00"),
-     {("offered_at", "INVALID_LOCAL_TIME")}),
-    (row("e8", answered="05.01.2026 09:59:00"), {("answered_at", "ANSWERED_BEFORE_OFFERED")}),
-    (row("e9", ended="05.01.2026 10:00:10"), {("ended_at", "ENDED_BEFORE_ANSWERED")}),
-    (row("e10", answered="", ended="05.01.2026 09:00:00", outcome="abandoned"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
-    (row("e11", ended="06.01.2026 10:00:16"), {("ended_at", "TALK_TOO_LONG")}),
-    (row("e12", answered="06.01.2026 10:00:01", ended="06.01.2026 10:05:00"), {("answered_at", "WAIT_TOO_LONG")}),
-    (row("e13", answered="", ended="06.01.2026 11:00:00", outcome="abandoned"), {("ended_at", "WAIT_TOO_LONG")}),
-    (row("e14", outcome="abandoned"), {("answered_at", "OUTCOME_CONFLICT")}),
-    (row("e15", wrap="1.5"), {("wrap_up_seconds", "NOT_INTEGER")}),
-    (row("e16", wrap="-3"), {("wrap_up_seconds", "NEGATIVE_VALUE")}),
-    (row("e17", wrap="90000"), {("wrap_up_seconds", "OUT_OF_RANGE")}),
-    (row("e18", wrap="abc"), {("wrap_up_seconds", "NOT_INTEGER")}),
-    (row("e19", group="G9"), {("group", "UNKNOWN_GROUP")}),
-    (row("e20", agent=LONG), {("agent", "OUT_OF_RANGE")}),
-    (row("e21", customer=LONG), {("customer_id", "OUT_OF_RANGE")}),
-    (row("e22", answered="2026-01-04T24:00:00+00:00"), {("answered_at", "INVALID_DATETIME")}),
-    (row("e23", ended="2026-01-05T10:03:60Z"), {("ended_at", "INVALID_DATETIME")}),
-    (row("e24", offered="01.01.1677 10:00:00"), {("offered_at", "INVALID_DATETIME")}),
-    (row("e25", answered="soon", ended="05.01.2026 09:00:00"), {("answered_at", "INVALID_DATETIME")}),
-    (row("e26", offered="never", answered="05.01.2026 08:00:00"), {("offered_at", "INVALID_DATETIME")}),
-    (row("e27", answered="", ended="05.01.2026 09:00:00", outcome="other"), {("ended_at", "ENDED_BEFORE_OFFERED")}),
-    (row("e28", answered="", ended="", outcome="ANSWERED", wrap="x"),
-     {("answered_at", "MISSING_VALUE"), ("ended_at", "MISSING_VALUE"), ("wrap_up_seconds", "NOT_INTEGER")}),
-    (row("d1"), set()),
-    (row("d1"), {(None, "DUPLICATE_ROW")}),
-    (row("d2"), {(None, "DUPLICATE_CALL_ID")}),
-    (row("d2", agent="A2"), {(None, "DUPLICATE_CALL_ID")}),
-    (row("d3", offered="05.02.2026 10:00:00", answered="05.02.2026 10:00:15", ended="05.02.2026 10:05:00"), set()),
-    (row("d3"), set()),   # the same call_id in another month is another call
-]
 
 
 @pytest.fixture
@@ -154,6 +94,12 @@ def test_json_rows_of_a_month_without_partition_are_rejected_not_created(conn, t
     codes = conn.execute("SELECT error_code FROM wfm.import_errors WHERE import_batch_id = %s", (out[0],)).fetchall()
     assert out[1] == "rejected" and codes == [("NO_PARTITION",)]
     assert conn.execute("SELECT count(*) FROM wfm.partitions").fetchone()[0] == before
+
+
+def test_corpus_covers_every_call_record_code() -> None:
+    codes = {code for _, expected in CORPUS for _, code in expected}
+    assert E.CALL_ROW_CODES | {E.MISSING_VALUE, E.INVALID_DATETIME, E.INVALID_LOCAL_TIME, E.OUT_OF_RANGE,
+                               E.NOT_INTEGER, E.NEGATIVE_VALUE, E.UNKNOWN_GROUP, E.DUPLICATE_ROW} <= codes
 
 
 @pytest.mark.parametrize("payload, sqlstate", [(None, "22004"), ({"a": 1}, "22023")])

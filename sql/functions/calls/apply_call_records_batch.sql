@@ -14,7 +14,9 @@
 --   4. agent activity: re-derived for each service over the interval range the calls' talk and
 --      wrap-up cover (wfm.derive_agent_activity).
 -- Fast path: when no other applied call batch of these services overlaps the batch's months
--- (import_batches.first/last_interval), nothing can be replaced and steps 2-3 skip their joins.
+-- (import_batches.first/last_interval), nothing can be replaced and steps 2-3 skip their joins;
+-- otherwise those batches' rows are found through the batch indexes (work in proportion to the
+-- batch, not to the month).
 CREATE OR REPLACE FUNCTION wfm.apply_call_records_batch(p_import_batch_id uuid)
 RETURNS TABLE (calls_inserted integer, calls_replaced integer, intervals_inserted integer,
                intervals_updated integer, intervals_deleted integer, agent_rows_written integer,
@@ -34,6 +36,9 @@ DECLARE
     v_mlo      timestamptz;
     v_mhi      timestamptz;
     v_overlap  boolean;
+    v_others   uuid[];
+    v_stale_s  integer[];
+    v_stale_i  timestamptz[];
     v_ks       integer[];
     v_ki       timestamptz[];
     v_as       integer[];
@@ -75,14 +80,15 @@ BEGIN
 
     v_mlo := pg_catalog.date_trunc('month', v_first AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     v_mhi := (pg_catalog.date_trunc('month', v_last AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
-    -- Another applied call batch of these services in these months? (Its interval range is set in
-    -- the transaction that applied it; the services' locks make it visible here.)
-    v_overlap := EXISTS (
-        SELECT 1 FROM wfm.import_batches b
+    -- The other applied call batches of these services in these months (their interval range is
+    -- set in the transaction that applied them; the services' locks make them visible here).
+    v_others := ARRAY(
+        SELECT b.import_batch_id FROM wfm.import_batches b
         WHERE b.kind = 'calls' AND b.import_batch_id <> p_import_batch_id
           AND b.apply_seq IS NOT NULL AND b.status IN ('completed', 'completed_with_errors')
           AND (b.service_id IS NULL OR b.service_id = ANY (v_services))
-          AND b.first_interval < v_mhi AND b.last_interval >= v_mlo - interval '15 minutes');
+          AND b.first_interval < v_mhi AND b.last_interval >= v_mlo);
+    v_overlap := pg_catalog.cardinality(v_others) > 0;
 
     IF v_overlap THEN
         -- 2. the current versions this batch replaces
@@ -150,10 +156,10 @@ BEGIN
 
     IF v_overlap THEN
         -- older call batches' derived rows of these intervals are superseded by this batch's
+        -- (found through the batch index: the history has no index by interval)
         DELETE FROM wfm.contact_statistics_history h
-        USING wfm.import_batches b, ROWS FROM (pg_catalog.unnest(v_ks), pg_catalog.unnest(v_ki)) AS k(s, iv)
-        WHERE b.import_batch_id = h.import_batch_id AND b.kind = 'calls' AND b.status <> 'reverted'
-          AND h.import_batch_id <> p_import_batch_id
+        USING ROWS FROM (pg_catalog.unnest(v_ks), pg_catalog.unnest(v_ki)) AS k(s, iv)
+        WHERE h.import_batch_id = ANY (v_others)
           AND h.service_id = k.s AND h.interval_start_time = k.iv
           AND h.interval_start_time BETWEEN v_mlo AND v_mhi;
     END IF;
@@ -162,11 +168,22 @@ BEGIN
     FROM wfm.apply_import_batch(p_import_batch_id) a;
 
     IF v_overlap THEN
-        SELECT r.rows_inserted, r.rows_updated, r.rows_deleted INTO v_ins, v_upd, v_del
-        FROM wfm.resolve_contact_statistics(v_ks, v_ki) r;
-        intervals_inserted := intervals_inserted + v_ins;
-        intervals_updated := intervals_updated + v_upd;
-        intervals_deleted := v_del;
+        -- Keys of these intervals still held by an older call batch (a group whose calls all
+        -- moved away, an interval left empty): the latest remaining batch wins, or they go.
+        SELECT pg_catalog.array_agg(x.s), pg_catalog.array_agg(x.iv) INTO v_stale_s, v_stale_i
+        FROM (SELECT DISTINCT cs.service_id AS s, cs.interval_start_time AS iv
+              FROM wfm.contact_statistics cs
+              JOIN ROWS FROM (pg_catalog.unnest(v_ks), pg_catalog.unnest(v_ki)) AS k(s, iv)
+                ON cs.service_id = k.s AND cs.interval_start_time = k.iv
+              WHERE cs.interval_start_time BETWEEN v_mlo AND v_mhi
+                AND cs.import_batch_id = ANY (v_others)) x;
+        IF v_stale_s IS NOT NULL THEN
+            SELECT r.rows_inserted, r.rows_updated, r.rows_deleted INTO v_ins, v_upd, v_del
+            FROM wfm.resolve_contact_statistics(v_stale_s, v_stale_i) r;
+            intervals_inserted := intervals_inserted + v_ins;
+            intervals_updated := intervals_updated + v_upd;
+            intervals_deleted := v_del;
+        END IF;
     END IF;
 
     -- 4. agent activity

@@ -31,6 +31,7 @@ DECLARE
     v_upd      integer;
     v_del      integer;
     v_calls    integer;
+    v_others   uuid[];
     v_agents   integer;
     v_agents_deleted integer;
 BEGIN
@@ -140,9 +141,16 @@ BEGIN
 
     -- The live derived rows of those intervals, again from the current calls, each owned by the
     -- newest batch among its calls.
+    -- (the call batches that can hold them: applied, not reverted, these services and months;
+    -- found through the batch index, the history has no index by interval)
+    v_others := ARRAY(
+        SELECT b.import_batch_id FROM wfm.import_batches b
+        WHERE b.kind = 'calls' AND b.apply_seq IS NOT NULL AND b.status IN ('completed', 'completed_with_errors')
+          AND (b.service_id IS NULL OR b.service_id = ANY (v_services))
+          AND b.first_interval < v_mhi AND b.last_interval >= v_mlo);
     DELETE FROM wfm.contact_statistics_history h
-    USING wfm.import_batches b, ROWS FROM (pg_catalog.unnest(v_ks), pg_catalog.unnest(v_ki)) AS k(s, iv)
-    WHERE b.import_batch_id = h.import_batch_id AND b.kind = 'calls' AND b.status <> 'reverted'
+    USING ROWS FROM (pg_catalog.unnest(v_ks), pg_catalog.unnest(v_ki)) AS k(s, iv)
+    WHERE h.import_batch_id = ANY (v_others)
       AND h.service_id = k.s AND h.interval_start_time = k.iv
       AND h.interval_start_time BETWEEN v_mlo AND v_mhi;
     INSERT INTO wfm.contact_statistics_history (
