@@ -509,7 +509,7 @@ def test_preview_shows_insert_update_reject_skip_without_writing(conn: psycopg.C
 # ---------------------------------------------------------------- benchmark plumbing
 
 def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Connection) -> None:
-    from wfm_pipeline.warehouse import api_bench
+    from wfm_pipeline.bench import api_insert as api_bench
 
     result = api_bench.bench_batch_insert(db_url, lambda _: None, rows_per_call=40, calls=2)
     assert [(p.name, p.rows) for p in result.phases] == [("insert", 80), ("update", 80)]

@@ -4,7 +4,7 @@ import sys
 
 import dagster as dg
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.settings import REPO_ROOT
 
 
@@ -24,7 +24,7 @@ def test_dagster_definitions_validate_passes() -> None:
 
 
 def test_premake_job_runs_against_the_database(db_url: str) -> None:
-    from wfm_pipeline.warehouse.definitions import partition_premake_job
+    from wfm_pipeline.defs.warehouse import partition_premake_job
 
     result = partition_premake_job.execute_in_process(resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
@@ -32,7 +32,7 @@ def test_premake_job_runs_against_the_database(db_url: str) -> None:
 
 
 def test_dagster_yaml_uses_postgres_storage(wfm_env) -> None:
-    from wfm_pipeline.dagster_instance import write_dagster_yaml
+    from wfm_pipeline.defs.instance import write_dagster_yaml
     from wfm_pipeline.settings import get_settings
 
     path = write_dagster_yaml(get_settings())

@@ -9,10 +9,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from wfm_pipeline.cli import cli
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.forecasting import demo, generator
-from wfm_pipeline.forecasting.pipeline import local_midnight
+from wfm_pipeline.cli.main import cli
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.bench import demo
+from wfm_pipeline.bench import forecast_data as generator
+from wfm_pipeline.forecasting.run import local_midnight
 
 TZ = "Europe/Berlin"
 START = date(2025, 3, 3)
@@ -173,7 +174,7 @@ def test_api_get_forecast_returns_the_latest_run(wfm_env, conn, service) -> None
 
 
 def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> None:
-    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+    from wfm_pipeline.defs.forecasting import call_forecasts, staffing_requirements
 
     # Recent history so the assets (which forecast from today) find an active series.
     today = datetime.now().date()
@@ -243,7 +244,7 @@ def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:
 
 def test_sensor_requests_one_run_per_new_contact_statistics_materialization() -> None:
     from wfm_pipeline.definitions import defs
-    from wfm_pipeline.forecasting.definitions import forecast_on_new_statistics
+    from wfm_pipeline.defs.forecasting import forecast_on_new_statistics
 
     with dg.DagsterInstance.ephemeral() as instance:
         ctx = dg.build_sensor_context(instance=instance, definitions=defs)
@@ -256,7 +257,7 @@ def test_sensor_requests_one_run_per_new_contact_statistics_materialization() ->
 
 
 def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
-    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+    from wfm_pipeline.defs.forecasting import call_forecasts, staffing_requirements
 
     result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success and result.output_for_node("call_forecasts") == {}

@@ -29,7 +29,7 @@ from psycopg.rows import dict_row
 from wfm_pipeline.argus import batches
 from wfm_pipeline.argus.loader import LoadPolicy, import_file
 from wfm_pipeline.argus.runner import import_files
-from wfm_pipeline.cli import cli
+from wfm_pipeline.cli.main import cli
 from wfm_pipeline.health import checks
 from wfm_pipeline.settings import REPO_ROOT, get_settings
 from wfm_pipeline_tests.argus_files import argus_rows, write_csv, write_xlsx
@@ -295,7 +295,7 @@ def test_a_sigkilled_import_is_swept_to_failed_and_reported_by_health(db_url, co
     # Hold the table so the import blocks in its partition step, its running batch committed.
     admin.execute("BEGIN")
     admin.execute("SELECT count(*) FROM wfm.contact_statistics")
-    proc = subprocess.Popen([sys.executable, "-m", "wfm_pipeline.cli", "import", str(path), "--service", "S1",
+    proc = subprocess.Popen([sys.executable, "-m", "wfm_pipeline.cli.main", "import", str(path), "--service", "S1",
                              "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def running() -> list[tuple]:

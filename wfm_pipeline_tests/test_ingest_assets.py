@@ -8,16 +8,16 @@ import openpyxl
 import psycopg
 import pytest
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.assets import (
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs.ingest import (
     argus_import_batch,
     argus_raw_file,
     argus_validated,
     contact_statistics,
 )
-from wfm_pipeline.ingest.sensor import SETTLE_ENV, argus_landing_sensor
+from wfm_pipeline.defs.sensors import SETTLE_ENV, argus_landing_sensor
 from wfm_pipeline.settings import get_settings
 
 FILE_ASSETS = [argus_raw_file, argus_validated, argus_import_batch]

@@ -9,10 +9,10 @@ import dagster as dg
 import psycopg
 import pytest
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.sensor import (SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor,
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs.sensors import (SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor,
                                         load_skipped, observe)
 from wfm_pipeline.settings import get_settings
 
@@ -241,7 +241,7 @@ def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once
 def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
         env, conn: psycopg.Connection, db_url: str) -> None:
     from wfm_pipeline.argus import batches
-    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_import_batch, argus_raw_file, argus_validated
 
     instance = dg.DagsterInstance.ephemeral()
     resources = {"wfm_db": WfmDatabase(url=db_url)}
@@ -326,7 +326,7 @@ def test_a_formula_file_name_is_neutralised_in_its_errors_csv(env, tick) -> None
 
 def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_as_a_copy(
         env, conn: psycopg.Connection, db_url: str) -> None:
-    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_import_batch, argus_raw_file, argus_validated
 
     staged = drop(env, ".staging/march.csv")  # hidden folder: not scanned itself
     link = env.landing_dir / "S1" / "march.csv"

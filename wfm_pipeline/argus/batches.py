@@ -121,7 +121,7 @@ def rebuild_month(conn: psycopg.Connection, month: dt.date) -> tuple[int, int]:
 
     The month's partition is ensured first in a short transaction of its own (the rebuild then
     only deletes and inserts rows, holding no ACCESS EXCLUSIVE lock through its work)."""
-    from wfm_pipeline.warehouse import partitions
+    from wfm_pipeline.db import partitions
 
     first = dt.datetime(month.year, month.month, 1, tzinfo=dt.timezone.utc)
     with conn.transaction():

@@ -71,7 +71,7 @@ from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import ValidationResult, validate_argus
 from wfm_pipeline.db import catalog
 from wfm_pipeline.settings import get_settings
-from wfm_pipeline.warehouse import partitions
+from wfm_pipeline.db import partitions
 
 # progress(stage, done, total): stages "read", "validate", "copy", "apply", "errors", "done".
 # An exception raised by the callback aborts the import like any other error (nothing is kept).

@@ -124,7 +124,6 @@ _NUMBER_SHAPE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _PLAIN_DIGITS = r"[0-9]{1,15}"
 
 
-
 def _from_parts(parts: pd.DataFrame) -> pd.Series:
     """Regex groups Y m d H M [S f] -> datetime64[ns]; NaT for impossible dates/times (24:00,
     31.04., :60) and years outside pandas' range."""

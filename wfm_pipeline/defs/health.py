@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.health import checks
 
 CONTACT_STATISTICS = dg.AssetKey("contact_statistics")       # ingest domain

@@ -6,8 +6,9 @@ check, view refresh, weekly ANALYZE, retention and the daily health check.
 
 import dagster as dg
 
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.warehouse import maintenance, partitions, views
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.warehouse import maintenance, views
+from wfm_pipeline.db import partitions
 
 GROUP = "warehouse"
 CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's monthly table asset

@@ -4,7 +4,7 @@ Each tick:
 
 1. lists ``$WFM_LANDING_DIR/<service>/[<group>/]*.xlsx|.xls|.csv`` without opening anything
    (``landing.scan``: regular files, and symlinks resolving to a regular file inside the landing
-   folder; see ``wfm_pipeline.ingest.landing``). Every other entry with such a name (a FIFO, a
+   folder; see ``wfm_pipeline.argus.landing``). Every other entry with such a name (a FIFO, a
    device, a symlink to ``/dev/zero`` or out of the folder) is skipped, reported once as a
    warning (the cursor remembers it until it goes away or changes), never recorded as a batch,
    and never blocks the tick;
@@ -37,9 +37,9 @@ import psycopg
 
 from wfm_pipeline.argus import batches, loader
 from wfm_pipeline.argus.errors import UNKNOWN_SERVICE, ArgusFileError, RowError
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.assets import argus_file_import_job, argus_files_partitions
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs.ingest import argus_file_import_job, argus_files_partitions
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
 

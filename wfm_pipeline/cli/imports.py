@@ -26,17 +26,12 @@ from wfm_pipeline.argus.errors import ArgusFileError
 from wfm_pipeline.argus.loader import ImportResult, describe_failure, record_rejection, resolve_target
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.argus.runner import import_files
+from wfm_pipeline.cli.common import UsageError, connect, db_url
+from wfm_pipeline.db import connection
 from wfm_pipeline.textsafe import term
 
 PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
 SHOWN_ERRORS = 10
-
-
-def _connect():
-    from wfm_pipeline.cli import db_url
-    from wfm_pipeline.db import connection
-
-    return connection.connect(db_url())
 
 
 class _ProgressBar:
@@ -115,8 +110,6 @@ def _check_encoding(value: str | None) -> str | None:
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
                validate_only: bool, as_json: bool, encoding: str | None) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
-    from wfm_pipeline.cli import UsageError, db_url
-    from wfm_pipeline.db import connection
 
     exit_code = 0
     try:
@@ -169,7 +162,7 @@ def batches_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def batches_list(limit: int, service_code: str | None, status: str | None, as_json: bool) -> None:
     """Newest import batches first."""
-    with _connect() as conn:
+    with connect() as conn:
         rows = batches_mod.list_batches(conn, limit=limit, service_code=service_code, status=status)
     if as_json:
         for b in rows:
@@ -196,9 +189,8 @@ def batches_list(limit: int, service_code: str | None, status: str | None, as_js
 @click.option("--json", "as_json", is_flag=True)
 def batches_show(batch_id: str, error_limit: int, as_json: bool) -> None:
     """One batch with its errors (row, column, code, message, value)."""
-    from wfm_pipeline.cli import UsageError
 
-    with _connect() as conn:
+    with connect() as conn:
         try:
             info = batches_mod.get_batch(conn, batch_id, error_limit=error_limit)
         except batches_mod.UnknownBatchError as exc:
@@ -228,9 +220,8 @@ def batches_show(batch_id: str, error_limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def batches_revert(batch_id: str, as_json: bool) -> None:
     """Revert a batch: each interval it wrote gets the newest remaining batch's value, or is removed."""
-    from wfm_pipeline.cli import UsageError
 
-    with _connect() as conn:
+    with connect() as conn:
         try:
             result = batches_mod.revert_batch(conn, batch_id)
         except batches_mod.UnknownBatchError as exc:
@@ -245,32 +236,3 @@ def batches_revert(batch_id: str, as_json: bool) -> None:
     else:
         click.echo(f"batch {result.import_batch_id} reverted: {result.rows_restored} intervals restored from earlier "
                    f"batches, {result.rows_deleted} removed")
-
-
-# ---------------------------------------------------------------- bench
-@click.command("import")
-@click.option("--rows", default=38_000, show_default=True, help="Rows of the one-service file (~13 months).")
-@click.option("--groups", default=200, show_default=True, help="Groups of the many-files data set.")
-@click.option("--group-days", default=7, show_default=True, help="Days per group file.")
-@click.option("--skip-pandas", is_flag=True, help="Skip the pandas read_excel + to_sql baseline.")
-@click.option("--repeat", default=3, show_default=True, help="Runs per single-file measurement (fastest counts).")
-@click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
-@click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
-def bench_import(rows: int, groups: int, group_days: int, skip_pandas: bool, repeat: int, as_json: bool,
-                 keep: bool) -> None:
-    """Argus import throughput: read, validate, load, end to end vs pandas and bare COPY."""
-    from wfm_pipeline.argus import bench
-
-    results = bench.run(rows=rows, groups=groups, group_days=group_days, pandas_baseline=not skip_pandas,
-                        repeat=repeat, keep=keep, echo=lambda m: click.echo(m, err=True))
-    click.echo(bench.format_table(results))
-    if as_json:
-        click.echo(json.dumps(results, default=str))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(import_cmd, "import")
-    cli.add_command(batches_group, "batches")
-    bench_group = cli.commands.get("bench")
-    if isinstance(bench_group, click.Group):
-        bench_group.add_command(bench_import, "import")

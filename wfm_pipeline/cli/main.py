@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
@@ -13,40 +12,14 @@ import psycopg
 
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import REPO_ROOT, get_settings
+from wfm_pipeline.cli import bench, forecast, health, imports, warehouse
+from wfm_pipeline.cli.common import UsageError, db_url
 from wfm_pipeline.textsafe import term, term_lines
-
-# Each domain contributes commands through a module exposing ``register(cli)``; benchmarks
-# attach to the ``bench`` group (``cli.commands["bench"]``).
-COMMAND_MODULES: tuple[str, ...] = ("wfm_pipeline.forecasting.commands", "wfm_pipeline.argus.commands",
-                                    "wfm_pipeline.warehouse.commands", "wfm_pipeline.health.commands",
-                                    "wfm_pipeline.warehouse.api_commands")
-
-
-class UsageError(click.UsageError):
-    """Exit code 2 with a message (unknown service, bad arguments).
-
-    The message often quotes what a user or the database sent: control characters are escaped
-    (``textsafe.term_lines``) so it cannot drive the terminal.
-    """
-
-    def __init__(self, message: str, ctx: click.Context | None = None) -> None:
-        super().__init__(term_lines(message), ctx)
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="wfm-pipeline")
 def cli() -> None:
     """WFM pipeline: Argus interval statistics into PostgreSQL, with Dagster on top."""
-
-
-def db_url() -> str:
-    """The WFM database URL, migrated (every command that touches data calls this)."""
-    url = connection.database_url()
-    try:
-        migrations.upgrade(url)
-    except migrations.MigrationError as exc:
-        raise click.ClickException(term_lines(exc)) from exc
-    return url
 
 
 # ---------------------------------------------------------------- wfm db
@@ -165,19 +138,13 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
     click.echo(f"group {term(service_code)}/{term(group.code)} (id {group.group_id}) added")
 
 
-# ---------------------------------------------------------------- bench
-@cli.group()
-def bench() -> None:
-    """Benchmarks (domains add subcommands: `wfm bench import`, `wfm bench queries`, ...)."""
-
-
 # ---------------------------------------------------------------- dev
 @cli.command()
 @click.option("--port", default=3000, show_default=True, help="Dagster UI port on 127.0.0.1.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 def dev(port: int, host: str) -> None:
     """Start the database, migrate, and run the Dagster UI and daemon."""
-    from wfm_pipeline.dagster_instance import write_dagster_yaml
+    from wfm_pipeline.defs.instance import write_dagster_yaml
 
     settings = get_settings()
     url = db_url()
@@ -193,12 +160,9 @@ def dev(port: int, host: str) -> None:
     sys.exit(subprocess.call(cmd, env=env, cwd=REPO_ROOT))
 
 
-def _register_domains() -> None:
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(cli)
-
-
-_register_domains()
+for command in (imports.import_cmd, imports.batches_group, forecast.forecast, warehouse.views_group,
+                health.validate, health.health, bench.bench):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import click
 import numpy as np
 import pandas as pd
 
-from wfm_pipeline.db import connection
+from wfm_pipeline.cli.common import connect
 from wfm_pipeline.db.catalog import UnknownServiceError
-from wfm_pipeline.forecasting import demo, generator, pipeline, store
+from wfm_pipeline.forecasting import store
+from wfm_pipeline.bench import demo
+from wfm_pipeline.forecasting import run as pipeline
 from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest
 from wfm_pipeline.textsafe import term
-
-
-def _db_url() -> str:
-    from wfm_pipeline.cli import db_url   # late import: cli imports this module while loading
-
-    return db_url()
 
 
 def _series(conn, service: str, group: str | None) -> store.SeriesKey:
@@ -60,11 +55,6 @@ def format_backtest(bt: dict) -> str:
     return "\n".join(lines)
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(forecast)
-    cli.commands["bench"].add_command(bench_forecast)
-
-
 @click.group(invoke_without_command=True)
 @click.option("--service", "service_code", help="Service code.")
 @click.option("--group", "group_code", help="Group code (default: the service level).")
@@ -86,7 +76,7 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
         return
     if not service_code:
         raise click.UsageError("--service is required")
-    with connection.connect(_db_url()) as conn:
+    with connect() as conn:
         key = _series(conn, service_code, group_code)
         result = pipeline.run_forecast(conn, key, as_of=_as_of(as_of, key.time_zone),
                                        horizon_days=horizon_days)
@@ -133,7 +123,7 @@ def forecast_backtest(ctx: click.Context, service_code: str | None, group_code: 
     if not service_code:
         raise click.UsageError("--service is required")
     cfg = BacktestConfig(weeks=weeks)
-    with connection.connect(_db_url()) as conn:
+    with connect() as conn:
         key = _series(conn, service_code, group_code)
         end = _as_of(as_of, key.time_zone)
         history = store.load_history(conn, key, pipeline.history_start(end, pipeline.ModelConfig(), cfg), end)
@@ -155,7 +145,7 @@ def forecast_backtest(ctx: click.Context, service_code: str | None, group_code: 
 @click.option("--seed", default=1, show_default=True)
 def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: str, seed: int) -> None:
     """Create a service with generated history (weekly + intraday seasonality, Poisson noise, holidays)."""
-    with connection.connect(_db_url()) as conn:
+    with connect() as conn:
         try:
             info = demo.load_demo(conn, service_code, end=datetime.now(timezone.utc).date(), weeks=weeks,
                                   daily_calls=daily_calls, time_zone=time_zone, seed=seed)
@@ -178,7 +168,7 @@ def forecast_demo(service_code: str, weeks: int, daily_calls: float, time_zone: 
 def forecast_special_day(service_code: str, day: datetime | None, multiplier: float | None,
                          keep_in_training: bool, description: str | None, remove: bool) -> None:
     """Set (or --remove) a special day of a service; without DAY, list them."""
-    with connection.connect(_db_url()) as conn:
+    with connect() as conn:
         key = _series(conn, service_code, None)
         if day is None:
             rows = conn.execute(
@@ -205,79 +195,3 @@ def forecast_special_day(service_code: str, day: datetime | None, multiplier: fl
             (key.service_id, day.date(), not keep_in_training, multiplier, description))
         conn.commit()
     click.echo(f"special day {day.date()} of {term(service_code)} set")
-
-
-@click.command("forecast")
-@click.option("--groups", default=200, show_default=True, type=click.IntRange(1, 2000))
-@click.option("--days", "horizon_days", default=14, show_default=True, type=click.IntRange(1, 92))
-@click.option("--history-weeks", default=12, show_default=True, type=click.IntRange(4, 52))
-@click.option("--service", "service_code", default="BENCHFC", show_default=True,
-              help="Service holding the benchmark groups (created and filled on first use).")
-def bench_forecast(groups: int, horizon_days: int, history_weeks: int, service_code: str) -> None:
-    """Forecast + backtest + staffing for N groups through the database, timed."""
-    as_of_day = datetime.now(timezone.utc).date()
-    tz = "Europe/Berlin"
-    codes = [f"G{i:04d}" for i in range(groups)]
-    with connection.connect(_db_url()) as conn:
-        t0 = time.perf_counter()
-        service_id, ids = demo.ensure_service(conn, service_code, tz, codes)
-        have = {gid for (gid,) in conn.execute(
-            """SELECT DISTINCT group_id FROM wfm.contact_statistics
-               WHERE service_id = %s AND interval_start_time >= %s""",
-            (service_id, as_of_day - timedelta(days=7 * history_weeks - 1)))}
-        rng = np.random.default_rng(7)
-        start = as_of_day - timedelta(days=7 * history_weeks)
-        loaded = 0
-        for code in codes:
-            volume = float(rng.uniform(200, 4000))
-            if ids[code] in have:
-                continue
-            spec = generator.SyntheticSpec(start=start, days=7 * history_weeks, time_zone=tz,
-                                           daily_calls=volume,
-                                           holidays=generator.default_holidays(start, 7 * history_weeks),
-                                           seed=int(ids[code]))
-            loaded += len(frame := generator.generate(spec))
-            demo.insert_history(conn, service_id, ids[code], frame, source="bench")
-        conn.commit()
-        setup = time.perf_counter() - t0
-        click.echo(f"setup: {groups} groups of {service_code}, {loaded} history rows generated and loaded "
-                   f"in {setup:.1f} s")
-        timings = {"load": 0.0, "forecast": 0.0, "backtest": 0.0, "staffing": 0.0, "store": 0.0}
-        as_of = pipeline.local_midnight(as_of_day, tz)
-        model_cfg, bt_cfg = pipeline.ModelConfig(), BacktestConfig()
-        targets = store.load_targets(conn, service_id)
-        special = store.load_special_days(conn, service_id)
-        intervals = 0
-        improvements = []
-        t_all = time.perf_counter()
-        histories = store.load_service_histories(conn, service_id,
-                                                 pipeline.history_start(as_of, model_cfg, bt_cfg), as_of)
-        timings["load"] += time.perf_counter() - t_all
-        for code in codes:
-            key = store.SeriesKey(service_id, service_code, tz, ids[code], code)
-            history = histories[ids[code]]
-            t = time.perf_counter()
-            res = pipeline.forecast_history(key, history, as_of, horizon_days, special, run_backtest=False)
-            timings["forecast"] += time.perf_counter() - t
-            t = time.perf_counter()
-            res.backtest = backtest(history, tz, as_of, special, bt_cfg, model_cfg)
-            improvements.append(res.backtest.get("interval_improvement"))
-            timings["backtest"] += time.perf_counter() - t
-            t = time.perf_counter()
-            st = pipeline.staff(res.frame, targets)
-            timings["staffing"] += time.perf_counter() - t
-            t = time.perf_counter()
-            store.save_run(conn, key, as_of=as_of, horizon_start=as_of, horizon_end=res.horizon_end,
-                           model=pipeline.MODEL_NAME, parameters=res.info, backtest=res.backtest,
-                           frame=res.frame, staffing=st)
-            timings["store"] += time.perf_counter() - t
-            intervals += len(res.frame)
-        conn.commit()
-        total = time.perf_counter() - t_all
-    imp = [i for i in improvements if i is not None]
-    click.echo(f"forecast + backtest + staffing + store: {groups} groups x {horizon_days} days "
-               f"({intervals} intervals) in {total:.1f} s")
-    click.echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    if imp:
-        click.echo(f"  backtest interval-WAPE improvement over seasonal naive: median {np.median(imp):.1%}, "
-                   f"min {min(imp):.1%}")

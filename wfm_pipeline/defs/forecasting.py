@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.forecasting import pipeline, plot, store
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.forecasting import plot, store
+from wfm_pipeline.forecasting import run as pipeline
 
 # Defined by the ingest domain (monthly partitions). Referenced by key only: the dependency
 # gives lineage, and the sensor below reacts to its materializations.

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import psycopg
 
-from wfm_pipeline.forecasting import generator
+from wfm_pipeline.bench import forecast_data as generator
 
 
 def insert_history(conn: psycopg.Connection, service_id: int, group_id: int | None, frame: pd.DataFrame,

@@ -6,16 +6,11 @@ import sys
 
 import click
 
-from wfm_pipeline.db import connection
+from wfm_pipeline.cli.common import connect
 from wfm_pipeline.health import checks
 from wfm_pipeline.textsafe import term
 
 _COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(validate)
-    cli.add_command(health)
 
 
 def _print_table(results: list[checks.CheckResult]) -> None:
@@ -54,9 +49,8 @@ def validate(as_json: bool, runs: int) -> None:
     data quality and health. Nothing is left behind (every probe is rolled back). Exits 1 on
     any FAIL.
     """
-    from wfm_pipeline.cli import db_url
 
-    with connection.connect(db_url()) as conn:
+    with connect() as conn:
         results = checks.run_all_validations(conn, runs=runs)
         conn.rollback()
     _report(results, as_json)
@@ -66,9 +60,8 @@ def validate(as_json: bool, runs: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 def health(as_json: bool) -> None:
     """Quick health check (SELECT * FROM wfm.database_health_check()). Exits 1 on any FAIL."""
-    from wfm_pipeline.cli import db_url
 
-    with connection.connect(db_url()) as conn:
+    with connect() as conn:
         results = checks.database_health_check(conn)
         conn.rollback()
     _report(results, as_json)

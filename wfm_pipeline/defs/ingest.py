@@ -19,10 +19,11 @@ import dagster as dg
 from pydantic import Field
 
 from wfm_pipeline.argus import batches
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.ingest import landing, months
-from wfm_pipeline.ingest import core_adapter as core
-from wfm_pipeline.ingest.core_adapter import ArgusFile
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs import months
+from wfm_pipeline.argus import steps as core
+from wfm_pipeline.argus.steps import ArgusFile
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
 
@@ -300,4 +301,10 @@ contact_statistics_rebuild_job = dg.define_asset_job(
     # Without the health suite's checks on contact_statistics (seconds each, on their own schedule).
     selection=dg.AssetSelection.assets(contact_statistics).without_checks(),
     description="Rebuild months of contact_statistics from the batch history.",
+)
+
+
+defs = dg.Definitions(
+    assets=[argus_raw_file, argus_validated, argus_import_batch, contact_statistics],
+    jobs=[argus_file_import_job, contact_statistics_rebuild_job],
 )
