@@ -173,27 +173,32 @@ def test_api_get_forecast_returns_the_latest_run(wfm_env, conn, service) -> None
     conn.rollback()
 
 
-def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> None:
-    from wfm_pipeline.defs.forecasting import call_forecasts, staffing_requirements
+def test_one_pass_forecasts_staffs_and_stores_each_run_once(db_url, conn, service) -> None:
+    from wfm_pipeline.defs.forecasting import forecasts
 
     # Recent history so the assets (which forecast from today) find an active series.
     today = datetime.now().date()
     spec = generator.SyntheticSpec(start=today - timedelta(weeks=6), days=7 * 6, time_zone=TZ, daily_calls=1500)
     demo.insert_history(conn, service["service_id"], None, generator.generate(spec))
     conn.commit()
-    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
+    result = dg.materialize([forecasts], resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
-    runs = result.output_for_node("call_forecasts")
+    runs = result.output_for_node("forecasts", "call_forecasts")
     assert list(runs) == ["S1"]
-    meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("forecasts")}
+    assert set(by_key) == {"call_forecasts", "staffing_requirements"}
+    meta = by_key["call_forecasts"]
     assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
     assert "data:image/png;base64," in meta["plot"].value and meta["old_runs_pruned"].value == 0
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("backtest_beats_seasonal_naive", True)]
-    staffed = result.output_for_node("staffing_requirements")["S1"]
+    staffed = result.output_for_node("forecasts", "staffing_requirements")["S1"]
     assert staffed["intervals"] == 14 * 96 and staffed["peak_required"] > 0
     counts = conn.execute("SELECT count(*), count(required_agents), max(required_agents) FROM forecasts").fetchone()
     assert counts[0] == counts[1] == 14 * 96 and counts[2] == staffed["peak_required"]
+    # Staffed before the one write: the run row carries its staffing model, and there is one run.
+    assert conn.execute("SELECT count(*), min(staffing_model) FROM forecast_runs").fetchone() == (1, staffed["model"])
+    assert by_key["staffing_requirements"]["intervals_staffed"].value == 14 * 96
 
 
 def test_definitions_reference_contact_statistics_without_defining_it() -> None:
@@ -257,11 +262,11 @@ def test_sensor_requests_one_run_per_new_contact_statistics_materialization() ->
 
 
 def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
-    from wfm_pipeline.defs.forecasting import call_forecasts, staffing_requirements
+    from wfm_pipeline.defs.forecasting import forecasts
 
-    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
-    assert result.success and result.output_for_node("call_forecasts") == {}
-    assert result.output_for_node("staffing_requirements") == {}
+    result = dg.materialize([forecasts], resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success and result.output_for_node("forecasts", "call_forecasts") == {}
+    assert result.output_for_node("forecasts", "staffing_requirements") == {}
 
 
 def test_prune_forecast_runs_keeps_recent_and_the_newest_per_series(conn, service) -> None:

@@ -13,7 +13,6 @@ from wfm_pipeline.bench import forecast_data as generator
 from wfm_pipeline.db import connection
 from wfm_pipeline.forecasting import run as pipeline
 from wfm_pipeline.forecasting import store
-from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest
 
 TIME_ZONE = "Europe/Berlin"
 
@@ -48,46 +47,23 @@ def _ensure_history(conn, service_code: str, codes: list[str], history_weeks: in
 
 def run(url: str, *, groups: int, horizon_days: int, history_weeks: int, service_code: str,
         echo: Callable[[str], None]) -> None:
+    """Time ``forecasting.run.run_many`` (the loop production runs) over ``groups`` series of one service."""
     as_of_day = datetime.now(timezone.utc).date()
     codes = [f"G{i:04d}" for i in range(groups)]
     with connection.connect(url) as conn:
         service_id, ids = _ensure_history(conn, service_code, codes, history_weeks, as_of_day, echo)
-        timings = {"load": 0.0, "forecast": 0.0, "backtest": 0.0, "staffing": 0.0, "store": 0.0}
-        as_of = pipeline.local_midnight(as_of_day, TIME_ZONE)
-        model_cfg, bt_cfg = pipeline.ModelConfig(), BacktestConfig()
-        targets = store.load_targets(conn, service_id)
-        special = store.load_special_days(conn, service_id)
-        intervals = 0
-        improvements = []
-        t_all = time.perf_counter()
-        histories = store.load_service_histories(conn, service_id,
-                                                 pipeline.history_start(as_of, model_cfg, bt_cfg), as_of)
-        timings["load"] += time.perf_counter() - t_all
-        for code in codes:
-            key = store.SeriesKey(service_id, service_code, TIME_ZONE, ids[code], code)
-            history = histories[ids[code]]
-            t = time.perf_counter()
-            res = pipeline.forecast_history(key, history, as_of, horizon_days, special, run_backtest=False)
-            timings["forecast"] += time.perf_counter() - t
-            t = time.perf_counter()
-            res.backtest = backtest(history, TIME_ZONE, as_of, special, bt_cfg, model_cfg)
-            improvements.append(res.backtest.get("interval_improvement"))
-            timings["backtest"] += time.perf_counter() - t
-            t = time.perf_counter()
-            st = pipeline.staff(res.frame, targets)
-            timings["staffing"] += time.perf_counter() - t
-            t = time.perf_counter()
-            store.save_run(conn, key, as_of=as_of, horizon_start=as_of, horizon_end=res.horizon_end,
-                           model=pipeline.MODEL_NAME, parameters=res.info, backtest=res.backtest,
-                           frame=res.frame, staffing=st)
-            timings["store"] += time.perf_counter() - t
-            intervals += len(res.frame)
+        keys = [store.SeriesKey(service_id, service_code, TIME_ZONE, ids[code], code) for code in codes]
+        times = pipeline.StageTimes()
+        started = time.perf_counter()
+        results = pipeline.run_many(conn, keys, as_of=pipeline.local_midnight(as_of_day, TIME_ZONE),
+                                    horizon_days=horizon_days, commit_each=False, times=times)
         conn.commit()
-        total = time.perf_counter() - t_all
-    imp = [i for i in improvements if i is not None]
+        total = time.perf_counter() - started
+    intervals = sum(len(r.frame) for r in results)
+    improvements = [i for r in results if (i := r.backtest.get("interval_improvement")) is not None]
     echo(f"forecast + backtest + staffing + store: {groups} groups x {horizon_days} days "
          f"({intervals} intervals) in {total:.1f} s")
-    echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    if imp:
-        echo(f"  backtest interval-WAPE improvement over seasonal naive: median {np.median(imp):.1%}, "
-             f"min {min(imp):.1%}")
+    echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in times.seconds.items()))
+    if improvements:
+        echo(f"  backtest interval-WAPE improvement over seasonal naive: median {np.median(improvements):.1%}, "
+             f"min {min(improvements):.1%}")

@@ -1,4 +1,4 @@
-"""Forecasting Dagster wiring: call_forecasts → staffing_requirements, weekly and on new data."""
+"""Forecasting Dagster wiring: one multi-asset (call_forecasts → staffing_requirements), weekly and on new data."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -26,34 +26,7 @@ def _pooled(runs: dict[str, dict], field: str) -> float:
     return sum(r[field] * r["calls_scored"] for r in scored) / weight if weight else float("nan")
 
 
-@dg.asset(
-    group_name="forecasting",
-    deps=[CONTACT_STATISTICS],
-    kinds={"python", "postgres"},
-    description="Interval call forecasts (calls, unique calls, AHT) for the next 14 days of every active "
-                "service and group, with a rolling-origin backtest against seasonal naive; stored as "
-                "wfm.forecast_runs / wfm.forecasts.",
-    check_specs=[dg.AssetCheckSpec("backtest_beats_seasonal_naive", asset="call_forecasts",
-                                   description="Every series' interval WAPE is below seasonal naive's.")],
-)
-def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
-    now = datetime.now(timezone.utc)
-    runs: dict[str, dict] = {}
-    best = None
-    with wfm_db.connection() as conn:
-        keys = store.all_series(conn, now - ACTIVE_WINDOW)
-        for result in pipeline.run_many(conn, keys, with_staff=False):
-            interval = result.backtest.get("interval", {})
-            runs[result.key.label] = {"run_id": result.run_id, "service_id": result.key.service_id,
-                                      "calls": float(result.frame["calls"].sum()),
-                                      "wape_model": interval.get("model"),
-                                      "wape_naive": interval.get("naive"),
-                                      "calls_scored": result.backtest.get("calls_scored", 0.0)}
-            if best is None or result.history["calls"].sum() > best.history["calls"].sum():
-                best = result
-        pruned = conn.execute("SELECT wfm.prune_forecast_runs(%s::interval)", (RUN_RETENTION,)).fetchone()[0]
-        conn.commit()
-    context.log.info(f"forecast {len(runs)} series, pruned {pruned} old runs")
+def _forecast_metadata(runs: dict[str, dict], pruned: int, best: pipeline.RunResult | None) -> dict:
     table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
     table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} "
               f"| {_pct(r['wape_naive'])} |" for label, r in runs.items()]
@@ -72,46 +45,78 @@ def call_forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
             f"**{best.key.label}**, backtest interval WAPE model {_pct(interval.get('model'))}"
             f" vs seasonal naive {_pct(interval.get('naive'))}\n\n"
             + plot.markdown_image(png, f"{best.key.label} forecast"))
-    yield dg.Output(runs, metadata=metadata)
+    return metadata
+
+
+def _staffing_metadata(staffed: dict[str, dict]) -> dict:
+    table = ["| series | run | model | peak required | scheduled agent-hours |", "|---|---:|---|---:|---:|"]
+    table += [f"| {label} | {r['run_id']} | {r['model']} | {r['peak_required']} "
+              f"| {r['scheduled_hours']:.0f} |" for label, r in staffed.items()]
+    return {
+        "series": dg.MetadataValue.int(len(staffed)),
+        "intervals_staffed": dg.MetadataValue.int(sum(r["intervals"] for r in staffed.values())),
+        "scheduled_agent_hours": dg.MetadataValue.float(float(sum(r["scheduled_hours"] for r in staffed.values()))),
+        "staffing": dg.MetadataValue.md("\n".join(table)),
+    }
+
+
+@dg.multi_asset(
+    outs={
+        "call_forecasts": dg.AssetOut(
+            group_name="forecasting", kinds={"python", "postgres"},
+            description="Interval call forecasts (calls, unique calls, AHT) for the next 14 days of every active "
+                        "service and group, with a rolling-origin backtest against seasonal naive; stored as "
+                        "wfm.forecast_runs / wfm.forecasts."),
+        "staffing_requirements": dg.AssetOut(
+            group_name="forecasting", kinds={"python", "postgres"},
+            description="Required agents (Erlang C, or Erlang A when the service has a patience figure), "
+                        "scheduled agents after shrinkage, expected service level, ASA and occupancy per "
+                        "forecast interval: computed with the forecast and stored in the same write."),
+    },
+    deps=[CONTACT_STATISTICS],
+    internal_asset_deps={"call_forecasts": {CONTACT_STATISTICS},
+                         "staffing_requirements": {dg.AssetKey("call_forecasts")}},
+    check_specs=[dg.AssetCheckSpec("backtest_beats_seasonal_naive", asset="call_forecasts",
+                                   description="Every series' interval WAPE is below seasonal naive's.")],
+)
+def forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
+    """One pass of ``forecasting.run.run_many``: forecast, backtest, staff and store every active series."""
+    now = datetime.now(timezone.utc)
+    runs: dict[str, dict] = {}
+    staffed: dict[str, dict] = {}
+    best = None
+    with wfm_db.connection() as conn:
+        keys = store.all_series(conn, now - ACTIVE_WINDOW)
+        for result in pipeline.run_many(conn, keys):
+            interval = result.backtest.get("interval", {})
+            label = result.key.label
+            runs[label] = {"run_id": result.run_id, "service_id": result.key.service_id,
+                           "calls": float(result.frame["calls"].sum()),
+                           "wape_model": interval.get("model"), "wape_naive": interval.get("naive"),
+                           "calls_scored": result.backtest.get("calls_scored", 0.0)}
+            staffed[label] = {"run_id": result.run_id, "intervals": len(result.frame),
+                              "model": result.staffing_model,
+                              "peak_required": int(result.frame["required_agents"].max()) if len(result.frame) else 0,
+                              "scheduled_hours": float(result.frame["scheduled_agents"].sum() * 0.25)
+                              if len(result.frame) else 0.0}
+            if best is None or result.history["calls"].sum() > best.history["calls"].sum():
+                best = result
+        pruned = conn.execute("SELECT wfm.prune_forecast_runs(%s::interval)", (RUN_RETENTION,)).fetchone()[0]
+        conn.commit()
+    context.log.info(f"forecast and staffed {len(runs)} series, pruned {pruned} old runs")
+    yield dg.Output(runs, output_name="call_forecasts", metadata=_forecast_metadata(runs, pruned, best))
+    yield dg.Output(staffed, output_name="staffing_requirements", metadata=_staffing_metadata(staffed))
     scored = {label: r for label, r in runs.items() if r["wape_model"] is not None and r["wape_naive"] is not None}
     worse = sorted(label for label, r in scored.items() if r["wape_model"] >= r["wape_naive"])
     yield dg.AssetCheckResult(
-        check_name="backtest_beats_seasonal_naive", passed=not worse, severity=dg.AssetCheckSeverity.WARN,
+        asset_key="call_forecasts", check_name="backtest_beats_seasonal_naive", passed=not worse,
+        severity=dg.AssetCheckSeverity.WARN,
         metadata={"series_not_beating_naive": dg.MetadataValue.json(worse),
                   "series_scored": dg.MetadataValue.int(len(scored))})
 
 
-@dg.asset(
-    group_name="forecasting",
-    kinds={"python", "postgres"},
-    description="Required agents (Erlang C, or Erlang A when the service has a patience figure), scheduled "
-                "agents after shrinkage, expected service level, ASA and occupancy per forecast interval.",
-)
-def staffing_requirements(context: dg.AssetExecutionContext, wfm_db: WfmDatabase,
-                          call_forecasts: dict) -> dict:
-    out: dict[str, dict] = {}
-    with wfm_db.connection() as conn:
-        for label, run in call_forecasts.items():
-            updated, st, frame = pipeline.staff_run(conn, run["run_id"], run["service_id"])
-            conn.commit()
-            out[label] = {"run_id": run["run_id"], "intervals": updated, "model": st.model,
-                          "peak_required": int(st.required_agents.max(initial=0)),
-                          "scheduled_hours": float(st.scheduled_agents.sum() * 0.25)}
-    table = ["| series | run | model | peak required | scheduled agent-hours |", "|---|---:|---|---:|---:|"]
-    table += [f"| {label} | {r['run_id']} | {r['model']} | {r['peak_required']} "
-              f"| {r['scheduled_hours']:.0f} |" for label, r in out.items()]
-    context.add_output_metadata({
-        "series": dg.MetadataValue.int(len(out)),
-        "intervals_staffed": dg.MetadataValue.int(sum(r["intervals"] for r in out.values())),
-        "scheduled_agent_hours": dg.MetadataValue.float(
-            float(sum(r["scheduled_hours"] for r in out.values()))),
-        "staffing": dg.MetadataValue.md("\n".join(table)),
-    })
-    return out
-
-
 forecasting_job = dg.define_asset_job(
-    "forecasting_job", selection=dg.AssetSelection.assets(call_forecasts, staffing_requirements),
+    "forecasting_job", selection=dg.AssetSelection.assets(forecasts),
     description="Forecast every active service and group, then staff the forecasts.")
 
 forecasting_weekly = dg.ScheduleDefinition(
@@ -129,5 +134,5 @@ def forecast_on_new_statistics(context: dg.SensorEvaluationContext, asset_event:
     return dg.RunRequest(run_key=f"contact_statistics-{asset_event.run_id}-{asset_event.timestamp}")
 
 
-defs = dg.Definitions(assets=[call_forecasts, staffing_requirements], jobs=[forecasting_job],
+defs = dg.Definitions(assets=[forecasts], jobs=[forecasting_job],
                       schedules=[forecasting_weekly], sensors=[forecast_on_new_statistics])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -74,86 +77,91 @@ def forecast_history(key: SeriesKey, history: pd.DataFrame, as_of: datetime, hor
     return RunResult(key, as_of, end, fc.frame, fc.info, bt, history)
 
 
-def run_forecast(conn: psycopg.Connection, key: SeriesKey, *, as_of: datetime | None = None,
-                 horizon_days: int = DEFAULT_HORIZON_DAYS, run_backtest: bool = True,
-                 with_staff: bool = True, save: bool = True,
-                 model_cfg: ModelConfig | None = None, bt_cfg: BacktestConfig | None = None) -> RunResult:
-    """Forecast one series as of ``as_of`` (history strictly before it), staff it, store the run.
+STAGES = ("load", "model", "staffing", "store")
 
-    The caller commits (the run and its intervals are written in the caller's transaction).
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage of ``run_many`` (the benchmark prints them)."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+
+def _empty_history() -> pd.DataFrame:
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in store.HISTORY_COLUMNS})
+    empty["interval_start"] = pd.to_datetime(empty["interval_start"], utc=True)
+    return empty
+
+
+def run_many(conn: psycopg.Connection, keys: list[SeriesKey], *, as_of: datetime | None = None,
+             horizon_days: int = DEFAULT_HORIZON_DAYS, run_backtest: bool = True, with_staff: bool = True,
+             save: bool = True, commit_each: bool = True, model_cfg: ModelConfig | None = None,
+             bt_cfg: BacktestConfig | None = None, on_result: Callable[[RunResult], None] | None = None,
+             times: StageTimes | None = None) -> list[RunResult]:
+    """The one forecast loop (CLI, Dagster assets and benchmark): history is read once per service,
+    then per series forecast + backtest, staffing, and one write of the staffed run.
+
+    With ``commit_each`` every series is committed on its own, so a failure keeps the runs already
+    stored; without it the caller commits.
     """
     if horizon_days < 1 or horizon_days > 92:
         raise ValueError(f"horizon must be 1..92 days, got {horizon_days}")
     model_cfg = model_cfg or ModelConfig()
     bt_cfg = bt_cfg or BacktestConfig()
-    as_of = as_of or default_as_of(key.time_zone)
-    history = store.load_history(conn, key, history_start(as_of, model_cfg, bt_cfg), as_of)
-    special = store.load_special_days(conn, key.service_id)
-    result = forecast_history(key, history, as_of, horizon_days, special, model_cfg=model_cfg, bt_cfg=bt_cfg,
-                              run_backtest=run_backtest)
-    st = None
-    if with_staff:
-        targets = store.load_targets(conn, key.service_id)
-        st = staff(result.frame, targets)
-        result.frame = with_staffing(result.frame, st)
-        result.staffing_model = st.model
-        result.info["targets"] = targets.__dict__
-    if save:
-        result.run_id = store.save_run(
-            conn, key, as_of=as_of,
-            horizon_start=result.frame["interval_start"].iloc[0] if len(result.frame) else as_of,
-            horizon_end=result.horizon_end, model=MODEL_NAME,
-            parameters={**result.info, "config": model_cfg.as_dict(), "horizon_days": horizon_days},
-            backtest=result.backtest, frame=result.frame, staffing=st)
-    return result
-
-
-def run_many(conn: psycopg.Connection, keys: list[SeriesKey], *, as_of: datetime | None = None,
-             horizon_days: int = DEFAULT_HORIZON_DAYS, with_staff: bool = True,
-             on_result=None) -> list[RunResult]:
-    """Forecast, backtest, (staff) and store many series; history is read once per service.
-
-    Each series is committed on its own so a failure keeps the runs already stored.
-    """
-    model_cfg, bt_cfg = ModelConfig(), BacktestConfig()
+    times = times or StageTimes()
     results: list[RunResult] = []
     by_service: dict[int, list[SeriesKey]] = {}
     for key in keys:
         by_service.setdefault(key.service_id, []).append(key)
     for service_id, service_keys in by_service.items():
-        tz = service_keys[0].time_zone
-        service_as_of = as_of or default_as_of(tz)
-        histories = store.load_service_histories(
-            conn, service_id, history_start(service_as_of, model_cfg, bt_cfg), service_as_of)
-        special = store.load_special_days(conn, service_id)
-        targets = store.load_targets(conn, service_id)
-        empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in store.HISTORY_COLUMNS})
-        empty["interval_start"] = pd.to_datetime(empty["interval_start"], utc=True)
+        service_as_of = as_of or default_as_of(service_keys[0].time_zone)
+        with times.stage("load"):
+            histories = store.load_service_histories(
+                conn, service_id, history_start(service_as_of, model_cfg, bt_cfg), service_as_of)
+            special = store.load_special_days(conn, service_id)
+            targets = store.load_targets(conn, service_id) if with_staff else None
         for key in service_keys:
-            history = histories.get(key.group_id, empty)
-            result = forecast_history(key, history, service_as_of, horizon_days, special,
-                                      model_cfg=model_cfg, bt_cfg=bt_cfg)
+            with times.stage("model"):
+                result = forecast_history(key, histories.get(key.group_id, _empty_history()), service_as_of,
+                                          horizon_days, special, model_cfg=model_cfg, bt_cfg=bt_cfg,
+                                          run_backtest=run_backtest)
             st = None
-            if with_staff:
-                st = staff(result.frame, targets)
-                result.frame = with_staffing(result.frame, st)
-                result.staffing_model = st.model
-            result.run_id = store.save_run(
-                conn, key, as_of=service_as_of, horizon_start=service_as_of, horizon_end=result.horizon_end,
-                model=MODEL_NAME, parameters={**result.info, "config": model_cfg.as_dict(),
-                                              "horizon_days": horizon_days},
-                backtest=result.backtest, frame=result.frame, staffing=st)
-            conn.commit()
+            if targets is not None:
+                with times.stage("staffing"):
+                    st = staff(result.frame, targets)
+                    result.frame = with_staffing(result.frame, st)
+                    result.staffing_model = st.model
+                    result.info["targets"] = targets.__dict__
+            if save:
+                with times.stage("store"):
+                    result.run_id = _save(conn, result, st, model_cfg, horizon_days)
+                    if commit_each:
+                        conn.commit()
             if on_result is not None:
                 on_result(result)
             results.append(result)
     return results
 
 
-def staff_run(conn: psycopg.Connection, run_id: int, service_id: int) -> tuple[int, Staffing, pd.DataFrame]:
-    """(Re)compute the staffing of a stored run from its calls and AHT with the service's targets."""
-    targets = store.load_targets(conn, service_id)
-    frame = store.run_intervals(conn, run_id)
-    st = staff(frame, targets)
-    updated = store.update_staffing(conn, run_id, frame, st)
-    return updated, st, frame
+def _save(conn: psycopg.Connection, result: RunResult, st: Staffing | None, model_cfg: ModelConfig,
+          horizon_days: int) -> int:
+    frame = result.frame
+    return store.save_run(
+        conn, result.key, as_of=result.as_of,
+        horizon_start=frame["interval_start"].iloc[0] if len(frame) else result.as_of,
+        horizon_end=result.horizon_end, model=MODEL_NAME,
+        parameters={**result.info, "config": model_cfg.as_dict(), "horizon_days": horizon_days},
+        backtest=result.backtest, frame=frame, staffing=st)
+
+
+def run_forecast(conn: psycopg.Connection, key: SeriesKey, **options) -> RunResult:
+    """``run_many`` for one series; the caller commits (options as for ``run_many``)."""
+    return run_many(conn, [key], commit_each=False, **options)[0]
