@@ -8,6 +8,7 @@ gets ``CREATE DATABASE ... TEMPLATE`` of it, which takes a fraction of a second.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -44,7 +45,11 @@ def server_url() -> str:
 def template_db(server_url: str) -> str:
     """Name of a migrated template database for this schema version and month."""
     month = datetime.now(timezone.utc).strftime("%Y%m")
-    name = f"wfm_tpl_{migrations.checksum_of()[:16]}_{month}"
+    # The runner's own code counts too: what upgrade() does beyond the SQL files (extensions,
+    # premade partitions) changes the template.
+    runner = hashlib.sha256(Path(migrations.__file__).read_bytes()).hexdigest()
+    key = hashlib.sha256((migrations.checksum_of() + runner).encode()).hexdigest()
+    name = f"wfm_tpl_{key[:16]}_{month}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_TEMPLATE_LOCK,))
         try:

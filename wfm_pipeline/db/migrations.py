@@ -159,9 +159,32 @@ def upgrade(url: str, sql_dir: Path | None = None, *, premake: bool = True) -> l
             if premake:
                 with conn.transaction():
                     conn.execute("SELECT wfm.premake_partitions()")
+            enable_query_statistics(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now
+
+
+def enable_query_statistics(conn: psycopg.Connection) -> bool:
+    """Create pg_stat_statements where the server preloads it and this role may (the embedded
+    server does both); otherwise leave it to the DBA: ``analyze_query_performance()`` says how.
+    Returns whether the extension is installed afterwards.
+    """
+    state = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'),
+                  'pg_stat_statements' = ANY (pg_catalog.string_to_array(
+                      pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ',')),
+                  EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_stat_statements')
+                  AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)""").fetchone()
+    installed, preloaded, creatable = state
+    if installed or not (preloaded and creatable):
+        return installed
+    with conn.transaction():
+        # Its own schema, not public: the product creates nothing in public.
+        conn.execute("CREATE SCHEMA IF NOT EXISTS extensions")
+        conn.execute("COMMENT ON SCHEMA extensions IS 'Extensions the WFM migration runner installs (pg_stat_statements).'")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA extensions")
+    return True
 
 
 def _apply(conn: psycopg.Connection, migration: Migration) -> None:
