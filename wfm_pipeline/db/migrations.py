@@ -15,11 +15,13 @@ checksum changed is applied, all in one transaction with ``check_function_bodies
 order of functions does not matter), and recorded in ``wfm.schema_repeatables``.
 
 Dependencies are explicit, as in Sqitch: a ``-- requires: functions/<area>/<name>.sql`` line in
-a file's leading comment block names a repeatable file that must be in place before the file is
-applied (a versioned file whose CREATE TRIGGER, materialized view or data step uses a function
-or view; a view built on another view). A versioned file's requirements, and theirs in turn,
-are applied (their current text, if not yet applied at that checksum) in the same transaction
-just before it; repeatable files are applied after what they require.
+a file's leading comment block names a repeatable file that must be in place first: for a
+versioned file, what its CREATE TRIGGER, column default, materialized view or data step uses;
+for a repeatable file, what creating it needs (a view read by a view) or what it calls when a
+versioned file runs it (so that file names only the function it calls). A versioned file's
+requirements, and theirs in turn, are applied (their current text, unless already applied at
+that checksum) in the same transaction just before it; repeatable files are applied after what
+they require.
 """
 
 from __future__ import annotations
