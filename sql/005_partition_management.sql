@@ -15,4 +15,3 @@ COMMENT ON COLUMN wfm.partition_config.table_name IS 'Partitioned parent table.'
 COMMENT ON COLUMN wfm.partition_config.premake_months IS 'Months ahead of the current one that must always exist.';
 COMMENT ON COLUMN wfm.partition_config.retention_months IS 'Months kept when retention is enabled; older partitions are detached, never dropped.';
 COMMENT ON COLUMN wfm.partition_config.retention_enabled IS 'Retention is off unless switched on here.';
-

@@ -30,4 +30,3 @@ CREATE TYPE wfm.staged_import_row AS (
 );
 COMMENT ON TYPE wfm.staged_import_row IS
     'One parsed and validated input row of a JSON import: values, UTC interval start and its problems (empty = accepted; only DUPLICATE_ROW = skipped copy).';
-

@@ -27,4 +27,3 @@ COMMENT ON COLUMN wfm.detached_partitions.range_start IS 'Start of its range (in
 COMMENT ON COLUMN wfm.detached_partitions.range_end IS 'End of its range (exclusive).';
 COMMENT ON COLUMN wfm.detached_partitions.estimated_rows IS 'pg_class.reltuples when detached.';
 COMMENT ON COLUMN wfm.detached_partitions.detached_at IS 'When it was detached.';
-
