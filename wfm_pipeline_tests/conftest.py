@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -102,6 +102,33 @@ def empty_db_url(server_url: str) -> Iterator[str]:
     url = create_database(server_url)
     yield url
     drop_database(server_url, url)
+
+
+@pytest.fixture
+def new_database(server_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of empty databases (no migrations applied), all dropped after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database(server_url))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(server_url, url)
+
+
+@pytest.fixture
+def previous_release_sql(tmp_path: Path) -> Path:
+    """The sql/ folder of the previous release (0.1, commit 1d54921), from the test fixture made
+    with `git archive 1d54921 sql | gzip -9n`: what an existing database was migrated with."""
+    import tarfile
+
+    target = tmp_path / "previous-release"
+    with tarfile.open(Path(__file__).parent / "fixtures" / "sql-previous-release.tar.gz") as tar:
+        # The "data" filter (3.11.4+) refuses links and paths outside the target.
+        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return target / "sql"
 
 
 @pytest.fixture

@@ -1,5 +1,18 @@
--- Set-based validation of JSON input for the SQL write API; see sql/040 for the rules and the
--- inlined cell helpers.
+-- Set-based validation of JSON input for the SQL write API (run_json_import and the API
+-- functions); its row types are in sql/040.
+--
+-- One staging function, wfm.stage_import_rows, turns a JSON array of rows into one row per
+-- input row: the parsed values, the UTC interval start and every problem found, with the
+-- error codes and rules of the file path (wfm.error_codes, the Argus import issue):
+-- integers incl. 12.0 (12.5 NOT_INTEGER), D/E blank only when C = 0, durations <= 86400,
+-- DST gap -> INVALID_LOCAL_TIME, an ambiguous fall-back time maps in input order first to the
+-- earlier then to the later instant, identical copies of an interval keep the first
+-- (DUPLICATE_ROW), conflicting copies are all rejected (DUPLICATE_INTERVAL).
+--
+-- Everything is one SQL statement (no per-row PL/pgSQL, no per-row exception blocks): the
+-- cell helpers (json_cell_*.sql and the others in this folder) are IMMUTABLE
+-- single-expression SQL functions that the planner inlines, and they never raise on bad
+-- input (regex + range checks guard every cast).
 
 CREATE OR REPLACE FUNCTION wfm.stage_import_rows(p_data jsonb, p_format text,
                                       p_service_id integer DEFAULT NULL, p_group_id integer DEFAULT NULL)
