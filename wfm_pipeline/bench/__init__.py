@@ -1,0 +1,1 @@
+"""Benchmarks and their generated data sets (plain Python; the CLI wraps them)."""
