@@ -119,6 +119,7 @@ def backtest(history: pd.DataFrame | None, tz: str, end: datetime,
     result["interval_improvement"] = _improvement(result["interval"])
     result["day_improvement"] = _improvement(result["day"])
     result["interval_improvement_vs_median5"] = _improvement(result["interval"], "median5")
+    result["selection"] = data.engine.select(end_i).as_dict(data.first_day)   # what a forecast from `end` uses
     return result
 
 
