@@ -207,19 +207,35 @@ def summary(results: list[SeriesResult]) -> dict:
 
 
 def format_report(results: list[SeriesResult]) -> str:
+    """Methods × (pooled, day WAPE, pooled per volume); then one line per series; then the checks."""
+    if not results:
+        return "no series"
     s = summary(results)
     methods = list(s["methods"])
-    lines = [f"forecast accuracy: {len(results)} series x {len(results[0].origins) if results else 0} origins "
-             f"({ORIGIN_STEP_DAYS} days apart), {HORIZON_DAYS}-day horizon, pooled interval WAPE",
-             f"{'method':<24}{'pooled':>9}{'day WAPE':>10}  " + "".join(f"{r.label[:22]:>24}" for r in results)]
+    volumes = sorted({r.daily_calls for r in results})
+    lines = [f"forecast accuracy: {len(results)} series x {len(results[0].origins)} origins "
+             f"({ORIGIN_STEP_DAYS} days apart), {HORIZON_DAYS}-day horizon; pooled interval WAPE "
+             f"(sum |actual - forecast| / sum actual); missing days not scored",
+             f"{'method':<24}{'pooled':>9}{'day WAPE':>10}"
+             + "".join(f"{f'{v:.0f}/day':>12}" for v in volumes)]
     for m in methods:
         row = s["methods"][m]
-        lines.append(f"{m:<24}{row['pooled_interval_wape']:>9.2%}{row['day_wape']:>10.2%}  "
-                     + "".join(f"{row['per_series'][r.label]:>24.2%}" for r in results))
-    if s["model_vs_median5"] is not None:
-        lines.append(f"model vs median of 5: {s['model_vs_median5']:+.1%} lower"
-                     if s["model_vs_median5"] >= 0 else f"model vs median of 5: {-s['model_vs_median5']:.1%} higher")
+        per_volume = [pooled([r for r in results if r.daily_calls == v], m) for v in volumes]
+        lines.append(f"{m:<24}{row['pooled_interval_wape']:>9.2%}{row['day_wape']:>10.2%}"
+                     + "".join(f"{w:>12.2%}" for w in per_volume))
+    lines.append("")
+    lines.append(f"{'series':<34}" + "".join(f"{m[:18]:>20}" for m in methods) + f"{'model vs median5':>18}")
+    for r in results:
+        gain = 1 - r.scores["model"].wape / r.scores["median of 5"].wape
+        lines.append(f"{r.label:<34}" + "".join(f"{r.scores[m].wape:>20.2%}" for m in methods) + f"{gain:>+18.1%}")
+    lines.append("")
+    med = s["model_vs_median5"]
+    lines.append(f"model vs median of 5, pooled: {med:+.1%} (positive = model lower)")
+    for v in volumes:
+        part = [r for r in results if r.daily_calls == v]
+        lines.append(f"  {v:.0f}/day: {1 - pooled(part, 'model') / pooled(part, 'median of 5'):+.1%}")
     worse = s["origins_model_worse_than_naive"]
-    lines.append("origins where the model is worse than seasonal naive: "
-                 + (", ".join(f"{label} @ {o}" for label, o in worse) if worse else "none"))
+    lines.append(f"origins where the model is worse than seasonal naive: {len(worse)} of "
+                 f"{sum(len(r.origins) for r in results)}"
+                 + (" (" + "; ".join(f"{label} @ {o}" for label, o in worse) + ")" if worse else ""))
     return "\n".join(lines)

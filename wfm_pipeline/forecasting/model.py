@@ -54,7 +54,7 @@ __all__ = ["MODEL_NAME", "SLOTS", "ModelConfig", "SpecialDay", "Forecast", "Seri
 @dataclass(frozen=True)
 class ModelConfig:
     train_days: int = 112            # history one fit uses (16 weeks)
-    profile_weeks: int = 8           # weeks behind profiles, weekday factors, AHT
+    profile_weeks: int = 16          # weeks behind profiles, weekday factors (decayed), AHT
     week_decay: float = 0.85         # weight of a week relative to the next newer one (weekday factors)
     min_coverage: float = 0.5        # a day must cover this share of usual volume to count
     min_train_days: int = 21         # days with data a fit needs
