@@ -12,7 +12,6 @@ days (which planners handle by hand).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from wfm_pipeline.forecasting.candidates import CANDIDATES
+from wfm_pipeline.forecasting.candidates import CANDIDATES, column_nanmedian
 from wfm_pipeline.forecasting.model import ModelConfig, SeriesData, SpecialDay, forecast_grid, history_days
 
 SLOTS = 96
@@ -49,9 +48,7 @@ def baselines(grid: np.ndarray, dows: np.ndarray, origin: int, horizon: int) -> 
         if same.size == 0:
             continue
         naive[h] = np.nan_to_num(grid[same[0]])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)      # a slot with no row in 5 days: 0
-            med[h] = np.nan_to_num(np.nanmedian(grid[same[:5]], axis=0))
+        med[h] = np.nan_to_num(column_nanmedian(grid[same[:5]]))     # a slot with no row in 5 days: 0
     return {"naive": naive, "median5": med}
 
 

@@ -16,7 +16,6 @@ origin). A fit:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,10 +53,20 @@ def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return rate / total if total > 0 else rate
 
 
-def _nanmedian(a: np.ndarray, axis=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN slices give NaN, handled by callers
-        return np.nanmedian(a, axis=axis)
+def _nanmedian(a: np.ndarray) -> float:
+    a = a[~np.isnan(a)]
+    return float(np.median(a)) if a.size else float("nan")
+
+
+def column_nanmedian(a: np.ndarray) -> np.ndarray:
+    """Median of each column ignoring NaN (NaN where a column has none); np.nanmedian is ~50x
+    slower on the small blocks (5 days × 96 slots) the candidates and baselines take it of."""
+    s = np.sort(a, axis=0)                      # NaN sort last
+    n = (~np.isnan(a)).sum(0)
+    lo = np.maximum((n - 1) // 2, 0)[None, :]
+    hi = np.maximum(n // 2, 0)[None, :]
+    med = (np.take_along_axis(s, lo, 0)[0] + np.take_along_axis(s, hi, 0)[0]) / 2
+    return np.where(n > 0, med, np.nan)
 
 
 # ---------------------------------------------------------------- day labels
@@ -104,11 +113,11 @@ def abnormal_days(totals: np.ndarray, dows: np.ndarray, candidates: np.ndarray, 
         if vals.size:
             f0[w] = np.median(vals)
     logs = np.log(totals[idx] / f0[dows[idx]])
-    resid = np.full(idx.size, np.nan)
-    for k in range(idx.size):
-        neigh = np.concatenate([logs[max(0, k - neighbours):k], logs[k + 1:k + 1 + neighbours]])
-        if neigh.size >= 4:
-            resid[k] = logs[k] - np.median(neigh)
+    padded = np.concatenate([np.full(neighbours, np.nan), logs, np.full(neighbours, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1)
+    around = np.delete(windows, neighbours, axis=1)           # the ±7 open days, not the day itself
+    enough = (~np.isnan(around)).sum(1) >= 4
+    resid = np.where(enough, logs - column_nanmedian(around.T), np.nan)
     ok = ~np.isnan(resid)
     if ok.sum() < 8:
         return out
@@ -297,7 +306,7 @@ def candidate_grids(p: Prepared, future_dows: np.ndarray, steps: np.ndarray) -> 
         if rows.size == 0:
             slot_med[w] = naive[w] = profiles[w] * p.level * factors[w]
             continue
-        med = _nanmedian(grid[rows], axis=0)
+        med = column_nanmedian(grid[rows])
         slot_med[w] = np.where(np.isnan(med), profiles[w] * dow_med[w], med)
         last = grid[rows[-1]]
         naive[w] = np.where(np.isnan(last), profiles[w] * p.clean[rows[-1]], last)
