@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 
 from wfm_pipeline.bench import bank_calls
-from wfm_pipeline.forecasting.backtest import baselines
-from wfm_pipeline.forecasting.model import ModelConfig, SpecialDay, forecast_series, local_grid, weekdays
+from wfm_pipeline.forecasting.backtest import BacktestConfig, baselines
+from wfm_pipeline.forecasting.model import (ModelConfig, SpecialDay, forecast_series, history_days, local_grid,
+                                            weekdays)
 
 HORIZON_DAYS = 14
 ORIGINS = 6
 ORIGIN_STEP_DAYS = 21
-HISTORY_DAYS_READ = 200          # what `wfm forecast` reads before the origin (pipeline.history_start)
 
 
 @dataclass
@@ -130,13 +130,15 @@ def evaluate(series: bank_calls.BankSeries, *, with_statsforecast: bool, model_c
     result = SeriesResult(f"seed {spec.seed}, {spec.daily_calls:.0f}/day, {series.shape}", series.shape,
                           spec.daily_calls, spec.seed, origins)
     stamps = pd.DatetimeIndex(series.frame["interval_start"])
+    bt = BacktestConfig()       # the window `wfm forecast` reads (pipeline.history_start)
+    read_days = history_days(model_cfg or ModelConfig(), bt.weeks, bt.horizon_days, bt.step_days) + 1
     for k, origin in enumerate(origins):
         o = (origin - spec.start).days
         actual = full[o:o + HORIZON_DAYS]
         mask = ~np.isnan(actual)
         a = np.where(mask, actual, 0.0)
         as_of = pd.Timestamp(origin).tz_localize(zone)
-        start = as_of - pd.Timedelta(days=HISTORY_DAYS_READ)
+        start = as_of - pd.Timedelta(days=read_days)
         history = series.frame[(stamps >= start) & (stamps < as_of)]
         end = (as_of + pd.DateOffset(days=HORIZON_DAYS)).to_pydatetime()
         methods: dict[str, np.ndarray] = {}
