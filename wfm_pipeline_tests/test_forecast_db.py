@@ -187,6 +187,8 @@ def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> 
     meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
     assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
     assert "data:image/png;base64," in meta["plot"].value and meta["old_runs_pruned"].value == 0
+    selection = meta["model_selection"].value
+    assert "| S1 |" in selection and "holt_horizon" in selection and "median of 5" in selection
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("backtest_beats_seasonal_naive", True)]
     staffed = result.output_for_node("staffing_requirements")["S1"]
