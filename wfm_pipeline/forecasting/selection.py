@@ -14,6 +14,7 @@ the same weekly lattice) reuses them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -34,9 +35,7 @@ class Selection:
     scores: dict[str, float | None] = field(default_factory=dict)   # inner pooled interval WAPE
     windows: list[int] = field(default_factory=list)                # inner origins (day index)
 
-    def as_dict(self, first_day=None) -> dict:
-        from datetime import timedelta
-
+    def as_dict(self, first_day: date | None = None) -> dict:
         def day(i: int):
             return str(first_day + timedelta(days=int(i))) if first_day is not None else int(i)
 
