@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
-from wfm_pipeline.bench import api_insert, forecast, imports, queries
+from wfm_pipeline.bench import api_insert, forecast, forecast_accuracy, imports, queries
 from wfm_pipeline.cli.common import db_url
 from wfm_pipeline.db import migrations
+from wfm_pipeline.textsafe import term
 
 
 @click.group()
@@ -97,3 +99,31 @@ def bench_api_insert(rows_per_call: int, calls: int, clients: int, database: str
     verdict = "meets" if result.best_rows_per_second >= result.target_rows_per_second else "is below"
     click.echo(f"best {result.best_rows_per_second:,.0f} rows/s {verdict} the target of "
                f"{result.target_rows_per_second:,} rows/s")
+
+
+@bench.command("forecast-accuracy")
+@click.option("--seeds", default="1,2,3,4", show_default=True, help="Seeds of the generated series.")
+@click.option("--volumes", default="300,3000", show_default=True, help="Calls per open weekday of the series.")
+@click.option("--weeks", default=40, show_default=True, type=click.IntRange(26, 104), help="History generated.")
+@click.option("--statsforecast/--no-statsforecast", "with_sf", default=None,
+              help="Also score statsforecast MSTL and AutoETS (default: when installed, extra [bench]).")
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+def bench_forecast_accuracy(seeds: str, volumes: str, weeks: int, with_sf: bool | None, as_json: bool) -> None:
+    """Accuracy on generated bank-like series: model vs seasonal naive vs median of 5 (issue 11 protocol)."""
+    try:
+        seed_list = tuple(int(x) for x in seeds.split(",") if x.strip())
+        volume_list = tuple(float(x) for x in volumes.split(",") if x.strip())
+    except ValueError as exc:
+        raise click.UsageError(f"--seeds/--volumes: {term(exc)}") from exc
+    if with_sf and not forecast_accuracy.statsforecast_available():
+        raise click.UsageError("statsforecast is not installed: pip install 'wfm-pipeline[bench]'")
+    t0 = time.perf_counter()
+    results = forecast_accuracy.run(
+        seed_list, volume_list, with_statsforecast=with_sf, weeks=weeks,
+        on_series=None if as_json else lambda r: click.echo(f"  {r.label}: model {r.scores['model'].wape:.2%}, "
+                                                            f"median of 5 {r.scores['median of 5'].wape:.2%}"))
+    if as_json:
+        click.echo(json.dumps(forecast_accuracy.summary(results), default=str))
+        return
+    click.echo(forecast_accuracy.format_report(results))
+    click.echo(f"({time.perf_counter() - t0:.0f} s)")

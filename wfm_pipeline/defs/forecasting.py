@@ -26,12 +26,27 @@ def _pooled(runs: dict[str, dict], field: str) -> float:
     return sum(r[field] * r["calls_scored"] for r in scored) / weight if weight else float("nan")
 
 
+def selection_table(runs: dict[str, dict]) -> str:
+    """Markdown: per series the backtest WAPE of each candidate, the model and the baselines, and
+    the combination chosen for the forecast (by backtest on history before the origin)."""
+    names = sorted({c for r in runs.values() for c in r.get("candidates", {})})
+    head = "| series | combination used | model | median of 5 | seasonal naive | " + " | ".join(names) + " |"
+    rows = [head, "|---|---|" + "---:|" * (3 + len(names))]
+    for label, r in runs.items():
+        weights = ", ".join(f"{k} {v:.2f}" for k, v in r.get("weights", {}).items()) or "-"
+        cells = [_pct(r.get("wape_model")), _pct(r.get("wape_median5")), _pct(r.get("wape_naive"))]
+        cells += [_pct(r.get("candidates", {}).get(c)) for c in names]
+        rows.append(f"| {label} | {weights} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def _forecast_metadata(runs: dict[str, dict], pruned: int, best: pipeline.RunResult | None) -> dict:
     table = ["| series | run | calls forecast | WAPE model | WAPE naive |", "|---|---:|---:|---:|---:|"]
     table += [f"| {label} | {r['run_id']} | {r['calls']:.0f} | {_pct(r['wape_model'])} "
               f"| {_pct(r['wape_naive'])} |" for label, r in runs.items()]
     metadata = {
         "series": dg.MetadataValue.int(len(runs)),
+        "model_selection": dg.MetadataValue.md(selection_table(runs)),
         "old_runs_pruned": dg.MetadataValue.int(pruned),
         "backtest_wape_model": dg.MetadataValue.float(float(_pooled(runs, "wape_model"))),
         "backtest_wape_naive": dg.MetadataValue.float(float(_pooled(runs, "wape_naive"))),
@@ -93,6 +108,9 @@ def forecasts(context: dg.AssetExecutionContext, wfm_db: WfmDatabase):
             runs[label] = {"run_id": result.run_id, "service_id": result.key.service_id,
                            "calls": float(result.frame["calls"].sum()),
                            "wape_model": interval.get("model"), "wape_naive": interval.get("naive"),
+                           "wape_median5": interval.get("median5"),
+                           "candidates": result.backtest.get("candidates", {}),
+                           "weights": (result.backtest.get("selection") or {}).get("weights", {}),
                            "calls_scored": result.backtest.get("calls_scored", 0.0)}
             staffed[label] = {"run_id": result.run_id, "intervals": len(result.frame),
                               "model": result.staffing_model,

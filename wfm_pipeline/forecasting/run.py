@@ -13,9 +13,9 @@ import pandas as pd
 import psycopg
 
 from wfm_pipeline.forecasting import store
-from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest
+from wfm_pipeline.forecasting.backtest import BacktestConfig, backtest, series_data_for
 from wfm_pipeline.forecasting.erlang import Staffing, Targets, staffing
-from wfm_pipeline.forecasting.model import MODEL_NAME, ModelConfig, SpecialDay, forecast_series
+from wfm_pipeline.forecasting.model import MODEL_NAME, ModelConfig, SpecialDay, forecast_from, history_days
 from wfm_pipeline.forecasting.store import SeriesKey
 
 DEFAULT_HORIZON_DAYS = 14
@@ -52,7 +52,8 @@ def horizon_end(as_of: datetime, tz: str, days: int) -> datetime:
 
 
 def history_start(as_of: datetime, model_cfg: ModelConfig, bt_cfg: BacktestConfig) -> datetime:
-    return as_of - timedelta(days=model_cfg.train_days + 7 * bt_cfg.weeks + 8)
+    """Earliest history a forecast with its model selection and backtest can use (+1 day for DST)."""
+    return as_of - timedelta(days=history_days(model_cfg, bt_cfg.weeks, bt_cfg.horizon_days, bt_cfg.step_days) + 1)
 
 
 def staff(frame: pd.DataFrame, targets: Targets) -> Staffing:
@@ -72,8 +73,15 @@ def forecast_history(key: SeriesKey, history: pd.DataFrame, as_of: datetime, hor
     model_cfg = model_cfg or ModelConfig()
     bt_cfg = bt_cfg or BacktestConfig()
     end = horizon_end(as_of, key.time_zone, horizon_days)
-    fc = forecast_series(history, key.time_zone, as_of, end, special_days, model_cfg)
-    bt = backtest(history, key.time_zone, as_of, special_days, bt_cfg, model_cfg) if run_backtest else {}
+    as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
+    # One grid and one engine for the forecast and its backtest: the model-selection fits of
+    # the backtest origins are the forecast's own inner fits (same weekly lattice).
+    data = series_data_for(history, key.time_zone, as_of_ts.tz_convert(ZoneInfo(key.time_zone)).date(),
+                           special_days, bt_cfg, model_cfg)
+    fc = forecast_from(data, as_of_ts, pd.Timestamp(end))
+    bt = backtest(None, key.time_zone, as_of, special_days, bt_cfg, model_cfg, data=data) if run_backtest else {}
+    if bt:
+        bt["selection"] = fc.info.get("selection")
     return RunResult(key, as_of, end, fc.frame, fc.info, bt, history)
 
 

@@ -90,6 +90,37 @@ def load_history(conn: psycopg.Connection, key: SeriesKey, start: datetime, end:
     return frame
 
 
+def last_interval(conn: psycopg.Connection, key: SeriesKey) -> datetime | None:
+    """Start of the series' newest interval with statistics (service level: any row of the service)."""
+    if key.group_id is None:
+        row = conn.execute("SELECT max(interval_start_time) FROM wfm.contact_statistics WHERE service_id = %s",
+                           (key.service_id,)).fetchone()
+    else:
+        row = conn.execute("""SELECT max(interval_start_time) FROM wfm.contact_statistics
+                              WHERE service_id = %s AND group_id = %s""", (key.service_id, key.group_id)).fetchone()
+    return row[0]
+
+
+def set_special_days(conn: psycopg.Connection, service_id: int, days: list[date], *, exclude_from_training: bool,
+                     multiplier: float | None, descriptions: dict[date, str] | None = None,
+                     description: str | None = None) -> int:
+    """Insert or update many special days of a service in one statement; the caller commits."""
+    descriptions = descriptions or {}
+    texts = [description if description is not None else descriptions.get(d) for d in days]
+    return conn.execute(
+        """INSERT INTO wfm.special_days (service_id, day, exclude_from_training, multiplier, description)
+           SELECT %s, d, %s, %s, t FROM unnest(%s::date[], %s::text[]) AS u(d, t)
+           ON CONFLICT (service_id, day) DO UPDATE
+           SET exclude_from_training = EXCLUDED.exclude_from_training,
+               multiplier = EXCLUDED.multiplier, description = EXCLUDED.description""",
+        (service_id, exclude_from_training, multiplier, list(days), texts)).rowcount
+
+
+def remove_special_days(conn: psycopg.Connection, service_id: int, days: list[date]) -> int:
+    return conn.execute("DELETE FROM wfm.special_days WHERE service_id = %s AND day = ANY(%s::date[])",
+                        (service_id, list(days))).rowcount
+
+
 HISTORY_COLUMNS = ["interval_start", "calls", "unique_calls", "handle_seconds"]
 
 
