@@ -158,7 +158,9 @@ def dev(port: int, host: str) -> None:
     dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
     cmd = [dagster, "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     click.echo(f"Dagster UI on http://{host}:{port}  (Ctrl-C to stop; `wfm db stop` stops PostgreSQL)")
-    sys.exit(subprocess.call(cmd, env=env))
+    # cwd: Dagster puts its working directory on the code server's sys.path; $DAGSTER_HOME holds
+    # no package, so the code location is the wfm_pipeline this command itself runs.
+    sys.exit(subprocess.call(cmd, env=env, cwd=settings.dagster_home))
 
 
 for command in (imports.import_cmd, imports.batches_group, forecast.forecast, warehouse.views_group,
