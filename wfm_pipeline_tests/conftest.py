@@ -21,17 +21,17 @@ from psycopg import sql
 
 from wfm_pipeline.db import embedded, migrations
 from wfm_pipeline.db.connection import with_database
-from wfm_pipeline.settings import REPO_ROOT, get_settings
 from wfm_pipeline_tests.health_data import load, today
 
 _TEMPLATE_LOCK = 0x57464D54  # serializes template builds across concurrent pytest processes
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def _server_url() -> str:
     url = os.environ.get("WFM_DATABASE_URL")
     if url:
         return with_database(url, "postgres")
-    home = Path(os.environ.get("WFM_TEST_HOME") or REPO_ROOT / ".wfm-test")
+    home = Path(os.environ.get("WFM_TEST_HOME") or _CHECKOUT / ".wfm-test")
     return with_database(embedded.start(home / "pg"), "postgres")
 
 
@@ -140,7 +140,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment of a `wfm` user pointed at the test database; yields WFM_HOME."""
     home = tmp_path / "wfm-home"
     home.mkdir()
@@ -148,9 +148,7 @@ def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("WFM_HOME", str(home))
     monkeypatch.delenv("WFM_LANDING_DIR", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
+    return home
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from wfm_pipeline.defs.ingest import (
     argus_validated,
     contact_statistics,
 )
-from wfm_pipeline.defs.sensors import SETTLE_ENV, argus_landing_sensor
+from wfm_pipeline.defs.sensors import argus_landing_sensor
 from wfm_pipeline.settings import get_settings
 
 FILE_ASSETS = [argus_raw_file, argus_validated, argus_import_batch]
@@ -222,7 +222,7 @@ def test_a_month_materialization_rebuilds_it_from_the_history(settings, instance
 
 
 def test_landing_sensor_run_and_restart_import_a_file_once(settings, instance, db_url, conn, monkeypatch) -> None:
-    monkeypatch.setenv(SETTLE_ENV, "0")
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
     path = write_xlsx(settings.landing_dir / "S1" / "march.xlsx", [ROWS[0], ROWS[5]])
     content = path.read_bytes()  # (openpyxl stamps the time into a workbook: copy bytes, not rows)
 

@@ -12,7 +12,7 @@ import pytest
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.argus import landing
-from wfm_pipeline.defs.sensors import (SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor,
+from wfm_pipeline.defs.sensors import (Seen, argus_landing_sensor, dump_cursor, load_cursor,
                                         load_skipped, observe)
 from wfm_pipeline.settings import get_settings
 
@@ -24,7 +24,7 @@ CSV = ("Start;Unique;NonUnique;Talk;Post\n"
 @pytest.fixture
 def env(wfm_env: Path, db_url: str, service: dict, monkeypatch: pytest.MonkeyPatch):
     """WFM_HOME with a landing folder; files settle after two ticks (no wall-clock wait)."""
-    monkeypatch.setenv(SETTLE_ENV, "0")
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
     settings = get_settings()
     settings.landing_dir.mkdir(parents=True)
     return settings
@@ -115,7 +115,7 @@ def test_cursor_round_trips_and_a_foreign_cursor_starts_afresh() -> None:
 
 
 def test_strict_landing_imports_are_switched_on_by_the_environment(env, tick, monkeypatch) -> None:
-    monkeypatch.setenv(STRICT_ENV, "true")
+    monkeypatch.setenv("WFM_LANDING_STRICT", "true")
     drop(env, "S1/march.csv")
     (request,) = tick(tick(None).cursor).run_requests
     assert request.run_config == {"ops": {"argus_import_batch": {"config": {"strict": True}}}}

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from wfm_pipeline.db import connection, embedded, migrations
 from wfm_pipeline.settings import get_settings
 
 BENCH_DATABASE = "wfm_bench"
-_DATASET_SQL = Path(__file__).with_name("bench_dataset.sql")
+_DATASET_SQL = resources.files("wfm_pipeline.bench") / "bench_dataset.sql"  # package data (pyproject.toml)
 # Time zones of the benchmark services: whole-hour, half-hour and DST-switching offsets.
 _TIME_ZONES = ["Europe/Berlin", "Europe/Moscow", "America/New_York", "Asia/Kolkata", "Europe/London",
                "Asia/Yekaterinburg", "America/Los_Angeles", "Australia/Sydney", "Asia/Tokyo", "UTC"]

@@ -1,4 +1,4 @@
-"""What every command module shares: the usage error and the migrated database URL.
+"""What every command module shares: the usage error and the checked database URL.
 
 Command modules import this module, never ``cli.main`` (which imports them).
 """
@@ -9,6 +9,7 @@ import click
 import psycopg
 
 from wfm_pipeline.db import connection, migrations
+from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term_lines
 
 
@@ -23,16 +24,26 @@ class UsageError(click.UsageError):
         super().__init__(term_lines(message), ctx)
 
 
-def db_url() -> str:
-    """The WFM database URL, migrated (every command that touches data calls this)."""
-    url = connection.database_url()
+def db_url(*, upgrade: bool = False) -> str:
+    """The WFM database URL, checked against this copy's SQL (every data command calls this).
+
+    The embedded default is migrated when files are pending (its first use, or a newer
+    wfm-pipeline); a WFM_DATABASE_URL database is only checked, and pending files stop the
+    command ("N migrations pending: run `wfm db upgrade`"). ``upgrade``: apply pending files
+    in either case (`wfm db upgrade`, `wfm dev`).
+    """
+    settings = get_settings()
+    url = connection.database_url(settings)
     try:
-        migrations.upgrade(url)
+        if upgrade:
+            migrations.upgrade(url)
+        else:
+            migrations.prepare(url, migrate=settings.embedded)
     except migrations.MigrationError as exc:
         raise click.ClickException(term_lines(exc)) from exc
     return url
 
 
 def connect() -> psycopg.Connection:
-    """A connection to the migrated WFM database."""
+    """A connection to the WFM database, checked by ``db_url``."""
     return connection.connect(db_url())

@@ -11,7 +11,7 @@ import click
 import psycopg
 
 from wfm_pipeline.db import catalog, connection, embedded, migrations
-from wfm_pipeline.settings import REPO_ROOT, get_settings
+from wfm_pipeline.settings import get_settings
 from wfm_pipeline.cli import bench, forecast, health, imports, warehouse
 from wfm_pipeline.cli.common import UsageError, db_url
 from wfm_pipeline.textsafe import term, term_lines
@@ -144,20 +144,23 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def dev(port: int, host: str) -> None:
     """Start the database, migrate, and run the Dagster UI and daemon."""
-    from wfm_pipeline.defs.instance import write_dagster_yaml
+    from wfm_pipeline.defs.instance import write_dagster_yaml, write_workspace_yaml
 
     settings = get_settings()
-    url = db_url()
+    url = db_url(upgrade=True)
     click.echo(f"WFM database: {url}")
     settings.landing_dir.mkdir(parents=True, exist_ok=True)
     config = write_dagster_yaml(settings)
+    workspace = write_workspace_yaml(settings)
     click.echo(f"Dagster instance: {config}")
     env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), "WFM_DATABASE_URL": url,
            "WFM_HOME": str(settings.home), "WFM_LANDING_DIR": str(settings.landing_dir)}
     dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
-    cmd = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+    cmd = [dagster, "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     click.echo(f"Dagster UI on http://{host}:{port}  (Ctrl-C to stop; `wfm db stop` stops PostgreSQL)")
-    sys.exit(subprocess.call(cmd, env=env, cwd=REPO_ROOT))
+    # cwd: Dagster puts its working directory on the code server's sys.path; $DAGSTER_HOME holds
+    # no package, so the code location is the wfm_pipeline this command itself runs.
+    sys.exit(subprocess.call(cmd, env=env, cwd=settings.dagster_home))
 
 
 for command in (imports.import_cmd, imports.batches_group, forecast.forecast, warehouse.views_group,

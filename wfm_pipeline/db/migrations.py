@@ -370,3 +370,49 @@ def status(url: str, sql_dir: Path | None = None) -> list[tuple[str, str]]:
         state = "pending" if recorded is None else ("applied" if recorded == r.sha256 else "changed")
         rows.append((f"functions/{r.name}", state))
     return rows
+
+
+class PendingMigrations(MigrationError):
+    """The database lags behind this copy's SQL files: `wfm db upgrade` must run first."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        noun = "migration" if len(names) == 1 else "migrations"
+        super().__init__(f"{len(names)} {noun} pending: run `wfm db upgrade` ({shown})")
+
+
+def pending(url: str, sql_dir: Path | None = None) -> list[str]:
+    """The files `upgrade` would apply (or refuse: a changed numbered file), by one query.
+
+    Numbered files are named as in ``wfm.schema_migrations``, repeatable ones as
+    ``functions/<relative path>``; an unmigrated database has every file pending.
+    """
+    numbered = discover(sql_dir)
+    repeatables = discover_repeatables(sql_dir)
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            recorded = {(kind, key): sha for kind, key, sha in conn.execute(
+                "SELECT 'n', version, sha256 FROM wfm.schema_migrations "
+                "UNION ALL SELECT 'r', path, sha256 FROM wfm.schema_repeatables")}
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            recorded = {}
+    names = [m.path.name if recorded.get(("n", m.version)) is None else f"{m.path.name} (changed since applied)"
+             for m in numbered if recorded.get(("n", m.version)) != m.sha256]
+    names += [f"functions/{r.name}" for r in repeatables if recorded.get(("r", r.name)) != r.sha256]
+    return names
+
+
+def prepare(url: str, *, migrate: bool, sql_dir: Path | None = None) -> None:
+    """Make sure ``url`` has this copy's schema before a command works on it.
+
+    Nothing pending: one query and done. Pending with ``migrate`` (the embedded default's first
+    use): `upgrade`. Pending without it (a shared server, WFM_DATABASE_URL): PendingMigrations,
+    since migrating a shared database is an operator's decision (`wfm db upgrade`).
+    """
+    names = pending(url, sql_dir)
+    if not names:
+        return
+    if not migrate:
+        raise PendingMigrations(names)
+    upgrade(url, sql_dir)

@@ -1,4 +1,5 @@
-"""The Dagster instance configuration: runs, events and schedules stored in PostgreSQL."""
+"""The Dagster instance configuration (runs, events and schedules stored in PostgreSQL) and the
+workspace `wfm dev` loads, both written into $DAGSTER_HOME so an installed wheel needs no checkout."""
 
 from __future__ import annotations
 
@@ -40,4 +41,23 @@ telemetry:
 """
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
+    return path
+
+
+# The code location `wfm dev` serves. Same text as the repository's workspace.yaml (which serves
+# `dagster dev` run by hand in a checkout; a test keeps the two equal): the location name is
+# part of the identity of sensor cursors and schedule states, so it must not change.
+WORKSPACE_YAML = """load_from:
+  - python_module:
+      module_name: wfm_pipeline.definitions
+      location_name: wfm_pipeline
+"""
+
+
+def write_workspace_yaml(settings: Settings) -> Path:
+    """Write $DAGSTER_HOME/workspace.yaml (the installed package's definitions); return its path."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    path = settings.dagster_home / "workspace.yaml"
+    if not path.exists() or path.read_text() != WORKSPACE_YAML:
+        path.write_text(WORKSPACE_YAML)
     return path

@@ -43,9 +43,6 @@ from wfm_pipeline.defs.ingest import argus_file_import_job, argus_files_partitio
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
 
-SETTLE_ENV = "WFM_LANDING_SETTLE_SECONDS"
-STRICT_ENV = "WFM_LANDING_STRICT"  # 1/true/yes: the sensor's runs import strictly (all rows valid or none)
-DEFAULT_SETTLE_SECONDS = 20.0
 CURSOR_VERSION = 1
 
 
@@ -57,15 +54,6 @@ class Seen:
     mtime_ns: int
     since: float              # when this (size, mtime) was first observed (sensor clock)
     key: str | None = None    # partition key once a run was requested for exactly this stat
-
-
-def settle_seconds() -> float:
-    raw = os.environ.get(SETTLE_ENV)
-    return float(raw) if raw not in (None, "") else DEFAULT_SETTLE_SECONDS
-
-
-def strict_from_env() -> bool:
-    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _cursor_data(cursor: str | None) -> dict:
@@ -155,7 +143,7 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     now = time.time()
     found = landing.scan(settings.landing_dir)
     skipped = report_skipped(context, found.skipped, load_skipped(context.cursor))
-    settled, state = observe(found.files, load_cursor(context.cursor), now, settle_seconds())
+    settled, state = observe(found.files, load_cursor(context.cursor), now, settings.landing_settle_seconds)
     run_requests: list[dg.RunRequest] = []
     new_keys: list[str] = []
     if settled:
@@ -218,7 +206,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     return dg.RunRequest(
         run_key=run_key,
         partition_key=key,
-        run_config={"ops": {"argus_import_batch": {"config": {"strict": strict_from_env()}}}},
+        run_config={"ops": {"argus_import_batch": {"config": {"strict": settings.landing_strict}}}},
         tags={"wfm/landing_file": f.rel, "wfm/service": f.service_code, "wfm/sha256": sha},
     )
 
