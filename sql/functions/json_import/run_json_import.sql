@@ -73,14 +73,10 @@ BEGIN
                                        r.abandoned_calls, r.sl_threshold_seconds,
                                        ARRAY[ROW(CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
                                                  'NO_PARTITION',
-                                                 format('no partition for month %s (UTC) of interval %s; the JSON import '
-                                                        'functions never create partitions: ask the operator to make the '
-                                                        'month available (widen the premake window in wfm.partition_config '
-                                                        'and run wfm.premake_partitions() or `wfm db upgrade`, or run '
-                                                        'SELECT wfm.ensure_monthly_partitions(...) as the ETL role), then send the row again',
-                                                        to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
-                                                        quote_nullable(r.interval_start_raw)),
-                                                 r.interval_start_raw)::wfm.import_row_error],
+                                                 wfm.error_message('NO_PARTITION', jsonb_build_object(
+                                                     'month', to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
+                                                     'value', r.interval_start_raw)),
+                                                 wfm.clip_text(r.interval_start_raw))::wfm.import_row_error],
                                        r.interval_start_raw)::wfm.staged_import_row
                               ELSE r END ORDER BY r.row_number)
         INTO v_rows
@@ -107,7 +103,7 @@ BEGIN
 
     IF v_total = 0 THEN
         v_status := 'rejected';
-        v_message := 'no data rows: no row has a date in column A (DD.MM.YYYY HH:MM:SS, ISO 8601 or an Excel serial date)';
+        v_message := wfm.error_message('NO_DATA_ROWS', '{"file": "JSON input"}');
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'NO_DATA_ROWS', v_message, NULL);
     ELSIF p_validate_only THEN
@@ -125,7 +121,8 @@ BEGIN
         v_message := 'every row was rejected; see import_errors';
     ELSIF p_strict AND v_rejected > 0 THEN
         v_status := 'rejected';
-        v_message := format('strict mode: %s of %s rows are invalid, nothing imported', v_rejected, v_total);
+        v_message := wfm.error_message('STRICT_MODE', jsonb_build_object('rejected', v_rejected, 'total', v_total,
+                                                                          'valid', v_accepted));
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'STRICT_MODE', v_message, NULL);
         v_rejected := v_total - v_skipped;  -- the valid rows are not imported either
