@@ -106,6 +106,7 @@ def parse_catalog(text: str) -> dict[str, ErrorCode]:
     """The ``('CODE', 'scope', 'description', 'template')`` tuples of the catalogue file's VALUES
     list, in file order. Strict: anything else inside the list is an error (the file is code)."""
     tokens = [(m.lastgroup, m.group()) for m in _SQL_TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
+    tokens.append(("end", "end of file"))
     words = [t[1].upper() if t[0] == "word" else None for t in tokens]
     if "VALUES" not in words:
         raise ValueError("error code catalogue: no VALUES list")
