@@ -93,7 +93,7 @@ def test_a_row_with_several_problems_reports_each(tmp_path: Path) -> None:
 def test_b_greater_than_c_and_a_bad_cell_both_reported(tmp_path: Path) -> None:
     result = validate_rows(tmp_path, [[T0, 9, 4, "n/a", 3]])
     assert codes(result) == [(2, "B", E.UNIQUE_EXCEEDS_NON_UNIQUE), (2, "D", E.NOT_INTEGER)]
-    assert result.errors[0].message == ("column B '9' exceeds column C '4': unique incoming calls cannot exceed "
+    assert result.errors[0].message == ("column B '9' exceeds column C (4): unique incoming calls cannot exceed "
                                         "non-unique incoming calls")
 
 

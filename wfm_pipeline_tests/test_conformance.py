@@ -170,7 +170,7 @@ EXPECTED_MESSAGES = {
     (7, "D", "MISSING_VALUE"): "column D is empty; a value is required (D and E may be empty only when C = 0)",
     (8, "D", "OUT_OF_RANGE"): "column D '90000' is out of range: it must be at most 86,400 seconds",
     (9, "B", "UNIQUE_EXCEEDS_NON_UNIQUE"):
-        "column B '5' exceeds column C '3': unique incoming calls cannot exceed non-unique incoming calls",
+        "column B '5' exceeds column C (3): unique incoming calls cannot exceed non-unique incoming calls",
     (10, "A", "MISALIGNED_INTERVAL"):
         "column A '01.01.2024 12:07:00' is not the start of a 15-minute interval: :00, :15, :30 or :45 and 0 "
         "seconds, in time zone Europe/Berlin and in UTC (which local mean time, before standard time, is not)",

@@ -77,7 +77,7 @@ def test_no_sql_function_holds_template_text(conn: psycopg.Connection) -> None:
 
 def _all_params(template: str, value: str) -> dict[str, object]:
     params: dict[str, object] = {name: f"<{name}>" for name in PLACEHOLDER.findall(template)}
-    params.update(value=value, other_value=value + "2", first_row=3)
+    params.update(value=value, first_row=3, reason=f"<{value}>")
     return params
 
 
@@ -93,6 +93,8 @@ def test_both_renderers_give_identical_text_for_every_code(conn: psycopg.Connect
             assert not PLACEHOLDER.search(python), code
         if "{value}" in entry.message_template:   # quoted, quotes doubled, clipped; never re-read
             assert "'" + E.clip(value).replace("'", "''") + "'" in python, code
+        if "{reason}" in entry.message_template and len(value) < 500:  # others verbatim, braces as parentheses
+            assert "<" + value.replace("{", "(").replace("}", ")") + ">" in python, code
 
 
 def test_rendering_rules(conn: psycopg.Connection) -> None:
@@ -100,8 +102,10 @@ def test_rendering_rules(conn: psycopg.Connection) -> None:
         ("NOT_INTEGER", {"column": "B", "value": "x"}, "column B 'x' is not a whole number"),
         ("NOT_INTEGER", {"column": "B"}, "column B {value} is not a whole number"),          # missing: kept
         ("NOT_INTEGER", {"column": None, "value": None}, "column {column} {value} is not a whole number"),
-        ("NOT_INTEGER", {"column": "{value}", "value": "{column}"},                          # one pass
-         "column {value} '{column}' is not a whole number"),
+        ("NOT_INTEGER", {"column": "{value}", "value": "{column}"},           # never a placeholder again
+         "column (value) '{column}' is not a whole number"),
+        ("FILE_UNREADABLE", {"file": "{reason}.csv", "reason": "{file} {value}"},
+         "(reason).csv: cannot be read: (file) (value)"),
         ("DUPLICATE_ROW", {"value": "01.01.2024 10:00:00", "first_row": 2, "extra": "ignored"},
          "interval '01.01.2024 10:00:00' is an exact copy of row 2; the first copy is kept"),
         ("IMPORT_FAILED", {"reason": "r" * 1500}, E.clip("r" * 1500, E.MAX_MESSAGE_CHARS)),  # clipped to 1000

@@ -83,7 +83,7 @@ def clip(text: str | None, limit: int = MAX_VALUE_CHARS) -> str | None:
 
 # ---------------------------------------------------------------- the templates
 CATALOG_FILE = Path("functions", "errors", "error_codes.sql")  # under the SQL folder (settings.sql_dir)
-QUOTED_PARAMS = frozenset({"value", "other_value"})  # raw user input: clipped and quoted
+QUOTED_PARAM = "value"  # the raw user input: clipped and quoted; other parameters verbatim
 
 
 @dataclass(frozen=True)
@@ -162,26 +162,24 @@ def catalog() -> dict[str, ErrorCode]:
     return _catalog_at(get_settings().sql_dir / CATALOG_FILE)
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_NO_BRACES = str.maketrans("{}", "()")
+
+
 def render(template: str, params: Mapping[str, object]) -> str:
-    """``template`` with its ``{placeholders}`` filled, step for step as ``wfm.error_message``:
-    the template splits at braces into text (even indexes) and placeholder names (odd); a value
-    is never read as a placeholder. ``value``/``other_value`` are clipped and quoted ('...',
-    quotes doubled), other parameters inserted as ``str()``; a missing or None parameter keeps its
-    placeholder. The message is clipped to ``MAX_MESSAGE_CHARS``."""
-    parts = re.split(r"[{}]", template)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out.append(part)
-            continue
-        param = params.get(part)
+    """``template`` with its ``{placeholders}`` filled by the rules of ``wfm.render_error_template``
+    (one pass here, the same result): ``{value}`` clipped and quoted ('...', quotes doubled),
+    every other parameter as ``str()`` with braces turned into parentheses; a missing or None
+    parameter keeps its placeholder. The message is clipped to ``MAX_MESSAGE_CHARS``."""
+    def fill(match: re.Match) -> str:
+        param = params.get(match.group(1))
         if param is None:
-            out.append("{" + part + "}")
-        elif part in QUOTED_PARAMS:
-            out.append("'" + clip(str(param)).replace("'", "''") + "'")
-        else:
-            out.append(str(param))
-    return clip("".join(out), MAX_MESSAGE_CHARS)
+            return match.group(0)
+        if match.group(1) == QUOTED_PARAM:
+            return "'" + clip(str(param)).replace("'", "''") + "'"
+        return str(param).translate(_NO_BRACES)
+
+    return clip(_PLACEHOLDER.sub(fill, template), MAX_MESSAGE_CHARS)
 
 
 def message(code: str, **params: object) -> str:

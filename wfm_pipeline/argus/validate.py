@@ -459,7 +459,7 @@ def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, typed: pd.DataFrame, utc
         elif code == E.OUT_OF_RANGE:
             params["limit"] = _LIMITS[letter]
         elif code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
-            params.update(other_column="C", other_value=_raw_text(frame.at[pos, "C"]))
+            params.update(other_column="C", other_count=_raw_text(frame.at[pos, "C"]))
         elif code in (E.DUPLICATE_ROW, E.DUPLICATE_INTERVAL):
             value = _raw_text(frame.at[pos, "A"])
             params.update(first_row=int(first_of.loc[pos]),

@@ -9,10 +9,12 @@
 -- wfm_pipeline_tests/test_error_messages.py proves the parse equals the table and that both
 -- renderers give identical text for the same (code, params).
 --
--- Placeholders: {name} is replaced by the parameter of that name; {value} and {other_value}
--- (raw user input) are clipped to 200 characters and quoted ('...', quotes doubled); all other
--- parameters are inserted as they are. A missing parameter leaves its placeholder. Messages are
--- clipped to 1000 characters. Parameters per code: see docs/import.md (error codes).
+-- Placeholders: {name} is replaced by the parameter of that name; {value} (the raw user input)
+-- is clipped to 200 characters and quoted ('...', quotes doubled); all other parameters are
+-- inserted as they are, braces turned into parentheses. A missing parameter leaves its
+-- placeholder. Messages are clipped to 1000 characters. Braces in a template belong to its
+-- placeholders only. Parameters per code: docs/import.md (error codes). A new placeholder also
+-- needs its line in wfm.render_error_template (render_error_template.sql).
 -- Codes are never removed (wfm.import_errors references them); a new code is a new tuple here.
 
 INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_template) VALUES
@@ -42,7 +44,7 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      'column {column} {value} is out of range: it must be {limit}'),
     ('UNIQUE_EXCEEDS_NON_UNIQUE', 'row',
      'Unique incoming calls (B) exceed non-unique incoming calls (C).',
-     'column {column} {value} exceeds column {other_column} {other_value}: unique incoming calls cannot exceed '
+     'column {column} {value} exceeds column {other_column} ({other_count}): unique incoming calls cannot exceed '
      'non-unique incoming calls'),
     ('DUPLICATE_INTERVAL', 'row',
      'The same interval appears more than once with different values; all copies are rejected.',

@@ -23,6 +23,7 @@ DECLARE
     v_months    text[];
     v_status    text;
     v_message   text;
+    v_template  text;
     v_first_row integer;
     v_inserted  integer := 0;
     v_updated   integer := 0;
@@ -65,22 +66,25 @@ BEGIN
     FROM unnest(v_rows) r
     WHERE cardinality(r.errors) = 0;
     IF cardinality(v_missing) > 0 THEN
+        v_template := (SELECT ec.message_template FROM wfm.error_codes ec WHERE ec.error_code = 'NO_PARTITION');
         SELECT array_agg(CASE WHEN cardinality(r.errors) = 0
                                    AND date_trunc('month', r.interval_start_time, 'UTC') = ANY (v_missing)
                               THEN ROW(r.row_number, r.service_id, r.group_id, r.interval_start_time,
                                        r.unique_incoming, r.non_unique_incoming, r.avg_talk_time,
                                        r.avg_post_processing_time, r.answered_calls, r.answered_within_sl,
                                        r.abandoned_calls, r.sl_threshold_seconds,
-                                       ARRAY[ROW(CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
-                                                 'NO_PARTITION',
-                                                 wfm.error_message('NO_PARTITION', jsonb_build_object(
-                                                     'month', to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
-                                                     'value', r.interval_start_raw)),
+                                       ARRAY[ROW(x.params ->> 'column', 'NO_PARTITION',
+                                                 wfm.render_error_template(v_template, x.params),
                                                  wfm.clip_text(r.interval_start_raw))::wfm.import_row_error],
                                        r.interval_start_raw)::wfm.staged_import_row
                               ELSE r END ORDER BY r.row_number)
         INTO v_rows
-        FROM unnest(v_rows) r;
+        FROM unnest(v_rows) r
+        -- a column (OFFSET 0), built once: the inlined renderer reads it per placeholder
+        CROSS JOIN LATERAL (SELECT jsonb_build_object(
+                                'column', CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
+                                'month', to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
+                                'value', r.interval_start_raw) AS params OFFSET 0) x;
     END IF;
 
     -- A row whose only problem is DUPLICATE_ROW is a skipped copy, not a rejected row.

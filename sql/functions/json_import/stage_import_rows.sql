@@ -216,11 +216,9 @@ dup_keys AS (
 SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
        p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int,
        CASE WHEN NOT p.has_error AND dk.instant IS NULL THEN '{}'::wfm.import_row_error[] ELSE ARRAY(
-           -- messages: the code's template (wfm.error_codes), filled by wfm.error_message with the
-           -- column, the raw value and the code's own parameters (v.params; the file path passes the same)
-           SELECT ROW(v.col, v.code,
-                      wfm.error_message(v.code, jsonb_build_object('column', v.col, 'value', v.raw)
-                                                || coalesce(v.params, '{}'::jsonb)),
+           -- messages: the code's template rendered with the column, the raw value and the code's
+           -- own parameters (v.params; the file validator passes the same ones)
+           SELECT ROW(v.col, v.code, wfm.render_error_template(tp.templates ->> v.code, x.params),
                       wfm.clip_text(v.raw))::wfm.import_row_error
            FROM (VALUES
                -- not an array/object: no cells at all
@@ -242,7 +240,7 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
                (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.bc_code, p.b,
                     CASE WHEN p.bc_code IS NOT NULL THEN jsonb_build_object(
                         'other_column', CASE WHEN p_format = 'argus' THEN 'C' ELSE 'non_unique_incoming' END,
-                        'other_value', p.c) END),
+                        'other_count', p.c) END),
                -- API fields: a count within its total, or the 2**31 - 1 of every count
                ('answered_calls', p.ans_code, p.ans,
                     CASE WHEN p.ans_code IS NOT NULL THEN jsonb_build_object('limit',
@@ -267,10 +265,14 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
                     p.a,
                     CASE WHEN dk.instant IS NOT NULL THEN jsonb_build_object('first_row', dk.first_row, 'rows', dk.rows) END)
            ) AS v(col, code, raw, params)
+           -- a column (OFFSET 0: not pulled up), built once: the inlined renderer reads it per placeholder
+           CROSS JOIN LATERAL (SELECT jsonb_build_object('column', v.col, 'value', v.raw)
+                                      || coalesce(v.params, '{}'::jsonb) AS params OFFSET 0) x
            WHERE v.code IS NOT NULL AND (v.col IS NULL OR NOT p.bad_shape)
        ) END,
        p.a
 FROM placed p
+CROSS JOIN (SELECT jsonb_object_agg(ec.error_code, ec.message_template) AS templates FROM wfm.error_codes ec) tp
 LEFT JOIN dup_keys dk
   ON dk.instant = p.instant AND dk.svc_int IS NOT DISTINCT FROM p.svc_int
  AND dk.grp_int IS NOT DISTINCT FROM p.grp_int
