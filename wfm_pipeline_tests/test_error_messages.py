@@ -133,3 +133,11 @@ def test_the_parser_is_strict() -> None:
                 "SELECT 1"]:
         with pytest.raises(ValueError, match="error code catalogue"):
             E.parse_catalog(bad)
+
+
+def test_the_reference_lists_every_template() -> None:
+    """docs/import.md shows each template verbatim (a copy for readers, checked here)."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text(encoding="utf-8")
+    missing = [code for code, e in E.catalog().items() if f"| `{code}` | {e.scope} |" not in doc
+               or f"| {e.message_template} |" not in doc]
+    assert missing == []
