@@ -1,6 +1,7 @@
 """Validation error codes and the row-error record shared by every Argus import path.
 
-The codes are the closed list of ``wfm.error_codes`` (sql/004); a test keeps the two in step.
+The codes are the closed list of ``wfm.error_codes`` (source: sql/functions/errors/error_codes.sql);
+a test keeps the constants below and that list in step.
 Row numbers are the spreadsheet's own (1-based, header rows counted); ``row`` is ``None`` for
 whole-file problems (``FILE_UNREADABLE``, ``TOO_FEW_COLUMNS``, ...).
 
