@@ -28,12 +28,22 @@ _FUNCTION_OR_VIEW_STATEMENT = re.compile(
     re.IGNORECASE | re.MULTILINE)
 
 
+def _is_reference_data(text: str) -> bool:
+    """A repeatable file may also hold reference data: idempotent upserts into wfm tables only."""
+    statements = [st.strip() for st in re.sub(r"--[^\n]*", "", text).split(";\n") if st.strip()]
+    return bool(statements) and all(re.match(r"INSERT\s+INTO\s+wfm\.", st, re.IGNORECASE)
+                                    and re.search(r"\bON\s+CONFLICT\b", st, re.IGNORECASE) for st in statements)
+
+
 def _defined_in_files() -> dict[tuple[str, str], list[str]]:
     """(kind 'function' | 'view', name) -> the repeatable files that define it."""
     found: dict[tuple[str, str], list[str]] = defaultdict(list)
     for repeatable in migrations.discover_repeatables():
+        text = repeatable.path.read_text()
         kinds = {("view" if m["kind"].upper() == "VIEW" else "function", m["name"].lower())
-                 for m in _DEFINITION.finditer(repeatable.path.read_text())}
+                 for m in _DEFINITION.finditer(text)}
+        if not kinds and _is_reference_data(text):
+            continue   # e.g. errors/error_codes.sql: the one source of the error code texts
         assert len(kinds) == 1, f"sql/functions/{repeatable.name} must define exactly one function or view, found {kinds}"
         (kind, name), = kinds
         assert repeatable.path.stem == name, f"sql/functions/{repeatable.name} defines wfm.{name}: name the file {name}.sql"
