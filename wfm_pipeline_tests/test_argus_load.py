@@ -12,7 +12,8 @@ import pytest
 
 from wfm_pipeline.argus import batches
 from wfm_pipeline.argus import errors as E
-from wfm_pipeline.argus.loader import ImportFailedError, import_file, load_validated, resolve_target
+from wfm_pipeline.argus.loader import ImportFailedError, load_validated, resolve_target
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline_tests.argus_files import argus_rows, write_argus, write_csv, write_xlsx

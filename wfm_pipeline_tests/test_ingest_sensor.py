@@ -241,7 +241,7 @@ def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once
 def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
         env, conn: psycopg.Connection, db_url: str) -> None:
     from wfm_pipeline.argus import batches
-    from wfm_pipeline.defs.ingest import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_file_import
 
     instance = dg.DagsterInstance.ephemeral()
     resources = {"wfm_db": WfmDatabase(url=db_url)}
@@ -251,7 +251,7 @@ def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
 
     def run(request: dg.RunRequest) -> str:
         instance.add_dynamic_partitions("argus_files", [request.partition_key])
-        result = dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+        result = dg.materialize([argus_file_import], instance=instance,
                                 partition_key=request.partition_key, resources=resources)
         assert result.success
         conn.rollback()
@@ -326,7 +326,7 @@ def test_a_formula_file_name_is_neutralised_in_its_errors_csv(env, tick) -> None
 
 def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_as_a_copy(
         env, conn: psycopg.Connection, db_url: str) -> None:
-    from wfm_pipeline.defs.ingest import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_file_import
 
     staged = drop(env, ".staging/march.csv")  # hidden folder: not scanned itself
     link = env.landing_dir / "S1" / "march.csv"
@@ -340,7 +340,7 @@ def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_
         (request,) = tick(tick(None).cursor).run_requests
         assert request.partition_key == landing.partition_key("S1", None, "march.csv", file_sha256(staged))
         instance.add_dynamic_partitions("argus_files", [request.partition_key])
-        assert dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+        assert dg.materialize([argus_file_import], instance=instance,
                               partition_key=request.partition_key, resources=resources).success
     finally:
         instance.dispose()

@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from wfm_pipeline.argus.loader import Target, import_file, load_validated, resolve_target
+from wfm_pipeline.argus.loader import Target, load_validated, resolve_target
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline.db import connection, migrations
