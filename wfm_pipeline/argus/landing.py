@@ -55,7 +55,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from wfm_pipeline import textsafe
-from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.reader import FileContent, read_file
 
@@ -270,14 +269,7 @@ def open_within(path: Path, root: Path) -> BinaryIO:
 
 def sha256_within(path: Path, root: Path) -> str:
     """sha256 of a file read through ``open_within``; ArgusFileError(FILE_UNREADABLE) on OSError."""
-    digest = hashlib.sha256()
-    try:
-        with open_within(path, root) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: cannot read file: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
+    return read_within(path, root, keep=False).sha256
 
 
 # ------------------------------------------------------------------ partition keys

@@ -184,28 +184,15 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
             state.pop(f.rel, None)
             return None
         rejected = steps.reject(conn, insp, folders=folders)
-        batch_id = rejected.result.import_batch_id
-        if rejected.moved.to is None:  # cannot even move it: do not try again until it changes
-            context.log.error(f"{term(f.rel)}: {term(insp.error.message)}; {term(rejected.moved.error)} "
-                              f"(batch {batch_id})")
-            state[f.rel].key = "rejected"
-            return None
-        context.log.warning(f"{term(f.rel)}: {insp.error.code}: {term(insp.error.message)} -> moved to "
-                            f"{term(rejected.moved.to)} (batch {batch_id})")
-        state.pop(f.rel, None)
+        _report_move(context, f, state, rejected.moved, warn=True,
+                     why=f"{insp.error.code}: {insp.error.message} (batch {rejected.result.import_batch_id})")
         return None
     if insp.duplicate_of is not None:
         # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
         # take it out of the landing folder. It is archived, and the log says which batch has it.
         moved = steps.file_away(conn, insp, "duplicate", folders)
-        if moved.to is None:
-            context.log.error(f"{term(f.rel)}: same content as import batch {insp.duplicate_of}; "
-                              f"{term(moved.error)}")
-            state[f.rel].key = "duplicate"
-            return None
-        context.log.info(f"{term(f.rel)}: same content as import batch {insp.duplicate_of} (duplicate); "
-                         f"archived to {term(moved.to)}")
-        state.pop(f.rel, None)
+        _report_move(context, f, state, moved, warn=False,
+                     why=f"same content as import batch {insp.duplicate_of} (duplicate), archived")
         return None
 
     target = insp.target
@@ -220,3 +207,14 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
         run_config={"ops": {OP_NAME: {"config": {"strict": strict_from_env()}}}},
         tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256},
     )
+
+
+def _report_move(context: dg.SensorEvaluationContext, f: landing.LandedFile, state: dict[str, Seen],
+                 moved: steps.Moved, *, why: str, warn: bool) -> None:
+    """Log where a file went; one that could not be moved is not tried again until it changes."""
+    if moved.to is None:
+        context.log.error(f"{term(f.rel)}: {term(why)}; {term(moved.error)}")
+        state[f.rel].key = "unmoved"
+        return
+    (context.log.warning if warn else context.log.info)(f"{term(f.rel)}: {term(why)} -> moved to {term(moved.to)}")
+    state.pop(f.rel, None)
