@@ -150,6 +150,10 @@ def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv
         """SELECT b.status, b.file_name, b.file_sha256, e.error_code
            FROM import_batches b JOIN import_errors e USING (import_batch_id)""").fetchone()
     assert (status, file_name, sha, error_code) == ("rejected", "march.csv", file_sha256(target), code)
+    # ... and the catalog: an observation of argus_raw_file with the error (no run, no partition)
+    (event,) = result.asset_events
+    assert event.asset_key == dg.AssetKey("argus_raw_file") and event.metadata["error_code"].value == code
+    assert event.metadata["file_path"].value == str(target)
 
 
 def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psycopg.Connection, service) -> None:

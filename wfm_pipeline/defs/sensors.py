@@ -149,10 +149,11 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     settled, state = observe(found.files, load_cursor(context.cursor), now, settle_seconds())
     run_requests: list[dg.RunRequest] = []
     new_keys: list[str] = []
+    rejections: list[dg.AssetObservation] = []
     if settled:
         with wfm_db.connection() as conn:
             for f in settled:
-                request = _handle_settled(context, conn, f, state, folders)
+                request = _handle_settled(context, conn, f, state, folders, rejections)
                 if request is not None:
                     run_requests.append(request)
                     if not context.instance.has_dynamic_partition(argus_files_partitions.name, request.partition_key):
@@ -161,6 +162,7 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     waiting = sorted(rel for rel, s in state.items() if s.key is None)
     return dg.SensorResult(
         run_requests=run_requests,
+        asset_events=rejections,
         dynamic_partitions_requests=(
             [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
         cursor=dump_cursor(state, skipped),
@@ -171,8 +173,10 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
 
 
 def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
-                    state: dict[str, Seen], folders: landing.Folders) -> dg.RunRequest | None:
-    """Reject, archive (already imported) or request a run for one settled file."""
+                    state: dict[str, Seen], folders: landing.Folders,
+                    rejections: list[dg.AssetObservation]) -> dg.RunRequest | None:
+    """Reject, archive (already imported) or request a run for one settled file. A rejection
+    also becomes an observation of ``argus_raw_file``: the catalog shows it, not only the tick log."""
     try:
         insp = steps.inspect(conn, f.path, f.service_code, f.group_code, folders=folders, keep=False)
     except landing.NotALandingFile as exc:  # swapped for a FIFO/symlink since the scan: never read
@@ -184,6 +188,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
             state.pop(f.rel, None)
             return None
         rejected = steps.reject(conn, insp, folders=folders)
+        rejections.append(_rejection_event(f, rejected))
         _report_move(context, f, state, rejected.moved, warn=True,
                      why=f"{insp.error.code}: {insp.error.message} (batch {rejected.result.import_batch_id})")
         return None
@@ -218,3 +223,15 @@ def _report_move(context: dg.SensorEvaluationContext, f: landing.LandedFile, sta
         return
     (context.log.warning if warn else context.log.info)(f"{term(f.rel)}: {term(why)} -> moved to {term(moved.to)}")
     state.pop(f.rel, None)
+
+
+def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun) -> dg.AssetObservation:
+    """A file the sensor rejected (no run, so no partition): an observation with its error."""
+    error = rejected.inspection.error
+    return dg.AssetObservation(
+        asset_key="argus_raw_file",
+        description=f"rejected by the landing sensor: {term(f.rel)}",
+        metadata={"status": "rejected", "landing_file": term(f.rel), "error_code": error.code,
+                  "error_message": term(error.message), "sha256": rejected.inspection.sha256 or "",
+                  "import_batch_id": str(rejected.result.import_batch_id or ""),
+                  "file_path": dg.MetadataValue.path(str(rejected.moved.to or f.path))})
