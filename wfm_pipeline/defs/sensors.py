@@ -137,8 +137,10 @@ def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
     target=argus_file_import_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Imports Argus files dropped into $WFM_LANDING_DIR/<service>/[<group>/]: one run per "
-                "settled new file (partition key = run key); unknown service or unreadable file -> rejected/.",
+    # Descriptions render as Markdown: placeholders are code spans in capitals, never <tags>.
+    description="Imports Argus files dropped into `$WFM_LANDING_DIR/SERVICE/` or `$WFM_LANDING_DIR/SERVICE/GROUP/`: "
+                "one run per settled new file (partition key = run key); a file of an unknown service or "
+                "group, or an unreadable one, goes to `rejected/` (an observation of argus_raw_file says why).",
 )
 def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
     settings = get_settings()
