@@ -147,10 +147,8 @@ def argus_file_import(context: dg.AssetExecutionContext, config: ArgusImportConf
     batch_id = str(result.import_batch_id) if result.import_batch_id else ""
     if batch_id:  # the Runs page can be filtered by this tag
         context.instance.add_run_tags(context.run.run_id, {"wfm/import_batch_id": batch_id})
-    if run.moved.error:
+    if run.moved.error:  # the import is done; the file could not be moved (metadata move_error too)
         context.log.error(term(run.moved.error))
-    elif run.moved.to is not None:
-        context.log.info(f"{term(found.name)}: moved to {term(run.moved.to)}")
     if result.status == "rejected":
         context.log.warning(f"{term(found.name)}: rejected: {term(result.error_message)} (batch {batch_id})")
     if wrote:
