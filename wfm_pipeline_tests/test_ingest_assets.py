@@ -336,3 +336,25 @@ def test_a_file_without_a_single_valid_row_fails_the_check_with_error_severity(s
         "completed_with_errors", 2, 0)
     assert instance.get_materialized_partitions(dg.AssetKey("contact_statistics")) == set()
     assert stats_rows(conn) == [] and not path.exists()
+
+
+def test_a_failed_import_fails_the_step_with_its_reason_and_leaves_the_file(settings, instance, db_url, conn,
+                                                                            monkeypatch, no_hang) -> None:
+    monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
+    monkeypatch.setenv("WFM_IMPORT_RETRIES", "0")
+    get_settings.cache_clear()
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    with psycopg.connect(db_url) as blocker:  # readers pass; the load's ROW EXCLUSIVE lock waits and times out
+        blocker.execute("LOCK TABLE wfm.contact_statistics IN SHARE MODE")
+        result = run_file(instance, key, db_url)
+        blocker.rollback()
+    get_settings.cache_clear()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "lock wait timed out" in message and str(path) in message
+    assert failure.event_specific_data.error.cause is None  # the reason, not a chain of tracebacks
+    assert path.exists()  # stays for a re-execution
+    conn.rollback()
+    assert conn.execute("SELECT status FROM import_batches").fetchall() == [("failed",)]

@@ -136,8 +136,7 @@ def argus_file_import(context: dg.AssetExecutionContext, config: ArgusImportConf
         try:
             run = steps.run_file(conn, found.path, key.service_code, key.group_code, strict=config.strict,
                                  content=found, folders=folders)
-        except ImportFailedError as exc:
-            conn.rollback()
+        except ImportFailedError as exc:  # audited as a `failed` batch already
             raise _failure(exc, found.path) from None  # the reason says it all; no stack trace
         result = run.result
         touched = months.partition_keys(_month_dates(result.months))
