@@ -21,7 +21,7 @@ import pytest
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError, clip
 from wfm_pipeline.argus.limits import MAX_STRING_CHARS, ReaderLimits, _screen, sheet_extent
-from wfm_pipeline.argus.loader import import_file
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline.settings import load_settings

@@ -21,7 +21,8 @@ DOMAINS = {"argus", "calls", "forecasting", "warehouse", "health"}
 BASE = {"settings", "textsafe", "__init__"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"cli", "bench", "defs", "definitions", *DOMAINS, "db", *BASE},
-    "bench": {"bench", *DOMAINS, "db", *BASE},
+    # bench -> defs: the import benchmark times the Dagster file assets against `wfm import`
+    "bench": {"bench", "defs", *DOMAINS, "db", *BASE},
     "definitions": {"defs", *BASE},
     "defs": {"defs", *DOMAINS, "db", *BASE},
     **{d: {*DOMAINS, "db", *BASE} for d in DOMAINS},

@@ -27,7 +27,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from wfm_pipeline.argus import batches
-from wfm_pipeline.argus.loader import LoadPolicy, import_file
+from wfm_pipeline.argus.loader import LoadPolicy
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.cli.main import cli
 from wfm_pipeline.health import checks

@@ -55,8 +55,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from wfm_pipeline import textsafe
-from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
+from wfm_pipeline.argus.reader import FileContent, read_file
 
 ARGUS_SUFFIXES = (".xlsx", ".xls", ".csv")
 NO_GROUP = "_"  # group part of a partition key for service-level files (not a legal group code)
@@ -77,6 +77,30 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _PROC_FD = Path("/proc/self/fd")
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where landing files come from and where they go (``settings``: landing_dir, archive_dir,
+    rejected_dir)."""
+
+    landing: Path
+    archive: Path
+    rejected: Path
+
+    @classmethod
+    def of(cls, settings) -> Folders:
+        return cls(settings.landing_dir, settings.archive_dir, settings.rejected_dir)
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is a file in the landing folder (one that is archived or rejected
+        after its import); files elsewhere (``wfm import`` of any path, the archive) stay put."""
+        return is_within(Path(path).parent, self.landing)
+
+    def rel(self, path: Path) -> str:
+        """``path`` relative to the landing folder, '/'-separated."""
+        parent = Path(os.path.realpath(Path(path).parent)).relative_to(os.path.realpath(self.landing))
+        return (parent / Path(path).name).as_posix()
 
 
 @dataclass(frozen=True)
@@ -245,14 +269,7 @@ def open_within(path: Path, root: Path) -> BinaryIO:
 
 def sha256_within(path: Path, root: Path) -> str:
     """sha256 of a file read through ``open_within``; ArgusFileError(FILE_UNREADABLE) on OSError."""
-    digest = hashlib.sha256()
-    try:
-        with open_within(path, root) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{path.name}: cannot read file: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
+    return read_within(path, root, keep=False).sha256
 
 
 # ------------------------------------------------------------------ partition keys
@@ -336,20 +353,25 @@ def _regular_files(folder: Path, root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _matching(candidates: Iterable[Path], key: FileKey, root: Path) -> tuple[Path, str] | None:
+def read_within(path: Path, root: Path, *, keep: bool = True) -> FileContent:
+    """``reader.read_file`` through ``open_within``: read once, hashed, kept (see the reader)."""
+    return read_file(path, opener=lambda p: open_within(p, root), keep=keep)
+
+
+def _matching(candidates: Iterable[Path], key: FileKey, root: Path) -> FileContent | None:
     for path in candidates:
         try:
-            sha = sha256_within(path, root)
+            found = read_within(path, root)
         except (ArgusFileError, NotALandingFile):
             continue
-        if sha.startswith(key.sha_prefix):
-            return path, sha
+        if found.sha256.startswith(key.sha_prefix):
+            return found
     return None
 
 
-def locate(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> tuple[Path, str] | None:
-    """The file a partition key names, with its full sha256: in the landing folder (not
-    imported yet) or the archive.
+def locate_file(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> FileContent | None:
+    """The file a partition key names, read once (``FileContent``: path, full sha256, bytes): in
+    the landing folder (not imported yet) or the archive.
 
     Candidates are found by name and confirmed by content hash, so a different file that
     later landed under the same name is never mistaken for this one. Only landing files (module
@@ -366,6 +388,27 @@ def locate(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> tuple[Pa
     months = sorted((m for y in _subfolders(service_archive) for m in _subfolders(y)), reverse=True)
     in_archive = (p for m in months for p in sorted(_regular_files(m, archive_dir), reverse=True) if matches(p.name))
     return _matching(in_archive, key, archive_dir)
+
+
+def locate(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> tuple[Path, str] | None:
+    """``locate_file`` as (path, full sha256)."""
+    found = locate_file(key, landing_dir, archive_dir)
+    return None if found is None else (found.path, found.sha256)
+
+
+def rejected_copies(key: str | FileKey, rejected_dir: Path) -> list[Path]:
+    """Files in ``rejected/`` under the key's service/group folder with the key's name (what a
+    re-executed run of a rejected file points the user to)."""
+    key = parse_partition_key(key) if isinstance(key, str) else key
+    folder = rejected_dir / key.service_code / (key.group_code or "")
+    matches = _archive_matcher(key)
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    stem = key.name.rpartition(".")[0] or key.name
+    return sorted(folder / n for n in names if not n.endswith(ERRORS_SUFFIX)
+                  and (matches(n) or safe_name(n).startswith(stem + ".")))
 
 
 def _subfolders(folder: Path) -> list[Path]:

@@ -1,6 +1,7 @@
 """Reading Argus WFM exports (.xlsx, .xls, .csv) into a raw frame, within bounds.
 
-``read_argus_file(path) -> RawArgusData``: the first sheet (or the CSV) as a DataFrame with
+``read_argus_file(path) -> RawArgusData`` (or ``parse_argus(read_file(path))``: the import reads
+a file once, hashes those bytes and parses the same bytes): the first sheet (or the CSV) as a DataFrame with
 columns ``row`` (the spreadsheet's own 1-based row number, headers counted) and ``A``-``E``
 (the raw cell values: ``datetime`` for date cells, ``float`` for numbers, ``str`` for text,
 ``None`` for empty cells). Nothing is validated here except the file-level rules:
@@ -36,6 +37,7 @@ import io
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -115,15 +117,57 @@ def open_regular(path: str | Path) -> BinaryIO:
 
 def file_sha256(path: str | Path) -> str:
     """sha256 of the file content (the duplicate-file key, with service and group)."""
-    digest = hashlib.sha256()
-    with open_regular(path) as fh:
-        try:
+    return read_file(path, keep=False).sha256
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A file read once: its content hash and, when kept, the bytes the reader parses."""
+
+    path: Path
+    sha256: str
+    size: int                # bytes read
+    data: bytes | None       # None: not kept (``keep=False``) or larger than the reader accepts
+    too_large: bool = False  # more than ``ReaderLimits.max_file_bytes``: hashed, not kept
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def read_file(path: str | Path, *, opener: Callable[[Path], BinaryIO] = open_regular,
+              limits: ReaderLimits | None = None, keep: bool = True) -> FileContent:
+    """Read a file once: hash every byte and keep them (up to ``limits.max_file_bytes``).
+
+    ``opener`` opens the file (default ``open_regular``; the landing folder passes its own,
+    which refuses anything outside the folder). A file larger than the reader accepts is still
+    hashed to the end (its batch row carries the sha256) but not kept: ``parse_argus`` then
+    refuses it with ``FILE_TOO_LARGE``. ``ArgusFileError(FILE_UNREADABLE)`` when it cannot be read.
+    """
+    path = Path(path)
+    limit = (limits or ReaderLimits.from_settings()).max_file_bytes if keep else -1
+    digest, chunks, size = hashlib.sha256(), [], 0
+    try:
+        with opener(path) as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-        except OSError as exc:
-            raise ArgusFileError.of(E.FILE_UNREADABLE, file=Path(path).name,
-                                    reason=str(exc.strerror or exc)) from exc
-    return digest.hexdigest()
+                size += len(chunk)
+                if size <= limit:
+                    chunks.append(chunk)
+                elif chunks:
+                    chunks = []  # too large: hashed to the end, never held in memory
+    except OSError as exc:
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=path.name, reason=str(exc.strerror or exc)) from exc
+    too_large = keep and size > limit
+    data = b"".join(chunks) if keep and not too_large else None
+    return FileContent(path, digest.hexdigest(), size, data, too_large)
+
+
+def _too_large(name: str, size: int, limits: ReaderLimits) -> ArgusFileError:
+    return ArgusFileError.of(
+        E.FILE_TOO_LARGE, file=name,
+        reason=f"{size / 1_048_576:,.1f} MB; the reader accepts at most "
+        f"{limits.max_file_bytes / 1_048_576:,.1f} MB (WFM_MAX_FILE_MB)", value=str(size))
 
 
 def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
@@ -131,18 +175,14 @@ def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
     name = Path(path).name
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
-        too_large = ArgusFileError.of(
-            E.FILE_TOO_LARGE, file=name,
-            reason=f"{size / 1_048_576:,.1f} MB; the reader accepts at most "
-            f"{limits.max_file_bytes / 1_048_576:,.1f} MB (WFM_MAX_FILE_MB)", value=str(size))
         if size > limits.max_file_bytes:
-            raise too_large
+            raise _too_large(name, size, limits)
         try:
             data = fh.read(limits.max_file_bytes + 1)  # the file may grow after fstat
         except OSError as exc:
             raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=str(exc.strerror or exc)) from exc
     if len(data) > limits.max_file_bytes:
-        raise too_large
+        raise _too_large(name, len(data), limits)
     return data
 
 
@@ -187,6 +227,16 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _check_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ArgusFileError.of(
+            E.FILE_UNREADABLE, file=name,
+            reason=f"unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
+            value=Path(name).suffix)
+    return suffix
+
+
 def read_argus_file(path: str | Path, *, encoding: str | None = None,
                     limits: ReaderLimits | None = None) -> RawArgusData:
     """Read the first sheet of an .xlsx/.xls file or a .csv file (see the module docstring).
@@ -195,28 +245,41 @@ def read_argus_file(path: str | Path, *, encoding: str | None = None,
     ``limits`` default to ``ReaderLimits.from_settings()`` (``WFM_MAX_FILE_MB``).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ArgusFileError.of(
-            E.FILE_UNREADABLE, file=path.name,
-            reason=f"unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
-            value=path.suffix)
+    _check_suffix(path.name)  # before anything is read
+    limits = limits or ReaderLimits.from_settings()
+    return parse_argus(read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
+
+
+def parse_argus(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
+                limits: ReaderLimits | None = None) -> RawArgusData:
+    """``read_argus_file`` on bytes already read (``read_file``): nothing is read from disk again."""
+    if isinstance(content, FileContent):
+        name = name or content.name
+        limits = limits or ReaderLimits.from_settings()
+        if content.too_large or content.size > limits.max_file_bytes:
+            raise _too_large(name, content.size, limits)
+        if content.data is None:
+            raise ValueError(f"{name}: read with keep=False; nothing to parse")
+        data = content.data
+    else:
+        data = content
+    if name is None:
+        raise ValueError("parse_argus needs the file name (its suffix decides the format)")
+    suffix = _check_suffix(name)
     limits = limits or ReaderLimits.from_settings()
     if suffix in CSV_SUFFIXES:
         if encoding is None:
             from wfm_pipeline.settings import get_settings
 
             encoding = get_settings().csv_encoding
-        # The bytes are not kept here: _read_csv drops them once decoded.
-        rows, width = _read_csv(read_bytes(path, limits), path.name, encoding, limits)
+        rows, width = _read_csv(data, name, encoding, limits)
     else:
-        data = read_bytes(path, limits)
         if suffix == ".xls":
-            check_xls(data, path.name, limits)
+            check_xls(data, name, limits)
         else:
-            check_xlsx(data, path.name, limits)
-        rows, width = _read_excel(data, path.name)
-    return _to_raw(rows, width, path.name)
+            check_xlsx(data, name, limits)
+        rows, width = _read_excel(data, name)
+    return _to_raw(rows, width, name)
 
 
 def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:

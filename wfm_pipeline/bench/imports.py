@@ -16,6 +16,11 @@ Measured (rows/s):
   CHECKs and indexes, no partitions, no history, no audit): the limit for the load step;
 * 200 groups: ``import_file`` once per group file.
 
+``--dagster`` (``dagster_vs_cli``) measures instead one 38,000-row file through ``wfm import``
+(``runner.import_files``, what the command runs) and through the Dagster file assets
+(``dg.materialize`` of ``argus_file_import`` in process, on an on-disk instance in a temporary
+``DAGSTER_HOME``, the file dropped into a temporary landing folder), best of ``repeat`` each.
+
 The benchmark uses its own database ``wfm_bench_import`` (dropped and re-created each run;
 ``--keep`` keeps it afterwards).
 """
@@ -36,7 +41,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from wfm_pipeline.argus.loader import Target, import_file, load_validated, resolve_target
+from wfm_pipeline.argus.loader import Target, load_validated, resolve_target
+from wfm_pipeline.argus.steps import import_file
+from wfm_pipeline.argus import landing
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline.db import connection, migrations
@@ -297,3 +304,118 @@ def format_table(results: dict[str, Any]) -> str:
     if "load_breakdown_s" in results:
         lines.append("load breakdown (s): " + ", ".join(f"{k} {v}" for k, v in results["load_breakdown_s"].items()))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- wfm import vs the Dagster assets
+_BENCH_ENV = ("WFM_HOME", "WFM_LANDING_DIR", "DAGSTER_HOME", "WFM_DATABASE_URL")
+INSTANCES = ("ephemeral", "postgres")
+
+
+def dagster_vs_cli(*, rows: int = 38_000, repeat: int = 3, keep: bool = False, echo: Echo = print) -> dict[str, Any]:
+    """One file through ``wfm import`` and through the Dagster file assets: seconds (best of
+    ``repeat``) and the ratios. Each run imports the file for a fresh service (the same work each
+    time). A Dagster run includes finding the file, the import, moving it to the archive and
+    writing the run's events, on two instances: ``ephemeral`` (in memory, as the tests use) and
+    ``postgres`` (the storage ``wfm dev`` configures: ``defs.instance.write_dagster_yaml``, here in
+    the benchmark database). Settings point at a temporary WFM_HOME meanwhile (restored after)."""
+    import dagster as dg
+
+    from wfm_pipeline.argus.runner import import_files
+    from wfm_pipeline.db.pool import close_all
+    from wfm_pipeline.defs.ingest import argus_file_import
+    from wfm_pipeline.defs.instance import write_dagster_yaml
+    from wfm_pipeline.defs.resources import WfmDatabase
+    from wfm_pipeline.settings import get_settings
+
+    work = Path(tempfile.mkdtemp(prefix="wfm-bench-dagster-"))
+    saved = {k: os.environ.get(k) for k in _BENCH_ENV}
+    url = fresh_database(echo)
+    instances: dict[str, dg.DagsterInstance] = {}
+    results: dict[str, Any] = {"rows": rows, "repeat": repeat, "runs": {},
+                               "machine": f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"}
+    try:
+        os.environ.update({"WFM_HOME": str(work / "home"), "DAGSTER_HOME": str(work / "home" / "dagster"),
+                           "WFM_DATABASE_URL": url})
+        os.environ.pop("WFM_LANDING_DIR", None)
+        get_settings.cache_clear()
+        settings = get_settings()
+        instances["ephemeral"] = dg.DagsterInstance.ephemeral()
+        write_dagster_yaml(settings)
+        instances["postgres"] = dg.DagsterInstance.from_config(str(settings.dagster_home))
+        resources = {"wfm_db": WfmDatabase(url=url)}
+        first_utc = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+        echo(f"generating a {rows:,}-row Argus .xlsx (13 months at 15 minutes) ...")
+        data = synthetic_rows(first_utc, rows)
+        big = write_xlsx(work / "argus_13_months.xlsx", data)
+        small = write_xlsx(work / "warm.xlsx", data[:500])
+        ways = ("CLI", *INSTANCES)
+        with psycopg.connect(url, options="-c search_path=wfm,public") as conn:
+            for code in (f"{way}{i}".upper() for way in ways for i in range(repeat + 1)):  # 0: warm-up
+                conn.execute("INSERT INTO wfm.services (code, name, time_zone) VALUES (%s, %s, %s)",
+                             (code, f"bench {code}", TIME_ZONE))
+            conn.execute("SELECT wfm.ensure_monthly_partitions(t, %s, %s) FROM unnest(ARRAY["
+                         "'wfm.contact_statistics', 'wfm.contact_statistics_history']::regclass[]) t",
+                         (first_utc, first_utc + dt.timedelta(minutes=15 * rows)))
+            conn.commit()
+
+        def connect() -> psycopg.Connection:
+            return psycopg.connect(url, options="-c search_path=wfm,public")
+
+        def cli_run(path: Path, i: int) -> float:
+            started = time.perf_counter()
+            (result,) = import_files(connect, [path], f"CLI{i}")
+            seconds = time.perf_counter() - started
+            assert result.status == "completed", result.to_dict()
+            return seconds
+
+        def dagster_run(path: Path, i: int, name: str) -> float:
+            code = f"{name}{i}".upper()
+            dropped = settings.landing_dir / code / path.name
+            dropped.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dropped)
+            key = landing.partition_key(code, None, path.name, file_sha256(dropped))  # the sensor's part
+            instances[name].add_dynamic_partitions("argus_files", [key])
+            started = time.perf_counter()
+            result = dg.materialize([argus_file_import], partition_key=key, instance=instances[name],
+                                    resources=resources)
+            seconds = time.perf_counter() - started
+            assert result.success and not dropped.exists()
+            return seconds
+
+        cli_run(small, 0)
+        for name in INSTANCES:
+            dagster_run(small, 0, name)
+        echo(f"wfm import and the Dagster file assets ({', '.join(INSTANCES)} instance), {repeat} runs each ...")
+        runs = {"wfm_import": [], **{name: [] for name in INSTANCES}}
+        for i in range(1, repeat + 1):  # interleaved: machine load hits every way alike
+            runs["wfm_import"].append(cli_run(big, i))
+            for name in INSTANCES:
+                runs[name].append(dagster_run(big, i, name))
+        results["runs"] = {k: [round(x, 4) for x in v] for k, v in runs.items()}
+        results["seconds"] = {k: min(v) for k, v in runs.items()}
+        results["vs_wfm_import"] = {name: min(runs[name]) / min(runs["wfm_import"]) for name in INSTANCES}
+    finally:
+        for instance in instances.values():
+            instance.dispose()
+        close_all()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+        shutil.rmtree(work, ignore_errors=True)
+        if not keep:
+            drop_database(url)
+    return results
+
+
+def format_dagster(results: dict[str, Any]) -> str:
+    sec, ratio = results["seconds"], results["vs_wfm_import"]
+    return "\n".join([
+        f"{format(results['rows'], ',')} rows, best of {results['repeat']}{'':<20} {'seconds':>9} {'vs wfm import':>14}",
+        f"{'wfm import (runner.import_files)':<48} {sec['wfm_import']:>9.3f}",
+        *(f"{'Dagster file assets, ' + name + ' instance':<48} {sec[name]:>9.3f} {ratio[name]:>13.2f}x"
+          for name in INSTANCES),
+        "target: at most 1.5x",
+    ])

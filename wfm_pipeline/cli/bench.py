@@ -26,9 +26,17 @@ def bench() -> None:
 @click.option("--repeat", default=3, show_default=True, help="Runs per single-file measurement (fastest counts).")
 @click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
+@click.option("--dagster", is_flag=True,
+              help="Only compare one file through `wfm import` and through the Dagster file assets.")
 def bench_import(rows: int, groups: int, group_days: int, skip_pandas: bool, repeat: int, as_json: bool,
-                 keep: bool) -> None:
+                 keep: bool, dagster: bool) -> None:
     """Argus import throughput: read, validate, load, end to end vs pandas and bare COPY."""
+    if dagster:
+        results = imports.dagster_vs_cli(rows=rows, repeat=repeat, keep=keep, echo=lambda m: click.echo(m, err=True))
+        click.echo(imports.format_dagster(results))
+        if as_json:
+            click.echo(json.dumps(results, default=str))
+        return
     results = imports.run(rows=rows, groups=groups, group_days=group_days, pandas_baseline=not skip_pandas,
                         repeat=repeat, keep=keep, echo=lambda m: click.echo(m, err=True))
     click.echo(imports.format_table(results))

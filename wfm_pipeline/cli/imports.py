@@ -22,12 +22,10 @@ import click
 import psycopg
 
 from wfm_pipeline.argus import batches as batches_mod
-from wfm_pipeline.argus.errors import ArgusFileError
-from wfm_pipeline.argus.loader import ImportResult, describe_failure, record_rejection, resolve_target
-from wfm_pipeline.argus.reader import file_sha256
+from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
+from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.cli.common import UsageError, connect, db_url
-from wfm_pipeline.db import connection
 from wfm_pipeline.textsafe import term
 
 PROGRESS_MIN_ROWS = 20_000  # show a progress bar from this many rows on
@@ -114,22 +112,6 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     exit_code = 0
     try:
         url = db_url()
-        with connection.connect(url) as conn:
-            try:
-                resolve_target(conn, service_code, group_code)
-                conn.rollback()
-            except ArgusFileError as exc:
-                conn.rollback()
-                # Still audited: every file handed to the importer gets a batch row.
-                for path in paths:
-                    try:
-                        sha = file_sha256(path)
-                    except ArgusFileError:
-                        sha = None
-                    result = record_rejection(conn, exc.error, file_name=path.name, sha256=sha, file=str(path))
-                    if as_json:
-                        click.echo(json.dumps(result.to_dict()))
-                raise UsageError(exc.error.message) from exc
     except psycopg.OperationalError as exc:  # the database is unreachable: every file failed, unaudited
         reason = describe_failure(exc)
         for path in paths:
@@ -140,12 +122,23 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     def reconnect() -> psycopg.Connection:  # the per-file loop reopens it when it breaks
         return psycopg.connect(url, options="-c search_path=wfm,public")
 
+    # Every file goes through the one import path, an unknown service or group too: each file
+    # gets its audited `rejected` batch there; here it only decides the exit code (2, usage).
+    usage: str | None = None
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding)
     for result in results:
+        file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
+        if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
+            usage = file_error.message
+            if as_json:
+                click.echo(json.dumps(result.to_dict()))
+            continue
         if not result.ok:
             exit_code = 1
         click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+    if usage is not None:
+        raise UsageError(usage)
     sys.exit(exit_code)
 
 

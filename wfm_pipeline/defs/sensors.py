@@ -12,12 +12,14 @@ Each tick:
    a file counts as *settled* once it is unchanged on a later tick at least
    ``WFM_LANDING_SETTLE_SECONDS`` (default 20 s) after it was first seen that way. A file
    still being copied changes between ticks and is not read;
-3. settled files are hashed through ``landing.sha256_within`` (``O_NOFOLLOW | O_NONBLOCK``,
-   regular files only): unknown service/group (or a file outside a service folder, or one that
-   cannot be read) are moved to ``rejected/`` with ``<file>.errors.csv``; content already
-   imported for that service/group (same sha256) is archived without a run; every other file
-   becomes a dynamic partition and a run request (strict import when ``WFM_LANDING_STRICT`` is
-   set). Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
+3. settled files go through ``steps.inspect`` (the import's own first step: hashed through
+   ``landing.open_within``, ``O_NOFOLLOW | O_NONBLOCK``, regular files only; service/group
+   resolved; known content looked up), only to name the run: a file of an unknown service/group
+   (or outside a service folder, or unreadable) is handed to ``steps.reject`` (a ``rejected``
+   batch, the file moved to ``rejected/`` with ``<file>.errors.csv``); content already imported
+   for that service/group is handed to ``steps.file_away`` (archived without a run: its run key
+   is used up); every other file becomes a dynamic partition and a run request (strict import
+   when ``WFM_LANDING_STRICT`` is set). The sensor validates nothing and loads nothing. Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
    same content for the same service/group were reverted, rejected or failed
    (``landing.run_key``): a file dropped again after ``wfm batches revert`` is imported again.
 
@@ -35,11 +37,10 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 import psycopg
 
-from wfm_pipeline.argus import batches, loader
-from wfm_pipeline.argus.errors import UNKNOWN_SERVICE, ArgusFileError, RowError
+from wfm_pipeline.argus import batches, landing, steps
+from wfm_pipeline.argus.errors import FILE_UNREADABLE
+from wfm_pipeline.defs.ingest import OP_NAME, argus_file_import_job, argus_files_partitions
 from wfm_pipeline.defs.resources import WfmDatabase
-from wfm_pipeline.argus import landing
-from wfm_pipeline.defs.ingest import argus_file_import_job, argus_files_partitions
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
 
@@ -119,37 +120,30 @@ def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
     return settled, new_state
 
 
-def _target(conn: psycopg.Connection, f: landing.LandedFile) -> loader.Target:
-    """The service/group the file's folder names (ArgusFileError UNKNOWN_SERVICE/UNKNOWN_GROUP)."""
-    if f.misplaced:
-        raise ArgusFileError(UNKNOWN_SERVICE, f"{f.rel}: files must be dropped into <landing>/<service_code>/ "
-                             "or <landing>/<service_code>/<group_code>/")
-    try:
-        return loader.resolve_target(conn, f.service_code, f.group_code)
-    except ArgusFileError as exc:
-        raise ArgusFileError(exc.code, f"{f.rel}: {exc}", exc.error.value) from exc
-
-
 @dg.sensor(
     name="argus_landing_sensor",
     target=argus_file_import_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Imports Argus files dropped into $WFM_LANDING_DIR/<service>/[<group>/]: one run per "
-                "settled new file (partition key = run key); unknown service or unreadable file -> rejected/.",
+    # Descriptions render as Markdown: placeholders are code spans in capitals, never <tags>.
+    description="Imports Argus files dropped into `$WFM_LANDING_DIR/SERVICE/` or `$WFM_LANDING_DIR/SERVICE/GROUP/`: "
+                "one run per settled new file (partition key = run key); a file of an unknown service or "
+                "group, or an unreadable one, goes to `rejected/` (an observation of argus_raw_file says why).",
 )
 def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
     settings = get_settings()
+    folders = landing.Folders.of(settings)
     now = time.time()
     found = landing.scan(settings.landing_dir)
     skipped = report_skipped(context, found.skipped, load_skipped(context.cursor))
     settled, state = observe(found.files, load_cursor(context.cursor), now, settings.landing_settle_seconds)
     run_requests: list[dg.RunRequest] = []
     new_keys: list[str] = []
+    rejections: list[dg.AssetObservation] = []
     if settled:
         with wfm_db.connection() as conn:
             for f in settled:
-                request = _handle_settled(context, conn, f, state, settings)
+                request = _handle_settled(context, conn, f, state, folders, rejections)
                 if request is not None:
                     run_requests.append(request)
                     if not context.instance.has_dynamic_partition(argus_files_partitions.name, request.partition_key):
@@ -158,6 +152,7 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     waiting = sorted(rel for rel, s in state.items() if s.key is None)
     return dg.SensorResult(
         run_requests=run_requests,
+        asset_events=rejections,
         dynamic_partitions_requests=(
             [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
         cursor=dump_cursor(state, skipped),
@@ -168,71 +163,65 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
 
 
 def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
-                    state: dict[str, Seen], settings) -> dg.RunRequest | None:
-    """Reject, archive (already imported) or request a run for one settled file."""
+                    state: dict[str, Seen], folders: landing.Folders,
+                    rejections: list[dg.AssetObservation]) -> dg.RunRequest | None:
+    """Reject, archive (already imported) or request a run for one settled file. A rejection
+    also becomes an observation of ``argus_raw_file``: the catalog shows it, not only the tick log."""
     try:
-        sha = landing.sha256_within(f.path, settings.landing_dir)
+        insp = steps.inspect(conn, f.path, f.service_code, f.group_code, folders=folders, keep=False)
     except landing.NotALandingFile as exc:  # swapped for a FIFO/symlink since the scan: never read
         context.log.warning(f"{term(f.rel)}: skipped, {term(exc)}")
         state.pop(f.rel, None)
         return None
-    except ArgusFileError as exc:
-        if not os.path.lexists(f.path):  # taken away meanwhile
+    if insp.error is not None:
+        if insp.error.code == FILE_UNREADABLE and not os.path.lexists(f.path):  # taken away meanwhile
             state.pop(f.rel, None)
             return None
-        _move_rejected(context, conn, f, exc.error, None, state, settings)
+        rejected = steps.reject(conn, insp, folders=folders)
+        rejections.append(_rejection_event(f, rejected))
+        _report_move(context, f, state, rejected.moved, warn=True,
+                     why=f"{insp.error.code}: {insp.error.message} (batch {rejected.result.import_batch_id})")
         return None
-    try:
-        target = _target(conn, f)
-    except ArgusFileError as exc:
-        _move_rejected(context, conn, f, exc.error, sha, state, settings)
-        return None
-
-    original = loader.find_duplicate(conn, sha, target)
-    if original is not None:
+    if insp.duplicate_of is not None:
         # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
         # take it out of the landing folder. It is archived, and the log says which batch has it.
-        target_path = landing.archive(f.path, f.service_code, sha, settings.archive_dir,
-                                      landing_dir=settings.landing_dir)
-        context.log.info(f"{term(f.rel)}: same content as import batch {original} (duplicate); "
-                         f"archived to {term(target_path)}")
-        state.pop(f.rel, None)
+        moved = steps.file_away(conn, insp, "duplicate", folders)
+        _report_move(context, f, state, moved, warn=False,
+                     why=f"same content as import batch {insp.duplicate_of} (duplicate), archived")
         return None
 
-    key = landing.partition_key(f.service_code, f.group_code, f.path.name, sha)
-    run_key = landing.run_key(key, batches.earlier_attempts(conn, sha, target.service_id, target.group_id))
+    target = insp.target
+    key = landing.partition_key(target.service_code, target.group_code, f.path.name, insp.sha256)
+    run_key = landing.run_key(key, batches.earlier_attempts(conn, insp.sha256, target.service_id, target.group_id))
+    conn.rollback()
     state[f.rel].key = key
     context.log.info(f"{term(f.rel)}: settled ({f.size} bytes), requesting run {term(run_key)}")
     return dg.RunRequest(
         run_key=run_key,
         partition_key=key,
-        run_config={"ops": {"argus_import_batch": {"config": {"strict": settings.landing_strict}}}},
-        tags={"wfm/landing_file": f.rel, "wfm/service": f.service_code, "wfm/sha256": sha},
+        run_config={"ops": {OP_NAME: {"config": {"strict": settings.landing_strict}}}},
+        tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256},
     )
 
 
-def _move_rejected(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
-                   error: RowError, sha: str | None, state: dict[str, Seen], settings) -> None:
-    """Record a ``rejected`` batch (the audit trail of every input) and move the file to rejected/.
-
-    The same file seen again before its move completed (the move failed, the cursor was reset)
-    reuses its batch: one rejection, one batch.
-    """
-    conn.rollback()
-    batch_id = batches.unmoved_rejection(conn, sha, f.rel, error.code)
-    conn.rollback()
-    if batch_id is None:
-        batch_id = loader.record_rejection(conn, error, file_name=f.path.name, sha256=sha, file=str(f.path),
-                                           details={"landing_file": f.rel}).import_batch_id
-    try:
-        target = landing.reject(f.path, [error], settings.rejected_dir, settings.landing_dir)
-    except (OSError, landing.NotALandingFile) as exc:
-        # cannot even move it: leave it and do not try again until it changes
-        context.log.error(f"{term(f.rel)}: {term(error.message)}; moving it to {term(settings.rejected_dir)} "
-                          f"failed: {term(exc)} (batch {batch_id})")
-        state[f.rel].key = "rejected"
+def _report_move(context: dg.SensorEvaluationContext, f: landing.LandedFile, state: dict[str, Seen],
+                 moved: steps.Moved, *, why: str, warn: bool) -> None:
+    """Log where a file went; one that could not be moved is not tried again until it changes."""
+    if moved.to is None:
+        context.log.error(f"{term(f.rel)}: {term(why)}; {term(moved.error)}")
+        state[f.rel].key = "unmoved"
         return
-    batches.note_moved(conn, batch_id, str(target))
-    context.log.warning(f"{term(f.rel)}: {error.code}: {term(error.message)} -> moved to {term(target)} "
-                        f"(batch {batch_id})")
+    (context.log.warning if warn else context.log.info)(f"{term(f.rel)}: {term(why)} -> moved to {term(moved.to)}")
     state.pop(f.rel, None)
+
+
+def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun) -> dg.AssetObservation:
+    """A file the sensor rejected (no run, so no partition): an observation with its error."""
+    error = rejected.inspection.error
+    return dg.AssetObservation(
+        asset_key="argus_raw_file",
+        description=f"rejected by the landing sensor: {term(f.rel)}",
+        metadata={"status": "rejected", "landing_file": term(f.rel), "error_code": error.code,
+                  "error_message": term(error.message), "sha256": rejected.inspection.sha256 or "",
+                  "import_batch_id": str(rejected.result.import_batch_id or ""),
+                  "file_path": dg.MetadataValue.path(str(rejected.moved.to or f.path))})
