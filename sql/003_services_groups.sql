@@ -1,3 +1,4 @@
+-- requires: functions/reference/services_validate_time_zone.sql
 -- Organizational hierarchy: services (queues / lines of business) and their groups.
 
 CREATE TABLE wfm.services (
@@ -18,22 +19,6 @@ COMMENT ON COLUMN wfm.services.name IS 'Human-readable name.';
 COMMENT ON COLUMN wfm.services.time_zone IS 'IANA time zone of the wall-clock times in this service''s Argus files (validated against pg_timezone_names).';
 COMMENT ON COLUMN wfm.services.interval_minutes IS 'Statistics interval length; the product stores 15-minute intervals only.';
 COMMENT ON COLUMN wfm.services.created_at IS 'When the service was registered.';
-
-CREATE FUNCTION wfm.services_validate_time_zone() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog
-AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = NEW.time_zone) THEN
-        RAISE EXCEPTION 'invalid time zone "%" for service "%"', NEW.time_zone, NEW.code
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use an IANA name such as Europe/Moscow or America/New_York (see pg_timezone_names).';
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION wfm.services_validate_time_zone() IS
-    'Trigger: rejects a service whose time_zone is not an IANA name known to the server.';
 
 CREATE TRIGGER services_validate_time_zone
     BEFORE INSERT OR UPDATE OF time_zone ON wfm.services

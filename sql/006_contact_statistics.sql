@@ -1,3 +1,4 @@
+-- requires: functions/partitions/rebuild_partition_guards.sql
 -- Primary time series: one row per service (group_id NULL) or group per 15-minute interval.
 -- Argus exports per-call averages; the stored totals (average x calls) are what makes
 -- aggregation over groups, hours and days exact (call-weighted, never an average of averages).

@@ -1,3 +1,4 @@
+-- requires: functions/partitions/rebuild_partition_guards.sql
 -- Agent time per 15-minute interval (monthly-partitioned) and agent state transitions.
 
 CREATE TABLE wfm.agents (

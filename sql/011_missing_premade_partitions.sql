@@ -1,16 +1,6 @@
--- The one definition of "a premade partition is missing", shared by the Dagster partition
--- check (warehouse/partitions.py) and wfm.database_health_check() (sql/072).
-CREATE VIEW wfm.missing_premade_partitions AS
-SELECT c.table_name, m::date AS month
-FROM wfm.partition_config c
-CROSS JOIN LATERAL generate_series(
-    date_trunc('month', now() AT TIME ZONE 'UTC'),
-    date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => c.premake_months),
-    interval '1 month') AS m
--- Attached partitions, not names: a detached table keeps its name but serves no rows.
-WHERE NOT EXISTS (
-    SELECT 1 FROM wfm.partitions p
-    WHERE p.parent_table = c.table_name AND NOT p.is_guard
-      AND p.range_start <= m AT TIME ZONE 'UTC' AND p.range_end > m AT TIME ZONE 'UTC');
-COMMENT ON VIEW wfm.missing_premade_partitions IS
-    'Months (UTC) from the current one through each table''s premake_months ahead that have no attached partition; empty when premake is healthy.';
+-- The view wfm.missing_premade_partitions: the one definition of "a premade partition is
+-- missing".
+--
+-- Release 0.2 moved the view to sql/functions/partitions/missing_premade_partitions.sql (one
+-- file per view or function, applied again whenever it changes). This file keeps its place
+-- in the history only.

@@ -1,3 +1,4 @@
+-- requires: functions/partitions/rebuild_partition_guards.sql
 -- Batch history of contact statistics: every accepted row of every import batch, kept after
 -- later batches overwrite contact_statistics. It is what makes a correction file reversible
 -- (wfm.revert_import_batch) and contact_statistics reconstructible month by month

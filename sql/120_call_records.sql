@@ -1,7 +1,12 @@
+-- requires: functions/partitions/rebuild_partition_guards.sql
+-- requires: functions/calls/call_records_check_references.sql
 -- Call-detail records (issue 13): one row per call offered to a service, monthly-partitioned by
 -- offered_at like contact_statistics (guards, premake, on-demand window of partition_config).
 -- Intervals (contact_statistics through its history) and per-agent activity are derived from
 -- them, set-based, in the transaction that loads them (sql/functions/calls/).
+--
+-- The error codes of call records are in sql/functions/errors/error_codes.sql, the functions in
+-- sql/functions/calls/.
 --
 -- Versions: re-importing a call (same service, call_id and UTC month of offered_at) adds a new
 -- row and clears is_current on the one it replaces; reverting a batch makes the newest remaining
@@ -82,41 +87,6 @@ SELECT wfm.rebuild_partition_guards('wfm.call_records');
 
 -- Service and group references, checked once per statement (as contact_statistics does,
 -- sql/010): per-row foreign-key triggers would cost a third of a COPY of millions of calls.
-CREATE FUNCTION wfm.call_records_check_references() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = wfm, pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_bad record;
-BEGIN
-    PERFORM 1 FROM wfm.services s
-    WHERE s.service_id IN (SELECT DISTINCT n.service_id FROM new_rows n)
-    ORDER BY s.service_id FOR KEY SHARE;
-    PERFORM 1 FROM wfm.groups g
-    WHERE g.group_id IN (SELECT DISTINCT n.group_id FROM new_rows n WHERE n.group_id IS NOT NULL)
-    ORDER BY g.group_id FOR KEY SHARE;
-    SELECT n.service_id, n.group_id, n.call_id, (s.service_id IS NULL) AS unknown_service
-    INTO v_bad
-    FROM (SELECT DISTINCT ON (service_id, group_id) service_id, group_id, call_id FROM new_rows) n
-    LEFT JOIN wfm.services s ON s.service_id = n.service_id
-    LEFT JOIN wfm.groups g ON g.group_id = n.group_id AND g.service_id = n.service_id
-    WHERE s.service_id IS NULL OR (n.group_id IS NOT NULL AND g.group_id IS NULL)
-    LIMIT 1;
-    IF FOUND THEN
-        IF v_bad.unknown_service THEN
-            RAISE EXCEPTION 'call_records row refers to unknown service_id % (call %)', v_bad.service_id, v_bad.call_id
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'call_records_service_exists';
-        END IF;
-        RAISE EXCEPTION 'call_records row refers to group_id %, which is not a group of service_id % (call %)',
-            v_bad.group_id, v_bad.service_id, v_bad.call_id
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'call_records_group_of_service';
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION wfm.call_records_check_references() IS
-    'Statement trigger: every new or changed call_records row refers to an existing service and, if any, a group of that service (foreign keys checked once per statement).';
-REVOKE ALL ON FUNCTION wfm.call_records_check_references() FROM PUBLIC;
 CREATE TRIGGER call_records_references_on_insert
     AFTER INSERT ON wfm.call_records
     REFERENCING NEW TABLE AS new_rows
@@ -161,23 +131,6 @@ COMMENT ON COLUMN wfm.agent_activity.not_ready_seconds IS 'Seconds logged in but
 COMMENT ON COLUMN wfm.agent_activity.calls_handled IS 'Calls the agent answered in the interval (counted where answered_at falls).';
 COMMENT ON COLUMN wfm.agent_activity.import_batch_id IS 'The batch that wrote the row: for rows derived from call records, the newest batch whose calls make it up.';
 COMMENT ON COLUMN wfm.agent_activity.group_id IS 'Group within the service, if known (NULL for rows derived from call records: an agent''s calls of one interval may span groups).';
-
--- ---------------------------------------------------------------- error codes
-INSERT INTO wfm.error_codes (error_code, scope, description) VALUES
-    ('MISSING_COLUMN',          'file', 'A required column (call records: call_id, offered_at, answered_at, ended_at, outcome, agent) is missing from the header row.'),
-    ('DUPLICATE_COLUMN',        'file', 'Two columns of the header row have the same name (names are case-insensitive).'),
-    ('INVALID_OUTCOME',         'row',  'The outcome is not answered, abandoned or other.'),
-    ('OUTCOME_CONFLICT',        'row',  'answered_at is set on a call whose outcome is abandoned.'),
-    ('ANSWERED_BEFORE_OFFERED', 'row',  'answered_at is before offered_at.'),
-    ('ENDED_BEFORE_ANSWERED',   'row',  'ended_at is before answered_at.'),
-    ('ENDED_BEFORE_OFFERED',    'row',  'ended_at is before offered_at (a call without answered_at).'),
-    ('TALK_TOO_LONG',           'row',  'The talk (ended_at - answered_at) is longer than 24 hours.'),
-    ('WAIT_TOO_LONG',           'row',  'The wait in the queue (answered_at, or for an unanswered call ended_at, minus offered_at) is longer than 24 hours.'),
-    ('DUPLICATE_CALL_ID',       'row',  'The same call_id (same service, same UTC month of offered_at) appears more than once in one input with different values; all copies are rejected.');
-UPDATE wfm.error_codes SET description = 'An exact copy of an earlier row for the same interval (or the same call); the first copy is kept.'
-WHERE error_code = 'DUPLICATE_ROW';
-UPDATE wfm.error_codes SET description = 'A date-time is not DD.MM.YYYY HH:MM[:SS], ISO 8601 or a date cell (years 1678-2261).'
-WHERE error_code = 'INVALID_DATETIME';
 
 -- ---------------------------------------------------------------- staged JSON rows
 CREATE TYPE wfm.staged_call_record AS (

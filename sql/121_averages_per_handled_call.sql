@@ -1,3 +1,4 @@
+-- requires: functions/views/service_interval_stats.sql
 -- Averages per handled call (issue 13). Talk and post-processing averages are per ANSWERED call
 -- once answered_calls is known: the stored totals are avg x handled_calls, where
 --     handled_calls = coalesce(answered_calls, non_unique_incoming)
@@ -7,9 +8,11 @@
 -- offered calls (answered + abandoned) and abandonment abandoned over offered.
 --
 -- The generated columns cannot be altered in place on PostgreSQL 15/16 (SET EXPRESSION is 17+),
--- so they are dropped and added again; the view and the two materialized views that read them
--- are dropped first and rebuilt identically, each with handled_calls added at the end. A
--- materialized view that was populated is refreshed again here, so readers keep working.
+-- so they are dropped and added again. What reads them: wfm.service_interval_stats (required
+-- above: its current text computes the totals from the averages and no longer reads these
+-- columns) and the two materialized views, which are dropped here and created again as in
+-- sql/051 with handled_calls added at the end. A materialized view that was populated is
+-- refreshed again here, so readers keep working.
 
 CREATE TEMPORARY TABLE mv_was_populated ON COMMIT DROP AS
 SELECT c.oid::regclass::text AS view_name, c.relispopulated AS populated
@@ -21,7 +24,6 @@ DELETE FROM wfm.materialized_views
 WHERE view_name IN ('wfm.mv_hourly_stats'::regclass, 'wfm.mv_daily_service_stats'::regclass);
 DROP MATERIALIZED VIEW wfm.mv_daily_service_stats;
 DROP MATERIALIZED VIEW wfm.mv_hourly_stats;
-DROP VIEW wfm.service_interval_stats;
 
 ALTER TABLE wfm.contact_statistics
     DROP COLUMN talk_time_total,
@@ -43,66 +45,6 @@ COMMENT ON COLUMN wfm.contact_statistics.avg_talk_time IS
     'Argus column D: average talk time per handled call (per answered call when answered_calls is known, else per offered call), seconds; NULL allowed only when there were no calls.';
 COMMENT ON COLUMN wfm.contact_statistics.avg_post_processing_time IS
     'Argus column E: average post-processing (wrap-up) time per handled call, seconds.';
-
--- ---------------------------------------------------------------- the per-service series (sql/050)
-CREATE VIEW wfm.service_interval_stats AS
-SELECT cs.service_id,
-       cs.interval_start_time,
-       count(*)                                   AS source_rows,
-       bool_or(cs.group_id IS NULL)               AS from_service_row,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.unique_incoming) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.unique_incoming) END      AS unique_incoming,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.non_unique_incoming) END  AS non_unique_incoming,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.talk_time_total) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.talk_time_total) END      AS talk_time_total,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.post_processing_time_total) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.post_processing_time_total) END AS post_processing_time_total,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.answered_calls) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.answered_calls) END       AS answered_calls,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL AND cs.answered_within_sl IS NOT NULL)
-            ELSE sum(cs.non_unique_incoming) FILTER (WHERE cs.answered_within_sl IS NOT NULL) END AS sl_offered_calls,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.answered_within_sl) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.answered_within_sl) END   AS answered_within_sl,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL AND cs.abandoned_calls IS NOT NULL)
-            ELSE sum(cs.non_unique_incoming) FILTER (WHERE cs.abandoned_calls IS NOT NULL) END AS abandon_offered_calls,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.abandoned_calls) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.abandoned_calls) END      AS abandoned_calls,
-       max(cs.sl_threshold_seconds)               AS sl_threshold_seconds,
-       max(cs.loaded_at)                          AS last_loaded_at,
-       CASE WHEN bool_or(cs.group_id IS NULL)
-            THEN sum(cs.handled_calls) FILTER (WHERE cs.group_id IS NULL)
-            ELSE sum(cs.handled_calls) END        AS handled_calls
-FROM wfm.contact_statistics cs
-GROUP BY cs.service_id, cs.interval_start_time;
-
-COMMENT ON VIEW wfm.service_interval_stats IS
-    'Per service and 15-minute interval, additive totals: the service-level row (group_id NULL) when present, else the sum of the groups. Averages divide by handled_calls. Filters on service_id / interval_start_time are pushed down (partition pruning, index use).';
-COMMENT ON COLUMN wfm.service_interval_stats.service_id IS 'Service.';
-COMMENT ON COLUMN wfm.service_interval_stats.interval_start_time IS 'Start of the 15-minute interval.';
-COMMENT ON COLUMN wfm.service_interval_stats.source_rows IS 'contact_statistics rows of the interval (service row and groups).';
-COMMENT ON COLUMN wfm.service_interval_stats.from_service_row IS 'True when the figures come from the service-level row, false when summed over groups.';
-COMMENT ON COLUMN wfm.service_interval_stats.unique_incoming IS 'Unique incoming calls.';
-COMMENT ON COLUMN wfm.service_interval_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
-COMMENT ON COLUMN wfm.service_interval_stats.talk_time_total IS 'Talk seconds (avg_talk_time x handled calls, summed).';
-COMMENT ON COLUMN wfm.service_interval_stats.post_processing_time_total IS 'Post-processing seconds (summed).';
-COMMENT ON COLUMN wfm.service_interval_stats.answered_calls IS 'Answered calls where known (NULL when no row knows it).';
-COMMENT ON COLUMN wfm.service_interval_stats.sl_offered_calls IS 'Offered calls of the rows that know answered_within_sl: the service-level denominator.';
-COMMENT ON COLUMN wfm.service_interval_stats.answered_within_sl IS 'Calls answered within the SL threshold, where known.';
-COMMENT ON COLUMN wfm.service_interval_stats.abandon_offered_calls IS 'Offered calls of the rows that know abandoned_calls: the abandonment denominator.';
-COMMENT ON COLUMN wfm.service_interval_stats.abandoned_calls IS 'Abandoned calls, where known.';
-COMMENT ON COLUMN wfm.service_interval_stats.sl_threshold_seconds IS 'SL threshold in seconds (the largest when rows differ).';
-COMMENT ON COLUMN wfm.service_interval_stats.last_loaded_at IS 'When the newest of the rows was written.';
-COMMENT ON COLUMN wfm.service_interval_stats.handled_calls IS 'Calls the averages are per (answered where known, else offered): AHT = (talk + post-processing) / handled_calls.';
 
 -- ---------------------------------------------------------------- the materialized views (sql/051)
 CREATE MATERIALIZED VIEW wfm.mv_hourly_stats AS
@@ -231,7 +173,7 @@ COMMENT ON COLUMN wfm.mv_daily_service_stats.last_loaded_at IS 'Newest loaded_at
 COMMENT ON COLUMN wfm.mv_daily_service_stats.handled_calls IS 'Calls the averages are per (answered where known, else offered).';
 
 INSERT INTO wfm.materialized_views VALUES ('wfm.mv_hourly_stats', 10), ('wfm.mv_daily_service_stats', 20);
-GRANT SELECT ON wfm.mv_hourly_stats, wfm.mv_daily_service_stats, wfm.service_interval_stats TO wfm_readonly;
+GRANT SELECT ON wfm.mv_hourly_stats, wfm.mv_daily_service_stats TO wfm_readonly;
 
 -- Views that held data before hold it again (a reader must not meet "not populated").
 DO $$

@@ -8,9 +8,10 @@ gets ``CREATE DATABASE ... TEMPLATE`` of it, which takes a fraction of a second.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,17 +21,17 @@ from psycopg import sql
 
 from wfm_pipeline.db import embedded, migrations
 from wfm_pipeline.db.connection import with_database
-from wfm_pipeline.settings import REPO_ROOT, get_settings
 from wfm_pipeline_tests.health_data import load, today
 
 _TEMPLATE_LOCK = 0x57464D54  # serializes template builds across concurrent pytest processes
+_CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def _server_url() -> str:
     url = os.environ.get("WFM_DATABASE_URL")
     if url:
         return with_database(url, "postgres")
-    home = Path(os.environ.get("WFM_TEST_HOME") or REPO_ROOT / ".wfm-test")
+    home = Path(os.environ.get("WFM_TEST_HOME") or _CHECKOUT / ".wfm-test")
     return with_database(embedded.start(home / "pg"), "postgres")
 
 
@@ -44,7 +45,11 @@ def server_url() -> str:
 def template_db(server_url: str) -> str:
     """Name of a migrated template database for this schema version and month."""
     month = datetime.now(timezone.utc).strftime("%Y%m")
-    name = f"wfm_tpl_{migrations.checksum_of()[:16]}_{month}"
+    # The runner's own code counts too: what upgrade() does beyond the SQL files (extensions,
+    # premade partitions) changes the template.
+    runner = hashlib.sha256(Path(migrations.__file__).read_bytes()).hexdigest()
+    key = hashlib.sha256((migrations.checksum_of() + runner).encode()).hexdigest()
+    name = f"wfm_tpl_{key[:16]}_{month}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_TEMPLATE_LOCK,))
         try:
@@ -100,6 +105,33 @@ def empty_db_url(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def new_database(server_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of empty databases (no migrations applied), all dropped after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(create_database(server_url))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(server_url, url)
+
+
+@pytest.fixture
+def previous_release_sql(tmp_path: Path) -> Path:
+    """The sql/ folder of the previous release (0.1, commit 1d54921), from the test fixture made
+    with `git archive 1d54921 sql | gzip -9n`: what an existing database was migrated with."""
+    import tarfile
+
+    target = tmp_path / "previous-release"
+    with tarfile.open(Path(__file__).parent / "fixtures" / "sql-previous-release.tar.gz") as tar:
+        # The "data" filter (3.11.4+) refuses links and paths outside the target.
+        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return target / "sql"
+
+
+@pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """A connection to the test database (search_path wfm, public), rolled back at the end."""
     with psycopg.connect(db_url, options="-c search_path=wfm,public") as connection:
@@ -108,7 +140,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment of a `wfm` user pointed at the test database; yields WFM_HOME."""
     home = tmp_path / "wfm-home"
     home.mkdir()
@@ -116,9 +148,7 @@ def wfm_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("WFM_HOME", str(home))
     monkeypatch.delenv("WFM_LANDING_DIR", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
+    return home
 
 
 @pytest.fixture

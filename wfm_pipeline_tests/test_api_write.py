@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from wfm_pipeline.argus import errors as E
 from wfm_pipeline_tests.months import ensure_months
 
 UTC = dt.timezone.utc
@@ -64,9 +65,10 @@ def test_row_numbers_are_array_positions_and_blank_rows_are_skipped(conn: psycop
             ["01.02.2024 10:15:00", "x", 2, 3, 4], "not a row"]
     errors = _errors(conn, data)
     assert errors == [(4, "B", "NOT_INTEGER"), (5, None, "MISSING_VALUE")]
-    message = conn.execute("SELECT error_message FROM validate_argus_format(%s) WHERE row_number = 5",
-                           (Jsonb(data),)).fetchone()[0]
-    assert "not an array" in message
+    # a row that is no array/object has no cells: MISSING_VALUE for A-E, the raw value names its JSON type
+    message, raw = conn.execute("SELECT error_message, raw_value FROM validate_argus_format(%s) WHERE row_number = 5",
+                                (Jsonb(data),)).fetchone()
+    assert (message, raw) == (E.message(E.MISSING_VALUE, column="A-E"), "string")
 
 
 def test_leading_header_rows_are_skipped_like_in_files(conn: psycopg.Connection, service: dict) -> None:
@@ -509,7 +511,7 @@ def test_preview_shows_insert_update_reject_skip_without_writing(conn: psycopg.C
 # ---------------------------------------------------------------- benchmark plumbing
 
 def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Connection) -> None:
-    from wfm_pipeline.warehouse import api_bench
+    from wfm_pipeline.bench import api_insert as api_bench
 
     result = api_bench.bench_batch_insert(db_url, lambda _: None, rows_per_call=40, calls=2)
     assert [(p.name, p.rows) for p in result.phases] == [("insert", 80), ("update", 80)]

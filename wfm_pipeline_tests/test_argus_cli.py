@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
-from wfm_pipeline.cli import cli
+from wfm_pipeline.cli.main import cli
 from wfm_pipeline_tests.argus_files import argus_rows, write_csv, write_xlsx
 
 T0 = dt.datetime(2026, 1, 5, 8, 0)

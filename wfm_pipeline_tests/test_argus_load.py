@@ -4,6 +4,7 @@ validate-only, file-level rejections and crashes that leave nothing partial."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 
 from wfm_pipeline.argus import batches
 from wfm_pipeline.argus import errors as E
-from wfm_pipeline.argus.loader import ImportFailedError, import_file, load_validated, resolve_target
+from wfm_pipeline.argus.loader import ImportFailedError, load_validated, resolve_target
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline_tests.argus_files import argus_rows, write_argus, write_csv, write_xlsx
 
@@ -342,3 +344,26 @@ def test_the_same_file_imported_concurrently_is_loaded_once(db_url, service, tmp
     with psycopg.connect(db_url) as c:
         assert c.execute("SELECT count(*) FROM wfm.contact_statistics").fetchone()[0] == 200
         assert c.execute("SELECT count(*) FROM wfm.contact_statistics_history").fetchone()[0] == 200
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_file_is_opened_once_and_the_batch_hash_is_of_the_bytes_parsed(conn, service, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         suffix: str) -> None:
+    path = write_argus(tmp_path / f"once{suffix}", argus_rows(T0, 6))
+    sha = file_sha256(path)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(file, flags, *args, **kwargs):
+        if os.path.realpath(file) == os.path.realpath(path):
+            opened.append(str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    result = import_file(conn, path, "S1")
+    again = import_file(conn, path, "S1")  # a duplicate: hashed (one open), never parsed
+    monkeypatch.undo()
+    assert (result.status, result.rows_inserted, again.status) == ("completed", 6, "duplicate")
+    assert len(opened) == 2
+    assert batch_row(conn, result.import_batch_id)["file_sha256"] == sha == result.sha256

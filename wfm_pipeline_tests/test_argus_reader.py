@@ -181,13 +181,14 @@ def test_an_undecidable_single_byte_encoding_is_refused_with_advice(tmp_path: Pa
     with pytest.raises(ArgusFileError) as info:
         read_argus_file(path)
     assert info.value.code == E.FILE_UNREADABLE
-    assert "mixed.csv: cannot tell the CSV's encoding" in str(info.value) and "--encoding" in str(info.value)
+    assert "mixed.csv: cannot be read: cannot tell the CSV's encoding" in str(info.value)
+    assert "--encoding" in str(info.value)
     assert read_argus_file(path, encoding="latin-1").rows_total == 1
 
 
 def test_a_wrong_explicit_encoding_names_the_byte(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "ru.csv", argus_rows(START, 1), header=("Время", "B", "C", "D", "E"), encoding="cp1251")
-    with pytest.raises(ArgusFileError, match=r"ru.csv: not valid utf-8 text \(byte 0xc2 at offset 0\)"):
+    with pytest.raises(ArgusFileError, match=r"ru.csv: cannot be read: not valid utf-8 text \(byte 0xc2 at offset 0\)"):
         read_argus_file(path, encoding="utf-8")
 
 

@@ -21,7 +21,7 @@ import pytest
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError, clip
 from wfm_pipeline.argus.limits import MAX_STRING_CHARS, ReaderLimits, _screen, sheet_extent
-from wfm_pipeline.argus.loader import import_file
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.reader import file_sha256, read_argus_file
 from wfm_pipeline.argus.validate import validate_argus
 from wfm_pipeline.settings import load_settings
@@ -193,7 +193,7 @@ def test_fifos_and_devices_never_block_hashing_or_reading(tmp_path: Path, kind: 
     for fn in (lambda: file_sha256(path), lambda: read_argus_file(path)):
         error = _finishes(fn)
         assert isinstance(error, ArgusFileError) and error.code == E.FILE_UNREADABLE
-        assert str(error) == f"argus.csv: {label}, not a regular file; only regular files are read"
+        assert str(error) == f"argus.csv: cannot be read: {label}, not a regular file; only regular files are read"
 
 
 # ---------------------------------------------------------------- long cells
@@ -238,7 +238,10 @@ def test_local_mean_time_instants_are_row_errors_not_a_failed_file(conn, service
     result = validate_argus(read_argus_file(path), "Europe/Berlin")
     assert [(e.row, e.column, e.code) for e in result.errors] == [(2, "A", E.MISALIGNED_INTERVAL),
                                                                   (3, "A", E.MISALIGNED_INTERVAL)]
-    assert "1879-12-31 23:07:00 UTC in time zone Europe/Berlin" in result.errors[0].message
+    # the one MISALIGNED_INTERVAL message names the zone and why an aligned wall-clock time can fail
+    assert result.errors[0].message == E.message(E.MISALIGNED_INTERVAL, column="A", value="01.01.1880 00:00:00",
+                                                 time_zone="Europe/Berlin")
+    assert "time zone Europe/Berlin and in UTC" in result.errors[0].message
     assert "local mean time" in result.errors[0].message
     loaded = import_file(conn, path, "S1")  # the table's alignment CHECK is never reached
     assert (loaded.status, loaded.rows_inserted, loaded.rows_rejected) == ("completed_with_errors", 1, 2)

@@ -54,9 +54,31 @@ def test_file_and_json_give_the_same_verdicts_and_store_the_same_calls(conn, two
 
     payload = [{**r, "service_id": two_services["JSON"]} for r, _ in CORPUS]
     out = conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s, 'conformance')", (Jsonb(payload),)).fetchone()
-    json_verdicts = set(conn.execute("SELECT row_number, column_name, error_code FROM wfm.import_errors "
-                                     "WHERE import_batch_id = %s", (out[0],)).fetchall())
+    json_errors = conn.execute("SELECT row_number, column_name, error_code, error_message, raw_value "
+                               "FROM wfm.import_errors WHERE import_batch_id = %s", (out[0],)).fetchall()
+    json_verdicts = {e[:3] for e in json_errors}
     conn.commit()
+
+    # the same message and value (the codes' templates; row numbers in the duplicate messages are
+    # each path's own: file rows count the header) - the services' codes differ, so compare
+    # UNKNOWN_GROUP through its parameters
+    file_texts = {(e.row - 1, e.column, e.code): (e.message, e.value) for e in result.errors}
+    for position, column, code, message, value in json_errors:
+        file_message, file_value = file_texts[(position, column, code)]
+        assert value == file_value, (position, column, code)
+        if code == E.DUPLICATE_CALL_ID:
+            rows = [r for r, c, k, *_ in json_errors if k == code and _[1] == value]
+            assert message == E.message(code, value=value, rows=", ".join(map(str, sorted(rows))))
+            assert file_message == E.message(code, value=value, rows=", ".join(str(r + 1) for r in sorted(rows)))
+        elif code == E.DUPLICATE_ROW:
+            first = min(r for r, c, k, *_ in json_errors if k == E.DUPLICATE_ROW and _[1] == value) - 1
+            assert message == E.message(code, value=value, first_row=first)
+            assert file_message == E.message(code, value=value, first_row=first + 1)
+        elif code == E.UNKNOWN_GROUP:
+            assert message == E.message(code, value=value, service="JSON")
+            assert file_message == E.message(code, value=value, service="FILE")
+        else:
+            assert message == file_message, (position, column, code)
 
     expected = {(i + 1, col, code) for i, (_, codes) in enumerate(CORPUS) for col, code in codes}
     assert file_verdicts == expected

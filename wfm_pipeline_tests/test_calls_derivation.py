@@ -17,7 +17,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from wfm_pipeline.argus import batches
-from wfm_pipeline.argus.loader import import_file
+from wfm_pipeline.argus import import_file
 from wfm_pipeline.calls.loader import import_call_file
 from wfm_pipeline_tests.argus_files import argus_rows, write_csv as write_argus_csv
 from wfm_pipeline_tests.call_data import (

@@ -1,6 +1,6 @@
 from click.testing import CliRunner
 
-from wfm_pipeline.cli import cli
+from wfm_pipeline.cli.main import cli
 
 
 def run(*args: str):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
-from wfm_pipeline.cli import cli
+from wfm_pipeline.cli.main import cli
 from wfm_pipeline.health import checks
-from wfm_pipeline.health.commands import _print_table
+from wfm_pipeline.cli.health import _print_table
 
 OSC = "\x1b]0;pwned\x07"
 

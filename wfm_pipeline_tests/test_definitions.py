@@ -4,8 +4,9 @@ import sys
 
 import dagster as dg
 
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.settings import REPO_ROOT
+from wfm_pipeline.defs.instance import write_workspace_yaml
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.settings import load_settings
 
 
 def test_definitions_load() -> None:
@@ -16,15 +17,18 @@ def test_definitions_load() -> None:
     assert repo.has_job("partition_premake_job")
 
 
-def test_dagster_definitions_validate_passes() -> None:
+def test_dagster_definitions_validate_passes(tmp_path) -> None:
+    # The workspace `wfm dev` writes into $DAGSTER_HOME (equal to the checkout's workspace.yaml,
+    # test_packaging), loaded from outside the checkout as an installed package would be.
+    workspace = write_workspace_yaml(load_settings({"WFM_HOME": str(tmp_path)}))
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    result = subprocess.run([dagster, "definitions", "validate", "-w", str(REPO_ROOT / "workspace.yaml")],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    result = subprocess.run([dagster, "definitions", "validate", "-w", str(workspace)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_premake_job_runs_against_the_database(db_url: str) -> None:
-    from wfm_pipeline.warehouse.definitions import partition_premake_job
+    from wfm_pipeline.defs.warehouse import partition_premake_job
 
     result = partition_premake_job.execute_in_process(resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
@@ -32,7 +36,7 @@ def test_premake_job_runs_against_the_database(db_url: str) -> None:
 
 
 def test_dagster_yaml_uses_postgres_storage(wfm_env) -> None:
-    from wfm_pipeline.dagster_instance import write_dagster_yaml
+    from wfm_pipeline.defs.instance import write_dagster_yaml
     from wfm_pipeline.settings import get_settings
 
     path = write_dagster_yaml(get_settings())

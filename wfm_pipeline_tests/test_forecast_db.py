@@ -9,10 +9,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from wfm_pipeline.cli import cli
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.forecasting import demo, generator
-from wfm_pipeline.forecasting.pipeline import local_midnight
+from wfm_pipeline.cli.main import cli
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.bench import demo
+from wfm_pipeline.bench import forecast_data as generator
+from wfm_pipeline.forecasting.run import local_midnight
 
 TZ = "Europe/Berlin"
 START = date(2025, 3, 3)
@@ -172,27 +173,34 @@ def test_api_get_forecast_returns_the_latest_run(wfm_env, conn, service) -> None
     conn.rollback()
 
 
-def test_assets_materialize_and_staff_the_stored_runs(db_url, conn, service) -> None:
-    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+def test_one_pass_forecasts_staffs_and_stores_each_run_once(db_url, conn, service) -> None:
+    from wfm_pipeline.defs.forecasting import forecasts
 
     # Recent history so the assets (which forecast from today) find an active series.
     today = datetime.now().date()
     spec = generator.SyntheticSpec(start=today - timedelta(weeks=6), days=7 * 6, time_zone=TZ, daily_calls=1500)
     demo.insert_history(conn, service["service_id"], None, generator.generate(spec))
     conn.commit()
-    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
+    result = dg.materialize([forecasts], resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
-    runs = result.output_for_node("call_forecasts")
+    runs = result.output_for_node("forecasts", "call_forecasts")
     assert list(runs) == ["S1"]
-    meta = result.asset_materializations_for_node("call_forecasts")[0].metadata
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("forecasts")}
+    assert set(by_key) == {"call_forecasts", "staffing_requirements"}
+    meta = by_key["call_forecasts"]
     assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
     assert "data:image/png;base64," in meta["plot"].value and meta["old_runs_pruned"].value == 0
+    selection = meta["model_selection"].value
+    assert "| S1 |" in selection and "holt_horizon" in selection and "median of 5" in selection
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [("backtest_beats_seasonal_naive", True)]
-    staffed = result.output_for_node("staffing_requirements")["S1"]
+    staffed = result.output_for_node("forecasts", "staffing_requirements")["S1"]
     assert staffed["intervals"] == 14 * 96 and staffed["peak_required"] > 0
     counts = conn.execute("SELECT count(*), count(required_agents), max(required_agents) FROM forecasts").fetchone()
     assert counts[0] == counts[1] == 14 * 96 and counts[2] == staffed["peak_required"]
+    # Staffed before the one write: the run row carries its staffing model, and there is one run.
+    assert conn.execute("SELECT count(*), min(staffing_model) FROM forecast_runs").fetchone() == (1, staffed["model"])
+    assert by_key["staffing_requirements"]["intervals_staffed"].value == 14 * 96
 
 
 def test_definitions_reference_contact_statistics_without_defining_it() -> None:
@@ -243,7 +251,7 @@ def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:
 
 def test_sensor_requests_one_run_per_new_contact_statistics_materialization() -> None:
     from wfm_pipeline.definitions import defs
-    from wfm_pipeline.forecasting.definitions import forecast_on_new_statistics
+    from wfm_pipeline.defs.forecasting import forecast_on_new_statistics
 
     with dg.DagsterInstance.ephemeral() as instance:
         ctx = dg.build_sensor_context(instance=instance, definitions=defs)
@@ -256,11 +264,11 @@ def test_sensor_requests_one_run_per_new_contact_statistics_materialization() ->
 
 
 def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
-    from wfm_pipeline.forecasting.definitions import call_forecasts, staffing_requirements
+    from wfm_pipeline.defs.forecasting import forecasts
 
-    result = dg.materialize([call_forecasts, staffing_requirements], resources={"wfm_db": WfmDatabase(url=db_url)})
-    assert result.success and result.output_for_node("call_forecasts") == {}
-    assert result.output_for_node("staffing_requirements") == {}
+    result = dg.materialize([forecasts], resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success and result.output_for_node("forecasts", "call_forecasts") == {}
+    assert result.output_for_node("forecasts", "staffing_requirements") == {}
 
 
 def test_prune_forecast_runs_keeps_recent_and_the_newest_per_series(conn, service) -> None:
@@ -280,3 +288,66 @@ def test_prune_forecast_runs_keeps_recent_and_the_newest_per_series(conn, servic
     assert conn.execute("SELECT count(*) FROM forecasts").fetchone()[0] == 0
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 day"):
         conn.execute("SELECT prune_forecast_runs('1 hour')")
+
+
+def test_backtest_default_end_is_the_end_of_the_data(wfm_env, conn, service) -> None:
+    _load(conn, service)                                   # history ends on START + 8 weeks (excluded)
+    result = run("forecast", "backtest", "--service", "S1")
+    assert result.exit_code == 0, result.output
+    end = START + timedelta(weeks=WEEKS)
+    assert f"backtest up to {end}" in result.output and " 0 calls on 0 open days" not in result.output
+    data = json.loads(run("forecast", "backtest", "--service", "S1", "--json").output)
+    explicit = json.loads(run("forecast", "backtest", "--service", "S1", "--as-of", str(end), "--json").output)
+    assert data == explicit and data["weeks"] == 4 and data["calls_scored"] > 0
+    assert data["origins"][-1]["origin"] == str(end - timedelta(days=14))
+    assert data["interval"]["model"] < data["interval"]["naive"]
+    assert "candidates (interval WAPE" in result.output and "model selection for the forecast" in result.output
+    # A series without statistics: a clear error, not an empty table.
+    empty = run("forecast", "backtest", "--service", "S1", "--group", "G1")
+    assert empty.exit_code == 2 and "no statistics" in empty.output
+
+
+def test_run_stores_candidates_and_the_choice(wfm_env, conn, service) -> None:
+    _load(conn, service)
+    assert run("forecast", "--service", "S1", "--as-of", str(START + timedelta(weeks=WEEKS)),
+               "--horizon-days", "1").exit_code == 0
+    params, bt = conn.execute("SELECT parameters, backtest FROM forecast_runs").fetchone()
+    assert set(bt["candidates"]) == {"holt_horizon", "dow_median5", "recent_median", "slot_median5",
+                                     "seasonal_naive"}
+    assert bt["selection"] == params["selection"] and abs(sum(bt["selection"]["weights"].values()) - 1) < 1e-3
+    assert all(w < str(START + timedelta(weeks=WEEKS)) for w in bt["selection"]["windows"])
+
+
+def test_special_days_in_bulk(wfm_env, conn, service, tmp_path) -> None:
+    listing = tmp_path / "holidays.txt"
+    listing.write_text("# bank holidays\n2026-12-24 2026-12-25\n2026-12-26..2026-12-27\n")
+    result = run("forecast", "special-day", "S1", "--dates", "2026-12-31,2027-01-01", "--file", str(listing),
+                 "--multiplier", "0", "--description", "closed")
+    assert result.exit_code == 0, result.output
+    assert "6 special days of S1 set (2026-12-24 .. 2027-01-01)" in result.output
+    rows = conn.execute("SELECT day, exclude_from_training, multiplier, description FROM special_days "
+                        "ORDER BY day").fetchall()
+    assert [str(r[0]) for r in rows] == ["2026-12-24", "2026-12-25", "2026-12-26", "2026-12-27", "2026-12-31",
+                                         "2027-01-01"]
+    assert all(r[1] is True and float(r[2]) == 0.0 and r[3] == "closed" for r in rows)
+    # A bad entry names itself and writes nothing.
+    listing.write_text("2027-04-05\n05.04.2027\n")
+    bad = run("forecast", "special-day", "S1", "--file", str(listing))
+    assert bad.exit_code == 2 and "line 2: '05.04.2027'" in bad.output
+    assert conn.execute("SELECT count(*) FROM special_days").fetchone()[0] == 6
+    # Re-setting is idempotent (an update), removal takes a list too.
+    again = run("forecast", "special-day", "S1", "--dates", "2026-12-24", "--multiplier", "0.4")
+    assert again.exit_code == 0
+    assert float(conn.execute("SELECT multiplier FROM special_days WHERE day = '2026-12-24'").fetchone()[0]) == 0.4
+    removed = run("forecast", "special-day", "S1", "--dates", "2026-12-26..2026-12-31", "--remove")
+    assert "removed 3 special days" in removed.output
+    assert conn.execute("SELECT count(*) FROM special_days").fetchone()[0] == 3
+    country = run("forecast", "special-day", "S1", "--country", "DE", "--years", "2027", "--multiplier", "0")
+    try:
+        import holidays  # noqa: F401
+    except ImportError:
+        assert country.exit_code == 2 and "optional 'holidays' package" in country.output
+    else:
+        assert country.exit_code == 0 and "special days of S1 set" in country.output
+        assert conn.execute("SELECT description FROM special_days WHERE day = '2027-10-03'").fetchone()[0]
+    assert run("forecast", "special-day", "S1", "--years", "2027").exit_code == 2

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfm_pipeline.forecasting import generator as gen
+from wfm_pipeline.bench import forecast_data as gen
 from wfm_pipeline.forecasting.backtest import backtest
 from wfm_pipeline.forecasting.model import SpecialDay, forecast_series
-from wfm_pipeline.forecasting.pipeline import horizon_end, local_midnight
+from wfm_pipeline.forecasting.run import horizon_end, local_midnight
 
 TZ = "Europe/Berlin"
 

@@ -27,11 +27,11 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from wfm_pipeline.argus import batches
-from wfm_pipeline.argus.loader import LoadPolicy, import_file
+from wfm_pipeline.argus.loader import LoadPolicy
+from wfm_pipeline.argus.steps import import_file
 from wfm_pipeline.argus.runner import import_files
-from wfm_pipeline.cli import cli
+from wfm_pipeline.cli.main import cli
 from wfm_pipeline.health import checks
-from wfm_pipeline.settings import REPO_ROOT, get_settings
 from wfm_pipeline_tests.argus_files import argus_rows, write_csv, write_xlsx
 
 UTC = dt.timezone.utc
@@ -176,7 +176,6 @@ def test_a_held_lock_is_retried_then_the_file_fails_audited_and_the_next_file_is
     monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
     monkeypatch.setenv("WFM_IMPORT_RETRIES", "2")
     monkeypatch.setenv("WFM_IMPORT_RETRY_BACKOFF_MS", "10")
-    get_settings.cache_clear()
     needs_month = write_csv(tmp_path / "new-month.csv", [[_month_ago(40), 1, 2, 30, 5], [_month_ago(40), 1, 2, 30, 5]])
     ok = write_csv(tmp_path / "ok.csv", argus_rows(IN_PREMADE, 4))
     # A reader left its transaction open on the table: creating a partition cannot get its lock.
@@ -291,11 +290,11 @@ def test_a_creator_never_waits_for_the_history_while_holding_contact_statistics(
 def test_a_sigkilled_import_is_swept_to_failed_and_reported_by_health(db_url, conn, service, admin, tmp_path):
     path = write_csv(tmp_path / "killed.csv", [[_month_ago(60), 1, 2, 30, 5]])
     env = {**os.environ, "WFM_DATABASE_URL": db_url, "WFM_HOME": str(tmp_path / "home"),
-           "PYTHONPATH": str(REPO_ROOT), "WFM_IMPORT_LOCK_TIMEOUT_MS": "600000"}
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "WFM_IMPORT_LOCK_TIMEOUT_MS": "600000"}
     # Hold the table so the import blocks in its partition step, its running batch committed.
     admin.execute("BEGIN")
     admin.execute("SELECT count(*) FROM wfm.contact_statistics")
-    proc = subprocess.Popen([sys.executable, "-m", "wfm_pipeline.cli", "import", str(path), "--service", "S1",
+    proc = subprocess.Popen([sys.executable, "-m", "wfm_pipeline.cli.main", "import", str(path), "--service", "S1",
                              "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def running() -> list[tuple]:
@@ -508,12 +507,8 @@ def test_an_unreachable_database_gives_every_file_a_failed_line(tmp_path, monkey
         port = s.getsockname()[1]
     monkeypatch.setenv("WFM_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{port}/wfm?connect_timeout=2")
     monkeypatch.setenv("WFM_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    try:
-        paths = [write_csv(tmp_path / f"f{i}.csv", argus_rows(IN_PREMADE, 2)) for i in range(2)]
-        out = run("import", *map(str, paths), "--service", "S1", "--json")
-    finally:
-        get_settings.cache_clear()
+    paths = [write_csv(tmp_path / f"f{i}.csv", argus_rows(IN_PREMADE, 2)) for i in range(2)]
+    out = run("import", *map(str, paths), "--service", "S1", "--json")
     assert out.exit_code == 1
     lines = json_lines(out.output)
     assert [(Path(d["file"]).name, d["status"]) for d in lines] == [("f0.csv", "failed"), ("f1.csv", "failed")]

@@ -1,5 +1,6 @@
 """The ingest assets materialized with dg.materialize() against a real database and real files."""
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -8,19 +9,15 @@ import openpyxl
 import psycopg
 import pytest
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.assets import (
-    argus_import_batch,
-    argus_raw_file,
-    argus_validated,
-    contact_statistics,
-)
-from wfm_pipeline.ingest.sensor import SETTLE_ENV, argus_landing_sensor
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs.ingest import argus_file_import, contact_statistics
+from wfm_pipeline.defs.sensors import argus_landing_sensor
 from wfm_pipeline.settings import get_settings
 
-FILE_ASSETS = [argus_raw_file, argus_validated, argus_import_batch]
+# One step materializes argus_raw_file, argus_validated and argus_import_batch (a multi-asset).
+FILE_ASSETS = [argus_file_import]
 
 # 31.01.2024 23:30 and 23:45 Berlin are 22:30/22:45 UTC (January); 01.02 00:00 Berlin is
 # 31.01 23:00 UTC: all three rows land in the January partition. Row 5 is bad (B > C).
@@ -74,15 +71,18 @@ def materialization(result: dg.ExecuteInProcessResult, asset: str, partition: st
 
 def test_raw_file_and_validated_report_hash_counts_errors_and_months(settings, instance, db_url) -> None:
     path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    sha, size = file_sha256(path), path.stat().st_size
     key = register(instance, path, "S1", "G1")
-    result = dg.materialize([argus_raw_file, argus_validated], partition_key=key, instance=instance,
+    result = dg.materialize(FILE_ASSETS, partition_key=key, instance=instance,
                             resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
 
     raw = materialization(result, "argus_raw_file")
-    assert raw["sha256"].value == file_sha256(path)
-    assert raw["bytes"].value == path.stat().st_size
-    assert raw["file_path"].value == str(path)
+    (archived,) = settings.archive_dir.glob("S1/*/*/jan.xlsx")
+    assert raw["sha256"].value == sha
+    assert raw["bytes"].value == size
+    assert raw["file_path"].value == str(archived)  # where the file is now, not where it landed
+    assert (raw["found_in"].value, raw["location"].value) == ("landing", "archive")
     assert (raw["service"].value, raw["group"].value) == ("S1", "G1")
 
     validated = materialization(result, "argus_validated")
@@ -101,25 +101,96 @@ def test_raw_file_and_validated_report_hash_counts_errors_and_months(settings, i
     assert check.metadata["errors_by_code"].value == {"UNIQUE_EXCEEDS_NON_UNIQUE": 1}
 
 
-def test_an_unreadable_file_fails_validation_and_moves_to_rejected(settings, instance, db_url) -> None:
+def test_the_file_is_read_once_and_nothing_is_pickled(settings, instance, db_url, monkeypatch) -> None:
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    storage = Path(instance.storage_directory())
+    legacy = storage / "argus_validated" / "S1" / "G1" / "old.xlsx@0123456789ab"  # left by the former assets
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"pickle")
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(file, flags, *args, **kwargs):
+        if os.path.realpath(file) == os.path.realpath(path):
+            opened.append(file)
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    result = dg.materialize(FILE_ASSETS, partition_key=key, instance=instance,
+                            resources={"wfm_db": WfmDatabase(url=db_url)})
+    monkeypatch.undo()
+    assert result.success and materialization(result, "argus_import_batch")["status"].value == "completed_with_errors"
+    assert len(opened) == 1  # located, hashed, parsed: from one read
+    assert not (storage / "argus_validated").exists() and not (storage / "argus_raw_file").exists()
+    assert not list(storage.rglob("*jan.xlsx*"))  # no pickled frame or file object
+
+
+def rejected_run(result: dg.ExecuteInProcessResult) -> None:
+    """An expected rejection: the run succeeds (nothing shows red), the step never failed."""
+    assert result.success
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+
+
+def test_an_unreadable_file_is_a_rejected_materialization_and_moves_to_rejected(settings, instance, db_url,
+                                                                                conn) -> None:
     path = settings.landing_dir / "S1" / "broken.xlsx"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"PK\x03\x04 this is not really a workbook")
     key = register(instance, path, "S1", None)
-    result = dg.materialize([argus_raw_file, argus_validated], partition_key=key, instance=instance,
-                            resources={"wfm_db": WfmDatabase(url=db_url)}, raise_on_error=False)
-    assert not result.success
+    result = run_file(instance, key, db_url)
+    rejected_run(result)
     assert not path.exists()
-    (line,) = landing.read_errors_csv(settings.rejected_dir / "S1" / "broken.xlsx.errors.csv")
+    target = settings.rejected_dir / "S1" / "broken.xlsx"
+    (line,) = landing.read_errors_csv(Path(f"{target}.errors.csv"))
     assert line["code"] == "FILE_UNREADABLE" and "broken.xlsx" in line["message"]
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "FILE_UNREADABLE" in failure.event_specific_data.error.message
+
+    batch = materialization(result, "argus_import_batch")
+    assert batch["status"].value == "rejected" and "FILE_UNREADABLE" in str(batch["first_errors"].value.records)
+    assert batch["rejected_to"].value == str(target)
+    validated = materialization(result, "argus_validated")
+    assert (validated["status"].value, validated["error_code"].value) == ("rejected", "FILE_UNREADABLE")
+    assert materialization(result, "argus_raw_file")["file_path"].value == str(target)
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "FILE_UNREADABLE" in check.metadata["first_errors"].value
+    status, code, moved_to = conn.execute(
+        """SELECT b.status, e.error_code, b.details ->> 'moved_to'
+           FROM import_batches b JOIN import_errors e USING (import_batch_id)
+           WHERE b.import_batch_id = %s""", (batch["import_batch_id"].value,)).fetchone()
+    assert (status, code, moved_to) == ("rejected", "FILE_UNREADABLE", str(target))
+
+    # Re-executing it names where the file went.
+    again = run_file(instance, key, db_url)
+    assert not again.success
+    failure = next(e for e in again.all_events if e.event_type_value == "STEP_FAILURE")
+    assert str(target) in failure.event_specific_data.error.message
+
+
+def test_a_too_narrow_file_after_a_good_import_leaves_the_good_import_green(settings, instance, db_url, conn) -> None:
+    good = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    first = run_file(instance, register(instance, good, "S1", "G1"), db_url)
+    assert first.success
+    narrow = write_xlsx(settings.landing_dir / "S1" / "G1" / "narrow.xlsx",
+                        [(datetime(2024, 1, 5, 10, 0), 1, 2)])
+    result = run_file(instance, register(instance, narrow, "S1", "G1"), db_url)
+    rejected_run(result)
+    batch = materialization(result, "argus_import_batch")
+    assert batch["status"].value == "rejected"
+    assert "TOO_FEW_COLUMNS" in str(batch["first_errors"].value.records)
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.description.startswith("file rejected: ")
+    assert (settings.rejected_dir / "S1" / "G1" / "narrow.xlsx").exists()
+    # Every run succeeded: the catalog shows the good import as the good import, not as failed.
+    assert {r.dagster_run.status for r in instance.get_run_records()} == {dg.DagsterRunStatus.SUCCESS}
+    assert instance.get_materialized_partitions(dg.AssetKey("contact_statistics")) == {"2024-01-01", "2024-03-01"}
 
 
 def test_a_partition_whose_file_is_gone_fails_with_a_clear_message(settings, instance, db_url) -> None:
     key = "S1/_/gone.csv@0123456789ab"
     instance.add_dynamic_partitions("argus_files", [key])
-    result = dg.materialize([argus_raw_file], partition_key=key, instance=instance,
+    result = dg.materialize(FILE_ASSETS, partition_key=key, instance=instance,
                             resources={"wfm_db": WfmDatabase(url=db_url)}, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -186,7 +257,11 @@ def test_strict_mode_imports_nothing_and_moves_the_file_to_rejected(settings, in
     path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
     key = register(instance, path, "S1", "G1")
     result = run_file(instance, key, db_url, strict=True)
-    assert not result.success
+    rejected_run(result)
+    batch = materialization(result, "argus_import_batch")
+    assert (batch["status"].value, batch["rows_rejected"].value, batch["strict"].value) == ("rejected", 4, True)
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed
     assert stats_rows(conn) == []
     status, rejected = conn.execute("SELECT status, rows_rejected FROM import_batches").fetchone()
     assert (status, rejected) == ("rejected", 4)
@@ -222,7 +297,7 @@ def test_a_month_materialization_rebuilds_it_from_the_history(settings, instance
 
 
 def test_landing_sensor_run_and_restart_import_a_file_once(settings, instance, db_url, conn, monkeypatch) -> None:
-    monkeypatch.setenv(SETTLE_ENV, "0")
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
     path = write_xlsx(settings.landing_dir / "S1" / "march.xlsx", [ROWS[0], ROWS[5]])
     content = path.read_bytes()  # (openpyxl stamps the time into a workbook: copy bytes, not rows)
 
@@ -261,3 +336,25 @@ def test_a_file_without_a_single_valid_row_fails_the_check_with_error_severity(s
         "completed_with_errors", 2, 0)
     assert instance.get_materialized_partitions(dg.AssetKey("contact_statistics")) == set()
     assert stats_rows(conn) == [] and not path.exists()
+
+
+def test_a_failed_import_fails_the_step_with_its_reason_and_leaves_the_file(settings, instance, db_url, conn,
+                                                                            monkeypatch, no_hang) -> None:
+    monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
+    monkeypatch.setenv("WFM_IMPORT_RETRIES", "0")
+    get_settings.cache_clear()
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    with psycopg.connect(db_url) as blocker:  # readers pass; the load's ROW EXCLUSIVE lock waits and times out
+        blocker.execute("LOCK TABLE wfm.contact_statistics IN SHARE MODE")
+        result = run_file(instance, key, db_url)
+        blocker.rollback()
+    get_settings.cache_clear()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "lock wait timed out" in message and str(path) in message
+    assert failure.event_specific_data.error.cause is None  # the reason, not a chain of tracebacks
+    assert path.exists()  # stays for a re-execution
+    conn.rollback()
+    assert conn.execute("SELECT status FROM import_batches").fetchall() == [("failed",)]

@@ -9,7 +9,7 @@ import pytest
 
 from wfm_pipeline.argus.errors import FILE_UNREADABLE, RowError
 from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.ingest import landing
+from wfm_pipeline.argus import landing
 
 SHA = "0123456789abcdef" * 4
 

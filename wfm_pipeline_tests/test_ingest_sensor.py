@@ -9,10 +9,10 @@ import dagster as dg
 import psycopg
 import pytest
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.ingest import landing
-from wfm_pipeline.ingest.sensor import (SETTLE_ENV, STRICT_ENV, Seen, argus_landing_sensor, dump_cursor, load_cursor,
+from wfm_pipeline.argus import landing
+from wfm_pipeline.defs.sensors import (Seen, argus_landing_sensor, dump_cursor, load_cursor,
                                         load_skipped, observe)
 from wfm_pipeline.settings import get_settings
 
@@ -24,7 +24,7 @@ CSV = ("Start;Unique;NonUnique;Talk;Post\n"
 @pytest.fixture
 def env(wfm_env: Path, db_url: str, service: dict, monkeypatch: pytest.MonkeyPatch):
     """WFM_HOME with a landing folder; files settle after two ticks (no wall-clock wait)."""
-    monkeypatch.setenv(SETTLE_ENV, "0")
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
     settings = get_settings()
     settings.landing_dir.mkdir(parents=True)
     return settings
@@ -115,7 +115,7 @@ def test_cursor_round_trips_and_a_foreign_cursor_starts_afresh() -> None:
 
 
 def test_strict_landing_imports_are_switched_on_by_the_environment(env, tick, monkeypatch) -> None:
-    monkeypatch.setenv(STRICT_ENV, "true")
+    monkeypatch.setenv("WFM_LANDING_STRICT", "true")
     drop(env, "S1/march.csv")
     (request,) = tick(tick(None).cursor).run_requests
     assert request.run_config == {"ops": {"argus_import_batch": {"config": {"strict": True}}}}
@@ -150,6 +150,10 @@ def test_a_file_of_an_unknown_service_or_group_moves_to_rejected_with_errors_csv
         """SELECT b.status, b.file_name, b.file_sha256, e.error_code
            FROM import_batches b JOIN import_errors e USING (import_batch_id)""").fetchone()
     assert (status, file_name, sha, error_code) == ("rejected", "march.csv", file_sha256(target), code)
+    # ... and the catalog: an observation of argus_raw_file with the error (no run, no partition)
+    (event,) = result.asset_events
+    assert event.asset_key == dg.AssetKey("argus_raw_file") and event.metadata["error_code"].value == code
+    assert event.metadata["file_path"].value == str(target)
 
 
 def test_content_already_imported_is_archived_without_a_run(env, tick, conn: psycopg.Connection, service) -> None:
@@ -241,7 +245,7 @@ def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once
 def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
         env, conn: psycopg.Connection, db_url: str) -> None:
     from wfm_pipeline.argus import batches
-    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_file_import
 
     instance = dg.DagsterInstance.ephemeral()
     resources = {"wfm_db": WfmDatabase(url=db_url)}
@@ -251,7 +255,7 @@ def test_a_file_dropped_again_after_its_batch_was_reverted_gets_a_new_run_key(
 
     def run(request: dg.RunRequest) -> str:
         instance.add_dynamic_partitions("argus_files", [request.partition_key])
-        result = dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+        result = dg.materialize([argus_file_import], instance=instance,
                                 partition_key=request.partition_key, resources=resources)
         assert result.success
         conn.rollback()
@@ -326,7 +330,7 @@ def test_a_formula_file_name_is_neutralised_in_its_errors_csv(env, tick) -> None
 
 def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_as_a_copy(
         env, conn: psycopg.Connection, db_url: str) -> None:
-    from wfm_pipeline.ingest.assets import argus_import_batch, argus_raw_file, argus_validated
+    from wfm_pipeline.defs.ingest import argus_file_import
 
     staged = drop(env, ".staging/march.csv")  # hidden folder: not scanned itself
     link = env.landing_dir / "S1" / "march.csv"
@@ -340,7 +344,7 @@ def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_
         (request,) = tick(tick(None).cursor).run_requests
         assert request.partition_key == landing.partition_key("S1", None, "march.csv", file_sha256(staged))
         instance.add_dynamic_partitions("argus_files", [request.partition_key])
-        assert dg.materialize([argus_raw_file, argus_validated, argus_import_batch], instance=instance,
+        assert dg.materialize([argus_file_import], instance=instance,
                               partition_key=request.partition_key, resources=resources).success
     finally:
         instance.dispose()

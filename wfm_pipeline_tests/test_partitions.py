@@ -4,7 +4,7 @@ import uuid
 import psycopg
 import pytest
 
-from wfm_pipeline.warehouse import partitions
+from wfm_pipeline.db import partitions
 
 
 def _real_partitions(conn: psycopg.Connection, table: str) -> list[str]:

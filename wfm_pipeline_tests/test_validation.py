@@ -200,7 +200,7 @@ def test_a_broken_suite_is_a_fail_row_not_an_error(conn: psycopg.Connection) -> 
 # ---------------------------------------------------------------- CLI
 
 def test_wfm_validate_json_exits_1_on_fail_and_wfm_health_0_when_healthy(wfm_env, db_url: str) -> None:
-    from wfm_pipeline.cli import cli
+    from wfm_pipeline.cli.main import cli
 
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("SELECT * FROM wfm.api_refresh_all_views()")
@@ -229,7 +229,7 @@ def test_wfm_validate_json_exits_1_on_fail_and_wfm_health_0_when_healthy(wfm_env
 # ---------------------------------------------------------------- Dagster
 
 def test_check_result_maps_status_to_severity() -> None:
-    from wfm_pipeline.health.definitions import CONTACT_STATISTICS, CheckDef, check_result
+    from wfm_pipeline.defs.health import CONTACT_STATISTICS, CheckDef, check_result
 
     check = CheckDef(CONTACT_STATISTICS, "x", "d", ("a.",))
     ok = check_result(check, [checks.CheckResult("a.one", "PASS", 1.0, 2.0, "ms")])
@@ -254,7 +254,7 @@ def test_health_checks_job_fails_and_warns_for_real(wfm_env, db_url: str) -> Non
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
     expected = {(d.asset.to_user_string(), d.name) for defs_ in __import__(
-        "wfm_pipeline.health.definitions", fromlist=["CHECKS"]).CHECKS.values() for d in defs_}
+        "wfm_pipeline.defs.health", fromlist=["CHECKS"]).CHECKS.values() for d in defs_}
     assert set(evaluations) == expected
     premade = evaluations[("contact_statistics", "partitions_premade")]
     assert not premade.passed and premade.severity == dg.AssetCheckSeverity.ERROR

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from wfm_pipeline.definitions import defs
-from wfm_pipeline.warehouse import definitions as wh
+from wfm_pipeline.defs import warehouse as wh
 
 
 def _run_requests(context: dg.SensorEvaluationContext) -> list[dg.RunRequest]:

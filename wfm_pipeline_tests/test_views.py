@@ -8,7 +8,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from wfm_pipeline.db.resource import WfmDatabase
+from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import views
 from wfm_pipeline_tests.test_api_read import _batch, ensure_months, insert_row
 
@@ -114,7 +114,7 @@ def test_readonly_reads_views_and_api_refreshes_through_the_function(conn, loade
 
 
 def test_view_assets_materialize_with_row_counts_and_freshness(db_url, conn, loaded) -> None:
-    from wfm_pipeline.warehouse.definitions import mv_daily_service_stats, mv_hourly_stats
+    from wfm_pipeline.defs.warehouse import mv_daily_service_stats, mv_hourly_stats
 
     result = dg.materialize([mv_hourly_stats, mv_daily_service_stats],
                             resources={"wfm_db": WfmDatabase(url=db_url)})

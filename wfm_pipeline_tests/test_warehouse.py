@@ -9,9 +9,11 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from wfm_pipeline.db.resource import WfmDatabase
-from wfm_pipeline.warehouse import bench_queries, maintenance, partitions
-from wfm_pipeline.warehouse import definitions as wh
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.warehouse import maintenance
+from wfm_pipeline.bench import queries as bench_queries
+from wfm_pipeline.db import partitions
+from wfm_pipeline.defs import warehouse as wh
 from wfm_pipeline_tests.test_api_read import _batch, insert_row
 
 UTC = timezone.utc
@@ -133,7 +135,7 @@ def test_refresh_views_job_and_sensor_definitions(db_url) -> None:
 
 
 def test_cli_views_refresh_and_status(wfm_env) -> None:
-    from wfm_pipeline.cli import cli
+    from wfm_pipeline.cli.main import cli
 
     runner = CliRunner()
     refreshed = runner.invoke(cli, ["views", "refresh"])
@@ -146,7 +148,7 @@ def test_cli_views_refresh_and_status(wfm_env) -> None:
 @pytest.mark.parametrize("args, message", [(["--clients", "0"], "positive"), (["--clients", "a"], "integers"),
                                            (["--only", "nope"], "unknown query classes")])
 def test_cli_bench_queries_rejects_bad_options(args, message) -> None:
-    from wfm_pipeline.cli import cli
+    from wfm_pipeline.cli.main import cli
 
     result = CliRunner().invoke(cli, ["bench", "queries", *args])
     assert result.exit_code == 2 and message in result.output

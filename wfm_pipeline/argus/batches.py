@@ -121,7 +121,7 @@ def rebuild_month(conn: psycopg.Connection, month: dt.date) -> tuple[int, int]:
 
     The month's partition is ensured first in a short transaction of its own (the rebuild then
     only deletes and inserts rows, holding no ACCESS EXCLUSIVE lock through its work)."""
-    from wfm_pipeline.warehouse import partitions
+    from wfm_pipeline.db import partitions
 
     first = dt.datetime(month.year, month.month, 1, tzinfo=dt.timezone.utc)
     with conn.transaction():
@@ -191,3 +191,17 @@ def note_moved(conn: psycopg.Connection, batch_id: uuid.UUID, moved_to: str) -> 
     with conn.transaction():
         conn.execute("""UPDATE wfm.import_batches SET details = details || jsonb_build_object('moved_to', %s::text)
                         WHERE import_batch_id = %s""", (moved_to, batch_id))
+
+
+def month_row_counts(conn: psycopg.Connection, months: list[dt.date]) -> dict[str, int]:
+    """Current contact_statistics rows per touched UTC month, keyed ``YYYY-MM-01``."""
+    rows = conn.execute(
+        # month arithmetic on timestamp (not timestamptz): independent of the session time zone
+        """SELECT to_char(u.m, 'YYYY-MM-DD'),
+                  (SELECT count(*) FROM wfm.contact_statistics cs
+                   WHERE cs.interval_start_time >= (u.m AT TIME ZONE 'UTC')
+                     AND cs.interval_start_time < ((u.m + interval '1 month') AT TIME ZONE 'UTC'))
+           FROM unnest(%s::timestamp[]) AS u(m)""",
+        ([dt.datetime(m.year, m.month, 1) for m in months],),
+    ).fetchall()
+    return {k: int(n) for k, n in rows}

@@ -1,18 +1,28 @@
 """Validation error codes and the row-error record shared by every Argus import path.
 
-The codes are the closed list of ``wfm.error_codes`` (sql/004); a test keeps the two in step.
+The codes are the closed list of ``wfm.error_codes`` (source: sql/functions/errors/error_codes.sql);
+a test keeps the constants below and that list in step.
 Row numbers are the spreadsheet's own (1-based, header rows counted); ``row`` is ``None`` for
 whole-file problems (``FILE_UNREADABLE``, ``TOO_FEW_COLUMNS``, ...).
 
 Bounded output: a ``RowError``'s ``value`` is clipped to ``MAX_VALUE_CHARS`` characters and its
 ``message`` to ``MAX_MESSAGE_CHARS`` when it is built (``clip``), so nothing downstream
 (``import_errors.raw_value``, JSON lines, errors.csv, Dagster metadata) ever carries a huge cell.
+
+One message per code: every code has one message template, in ``sql/functions/errors/
+error_codes.sql`` - the repeatable SQL file that also fills ``wfm.error_codes`` - which this
+module parses (``catalog``), so a file is validated without a database. ``message(code,
+**params)`` renders a template exactly as the SQL functions' ``wfm.error_message`` does (a test
+proves it); ``RowError.of`` and ``ArgusFileError.of`` build errors with rendered messages.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 MAX_VALUE_CHARS = 200     # of a raw cell value as stored and printed
@@ -64,6 +74,8 @@ CALL_ROW_CODES: frozenset[str] = frozenset({
     INVALID_OUTCOME, OUTCOME_CONFLICT, ANSWERED_BEFORE_OFFERED, ENDED_BEFORE_ANSWERED, ENDED_BEFORE_OFFERED,
     TALK_TOO_LONG, WAIT_TOO_LONG, DUPLICATE_CALL_ID,
 })
+# The codes only call records emit (their own conformance test covers both paths).
+CALL_CODES: frozenset[str] = CALL_ROW_CODES | {MISSING_COLUMN, DUPLICATE_COLUMN}
 
 ROW_CODES: frozenset[str] = frozenset({
     MISSING_VALUE, INVALID_DATETIME, MISALIGNED_INTERVAL, INVALID_LOCAL_TIME, NOT_INTEGER,
@@ -89,6 +101,116 @@ def clip(text: str | None, limit: int = MAX_VALUE_CHARS) -> str | None:
     return f"{text[:limit]}…(+{len(text) - limit} chars)"
 
 
+# ---------------------------------------------------------------- the templates
+CATALOG_FILE = Path("functions", "errors", "error_codes.sql")  # under the SQL folder (settings.sql_dir)
+QUOTED_PARAM = "value"  # the raw user input: clipped and quoted; other parameters verbatim
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One row of the code list: what ``wfm.error_codes`` holds."""
+
+    code: str
+    scope: str             # "row" or "file"
+    description: str
+    message_template: str
+
+
+# Tokens of the catalogue file: white space, comments, string literals ('' is a quote), the
+# punctuation of the VALUES list, words (keywords and names) and anything else (an error).
+_SQL_TOKEN = re.compile(r"(?P<space>\s+)|(?P<comment>--[^\n]*)|(?P<string>'(?:[^']|'')*')|(?P<punct>[(),;])"
+                        r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)|(?P<other>.)", re.S)
+
+
+def parse_catalog(text: str) -> dict[str, ErrorCode]:
+    """The ``('CODE', 'scope', 'description', 'template')`` tuples of the catalogue file's VALUES
+    list, in file order. Strict: anything else inside the list is an error (the file is code)."""
+    tokens = [(m.lastgroup, m.group()) for m in _SQL_TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
+    tokens.append(("end", "end of file"))
+    words = [t[1].upper() if t[0] == "word" else None for t in tokens]
+    if "VALUES" not in words:
+        raise ValueError("error code catalogue: no VALUES list")
+    i = words.index("VALUES") + 1
+    out: dict[str, ErrorCode] = {}
+    while True:
+        fields, i = _parse_tuple(tokens, i)
+        entry = ErrorCode(*fields)
+        if entry.code in out:
+            raise ValueError(f"error code catalogue: {entry.code} twice")
+        out[entry.code] = entry
+        if tokens[i] != ("punct", ","):
+            break
+        i += 1
+    if words[i] != "ON":
+        raise ValueError(f"error code catalogue: unexpected {tokens[i][1]!r} after the VALUES list")
+    return out
+
+
+def _parse_tuple(tokens: list[tuple[str, str]], i: int) -> tuple[list[str], int]:
+    def expect(kind: str, text: str | None = None) -> None:
+        if tokens[i][0] != kind or (text is not None and tokens[i][1] != text):
+            raise ValueError(f"error code catalogue: expected {text or kind}, found {tokens[i][1]!r}")
+
+    expect("punct", "(")
+    i += 1
+    fields: list[str] = []
+    while True:
+        expect("string")
+        parts = []
+        while tokens[i][0] == "string":  # adjacent literals are one string, as in SQL
+            parts.append(tokens[i][1][1:-1].replace("''", "'"))
+            i += 1
+        fields.append("".join(parts))
+        if tokens[i] == ("punct", ")"):
+            break
+        expect("punct", ",")
+        i += 1
+    if len(fields) != 4:
+        raise ValueError(f"error code catalogue: {fields[0]!r} has {len(fields)} fields, not 4")
+    return fields, i + 1
+
+
+@functools.cache
+def _catalog_at(path: Path) -> dict[str, ErrorCode]:
+    return parse_catalog(path.read_text(encoding="utf-8"))
+
+
+def catalog() -> dict[str, ErrorCode]:
+    """Every error code with its scope, description and message template (parsed once)."""
+    from wfm_pipeline.settings import get_settings
+
+    return _catalog_at(get_settings().sql_dir / CATALOG_FILE)
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_NO_BRACES = str.maketrans("{}", "()")
+
+
+def render(template: str, params: Mapping[str, object]) -> str:
+    """``template`` with its ``{placeholders}`` filled by the rules of ``wfm.render_error_template``
+    (one pass here, the same result): ``{value}`` clipped and quoted ('...', quotes doubled),
+    every other parameter as ``str()`` with braces turned into parentheses; a missing or None
+    parameter keeps its placeholder. The message is clipped to ``MAX_MESSAGE_CHARS``."""
+    def fill(match: re.Match) -> str:
+        param = params.get(match.group(1))
+        if param is None:
+            return match.group(0)
+        if match.group(1) == QUOTED_PARAM:
+            return "'" + clip(str(param)).replace("'", "''") + "'"
+        return str(param).translate(_NO_BRACES)
+
+    return clip(_PLACEHOLDER.sub(fill, template), MAX_MESSAGE_CHARS)
+
+
+def message(code: str, **params: object) -> str:
+    """The message of an error with ``code`` (its template rendered with ``params``)."""
+    try:
+        template = catalog()[code].message_template
+    except KeyError:
+        raise ValueError(f"unknown error code {code!r}") from None
+    return render(template, params)
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem in one input row (or in the whole input when ``row`` is None).
@@ -111,6 +233,13 @@ class RowError:
             object.__setattr__(self, "value", clip(str(self.value)))
         object.__setattr__(self, "message", clip(self.message, MAX_MESSAGE_CHARS))
 
+    @classmethod
+    def of(cls, row: int | None, column: str | None, code: str, value: str | None = None, /,
+           **params: object) -> RowError:
+        """An error whose message is the code's template, rendered with the column, the value
+        and ``params`` (the parameters the SQL functions pass for the same code)."""
+        return cls(row, column, code, message(code, column=column, value=value, **params), value)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -125,6 +254,12 @@ class ArgusFileError(Exception):
     def __init__(self, code: str, message: str, value: str | None = None) -> None:
         super().__init__(message)
         self.error = RowError(None, None, code, message, value)
+
+    @classmethod
+    def of(cls, code: str, *, value: str | None = None, **params: object) -> ArgusFileError:
+        """The error with the code's template rendered with ``params`` (``file``, ``reason``, ...);
+        ``value`` is the raw value recorded with it."""
+        return cls(code, message(code, value=value, **params), value)
 
     @property
     def code(self) -> str:

@@ -68,12 +68,10 @@ def _mb(n: int) -> str:
 def check_dimensions(name: str, rows: int, columns: int, limits: ReaderLimits, where: str = "sheet") -> None:
     """``SHEET_TOO_LARGE`` when a used range of ``rows`` x ``columns`` (from A1) is beyond the limits."""
     if rows > limits.max_rows or columns > limits.max_columns or rows * columns > limits.max_cells:
-        raise ArgusFileError(
-            E.SHEET_TOO_LARGE,
-            f"{name}: the {where}'s used range reaches row {rows:,}, column {columns:,} "
-            f"({rows * columns:,} cells); the reader accepts at most {limits.max_rows:,} rows, "
-            f"{limits.max_columns} columns and {limits.max_cells:,} cells",
-            f"{rows}x{columns}")
+        raise ArgusFileError.of(
+            E.SHEET_TOO_LARGE, file=name, where=where, last_row=f"{rows:,}", last_column=f"{columns:,}",
+            cells=f"{rows * columns:,}", max_rows=f"{limits.max_rows:,}", max_columns=limits.max_columns,
+            max_cells=f"{limits.max_cells:,}", value=f"{rows}x{columns}")
 
 
 # ---------------------------------------------------------------- xlsx
@@ -262,10 +260,10 @@ def check_shared_strings(name: str, sst: bytes, total_bytes: int, sheets: Callab
         if span > MAX_STRING_CHARS:
             chars = _string_chars(sst[starts[i]:starts[i] + span])
             if chars > MAX_STRING_CHARS:
-                raise ArgusFileError(
-                    E.FILE_TOO_LARGE,
-                    f"{name}: shared string {i + 1} has {chars:,} characters; a cell holds at most "
-                    f"{MAX_STRING_CHARS:,} (Excel's own limit)", str(chars))
+                raise ArgusFileError.of(
+                    E.FILE_TOO_LARGE, file=name,
+                    reason=f"shared string {i + 1} has {chars:,} characters; a cell holds at most "
+                    f"{MAX_STRING_CHARS:,} (Excel's own limit)", value=str(chars))
             bounds[i] = chars
     possible_cells = total_bytes // MIN_SHARED_CELL_BYTES
     if possible_cells * max(bounds) <= limits.max_text_chars:
@@ -278,20 +276,20 @@ def check_shared_strings(name: str, sst: bytes, total_bytes: int, sheets: Callab
                 index = int(v.group(1)) if len(v.group(1)) < 12 else -1
                 total += bounds[index] if 0 <= index < len(bounds) else 0
     if total > limits.max_text_chars:
-        raise ArgusFileError(
-            E.FILE_TOO_LARGE,
-            f"{name}: the cells would copy up to {total:,} characters of shared strings; the reader "
-            f"accepts at most {limits.max_text_chars:,}", str(total))
+        raise ArgusFileError.of(
+            E.FILE_TOO_LARGE, file=name,
+            reason=f"the cells would copy up to {total:,} characters of shared strings; the reader "
+            f"accepts at most {limits.max_text_chars:,}", value=str(total))
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo, name: str) -> bytes:
     """A member's real content: all of its compressed bytes inflated, checked against its
     declared size (a member holding more than it declares is how zip bombs hide)."""
     if info.flag_bits & 0x1:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: encrypted workbook ({info.filename}); save it unprotected")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"encrypted workbook ({info.filename}); save it unprotected")
     header = data[info.header_offset:info.header_offset + 30]
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file (broken zip entry {info.filename})")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"not a readable Excel file (broken zip entry {info.filename})")
     start = info.header_offset + 30 + sum(struct.unpack("<HH", header[26:30]))
     raw = data[start:start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
@@ -301,50 +299,50 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str) -> bytes:
         try:
             out = inflater.decompress(raw, info.file_size + 1)
         except zlib.error as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({info.filename}: {exc})") from exc
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"not a readable Excel file ({info.filename}: {exc})") from exc
         if len(out) > info.file_size or inflater.unconsumed_tail:
-            raise ArgusFileError(
-                E.FILE_TOO_LARGE,
-                f"{name}: zip entry {info.filename} holds more data than the {info.file_size:,} bytes it declares",
-                info.filename)
+            raise ArgusFileError.of(
+                E.FILE_TOO_LARGE, file=name,
+                reason=f"zip entry {info.filename} holds more data than the {info.file_size:,} bytes it declares",
+                value=info.filename)
     else:
-        raise ArgusFileError(E.FILE_UNREADABLE,
-                             f"{name}: zip entry {info.filename} uses an unsupported compression method")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name,
+                                reason=f"zip entry {info.filename} uses an unsupported compression method")
     if len(out) != info.file_size:
-        raise ArgusFileError(E.FILE_UNREADABLE,
-                             f"{name}: not a readable Excel file (zip entry {info.filename} is truncated)")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name,
+                                reason=f"not a readable Excel file (zip entry {info.filename} is truncated)")
     return out
 
 
 def check_xlsx(data: bytes, name: str, limits: ReaderLimits) -> None:
     """All xlsx bounds (module docstring); raises ``ArgusFileError`` on the first one exceeded."""
     if data[:8] == _OLE_MAGIC:  # calamine would try it as .xls first, unchecked
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: an .xls (OLE) file named .xlsx; name it .xls")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason="an .xls (OLE) file named .xlsx; name it .xls")
     try:
         archive = zipfile.ZipFile(BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({exc})") from exc
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"not a readable Excel file ({exc})") from exc
     declared = sum(i.file_size for i in infos)
     if declared > limits.uncompressed_budget:
-        raise ArgusFileError(E.FILE_TOO_LARGE,
-                             f"{name}: {_mb(declared)} uncompressed; the reader accepts at most "
-                             f"{_mb(limits.uncompressed_budget)} (10 x WFM_MAX_FILE_MB)", str(declared))
+        raise ArgusFileError.of(E.FILE_TOO_LARGE, file=name,
+                                reason=f"{_mb(declared)} uncompressed; the reader accepts at most "
+                                f"{_mb(limits.uncompressed_budget)} (10 x WFM_MAX_FILE_MB)", value=str(declared))
     for i in infos:
         if i.file_size > RATIO_CHECK_MIN_BYTES and i.file_size > limits.max_compression_ratio * max(i.compress_size, 1):
-            raise ArgusFileError(
-                E.FILE_TOO_LARGE,
-                f"{name}: zip entry {i.filename} inflates {i.file_size / max(i.compress_size, 1):,.0f}-fold "
+            raise ArgusFileError.of(
+                E.FILE_TOO_LARGE, file=name,
+                reason=f"zip entry {i.filename} inflates {i.file_size / max(i.compress_size, 1):,.0f}-fold "
                 f"({_mb(i.compress_size)} to {_mb(i.file_size)}); at most {limits.max_compression_ratio:,.0f}-fold "
-                "is accepted (a zip bomb?)", i.filename)
+                "is accepted (a zip bomb?)", value=i.filename)
     members = {i.filename: i for i in infos}
     # calamine detects the format from the content and falls back from xlsx to xlsb and ODS
     # (which expands number-rows-repeated): only an xlsx that is nothing else goes through.
     lower = {m.lower() for m in members}
     if "xl/workbook.xml" not in members or lower & {"content.xml", "xl/workbook.bin"}:
         kind = "OpenDocument" if "content.xml" in lower else "xlsb" if "xl/workbook.bin" in lower else "unknown"
-        raise ArgusFileError(E.FILE_UNREADABLE,
-                             f"{name}: not an .xlsx workbook (zip with {kind} content); save it as .xlsx")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name,
+                                reason=f"not an .xlsx workbook (zip with {kind} content); save it as .xlsx")
     # Every entry is checked as if it were the sheet: which one calamine reads is decided by the
     # workbook's relationships, and a second opinion on them would be a way around the check.
     # Entries are inflated one at a time (duplicate names included: both are checked).
@@ -534,14 +532,14 @@ def xls_extent(data: bytes) -> tuple[int, int, int]:
 def check_xls(data: bytes, name: str, limits: ReaderLimits) -> None:
     """The used range of every sheet of an .xls file within the limits (calamine reads them all)."""
     if zipfile.is_zipfile(BytesIO(data)):  # an OLE/zip polyglot: calamine falls back to the zip, unchecked
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file (also a zip archive)")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason="not a readable Excel file (also a zip archive)")
     try:
         rows, columns, text = xls_extent(data)
     except (_Corrupt, struct.error) as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file ({exc})") from exc
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"not a readable Excel file ({exc})") from exc
     check_dimensions(name, rows, columns, limits, where="workbook")
     if text > limits.max_text_chars:
-        raise ArgusFileError(
-            E.FILE_TOO_LARGE,
-            f"{name}: the cells would copy {text:,} characters of shared strings; the reader accepts at most "
-            f"{limits.max_text_chars:,}", str(text))
+        raise ArgusFileError.of(
+            E.FILE_TOO_LARGE, file=name,
+            reason=f"the cells would copy {text:,} characters of shared strings; the reader accepts at most "
+            f"{limits.max_text_chars:,}", value=str(text))

@@ -1,6 +1,7 @@
 """Loading validated Argus rows: audited, transactional, idempotent.
 
-Public API (stable; the ingest Dagster assets build on it):
+Public API (the steps of ``argus.steps`` build on it; ``steps.run_file`` / ``steps.import_file``
+is the one place that strings them together for a file):
 
 * ``resolve_target(conn, service_code, group_code=None) -> Target`` (raises
   ``ArgusFileError(UNKNOWN_SERVICE | UNKNOWN_GROUP)``)
@@ -9,8 +10,7 @@ Public API (stable; the ingest Dagster assets build on it):
 * ``load_validated(conn, validation, target, *, file_name, sha256, ...) -> ImportResult``
 * ``record_rejection(conn, error, *, file_name, sha256, target) -> ImportResult``: a whole
   file rejected (an ``import_batches`` row with status ``rejected`` + its ``import_errors`` row)
-* ``import_file(conn, path, service_code, group_code=None, *, strict=False,
-  validate_only=False, progress=None) -> ImportResult``: all of the above for one file.
+* ``record_duplicate``, ``record_failure``, ``mark_failed``: the other audit rows.
 
 ``conn`` must have no open transaction: the loader commits its own transactions.
 
@@ -58,7 +58,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,11 +66,10 @@ import psycopg
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
-from wfm_pipeline.argus.reader import file_sha256, read_argus_file
-from wfm_pipeline.argus.validate import ValidationResult, validate_argus
+from wfm_pipeline.argus.validate import ValidationResult
 from wfm_pipeline.db import catalog
 from wfm_pipeline.settings import get_settings
-from wfm_pipeline.warehouse import partitions
+from wfm_pipeline.db import partitions
 
 # progress(stage, done, total): stages "read", "validate", "copy", "apply", "errors", "done".
 # An exception raised by the callback aborts the import like any other error (nothing is kept).
@@ -206,7 +204,7 @@ def find_duplicate(conn: psycopg.Connection, sha256: str, target: Target) -> uui
     return row[0] if row else None
 
 
-def _require_idle(conn: psycopg.Connection) -> None:
+def require_idle(conn: psycopg.Connection) -> None:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("the Argus loader commits its own transactions: pass a connection with no open "
                            "transaction (commit or roll back first)")
@@ -250,7 +248,7 @@ def record_rejection(conn: psycopg.Connection, error: RowError, *, file_name: st
                      file: str | None = None, details: dict[str, Any] | None = None) -> ImportResult:
     """Record a file rejected as a whole: a ``rejected`` batch and its ``import_errors`` rows
     (``details`` is merged into the batch's details, e.g. the landing file it came from)."""
-    _require_idle(conn)
+    require_idle(conn)
     errors = list(row_errors or []) + [error]
     result = ImportResult(file=file or file_name or "", status="rejected", rows_total=rows_total,
                           rows_rejected=rows_total, errors=errors, sha256=sha256,
@@ -264,7 +262,7 @@ def record_rejection(conn: psycopg.Connection, error: RowError, *, file_name: st
     return result
 
 
-def _record_duplicate(conn: psycopg.Connection, original: uuid.UUID, *, file: str, file_name: str,
+def record_duplicate(conn: psycopg.Connection, original: uuid.UUID, *, file: str, file_name: str,
                       sha256: str, target: Target, source: str, batch_id: uuid.UUID | None = None) -> ImportResult:
     """A ``duplicate`` batch (the running ``batch_id`` when given, else a new row)."""
     rows_total, first, last, months = conn.execute(
@@ -459,7 +457,7 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
 
     Raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails.
     """
-    _require_idle(conn)
+    require_idle(conn)
     policy = policy or LoadPolicy.from_settings()
     t0 = time.perf_counter()
     result = ImportResult(
@@ -527,7 +525,7 @@ def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFra
                          (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
             original = find_duplicate(conn, sha256, target)
             if original is not None:
-                return _record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
+                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
                                          target=target, source=source, batch_id=batch_id)
         if writes:
             # THE lock order: contact_statistics before its history (module docstring). Only
@@ -641,58 +639,3 @@ def mark_failed(conn: psycopg.Connection, batch_id: uuid.UUID, reason: str, *,
     errors = result.errors if result else [RowError(None, None, E.IMPORT_FAILED, reason)]
     _copy_errors(conn, batch_id, errors)
     return True
-
-
-# ---------------------------------------------------------------- one file, end to end
-def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None, *,
-                strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
-                source: str = "file", policy: LoadPolicy | None = None, encoding: str | None = None) -> ImportResult:
-    """Import one Argus file for a service (and group): read, validate, load (module docstring).
-
-    File-level problems (unreadable, too few columns, no data rows, unknown service or group)
-    return a ``rejected`` result and are recorded as such; any other failure raises
-    ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable).
-    ``encoding``: of a CSV file (default ``WFM_CSV_ENCODING``, else detected; see ``reader``).
-    """
-    _require_idle(conn)
-    path = Path(path)
-    t0 = time.perf_counter()
-    sha256: str | None = None
-    target: Target | None = None
-    try:
-        try:
-            sha256 = file_sha256(path)
-            target = resolve_target(conn, service_code, group_code)
-            conn.rollback()  # end the read-only lookups' transaction
-            if not validate_only:
-                original = find_duplicate(conn, sha256, target)
-                conn.rollback()
-                if original is not None:
-                    with conn.transaction():
-                        return _record_duplicate(conn, original, file=str(path), file_name=path.name,
-                                                 sha256=sha256, target=target, source=source)
-            if progress:
-                progress("read", 0, 1)
-            raw = read_argus_file(path, encoding=encoding)
-        except ArgusFileError as exc:
-            conn.rollback()
-            return record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target,
-                                    source=source, file=str(path))
-        t_read = time.perf_counter()
-        if progress:
-            progress("validate", 0, raw.rows_total)
-        validation = validate_argus(raw, target.time_zone)
-    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
-        reason = describe_failure(exc)
-        failed = ImportResult(file=str(path), status="failed", sha256=sha256,
-                              service=target.service_code if target else None,
-                              group=target.group_code if target else None, error_message=reason,
-                              errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
-        failed.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=path.name, sha256=sha256,
-                                                target=target, source=source, result=failed)
-        raise ImportFailedError(f"{path.name}: import failed: {reason}", failed.import_batch_id, failed) from exc
-    result = load_validated(conn, validation, target, file_name=path.name, sha256=sha256, file=str(path),
-                            strict=strict, validate_only=validate_only, progress=progress, source=source,
-                            policy=policy)
-    result.timings = {"read": t_read - t0, **result.timings, "total": time.perf_counter() - t0}
-    return result

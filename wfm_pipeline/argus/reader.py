@@ -1,6 +1,7 @@
 """Reading Argus WFM exports (.xlsx, .xls, .csv) into a raw frame, within bounds.
 
-``read_argus_file(path) -> RawArgusData``: the first sheet (or the CSV) as a DataFrame with
+``read_argus_file(path) -> RawArgusData`` (or ``parse_argus(read_file(path))``: the import reads
+a file once, hashes those bytes and parses the same bytes): the first sheet (or the CSV) as a DataFrame with
 columns ``row`` (the spreadsheet's own 1-based row number, headers counted) and ``A``-``E``
 (the raw cell values: ``datetime`` for date cells, ``float`` for numbers, ``str`` for text,
 ``None`` for empty cells). Nothing is validated here except the file-level rules:
@@ -36,6 +37,7 @@ import io
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -101,12 +103,12 @@ def open_regular(path: str | Path) -> BinaryIO:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: cannot read file: {exc.strerror or exc}") from exc
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=str(exc.strerror or exc)) from exc
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ArgusFileError(E.FILE_UNREADABLE,
-                                 f"{name}: {_kind(mode)}, not a regular file; only regular files are read")
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name,
+                                    reason=f"{_kind(mode)}, not a regular file; only regular files are read")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -115,15 +117,57 @@ def open_regular(path: str | Path) -> BinaryIO:
 
 def file_sha256(path: str | Path) -> str:
     """sha256 of the file content (the duplicate-file key, with service and group)."""
-    digest = hashlib.sha256()
-    with open_regular(path) as fh:
-        try:
+    return read_file(path, keep=False).sha256
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A file read once: its content hash and, when kept, the bytes the reader parses."""
+
+    path: Path
+    sha256: str
+    size: int                # bytes read
+    data: bytes | None       # None: not kept (``keep=False``) or larger than the reader accepts
+    too_large: bool = False  # more than ``ReaderLimits.max_file_bytes``: hashed, not kept
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def read_file(path: str | Path, *, opener: Callable[[Path], BinaryIO] = open_regular,
+              limits: ReaderLimits | None = None, keep: bool = True) -> FileContent:
+    """Read a file once: hash every byte and keep them (up to ``limits.max_file_bytes``).
+
+    ``opener`` opens the file (default ``open_regular``; the landing folder passes its own,
+    which refuses anything outside the folder). A file larger than the reader accepts is still
+    hashed to the end (its batch row carries the sha256) but not kept: ``parse_argus`` then
+    refuses it with ``FILE_TOO_LARGE``. ``ArgusFileError(FILE_UNREADABLE)`` when it cannot be read.
+    """
+    path = Path(path)
+    limit = (limits or ReaderLimits.from_settings()).max_file_bytes if keep else -1
+    digest, chunks, size = hashlib.sha256(), [], 0
+    try:
+        with opener(path) as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-        except OSError as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE,
-                                 f"{Path(path).name}: cannot read file: {exc.strerror or exc}") from exc
-    return digest.hexdigest()
+                size += len(chunk)
+                if size <= limit:
+                    chunks.append(chunk)
+                elif chunks:
+                    chunks = []  # too large: hashed to the end, never held in memory
+    except OSError as exc:
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=path.name, reason=str(exc.strerror or exc)) from exc
+    too_large = keep and size > limit
+    data = b"".join(chunks) if keep and not too_large else None
+    return FileContent(path, digest.hexdigest(), size, data, too_large)
+
+
+def _too_large(name: str, size: int, limits: ReaderLimits) -> ArgusFileError:
+    return ArgusFileError.of(
+        E.FILE_TOO_LARGE, file=name,
+        reason=f"{size / 1_048_576:,.1f} MB; the reader accepts at most "
+        f"{limits.max_file_bytes / 1_048_576:,.1f} MB (WFM_MAX_FILE_MB)", value=str(size))
 
 
 def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
@@ -131,18 +175,14 @@ def read_bytes(path: str | Path, limits: ReaderLimits) -> bytes:
     name = Path(path).name
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
-        too_large = ArgusFileError(
-            E.FILE_TOO_LARGE,
-            f"{name}: {size / 1_048_576:,.1f} MB; the reader accepts at most "
-            f"{limits.max_file_bytes / 1_048_576:,.1f} MB (WFM_MAX_FILE_MB)", str(size))
         if size > limits.max_file_bytes:
-            raise too_large
+            raise _too_large(name, size, limits)
         try:
             data = fh.read(limits.max_file_bytes + 1)  # the file may grow after fstat
         except OSError as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: cannot read file: {exc.strerror or exc}") from exc
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=str(exc.strerror or exc)) from exc
     if len(data) > limits.max_file_bytes:
-        raise too_large
+        raise _too_large(name, len(data), limits)
     return data
 
 
@@ -187,6 +227,16 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _check_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ArgusFileError.of(
+            E.FILE_UNREADABLE, file=name,
+            reason=f"unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
+            value=Path(name).suffix)
+    return suffix
+
+
 def read_argus_file(path: str | Path, *, encoding: str | None = None,
                     limits: ReaderLimits | None = None) -> RawArgusData:
     """Read the first sheet of an .xlsx/.xls file or a .csv file (see the module docstring).
@@ -195,28 +245,41 @@ def read_argus_file(path: str | Path, *, encoding: str | None = None,
     ``limits`` default to ``ReaderLimits.from_settings()`` (``WFM_MAX_FILE_MB``).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ArgusFileError(
-            E.FILE_UNREADABLE,
-            f"{path.name}: unsupported file type {suffix or '(none)'}; expected .xlsx, .xls or .csv",
-            path.suffix)
+    _check_suffix(path.name)  # before anything is read
+    limits = limits or ReaderLimits.from_settings()
+    return parse_argus(read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
+
+
+def parse_argus(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
+                limits: ReaderLimits | None = None) -> RawArgusData:
+    """``read_argus_file`` on bytes already read (``read_file``): nothing is read from disk again."""
+    if isinstance(content, FileContent):
+        name = name or content.name
+        limits = limits or ReaderLimits.from_settings()
+        if content.too_large or content.size > limits.max_file_bytes:
+            raise _too_large(name, content.size, limits)
+        if content.data is None:
+            raise ValueError(f"{name}: read with keep=False; nothing to parse")
+        data = content.data
+    else:
+        data = content
+    if name is None:
+        raise ValueError("parse_argus needs the file name (its suffix decides the format)")
+    suffix = _check_suffix(name)
     limits = limits or ReaderLimits.from_settings()
     if suffix in CSV_SUFFIXES:
         if encoding is None:
             from wfm_pipeline.settings import get_settings
 
             encoding = get_settings().csv_encoding
-        # The bytes are not kept here: _read_csv drops them once decoded.
-        rows, width = _read_csv(read_bytes(path, limits), path.name, encoding, limits)
+        rows, width = _read_csv(data, name, encoding, limits)
     else:
-        data = read_bytes(path, limits)
         if suffix == ".xls":
-            check_xls(data, path.name, limits)
+            check_xls(data, name, limits)
         else:
-            check_xlsx(data, path.name, limits)
-        rows, width = _read_excel(data, path.name)
-    return _to_raw(rows, width, path.name)
+            check_xlsx(data, name, limits)
+        rows, width = _read_excel(data, name)
+    return _to_raw(rows, width, name)
 
 
 def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:
@@ -225,7 +288,7 @@ def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:
-            raise ArgusFileError(E.NO_DATA_ROWS, f"{name}: the workbook has no sheet")
+            raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)  # a workbook without a sheet
         sheet = workbook.get_sheet_by_index(0)
         # skip_empty_area=False keeps row 1 / column A at index 0, so row numbers and column
         # letters stay the spreadsheet's own even when the used range starts further down
@@ -234,7 +297,7 @@ def _read_excel(data: bytes, name: str) -> tuple[list[list], int]:
     except ArgusFileError:
         raise
     except Exception as exc:  # calamine raises several error types (zip, xml, cfb, ...)
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: not a readable Excel file: {exc}") from exc
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"not a readable Excel file: {exc}") from exc
     width = max(map(len, rows), default=0)
     # Trailing all-empty columns are not columns of the data.
     while width and all(len(r) < width or _is_blank(r[width - 1]) for r in rows):
@@ -273,36 +336,36 @@ def _decode(data: bytes, name: str, encoding: str | None = None) -> str:
             codec = codecs.lookup(encoding).name
             return data.decode("utf-8-sig" if codec == "utf-8" else codec)
         except LookupError as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: unknown encoding {encoding!r}") from exc
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"unknown encoding {encoding!r}") from exc
         except UnicodeDecodeError as exc:
-            raise ArgusFileError(
-                E.FILE_UNREADABLE,
-                f"{name}: not valid {encoding} text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
+            raise ArgusFileError.of(
+                E.FILE_UNREADABLE, file=name,
+                reason=f"not valid {encoding} text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: broken UTF-16 text at offset {exc.start}") from exc
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"broken UTF-16 text at offset {exc.start}") from exc
     if b"\x00" in data[:4096]:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: binary content, not a CSV file")
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason="binary content, not a CSV file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
     guess = _single_byte_encoding(data)
     if guess is None:
-        raise ArgusFileError(
-            E.FILE_UNREADABLE,
-            f"{name}: cannot tell the CSV's encoding: not UTF-8, and its text reads as Cyrillic (cp1251) as "
+        raise ArgusFileError.of(
+            E.FILE_UNREADABLE, file=name,
+            reason="cannot tell the CSV's encoding: not UTF-8, and its text reads as Cyrillic (cp1251) as "
             "well as Western European (cp1252/latin-1); name it with --encoding (or WFM_CSV_ENCODING)")
     try:
         return data.decode(guess)
     except UnicodeDecodeError as exc:
         if guess == "cp1252":
             return data.decode("latin-1")  # the five bytes cp1252 leaves undefined: latin-1 has them
-        raise ArgusFileError(
-            E.FILE_UNREADABLE,
-            f"{name}: reads as Cyrillic (cp1251) but byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+        raise ArgusFileError.of(
+            E.FILE_UNREADABLE, file=name,
+            reason=f"reads as Cyrillic (cp1251) but byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
             "cp1251; name the encoding with --encoding (or WFM_CSV_ENCODING)") from exc
 
 
@@ -379,7 +442,7 @@ def _read_csv(data: bytes, name: str, encoding: str | None, limits: ReaderLimits
             # Only A-E are kept (and blank records share one list): memory follows the data.
             rows.append(record[:5] if k else _BLANK_RECORD)
     except csv.Error as exc:
-        raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: malformed CSV: {exc}") from exc
+        raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"malformed CSV: {exc}") from exc
     return rows, width
 
 
@@ -402,11 +465,7 @@ _NO_TEXT = frozenset({"floating", "integer", "mixed-integer-float", "date", "dat
 
 def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
     if width < len(COLUMNS):
-        raise ArgusFileError(
-            E.TOO_FEW_COLUMNS,
-            f"{name}: found {width} column(s); an Argus export has five (A start time, B unique calls, "
-            "C non-unique calls, D average talk time, E average post-processing time)",
-            str(width))
+        raise ArgusFileError.of(E.TOO_FEW_COLUMNS, file=name, columns=width, value=str(width))
 
     # Leading rows: everything above the first row whose column A is a date is a header, unless
     # it looks like data (a number in B or C): such rows are data rows whose column A is wrong,
@@ -425,9 +484,7 @@ def _to_raw(rows: list[list], width: int, name: str) -> RawArgusData:
         if _looks_like_number(cells[1]) or _looks_like_number(cells[2]):
             leading.append(i)
     if first is None:
-        raise ArgusFileError(
-            E.NO_DATA_ROWS,
-            f"{name}: no data row found: no row has a date (DD.MM.YYYY HH:MM:SS or a date cell) in column A")
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     header_rows = first - blank_before - len(leading)
 
     body = [rows[i] for i in leading] + rows[first:] if leading else rows[first:]

@@ -1,6 +1,7 @@
 """Importing several files in a row (``wfm import``): one file's failure never stops the rest.
 
-``import_files`` yields one ``ImportResult`` per path, in order. Whatever happens to a file -
+``import_files`` yields one ``ImportResult`` per path, in order, each from ``steps.import_file``
+(the one import path; this module adds only the loop and the reconnection). Whatever happens to a file -
 a lock timeout after the retries, a deadlock, the database connection dropped, an unexpected
 exception - gives that file a ``failed`` result with the reason, an audit row when the
 database is reachable (the loader's, or one written here after reconnecting), and the next
@@ -16,10 +17,10 @@ from typing import Any
 import psycopg
 
 from wfm_pipeline.argus import errors as E
-from wfm_pipeline.argus.errors import ArgusFileError, RowError
-from wfm_pipeline.argus.loader import (ImportFailedError, ImportResult, LoadPolicy, Progress, Target,
-                                       describe_failure, import_file, mark_failed, record_failure, resolve_target)
-from wfm_pipeline.argus.reader import file_sha256
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.loader import (ImportFailedError, ImportResult, LoadPolicy, Progress, describe_failure,
+                                       mark_failed, record_failure)
+from wfm_pipeline.argus.steps import import_file, inspect
 
 Connect = Callable[[], psycopg.Connection]
 
@@ -27,11 +28,14 @@ Connect = Callable[[], psycopg.Connection]
 def import_files(connect: Connect, paths: Iterable[Path], service_code: str, group_code: str | None = None, *,
                  strict: bool = False, validate_only: bool = False,
                  progress_for: Callable[[Path], Progress | None] | None = None,
-                 policy: LoadPolicy | None = None, **options: Any) -> Iterator[ImportResult]:
+                 policy: LoadPolicy | None = None, importer: Callable[..., ImportResult] | None = None,
+                 **options: Any) -> Iterator[ImportResult]:
     """Import each path with ``import_file`` (``options`` are passed on); yields the results.
 
-    ``connect`` opens a new connection (called again after a connection broke).
+    ``connect`` opens a new connection (called again after a connection broke). ``importer``
+    replaces ``import_file`` (same arguments; call records: ``calls.loader.import_call_file``).
     """
+    importer = importer or import_file
     conn: psycopg.Connection | None = None
     try:
         for path in paths:
@@ -39,8 +43,8 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str, gro
             progress = progress_for(path) if progress_for else None
             try:
                 conn = _usable(conn, connect)
-                result = import_file(conn, path, service_code, group_code, strict=strict,
-                                     validate_only=validate_only, progress=progress, policy=policy, **options)
+                result = importer(conn, path, service_code, group_code, strict=strict,
+                                  validate_only=validate_only, progress=progress, policy=policy, **options)
             except ImportFailedError as exc:
                 result = exc.result or ImportResult(file=str(path), status="failed", error_message=str(exc))
                 result.import_batch_id = exc.import_batch_id
@@ -87,31 +91,14 @@ def _audit_after_reconnect(connect: Connect, path: Path, service_code: str, grou
             with conn.transaction():
                 mark_failed(conn, result.import_batch_id, reason, result=result)
             return conn
-        target = _target_or_none(conn, service_code, group_code)
-        sha = _sha_or_none(path)
-        result.sha256 = result.sha256 or sha
-        result.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=path.name, sha256=sha,
-                                                target=target, result=result)
+        seen = inspect(conn, path, service_code, group_code, keep=False)  # sha256 and service/group, if known
+        result.sha256 = result.sha256 or seen.sha256
+        result.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=path.name,
+                                                sha256=seen.sha256, target=seen.target, result=result)
     except Exception:  # noqa: BLE001 - best effort: the failure is already reported
         if not conn.closed and not conn.broken:
             conn.rollback()
     return conn
-
-
-def _target_or_none(conn: psycopg.Connection, service_code: str, group_code: str | None) -> Target | None:
-    try:
-        target = resolve_target(conn, service_code, group_code)
-    except ArgusFileError:
-        target = None
-    conn.rollback()
-    return target
-
-
-def _sha_or_none(path: Path) -> str | None:
-    try:
-        return file_sha256(path)
-    except (ArgusFileError, OSError):
-        return None
 
 
 __all__ = ["Connect", "import_files"]

@@ -124,7 +124,6 @@ _NUMBER_SHAPE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _PLAIN_DIGITS = r"[0-9]{1,15}"
 
 
-
 def _from_parts(parts: pd.DataFrame) -> pd.Series:
     """Regex groups Y m d H M [S f] -> datetime64[ns]; NaT for impossible dates/times (24:00,
     31.04., :60) and years outside pandas' range."""
@@ -273,36 +272,9 @@ def _raw_text(value: object) -> str | None:
     return str(value)
 
 
-def _message(code: str, letter: str | None, value: str | None, local: pd.Timestamp | None,
-             time_zone: str, extra: str | None) -> str:
-    shown = "empty" if value is None else repr(E.clip(value))  # a huge cell is quoted clipped
-    if code == E.MISSING_VALUE:
-        if letter in ("D", "E"):
-            return f"column {letter} is empty but column C has calls; D and E may be empty only when C = 0"
-        return f"column {letter} is empty; it is required"
-    if code == E.INVALID_DATETIME:
-        return (f"column A {shown} is not a date-time DD.MM.YYYY HH:MM[:SS], ISO 8601 or a date cell "
-                "(years 1678-2261)")
-    if code == E.MISALIGNED_INTERVAL:
-        return f"column A {shown} is not the start of a 15-minute interval (:00, :15, :30, :45 and 0 seconds)"
-    if code == E.INVALID_LOCAL_TIME:
-        return (f"column A {shown} does not exist in time zone {time_zone} "
-                "(clocks jump over it when daylight-saving time starts)")
-    if code == E.NOT_INTEGER:
-        return f"column {letter} {shown} is not a whole number"
-    if code == E.NEGATIVE_VALUE:
-        return f"column {letter} {shown} is negative"
-    if code == E.OUT_OF_RANGE:
-        limit = MAX_DURATION_SECONDS if letter in ("D", "E") else MAX_COUNT
-        unit = " seconds" if letter in ("D", "E") else ""
-        return f"column {letter} {shown} exceeds the maximum of {limit:,}{unit}"
-    if code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
-        return f"unique incoming calls {extra}; C must be >= B"
-    if code == E.DUPLICATE_ROW:
-        return f"exact copy of row {extra} for the same interval; the first copy is kept"
-    if code == E.DUPLICATE_INTERVAL:
-        return f"interval {shown} appears in rows {extra} with different values; all of them are rejected"
-    return code
+# The {limit} of OUT_OF_RANGE per column (the SQL functions pass the same phrases).
+_LIMITS = {"B": f"at most {MAX_COUNT:,}", "C": f"at most {MAX_COUNT:,}",
+           "D": f"at most {MAX_DURATION_SECONDS:,} seconds", "E": f"at most {MAX_DURATION_SECONDS:,} seconds"}
 
 
 def validate_argus(raw: RawArgusData | pd.DataFrame, time_zone: str) -> ValidationResult:
@@ -432,12 +404,6 @@ def _misaligned_in_utc(utc: pd.Series) -> np.ndarray:
     return utc.notna().to_numpy() & (ns % (900 * 10**9) != 0)
 
 
-def _offset_text(offset: pd.Timedelta) -> str:
-    seconds = int(offset.total_seconds())
-    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
-    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
 def _duplicates(utc: pd.Series, typed: pd.DataFrame, frame: pd.DataFrame, unparseable: dict[str, np.ndarray],
                 exact_keys: dict[str, pd.Series]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
     """Positions of DUPLICATE_ROW and DUPLICATE_INTERVAL rows, and each row's group's first row."""
@@ -486,27 +452,17 @@ def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, typed: pd.DataFrame, utc
         pos = int(pos)
         letter = letter if isinstance(letter, str) else None
         value = _raw_text(frame.at[pos, letter]) if letter else None
-        extra = None
-        if code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
-            b, c = typed.at[pos, "unique_incoming"], typed.at[pos, "non_unique_incoming"]
-            extra = (f"B = {int(b) if float(b).is_integer() else b} exceed non-unique incoming calls "
-                     f"C = {int(c) if float(c).is_integer() else c}")
-            value = _raw_text(frame.at[pos, "B"])
-        elif code == E.DUPLICATE_ROW:
-            extra = str(int(first_of.loc[pos]))
+        # The parameters of each code's template, as the SQL functions pass them.
+        params: dict[str, object] = {}
+        if code in (E.MISALIGNED_INTERVAL, E.INVALID_LOCAL_TIME):
+            params["time_zone"] = time_zone
+        elif code == E.OUT_OF_RANGE:
+            params["limit"] = _LIMITS[letter]
+        elif code == E.UNIQUE_EXCEEDS_NON_UNIQUE:
+            params.update(other_column="C", other_count=_raw_text(frame.at[pos, "C"]))
+        elif code in (E.DUPLICATE_ROW, E.DUPLICATE_INTERVAL):
             value = _raw_text(frame.at[pos, "A"])
-        elif code == E.DUPLICATE_INTERVAL:
-            extra = ", ".join(str(r) for r in group_rows.get(utc.iloc[pos], []))
-            value = _raw_text(frame.at[pos, "A"])
-        elif code == E.MISALIGNED_INTERVAL and not pd.isna(utc.iloc[pos]) and _misaligned_in_utc(utc.iloc[[pos]])[0]:
-            instant = utc.iloc[pos].tz_convert("UTC")
-            local = typed.at[pos, "local_time"]
-            if local.minute % 15 == 0 and local.second == 0 and local.microsecond == 0:
-                offset = _offset_text(local - instant.tz_localize(None))
-                message = (f"column A {value!r} is {instant:%Y-%m-%d %H:%M:%S} UTC in time zone {time_zone}, whose "
-                           f"UTC offset then was {offset} (local mean time, before standard time): not on a "
-                           "15-minute boundary in UTC, so the interval cannot be stored")
-                out.append(RowError(int(rows[pos]), letter, code, message, value))
-                continue
-        out.append(RowError(int(rows[pos]), letter, code, _message(code, letter, value, None, time_zone, extra), value))
+            params.update(first_row=int(first_of.loc[pos]),
+                          rows=", ".join(str(r) for r in group_rows.get(utc.iloc[pos], [])))
+        out.append(RowError.of(int(rows[pos]), letter, code, value, **params))
     return out

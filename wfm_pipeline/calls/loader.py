@@ -28,6 +28,7 @@ intervals and agent rows written are in the batch's ``details``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 import uuid
@@ -41,15 +42,17 @@ import psycopg
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
+from wfm_pipeline.argus import steps
+from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import (
     _FILE_LOCK_CLASS, ImportFailedError, ImportResult, LoadPolicy, Progress, Target, _check_accounting,
-    _copy_errors, _create_partitions, _failed_result, _finish_batch, _record_duplicate, _require_idle,
-    _start_batch, _with_retries, describe_failure, find_duplicate, record_failure, record_rejection, resolve_target,
+    _copy_errors, _create_partitions, _failed_result, _finish_batch, _start_batch, _with_retries, describe_failure,
+    find_duplicate, record_duplicate, record_failure, require_idle,
 )
-from wfm_pipeline.argus.reader import file_sha256
-from wfm_pipeline.calls.reader import read_call_file
+from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
-from wfm_pipeline.warehouse import partitions
+from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 CALL_TABLES = ("wfm.agent_activity", "wfm.call_records", "wfm.contact_statistics", "wfm.contact_statistics_history")
@@ -169,12 +172,10 @@ def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: Impo
                         for f, t in zip(spans["first"], spans["last"])], dtype=bool)
         dropped = valid[bad]
         errors = [
-            RowError(int(row), "offered_at", E.OUTSIDE_PARTITION_WINDOW,
-                     f"call {cid!r} (offered {ts:%Y-%m-%d %H:%M} UTC) needs a month without a partition outside the "
-                     f"months imports may create ({first_ok:%Y-%m} .. {last_ok:%Y-%m}, wfm.partition_config); an "
-                     f"administrator can create it with wfm.ensure_monthly_partitions", cid)
-            for row, cid, ts in zip(dropped["source_row_number"], dropped["call_id"],
-                                    dropped["offered_at"].dt.tz_convert("UTC"))]
+            RowError.of(int(row), "offered_at", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(),
+                        interval=f"{ts.floor('15min'):%Y-%m-%d %H:%M}", month=f"{ts:%Y-%m}",
+                        first=f"{first_ok:%Y-%m}", last=f"{last_ok:%Y-%m}")
+            for row, ts in zip(dropped["source_row_number"], dropped["offered_at"].dt.tz_convert("UTC"))]
         result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
         result.rows_rejected += len(errors)
         valid = valid[~bad].reset_index(drop=True)
@@ -184,11 +185,8 @@ def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: Impo
         _set_range(result, valid)
     limit = min(w[2] for w in windows.values())
     if len(missing) > limit:
-        return valid, missing, RowError(
-            None, None, E.TOO_MANY_NEW_MONTHS,
-            f"the file needs {len(missing)} new monthly partitions ({missing[0]:%Y-%m} .. {missing[-1]:%Y-%m}); one "
-            f"import may create at most {limit} (wfm.partition_config.ondemand_max_new_months): create them first "
-            f"with wfm.ensure_monthly_partitions")
+        return valid, missing, RowError.of(None, None, E.TOO_MANY_NEW_MONTHS, None, count=len(missing),
+                                           first=f"{missing[0]:%Y-%m}", last=f"{missing[-1]:%Y-%m}", limit=limit)
     return valid, missing, None
 
 
@@ -210,7 +208,7 @@ def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, t
                          policy: LoadPolicy | None = None, details: dict[str, Any] | None = None) -> ImportResult:
     """Write one validated call-record file (module docstring); raises ``ImportFailedError``
     (after recording the ``failed`` batch) when the load fails."""
-    _require_idle(conn)
+    require_idle(conn)
     policy = policy or LoadPolicy.from_settings()
     t0 = time.perf_counter()
     result = ImportResult(
@@ -229,10 +227,8 @@ def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, t
         valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
         details["months"] = result.months
         if file_error is None and strict and result.rows_rejected > 0:
-            file_error = RowError(
-                None, None, E.STRICT_MODE,
-                f"strict import: {result.rows_rejected} of {result.rows_total} rows are invalid, so none "
-                f"of the {len(valid)} valid calls was imported")
+            file_error = RowError.of(None, None, E.STRICT_MODE, None, rejected=result.rows_rejected,
+                                     total=result.rows_total, valid=len(valid))
         if file_error is not None:
             result.status = "rejected"
             result.rows_rejected = result.rows_total - result.rows_skipped
@@ -279,7 +275,7 @@ def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFra
                          (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
             original = find_duplicate(conn, sha256, target)
             if original is not None:
-                return _record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
+                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
                                          target=target, source=source, batch_id=batch_id)
         if writes:
             previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
@@ -330,62 +326,58 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
 
 
 # ---------------------------------------------------------------- one file, end to end
-def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: str, *, strict: bool = False,
-                     validate_only: bool = False, progress: Progress | None = None, source: str = "file",
-                     policy: LoadPolicy | None = None, encoding: str | None = None,
-                     details: dict[str, Any] | None = None) -> ImportResult:
-    """Import one call-record file for a service: read, validate, load (module docstring).
-
-    File-level problems (unreadable, missing columns, no rows, unknown service) return a
-    ``rejected`` result and are recorded as such; any other failure raises
-    ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable).
-    """
-    _require_idle(conn)
+def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool = False,
+                  validate_only: bool = False, progress: Progress | None = None, source: str = "file",
+                  policy: LoadPolicy | None = None, encoding: str | None = None, content: FileContent | None = None,
+                  folders: Folders | None = None) -> steps.FileRun:
+    """Import one call-record file: the Argus import's steps (``argus.steps``: inspect - read and
+    hash once, service, duplicate -, reject, file_away) around this module's parse, validation
+    and load. File-level problems (unreadable, missing columns, no rows, unknown service) give a
+    ``rejected`` result, recorded as such; any other failure raises ``ImportFailedError`` after
+    recording a ``failed`` batch (when the database is reachable)."""
+    require_idle(conn)
     path = Path(path)
-    t0 = time.perf_counter()
-    sha256: str | None = None
-    target: Target | None = None
+    started = time.perf_counter()
+    insp = steps.Inspection(path)
     try:
+        if progress:
+            progress("read", 0, 1)
+        insp = steps.inspect(conn, path, service_code, None, content=content, folders=folders)
+        if insp.error is not None:
+            return _marked(conn, steps.reject(conn, insp, folders=folders, source=source))
+        if insp.duplicate_of is not None and not validate_only:
+            return _marked(conn, steps._duplicate(conn, insp, folders, source))
         try:
-            sha256 = file_sha256(path)
-            target = resolve_target(conn, service_code)
-            groups = groups_of(conn, target.service_id)
-            conn.rollback()
-            if not validate_only:
-                original = find_duplicate(conn, sha256, target)
-                conn.rollback()
-                if original is not None:
-                    with conn.transaction():
-                        dup = _record_duplicate(conn, original, file=str(path), file_name=path.name,
-                                                sha256=sha256, target=target, source=source)
-                    _mark_calls(conn, dup.import_batch_id)
-                    return dup
-            if progress:
-                progress("read", 0, 1)
-            raw = read_call_file(path, encoding=encoding)
+            raw = parse_call_file(insp.content, insp.file_name, encoding=encoding)
         except ArgusFileError as exc:
-            conn.rollback()
-            rejected = record_rejection(conn, exc.error, file_name=path.name, sha256=sha256, target=target,
-                                        source=source, file=str(path), details={**(details or {}), "kind": "calls"})
-            _mark_calls(conn, rejected.import_batch_id)
-            return rejected
-        t_read = time.perf_counter()
+            return _marked(conn, steps.reject(conn, insp, exc.error, folders=folders, source=source))
+        parsed = time.perf_counter()
+        insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
         if progress:
             progress("validate", 0, raw.rows_total)
-        validation = validate_calls(raw, target.time_zone, groups)
+        groups = groups_of(conn, insp.target.service_id)
+        conn.rollback()
+        validation = validate_calls(raw, insp.target.time_zone, groups, service=insp.target.service_code)
     except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
-        reason = describe_failure(exc)
-        failed = ImportResult(file=str(path), status="failed", sha256=sha256,
-                              service=target.service_code if target else None, error_message=reason,
-                              errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
-        failed.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=path.name, sha256=sha256,
-                                                target=target, source=source, result=failed)
+        failed = steps._failed(conn, insp, exc, source)
         _mark_calls(conn, failed.import_batch_id)
-        raise ImportFailedError(f"{path.name}: import failed: {reason}", failed.import_batch_id, failed) from exc
-    file_details = {**(details or {}), "header_row": raw.header_row, "blank_rows": raw.blank_rows,
-                    "ignored_columns": list(raw.ignored_columns)}
-    result = load_validated_calls(conn, validation, target, file_name=path.name, sha256=sha256, file=str(path),
-                                  strict=strict, validate_only=validate_only, progress=progress, source=source,
-                                  policy=policy, details=file_details)
-    result.timings = {"read": t_read - t0, **result.timings, "total": time.perf_counter() - t0}
-    return result
+        raise failed from exc
+    details = {"landing_file": insp.where} if insp.where else {}
+    details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
+    result = load_validated_calls(conn, validation, insp.target, file_name=insp.file_name, sha256=insp.sha256,
+                                  file=str(path), strict=strict, validate_only=validate_only, progress=progress,
+                                  source=source, policy=policy, details=details)
+    result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
+    moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
+    return steps.FileRun(insp, result, validation, moved)
+
+
+def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: str, **options: Any) -> ImportResult:
+    """``run_call_file(...).result``: the ``wfm import --kind calls --json`` line of one file."""
+    return run_call_file(conn, path, service_code, **options).result
+
+
+def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
+    """A rejected or duplicate call-record file: its batch carries kind calls too."""
+    _mark_calls(conn, run.result.import_batch_id)
+    return run

@@ -31,6 +31,7 @@ import pandas as pd
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus import reader as argus_reader
 from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.argus.limits import ReaderLimits, check_dimensions, check_xls, check_xlsx
 
 REQUIRED = ("call_id", "offered_at", "answered_at", "ended_at", "outcome", "agent")
@@ -58,27 +59,42 @@ def read_call_file(path: str | Path, *, encoding: str | None = None,
                    limits: ReaderLimits | None = None) -> RawCalls:
     """Read a call-record file (see the module docstring); raises ``ArgusFileError``."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in argus_reader.SUPPORTED_SUFFIXES:
-        raise ArgusFileError(
-            E.FILE_UNREADABLE,
-            f"{path.name}: unsupported file type {suffix or '(none)'}; expected .csv, .xlsx or .xls", path.suffix)
+    argus_reader._check_suffix(path.name)  # before anything is read
     limits = limits or ReaderLimits.from_settings()
-    data = argus_reader.read_bytes(path, limits)
+    return parse_call_file(argus_reader.read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
+
+
+def parse_call_file(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
+                    limits: ReaderLimits | None = None) -> RawCalls:
+    """``read_call_file`` on bytes already read (``argus.reader.read_file``: the file is read
+    and hashed once)."""
+    limits = limits or ReaderLimits.from_settings()
+    if isinstance(content, FileContent):
+        name = name or content.name
+        if content.too_large or content.size > limits.max_file_bytes:
+            raise argus_reader._too_large(name, content.size, limits)
+        if content.data is None:
+            raise ValueError(f"{name}: read with keep=False; nothing to parse")
+        data = content.data
+    else:
+        data = content
+    if name is None:
+        raise ValueError("parse_call_file needs the file name (its suffix decides the format)")
+    suffix = argus_reader._check_suffix(name)
     if suffix in argus_reader.CSV_SUFFIXES:
         if encoding is None:
             from wfm_pipeline.settings import get_settings
 
             encoding = get_settings().csv_encoding
-        text = argus_reader._decode(data, path.name, encoding)
+        text = argus_reader._decode(data, name, encoding)
         del data
-        records = _read_csv(text, path.name, limits)
+        records = _read_csv(text, name, limits)
     else:
-        (check_xls if suffix == ".xls" else check_xlsx)(data, path.name, limits)
-        rows, _width = argus_reader._read_excel(data, path.name)
+        (check_xls if suffix == ".xls" else check_xlsx)(data, name, limits)
+        rows, _width = argus_reader._read_excel(data, name)
         del data
         records = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
-    return _to_raw(records, path.name)
+    return _to_raw(records, name)
 
 
 def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
@@ -100,7 +116,7 @@ def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         except csv.Error as exc:
-            raise ArgusFileError(E.FILE_UNREADABLE, f"{name}: malformed CSV: {exc}") from exc
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"malformed CSV: {exc}") from exc
         width = max(map(len, rows), default=0)
         check_dimensions(name, len(rows), width, limits, where="CSV")
         frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
@@ -140,36 +156,28 @@ def _header_name(value: object) -> str:
 
 def _to_raw(records: pd.DataFrame, name: str) -> RawCalls:
     if records.empty:
-        raise ArgusFileError(E.NO_DATA_ROWS, f"{name}: the file is empty; a call-record file needs a header row "
-                                             f"({', '.join(REQUIRED)}) and one row per call")
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     cells = pd.DataFrame({i: _clean(records.iloc[:, i]) for i in range(records.shape[1])})
     blank = cells.isna().all(axis=1).to_numpy()
     non_blank = np.flatnonzero(~blank)
     if non_blank.size == 0:
-        raise ArgusFileError(E.NO_DATA_ROWS, f"{name}: no header row (every row is blank)")
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     header_pos = int(non_blank[0])
     names = [_header_name(v) for v in cells.iloc[header_pos].tolist()]
     seen: dict[str, int] = {}
     for position, field in enumerate(names):
         if field in FIELDS:
             if field in seen:
-                raise ArgusFileError(
-                    E.DUPLICATE_COLUMN,
-                    f"{name}: column {field!r} appears twice in the header row (columns {seen[field] + 1} and "
-                    f"{position + 1}; names are case-insensitive)", field)
+                raise ArgusFileError.of(E.DUPLICATE_COLUMN, file=name, columns=field, value=field)
             seen[field] = position
     missing = [f for f in REQUIRED if f not in seen]
     if missing:
-        raise ArgusFileError(
-            E.MISSING_COLUMN,
-            f"{name}: the header row (row {header_pos + 1}) has no column {', '.join(missing)}; a call-record file "
-            f"needs {', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)}; names are case-insensitive)",
-            ", ".join(missing))
+        raise ArgusFileError.of(E.MISSING_COLUMN, file=name, columns=", ".join(missing), value=", ".join(missing))
     body = cells.iloc[header_pos + 1:]
     keep = ~blank[header_pos + 1:]
     data = body[keep]
     if data.empty:
-        raise ArgusFileError(E.NO_DATA_ROWS, f"{name}: no call rows after the header row (row {header_pos + 1})")
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     frame = pd.DataFrame({"row": (np.flatnonzero(keep) + header_pos + 2).astype(np.int64)})
     for field, position in seen.items():
         frame[field] = data.iloc[:, position].to_numpy(dtype=object)

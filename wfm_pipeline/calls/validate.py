@@ -32,7 +32,6 @@ error rejects it: ``rows_total = valid + rejected + skipped``.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 
@@ -153,9 +152,10 @@ def _pick(t: _Time, after: pd.Series) -> pd.Series:
     return chosen.where(ok.to_numpy(), pd.NaT)
 
 
-def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[str, int] | None = None) -> CallValidation:
-    """Validate raw call rows of a service in ``time_zone`` whose group codes map to ids by
-    ``groups`` (see the module docstring)."""
+def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[str, int] | None = None,
+                   service: str | None = None) -> CallValidation:
+    """Validate raw call rows of a service (code ``service``, for messages) in ``time_zone``
+    whose group codes map to ids by ``groups`` (see the module docstring)."""
     t0 = time.perf_counter()
     if isinstance(raw, RawCalls):
         frame, file_name = raw.frame, raw.file_name
@@ -252,7 +252,7 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     bad = np.zeros(n, dtype=bool)
     bad[ef["pos"].to_numpy()] = True
 
-    errors = _materialize(ef, frame, text, cells, first_of, time_zone)
+    errors = _materialize(ef, frame, text, cells, first_of, time_zone, service)
     ok = ~bad
     valid = pd.DataFrame({
         "call_id": call_id[ok].reset_index(drop=True),
@@ -298,35 +298,16 @@ def _duplicates(keyed: np.ndarray, call_id: pd.Series, offered_at: pd.Series, te
     return dup_row, dup_call, first
 
 
-_MESSAGES = {
-    E.MISSING_VALUE: "{f} is empty; it is required{why}",
-    E.INVALID_DATETIME: "{f} {v} is not a date-time DD.MM.YYYY HH:MM[:SS], ISO 8601 or a date cell (years 1678-2261)",
-    E.INVALID_LOCAL_TIME: "{f} {v} does not exist in time zone {tz} (clocks jump over it when daylight-saving time starts)",
-    E.OUT_OF_RANGE: "{f} {v} is out of range ({limit})",
-    E.INVALID_OUTCOME: "outcome {v} is not answered, abandoned or other",
-    E.OUTCOME_CONFLICT: "answered_at {v} is set but the outcome is abandoned",
-    E.ANSWERED_BEFORE_OFFERED: "answered_at {v} is before offered_at",
-    E.ENDED_BEFORE_ANSWERED: "ended_at {v} is before answered_at",
-    E.ENDED_BEFORE_OFFERED: "ended_at {v} is before offered_at (the call has no answered_at)",
-    E.TALK_TOO_LONG: "ended_at {v}: the talk (ended_at - answered_at) is longer than 24 hours",
-    E.WAIT_TOO_LONG: "{f} {v}: the wait in the queue is longer than 24 hours",
-    E.NOT_INTEGER: "{f} {v} is not a whole number",
-    E.NEGATIVE_VALUE: "{f} {v} is negative",
-    E.UNKNOWN_GROUP: "group {v} is not a group of the service",
-    E.DUPLICATE_ROW: "call {v} is an exact copy of row {first} (same call_id and month); the first copy is kept",
-    E.DUPLICATE_CALL_ID: "call {v} appears in rows {rows} (same call_id and month) with different values; all of them are rejected",
-}
-
-
 def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, text: dict[str, pd.Series], cells: dict[str, pd.Series],
-                 first_of: pd.Series, time_zone: str) -> list[RowError]:
-    """RowError objects (a Python loop over the errors only, never over all rows)."""
+                 first_of: pd.Series, time_zone: str, service: str | None) -> list[RowError]:
+    """RowError objects (a Python loop over the errors only, never over all rows). Messages are
+    the codes' templates (sql/functions/errors/error_codes.sql) with the parameters the JSON
+    path (wfm.stage_call_records) passes for the same errors."""
     if ef.empty:
         return []
     rows = frame["row"].to_numpy()
     dup_rows: dict[str, list[int]] = {}
-    dups = ef.loc[ef["code"] == E.DUPLICATE_CALL_ID, "pos"].to_numpy()
-    for pos in dups:
+    for pos in ef.loc[ef["code"] == E.DUPLICATE_CALL_ID, "pos"].to_numpy():
         dup_rows.setdefault(text["call_id"].iloc[pos], []).append(int(rows[pos]))
     out: list[RowError] = []
     for pos, column, code in zip(ef["pos"].to_numpy(), ef["column"].to_numpy(), ef["code"].to_numpy()):
@@ -338,18 +319,16 @@ def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, text: dict[str, pd.Serie
             value = text[column].iloc[pos]
         else:
             value = _raw_text(cells[column].iloc[pos])
-        why = ""
-        if code == E.MISSING_VALUE and column in ("answered_at", "ended_at"):
-            why = " for an answered call" if column == "answered_at" else " for an answered or abandoned call"
-        limit = f"at most {MAX_WRAP_UP:,} seconds" if column == "wrap_up_seconds" else f"at most {MAX_TEXT} characters"
-        first = int(rows[first_of.loc[pos]]) if code == E.DUPLICATE_ROW else None
-        message = _MESSAGES[code].format(f=column, v=repr(E.clip(value)) if value is not None else "(empty)", why=why,
-                                         tz=time_zone, limit=limit, first=first,
-                                         rows=", ".join(map(str, dup_rows.get(value, []))))
-        out.append(RowError(int(rows[pos]), column, code, message, value))
+        params: dict[str, object] = {}
+        if code == E.INVALID_LOCAL_TIME:
+            params["time_zone"] = time_zone
+        elif code == E.OUT_OF_RANGE:
+            params["limit"] = "at most 86,400 seconds" if column == "wrap_up_seconds" else f"at most {MAX_TEXT} characters"
+        elif code == E.UNKNOWN_GROUP:
+            params["service"] = service
+        elif code == E.DUPLICATE_ROW:
+            params["first_row"] = int(rows[first_of.loc[pos]])
+        elif code == E.DUPLICATE_CALL_ID:
+            params["rows"] = ", ".join(map(str, dup_rows.get(value, [])))
+        out.append(RowError.of(int(rows[pos]), column, code, value, **params))
     return out
-
-
-def local_text(ts: dt.datetime, time_zone: str) -> str:
-    """An instant as the DD.MM.YYYY HH:MM:SS wall-clock text of ``time_zone`` (for messages and tests)."""
-    return pd.Timestamp(ts).tz_convert(time_zone).strftime("%d.%m.%Y %H:%M:%S")

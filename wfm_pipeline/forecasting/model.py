@@ -1,24 +1,31 @@
-"""Interval call forecasts: daily totals × weekday intraday profiles, in the service's local time.
+"""Interval call forecasts: a small set of candidates per series, chosen by backtest.
 
 The structure follows what the call-centre literature finds strong at horizons of days to
-weeks (Taylor 2008; Ibrahim, Ye, L'Ecuyer & Shen 2016): model the *daily volume* with a
-level/trend and a day-of-week effect, and spread it over the day with a *weekday-specific
-intraday profile* that is shrunk toward the all-days profile (profiles are noisy, and the
-literature's fixed-effects models owe much of their accuracy to pooling).
+weeks (Taylor 2008; Ibrahim, Ye, L'Ecuyer & Shen 2016): model the *daily volume* and spread
+it over the day with a *weekday-specific intraday profile* shrunk toward the all-days profile.
+Which daily volume is right differs by series, so several candidates compete
+(``candidates.py``) and a rolling-origin backtest on history before the origin picks and
+combines the best ones (``selection.py``):
+
+* ``holt_horizon``: damped Holt on weekday-adjusted day totals, its constants chosen by the
+  error 1..14 days ahead (not one step ahead, which makes the level chase last week);
+* ``dow_median5``: per weekday, the median of its last 5 clean day totals;
+* ``recent_median``: weekday-adjusted median of the last 10 clean days;
+  (these three × the weekday intraday profile)
+* ``slot_median5``: per slot, the median of the last 5 clean same weekdays;
+* ``seasonal_naive``: the last clean same weekday.
 
 * Everything runs on a local-calendar grid (local date × 96 wall-clock slots), so profiles
-  follow local hours across daylight-saving changes.
+  follow local hours across daylight-saving changes, and a day missing from the export is a
+  missing row of the grid: it never shifts weekday alignment.
 * Missing intervals are unknown, not zero: a day's total is scaled up by the profile share it
   covers; days covering < 50% of the usual volume are left out.
 * Closed days and hours are zero where history is always zero.
-* Days listed as special with ``exclude_from_training`` are ignored; unlisted outlier days
-  (total < 1/2 or > 2× the same weekday's neighbours) are ignored too. Future special days
-  scale the forecast by their multiplier.
-* Daily level: damped-trend Holt exponential smoothing of the weekday-adjusted totals, its
-  smoothing constants chosen per series by one-step-ahead squared error on a small grid.
-* Weekday factors: a weighted alternating least-squares fit of weeks × weekdays (recent
-  weeks weigh more), which copes with missing days.
-* Unique-call ratio and AHT (call-weighted: Σ handle seconds / Σ calls) per weekday and
+* Special days with ``exclude_from_training`` are ignored; closures (a normally open weekday
+  without data), the open days around them and robust outlier days are left out of training
+  too. Future special days scale the forecast by their multiplier; the days next to a known
+  closure get a multiplier learnt from earlier holidays (``holidays.py``).
+* Unique-call ratio and AHT (call-weighted: Σ handle seconds / Σ handled calls) per weekday and
   slot, shrunk toward the slot's all-days value and the overall value by pseudo-counts.
 
 Plain numpy/pandas; no Dagster, no database.
@@ -33,32 +40,43 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-MODEL_NAME = "holt_dow_profile/1"
+from wfm_pipeline.forecasting.holidays import SpecialDay, day_multipliers, learn_adjacent_effects
+from wfm_pipeline.forecasting.selection import Engine
+
+MODEL_NAME = "profile_select/2"
 SLOTS = 96
 INTERVAL = pd.Timedelta(minutes=15)
 
-
-@dataclass(frozen=True)
-class SpecialDay:
-    exclude_from_training: bool = True
-    multiplier: float | None = None
+__all__ = ["MODEL_NAME", "SLOTS", "ModelConfig", "SpecialDay", "Forecast", "SeriesData", "forecast_series",
+           "history_days", "local_grid", "horizon_intervals"]
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    train_days: int = 112            # daily-level history used (16 weeks)
-    profile_weeks: int = 8           # weeks behind profiles, weekday factors, AHT
+    train_days: int = 112            # history one fit uses (16 weeks)
+    profile_weeks: int = 16          # weeks behind profiles, weekday factors (decayed), AHT
     week_decay: float = 0.85         # weight of a week relative to the next newer one (weekday factors)
-    outlier_low: float = 0.5         # day total below this × neighbours' median: outlier
-    outlier_high: float = 2.0
     min_coverage: float = 0.5        # a day must cover this share of usual volume to count
-    aht_pseudo_calls: float = 200.0   # shrinkage strength of AHT / unique ratio
-    alphas: tuple[float, ...] = (0.05, 0.1, 0.2, 0.35, 0.5)
+    min_train_days: int = 21         # days with data a fit needs
+    abnormal_z: float = 3.0          # robust z of a day against its neighbours: left out of training
+    aht_pseudo_calls: float = 200.0  # shrinkage strength of AHT / unique ratio
+    alphas: tuple[float, ...] = (0.03, 0.06, 0.1, 0.2, 0.35, 0.5)
     betas: tuple[float, ...] = (0.0, 0.03, 0.1)
     phi: float = 0.85                # trend damping
+    level_horizon_days: int = 14     # Holt constants chosen on the error 1..14 days ahead
+    selection_horizon_days: int = 14  # inner backtest windows of the model selection
+    selection_origins: int = 4       # inner windows (a week apart, all before the origin)
+    combine_top: int = 3             # candidates combined (inverse-WAPE weights)
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def history_days(cfg: ModelConfig, backtest_origins: int = 0, backtest_horizon: int = 0, step: int = 7) -> int:
+    """Days of history before an origin that a forecast (and its backtest) can use."""
+    selection = cfg.selection_horizon_days + 7 * (cfg.selection_origins - 1)
+    backtest = backtest_horizon + step * (backtest_origins - 1) if backtest_origins else 0
+    return cfg.train_days + selection + backtest
 
 
 @dataclass
@@ -93,126 +111,6 @@ def weekdays(first_day: date, n_days: int) -> np.ndarray:
     return (first_day.weekday() + np.arange(n_days)) % 7
 
 
-# ---------------------------------------------------------------- daily level
-def holt_damped(y: np.ndarray, alpha: float, beta: float, phi: float) -> tuple[float, float, float]:
-    """Damped Holt over a series with NaNs (missing days only propagate). Returns level, trend, SSE."""
-    valid = np.flatnonzero(~np.isnan(y))
-    level = float(np.mean(y[valid[:7]]))
-    trend = 0.0
-    sse = 0.0
-    for t in range(int(valid[0]) if valid.size else 0, y.size):
-        pred = level + phi * trend
-        if np.isnan(y[t]):
-            level, trend = pred, phi * trend
-            continue
-        err = y[t] - pred
-        sse += err * err
-        new_level = pred + alpha * err
-        trend = beta * (new_level - level) + (1 - beta) * phi * trend
-        level = new_level
-    return level, trend, sse
-
-
-def fit_level(y: np.ndarray, cfg: ModelConfig) -> tuple[float, float, dict]:
-    """Best (alpha, beta) on one-step squared error; returns level, trend and the choice."""
-    best = None
-    for alpha in cfg.alphas:
-        for beta in cfg.betas:
-            level, trend, sse = holt_damped(y, alpha, beta, cfg.phi)
-            if best is None or sse < best[2] - 1e-9:
-                best = (level, trend, sse, alpha, beta)
-    level, trend, _, alpha, beta = best
-    return max(level, 0.0), trend, {"alpha": alpha, "beta": beta, "phi": cfg.phi}
-
-
-def weekday_factors(totals: np.ndarray, dows: np.ndarray, cfg: ModelConfig) -> np.ndarray:
-    """Multiplicative weekday effects (mean 1 over the 7 days) from weeks × weekdays, NaN-aware."""
-    n = totals.size
-    weeks = min(cfg.profile_weeks, n // 7)
-    if weeks == 0:
-        return np.ones(7)
-    block = totals[n - 7 * weeks:].reshape(weeks, 7)        # rows: weeks ending at the last day
-    block_dow = dows[n - 7 * weeks:].reshape(weeks, 7)[0]
-    obs = ~np.isnan(block)
-    d = np.where(obs, block, 0.0)
-    w = (cfg.week_decay ** np.arange(weeks - 1, -1, -1))[:, None] * obs
-    f = np.ones(7)
-    lvl = np.ones(weeks)
-    for _ in range(25):
-        lvl = (w * d * f).sum(1) / np.maximum((w * f * f).sum(1), 1e-12)
-        f = (w * d * lvl[:, None]).sum(0) / np.maximum((w * lvl[:, None] ** 2).sum(0), 1e-12)
-        f = np.where(obs.any(0), f, 0.0)
-        mean = f.mean()
-        if mean <= 0:
-            return np.zeros(7)
-        f = f / mean
-    out = np.zeros(7)
-    out[block_dow] = f
-    return out
-
-
-def flag_outliers(totals: np.ndarray, dows: np.ndarray, cfg: ModelConfig) -> np.ndarray:
-    """Days whose total is far from the median of the same weekday in the 4 surrounding weeks."""
-    out = np.zeros(totals.size, bool)
-    for dow in range(7):
-        idx = np.flatnonzero(dows == dow)
-        vals = totals[idx]
-        for i, day in enumerate(idx):
-            if np.isnan(vals[i]):
-                continue
-            neigh = np.concatenate([vals[max(0, i - 2):i], vals[i + 1:i + 3]])
-            neigh = neigh[~np.isnan(neigh)]
-            if neigh.size < 2:
-                continue
-            med = float(np.median(neigh))
-            if med <= 0:
-                continue
-            ratio = vals[i] / med
-            out[day] = ratio < cfg.outlier_low or ratio > cfg.outlier_high
-    return out
-
-
-# ---------------------------------------------------------------- profiles
-def shrunk_profiles(calls: np.ndarray, totals: np.ndarray, dows: np.ndarray,
-                    usable: np.ndarray) -> np.ndarray:
-    """7 × 96 intraday shares: each weekday's pooled profile shrunk toward the all-days profile.
-
-    A slot's share is Σ calls / Σ day totals over the days where that slot was observed, so a
-    missing interval lowers neither its own slot nor the others. The shrinkage weight is
-    empirical Bayes: the Poisson variance of a weekday profile (Σ_s p/N = 1/N) against its
-    observed squared distance from the all-days profile. Slots where a weekday's history is
-    always zero stay zero.
-    """
-    obs = ~np.isnan(calls) & usable[:, None] & ~np.isnan(totals)[:, None]
-    x = np.where(obs, calls, 0.0)
-    t = np.where(obs, np.nan_to_num(totals)[:, None], 0.0)
-    profiles = np.zeros((7, SLOTS))
-    p_all = _share(x.sum(0), t.sum(0))
-    if p_all.sum() <= 0:
-        return profiles
-    for dow in range(7):
-        rows = usable & (dows == dow) & ~np.isnan(totals)
-        n_w = float(np.nansum(totals[rows]))
-        if n_w <= 0:
-            profiles[dow] = 0.0 if rows.any() else p_all
-            continue
-        p_w = _share(x[rows].sum(0), t[rows].sum(0))
-        dist = float(((p_w - p_all) ** 2).sum())
-        weight_all = min(1.0, (1.0 / n_w) / max(dist, 1e-12))
-        p = (1 - weight_all) * p_w + weight_all * p_all
-        if rows.sum() >= 2:
-            p = np.where(x[rows].sum(0) > 0, p, 0.0)     # always zero on this weekday: closed
-        profiles[dow] = p / p.sum() if p.sum() > 0 else p_all
-    return profiles
-
-
-def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(den > 0, num / den, 0.0)
-    total = rate.sum()
-    return rate / total if total > 0 else rate
-
-
 def ratio_table(num: np.ndarray, den: np.ndarray, dows: np.ndarray, rows: np.ndarray, k: float,
                 default: float) -> np.ndarray:
     """7 × 96 call-weighted ratios Σnum/Σden, shrunk weekday → slot → overall by k pseudo-calls.
@@ -241,91 +139,107 @@ def horizon_intervals(start: datetime, end: datetime) -> pd.DatetimeIndex:
                          pd.Timestamp(end).tz_convert("UTC"), freq="15min", inclusive="left")
 
 
+
+
+# ---------------------------------------------------------------- series data
+@dataclass
+class SeriesData:
+    """A series on its local grid (days × 96) from ``first_day``, special days applied."""
+
+    tz: str
+    first_day: date
+    calls: np.ndarray
+    uniq: np.ndarray
+    handle: np.ndarray
+    special: dict[date, SpecialDay]
+    cfg: ModelConfig
+    # the calls ``handle`` is per: answered where known, else offered (issue 13); None = ``calls``
+    handled: np.ndarray | None = None
+    engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.calls, weekdays(self.first_day, self.calls.shape[0]), self.cfg)
+
+    @classmethod
+    def build(cls, history: pd.DataFrame, tz: str, first_day: date, last_day: date,
+              special: dict[date, SpecialDay] | None, cfg: ModelConfig) -> "SeriesData":
+        special = special or {}
+        # AHT is per handled call; a history without handled_calls (synthetic data) has every call handled
+        columns = ("calls", "unique_calls", "handle_seconds") + (("handled_calls",) if "handled_calls" in history else ())
+        calls, uniq, handle, *rest = local_grid(history, tz, first_day, last_day, columns)
+        handled = rest[0] if rest else None
+        for day, sd in special.items():
+            i = (day - first_day).days
+            if sd.exclude_from_training and 0 <= i < calls.shape[0]:
+                calls[i] = uniq[i] = handle[i] = np.nan
+                if handled is not None:
+                    handled[i] = np.nan
+        return cls(tz, first_day, calls, uniq, handle, special, cfg, handled)
+
+    def index(self, day: date) -> int:
+        return (day - self.first_day).days
+
+    def day(self, index: int) -> date:
+        return self.first_day + timedelta(days=int(index))
+
+
 def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end: datetime,
                     special_days: dict[date, SpecialDay] | None = None,
                     cfg: ModelConfig | None = None, default_aht: float = 180.0) -> Forecast:
-    """Forecast [as_of, horizon_end) from history strictly before ``as_of``.
+    """Forecast [as_of, horizon_end) from history of the local days before ``as_of``'s day.
 
     ``history``: interval_start (tz-aware), calls, unique_calls, handle_seconds (talk + wrap-up
     totals) and optionally handled_calls (the calls handle_seconds is per; default: calls).
     Rows at or after ``as_of`` are dropped here as well, so no caller can leak them.
     """
     cfg = cfg or ModelConfig()
-    special_days = special_days or {}
-    zone = ZoneInfo(tz)
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
     history = history[pd.DatetimeIndex(history["interval_start"]) < as_of_ts] if len(history) else history
-    as_of_local = as_of_ts.tz_convert(zone)
-    # The day containing as_of is partly observed at most: it is the last training day only if
-    # as_of is exactly local midnight's successor day; otherwise its partial data is imputed.
-    last_day = (as_of_local - pd.Timedelta(microseconds=1)).date()
-    first_day = last_day - timedelta(days=cfg.train_days - 1)
-    # AHT is per handled call (answered where known, else offered: issue 13); a history without
-    # handled_calls (older callers, synthetic data) has every call handled.
-    columns = ("calls", "unique_calls", "handle_seconds") + (("handled_calls",) if "handled_calls" in history else ())
-    calls, uniq, handle, *rest = local_grid(history, tz, first_day, last_day, columns)
-    handled = rest[0] if rest else calls.copy()
-    n_days = calls.shape[0]
-    dows = weekdays(first_day, n_days)
-    day_dates = [first_day + timedelta(days=i) for i in range(n_days)]
-    excluded = np.array([special_days.get(d, SpecialDay(False)).exclude_from_training for d in day_dates],
-                        bool)
-    calls[excluded] = np.nan
+    first_fc = as_of_ts.tz_convert(ZoneInfo(tz)).date()
+    data = SeriesData.build(history, tz, first_fc - timedelta(days=history_days(cfg)),
+                            first_fc - timedelta(days=1), special_days, cfg)
+    return forecast_from(data, as_of_ts, pd.Timestamp(horizon_end), default_aht)
 
+
+def forecast_from(data: SeriesData, as_of: pd.Timestamp, horizon_end: pd.Timestamp,
+                  default_aht: float = 180.0) -> Forecast:
+    """Forecast from a prepared series: training = the grid days before ``as_of``'s local day."""
+    zone = ZoneInfo(data.tz)
+    first_fc = as_of.tz_convert(zone).date()
+    origin = data.index(first_fc)
+    cfg = data.cfg
+    lo = max(0, origin - cfg.train_days)
+    calls = data.calls[lo:origin]
     observed = ~np.isnan(calls)
-    x0 = np.where(observed, calls, 0.0)
-    total0 = x0.sum()
-    intervals = horizon_intervals(as_of_ts, pd.Timestamp(horizon_end))
-    info: dict = {"model": MODEL_NAME, "history_intervals": int(observed.sum()),
-                  "history_calls": float(total0), "excluded_special_days": int(excluded.sum())}
-    if total0 <= 0:
+    total0 = float(np.where(observed, calls, 0.0).sum())
+    intervals = horizon_intervals(as_of, horizon_end)
+    excluded = sum(1 for d, sd in data.special.items()
+                   if sd.exclude_from_training and data.day(lo) <= d < first_fc)
+    info: dict = {"model": MODEL_NAME, "history_intervals": int(observed.sum()), "history_calls": total0,
+                  "excluded_special_days": excluded}
+    if total0 <= 0 or len(intervals) == 0:
         zeros = np.zeros(len(intervals))
         frame = pd.DataFrame({"interval_start": intervals, "calls": zeros, "unique_calls": zeros,
                               "aht": np.full(len(intervals), default_aht)})
         info["note"] = "no calls in the training window: zero forecast"
         return Forecast(frame, info)
 
-    # Day totals, scaled up by the covered share of the usual profile (missing intervals);
-    # the first-pass profile is each slot's mean over the days it was observed.
-    p_all0 = _share(x0.sum(0), observed.sum(0).astype(float))
-    coverage = (observed * p_all0).sum(1)
-    totals = np.where(coverage >= cfg.min_coverage, x0.sum(1) / np.maximum(coverage, 1e-12), np.nan)
-    outliers = flag_outliers(totals, dows, cfg)
-    totals[outliers] = np.nan
-    info["outlier_days"] = [str(day_dates[i]) for i in np.flatnonzero(outliers)]
-
-    recent = np.arange(n_days) >= n_days - 7 * cfg.profile_weeks
-    usable = ~outliers & ~np.isnan(totals) & recent
-    profiles = shrunk_profiles(calls, totals, dows, usable)
-    # Second pass: weekday-specific coverage is exact where a weekday has its own opening hours.
-    coverage = (observed * profiles[dows]).sum(1)
-    totals = np.where((coverage >= cfg.min_coverage) & ~outliers & ~excluded,
-                      x0.sum(1) / np.maximum(coverage, 1e-12), np.nan)
-
-    factors = weekday_factors(totals, dows, cfg)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        deseason = np.where(factors[dows] > 0, totals / factors[dows], np.nan)
-    if np.isnan(deseason).all():
-        level, trend, choice = 0.0, 0.0, {}
-    else:
-        level, trend, choice = fit_level(deseason, cfg)
-    info.update({"weekday_factors": [round(float(f), 4) for f in factors], "level": round(level, 3),
-                 "trend": round(trend, 4), **choice})
+    local = intervals.tz_convert(zone)
+    f_day = (local.tz_localize(None).normalize() - pd.Timestamp(first_fc)).days.to_numpy()
+    f_slot = (local.hour * 4 + local.minute // 15).to_numpy()
+    grid, prep, details = forecast_grid(data, origin, int(f_day.max()) + 1)
+    info.update(details)
+    fc_calls = grid[f_day, f_slot]
 
     # Unique ratio and AHT from the recent, usable days (call-weighted).
-    rows = recent & ~excluded & ~outliers
-    uniq_ratio = np.clip(ratio_table(uniq, calls, dows, rows, cfg.aht_pseudo_calls, 1.0), 0.0, 1.0)
-    aht = ratio_table(handle, handled, dows, rows, cfg.aht_pseudo_calls, default_aht)
-
-    local = intervals.tz_convert(zone)
-    f_day = (local.tz_localize(None).normalize() - pd.Timestamp(last_day)).days.to_numpy()   # 1 = next day
+    dows = weekdays(data.day(lo), origin - lo)
+    rows = np.arange(origin - lo) >= origin - lo - 7 * cfg.profile_weeks
+    if prep is not None:
+        rows &= ~prep.excluded
+    uniq_ratio = np.clip(ratio_table(data.uniq[lo:origin], calls, dows, rows, cfg.aht_pseudo_calls, 1.0), 0.0, 1.0)
+    handled = calls if data.handled is None else data.handled[lo:origin]
+    aht = ratio_table(data.handle[lo:origin], handled, dows, rows, cfg.aht_pseudo_calls, default_aht)
     f_dow = local.dayofweek.to_numpy()
-    f_slot = (local.hour * 4 + local.minute // 15).to_numpy()
-    steps = np.maximum(f_day, 1)
-    damp = cfg.phi * (1 - cfg.phi ** steps) / (1 - cfg.phi)
-    daily = np.maximum(level + damp * trend, 0.0) * factors[f_dow]
-    mult = np.array([_multiplier(special_days, d) for d in local.date], float) if special_days else 1.0
-    fc_calls = daily * profiles[f_dow, f_slot] * mult
     frame = pd.DataFrame({
         "interval_start": intervals,
         "calls": fc_calls,
@@ -335,6 +249,28 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     return Forecast(frame, info)
 
 
-def _multiplier(special_days: dict[date, SpecialDay], day: date) -> float:
-    sd = special_days.get(day)
-    return 1.0 if sd is None or sd.multiplier is None else float(sd.multiplier)
+def forecast_grid(data: SeriesData, origin: int, n_days: int) -> tuple[np.ndarray, object, dict]:
+    """The model's forecast of ``n_days`` local days from grid day ``origin`` (days × 96), with
+    special-day and holiday multipliers; also its fit and what to record about it."""
+    grid, prep, sel = data.engine.forecast(origin, n_days)
+    details: dict = {}
+    if prep is not None:
+        lo = max(0, origin - data.cfg.train_days)
+        train_first = data.day(lo)
+        effects = learn_adjacent_effects(prep, train_first, data.special)
+        closures = {train_first + timedelta(days=int(i)) for i in np.flatnonzero(prep.closed)}
+        closures |= {d for d, sd in data.special.items() if sd.closed}
+        days = [data.day(origin + i) for i in range(n_days)]
+        grid = grid * day_multipliers(days, prep.open_dow, closures, data.special, effects)[:, None]
+
+        def dates(mask: np.ndarray) -> list[str]:
+            return [str(train_first + timedelta(days=int(i))) for i in np.flatnonzero(mask)]
+
+        details.update({
+            "weekday_factors": [round(float(f), 4) for f in prep.factors], "level": round(prep.level, 3),
+            "trend": round(prep.trend, 4), **prep.holt, "closures": dates(prep.closed),
+            "catch_up_days": dates(prep.catch_up), "outlier_days": dates(prep.abnormal),
+            "holiday_effects": {k: v.as_dict() for k, v in effects.items()},
+        })
+    details["selection"] = sel.as_dict(data.first_day)
+    return grid, prep, details

@@ -90,6 +90,37 @@ def load_history(conn: psycopg.Connection, key: SeriesKey, start: datetime, end:
     return frame
 
 
+def last_interval(conn: psycopg.Connection, key: SeriesKey) -> datetime | None:
+    """Start of the series' newest interval with statistics (service level: any row of the service)."""
+    if key.group_id is None:
+        row = conn.execute("SELECT max(interval_start_time) FROM wfm.contact_statistics WHERE service_id = %s",
+                           (key.service_id,)).fetchone()
+    else:
+        row = conn.execute("""SELECT max(interval_start_time) FROM wfm.contact_statistics
+                              WHERE service_id = %s AND group_id = %s""", (key.service_id, key.group_id)).fetchone()
+    return row[0]
+
+
+def set_special_days(conn: psycopg.Connection, service_id: int, days: list[date], *, exclude_from_training: bool,
+                     multiplier: float | None, descriptions: dict[date, str] | None = None,
+                     description: str | None = None) -> int:
+    """Insert or update many special days of a service in one statement; the caller commits."""
+    descriptions = descriptions or {}
+    texts = [description if description is not None else descriptions.get(d) for d in days]
+    return conn.execute(
+        """INSERT INTO wfm.special_days (service_id, day, exclude_from_training, multiplier, description)
+           SELECT %s, d, %s, %s, t FROM unnest(%s::date[], %s::text[]) AS u(d, t)
+           ON CONFLICT (service_id, day) DO UPDATE
+           SET exclude_from_training = EXCLUDED.exclude_from_training,
+               multiplier = EXCLUDED.multiplier, description = EXCLUDED.description""",
+        (service_id, exclude_from_training, multiplier, list(days), texts)).rowcount
+
+
+def remove_special_days(conn: psycopg.Connection, service_id: int, days: list[date]) -> int:
+    return conn.execute("DELETE FROM wfm.special_days WHERE service_id = %s AND day = ANY(%s::date[])",
+                        (service_id, list(days))).rowcount
+
+
 # handled_calls: the calls handle_seconds is per (answered where known, else offered; issue 13).
 HISTORY_COLUMNS = ["interval_start", "calls", "unique_calls", "handle_seconds", "handled_calls"]
 
@@ -162,34 +193,3 @@ def _rows(frame: pd.DataFrame, staffing: Staffing | None):
                np.round(np.minimum(staffing.asa, 99_999_999), 2).tolist(),
                np.round(np.clip(staffing.occupancy, 0, 1), 5).tolist(),
                np.round(np.clip(staffing.abandon_rate, 0, 1), 5).tolist())
-
-
-def run_intervals(conn: psycopg.Connection, run_id: int) -> pd.DataFrame:
-    rows = conn.execute(
-        "SELECT interval_start_time, calls, aht FROM wfm.forecasts WHERE forecast_run_id = %s ORDER BY 1",
-        (run_id,)).fetchall()
-    frame = pd.DataFrame(rows, columns=["interval_start", "calls", "aht"])
-    frame["calls"] = frame["calls"].astype(float)
-    frame["aht"] = frame["aht"].astype(float)
-    return frame
-
-
-def update_staffing(conn: psycopg.Connection, run_id: int, frame: pd.DataFrame, staffing: Staffing) -> int:
-    """Write staffing columns of a stored run (staging table + one UPDATE); the caller commits."""
-    conn.execute("""CREATE TEMP TABLE IF NOT EXISTS forecast_staffing_stage (
-                        interval_start_time timestamptz, workload_erlangs numeric, required_agents int,
-                        scheduled_agents int, service_level numeric, asa numeric, occupancy numeric,
-                        abandon_rate numeric) ON COMMIT DELETE ROWS""")
-    conn.execute("DELETE FROM forecast_staffing_stage")
-    with conn.cursor() as cur, cur.copy("COPY forecast_staffing_stage FROM STDIN") as cp:
-        for row in _rows(frame.assign(unique_calls=0.0), staffing):
-            cp.write_row((row[0], *row[4:]))
-    cur = conn.execute(
-        """UPDATE wfm.forecasts f SET workload_erlangs = s.workload_erlangs, required_agents = s.required_agents,
-                  scheduled_agents = s.scheduled_agents, service_level = s.service_level, asa = s.asa,
-                  occupancy = s.occupancy, abandon_rate = s.abandon_rate
-           FROM forecast_staffing_stage s
-           WHERE f.forecast_run_id = %s AND f.interval_start_time = s.interval_start_time""", (run_id,))
-    conn.execute("UPDATE wfm.forecast_runs SET staffing_model = %s WHERE forecast_run_id = %s",
-                 (staffing.model, run_id))
-    return cur.rowcount

@@ -27,6 +27,18 @@ DECLARE
     v_first     timestamptz;
     v_last      timestamptz;
     v_services  integer[];
+    -- The batch's history rows into contact_statistics ($1 batch, $2..$3 its first..last interval).
+    v_insert    constant text := $sql$
+        INSERT INTO wfm.contact_statistics AS cs (
+            interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
+            avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
+            abandoned_calls, sl_threshold_seconds, import_batch_id, loaded_at)
+        SELECT h.interval_start_time, h.service_id, h.group_id, h.unique_incoming, h.non_unique_incoming,
+               h.avg_talk_time, h.avg_post_processing_time, h.answered_calls, h.answered_within_sl,
+               h.abandoned_calls, h.sl_threshold_seconds, h.import_batch_id, now()
+        FROM wfm.contact_statistics_history h
+        WHERE h.import_batch_id = $1
+          AND h.interval_start_time BETWEEN $2 AND $3$sql$;
 BEGIN
     SELECT b.status, b.apply_seq INTO v_status, v_seq
     FROM wfm.import_batches b WHERE b.import_batch_id = p_import_batch_id FOR UPDATE;
@@ -62,17 +74,10 @@ BEGIN
     -- third cheaper than INSERT ... ON CONFLICT. If any interval already exists, the unique
     -- key stops it at the first such row, the subtransaction rolls it back, and the upsert
     -- below runs instead (a correction file fails on its first row, so little is wasted).
+    -- Both run the one INSERT ... SELECT of v_insert (the batch's rows; BETWEEN lets the
+    -- planner prune months), the upsert with its ON CONFLICT clause appended.
     BEGIN
-        INSERT INTO wfm.contact_statistics (
-            interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
-            avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
-            abandoned_calls, sl_threshold_seconds, import_batch_id, loaded_at)
-        SELECT h.interval_start_time, h.service_id, h.group_id, h.unique_incoming, h.non_unique_incoming,
-               h.avg_talk_time, h.avg_post_processing_time, h.answered_calls, h.answered_within_sl,
-               h.abandoned_calls, h.sl_threshold_seconds, h.import_batch_id, now()
-        FROM wfm.contact_statistics_history h
-        WHERE h.import_batch_id = p_import_batch_id
-          AND h.interval_start_time BETWEEN v_first AND v_last;
+        EXECUTE v_insert USING p_import_batch_id, v_first, v_last;
         GET DIAGNOSTICS rows_inserted = ROW_COUNT;
         rows_updated := 0;
         RETURN NEXT;
@@ -85,17 +90,7 @@ BEGIN
     -- trick, but system columns cannot be returned from a partitioned table (before PG 18's
     -- RETURNING OLD). So inserted rows get loaded_at = now() (transaction start) and updated
     -- rows now() + 1 microsecond, and RETURNING compares. Exact, and no extra join.
-    WITH upserted AS (
-        INSERT INTO wfm.contact_statistics AS cs (
-            interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,
-            avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
-            abandoned_calls, sl_threshold_seconds, import_batch_id, loaded_at)
-        SELECT h.interval_start_time, h.service_id, h.group_id, h.unique_incoming, h.non_unique_incoming,
-               h.avg_talk_time, h.avg_post_processing_time, h.answered_calls, h.answered_within_sl,
-               h.abandoned_calls, h.sl_threshold_seconds, h.import_batch_id, now()
-        FROM wfm.contact_statistics_history h
-        WHERE h.import_batch_id = p_import_batch_id
-          AND h.interval_start_time BETWEEN v_first AND v_last  -- lets the planner prune months
+    EXECUTE 'WITH upserted AS (' || v_insert || $sql$
         ON CONFLICT (interval_start_time, service_id, group_id) DO UPDATE SET
             unique_incoming          = EXCLUDED.unique_incoming,
             non_unique_incoming      = EXCLUDED.non_unique_incoming,
@@ -110,8 +105,9 @@ BEGIN
         RETURNING cs.loaded_at = now() AS inserted
     )
     SELECT count(*) FILTER (WHERE inserted)::integer, count(*) FILTER (WHERE NOT inserted)::integer
+    FROM upserted$sql$
     INTO rows_inserted, rows_updated
-    FROM upserted;
+    USING p_import_batch_id, v_first, v_last;
     RETURN NEXT;
 END
 $$;

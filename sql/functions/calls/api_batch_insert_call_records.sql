@@ -81,13 +81,11 @@ BEGIN
                ROW(r.row_number, r.service_id, r.call_id, r.offered_at, r.answered_at, r.ended_at, r.outcome,
                    r.agent_code, r.customer_id, r.wrap_up_seconds, r.group_id,
                    ARRAY[ROW('offered_at', 'NO_PARTITION',
-                             pg_catalog.format('no partition for month %s (UTC) that call %s needs; the JSON import functions '
-                                               'never create partitions: ask the operator to make the month available '
-                                               '(premake window in wfm.partition_config and wfm.premake_partitions(), or '
-                                               'wfm.ensure_monthly_partitions(...) as the ETL role), then send the call again',
-                                               pg_catalog.to_char(m.month AT TIME ZONE 'UTC', 'YYYY-MM'),
-                                               pg_catalog.quote_nullable(wfm.clip_text(r.call_id))),
-                             wfm.clip_text(r.call_id))::wfm.import_row_error])::wfm.staged_call_record END
+                             wfm.error_message('NO_PARTITION', pg_catalog.jsonb_build_object(
+                                 'column', 'offered_at',
+                                 'value', pg_catalog.to_char(r.offered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'month', pg_catalog.to_char(m.month AT TIME ZONE 'UTC', 'YYYY-MM'))),
+                             pg_catalog.to_char(r.offered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::wfm.import_row_error])::wfm.staged_call_record END
                ORDER BY r.row_number),
            pg_catalog.array_agg(DISTINCT pg_catalog.to_char(m.month AT TIME ZONE 'UTC', 'YYYY-MM'))
                FILTER (WHERE m.row_number IS NOT NULL)
@@ -114,7 +112,7 @@ BEGIN
 
     IF v_total = 0 THEN
         v_status := 'rejected';
-        v_message := 'no call records: the array is empty';
+        v_message := wfm.error_message('NO_DATA_ROWS', '{"file": "JSON input"}'::jsonb);
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'NO_DATA_ROWS', v_message, NULL);
     ELSIF v_accepted = 0 THEN

@@ -65,7 +65,7 @@ typed AS MATERIALIZED (
 ),
 zoned AS MATERIALIZED (
     -- Each time: parse error code (NULL = fine) and its candidate instants (earlier, later).
-    SELECT t.*, sv.service_id AS svc_found, sv.time_zone AS tz,
+    SELECT t.*, sv.service_id AS svc_found, sv.time_zone AS tz, sv.code AS svc_code_text,
            wfm.call_time_code(t.offered, t.o_inst, t.o_local, sv.time_zone) AS o_code,
            wfm.call_time_code(t.answered, t.a_inst, t.a_local, sv.time_zone) AS a_code,
            wfm.call_time_code(t.ended, t.e_inst, t.e_local, sv.time_zone) AS e_code,
@@ -140,6 +140,7 @@ keyed AS (
 ),
 dups AS (
     SELECT k.svc_found, k.call_id, k.month_key, pg_catalog.min(k.row_number) AS first_row,
+           pg_catalog.string_agg(k.row_number::text, ', ' ORDER BY k.row_number) AS rows,
            count(DISTINCT ROW(k.offered, k.answered, k.ended, k.outcome, k.agent, k.customer, k.wrap, k.grp)) > 1
                AS conflict
     FROM keyed k
@@ -151,29 +152,34 @@ SELECT k.row_number, k.svc_found, k.call_id, k.o_at, k.a_at, k.e_at, k.outcome_l
        k.agent, CASE WHEN k.customer = '0' THEN NULL ELSE k.customer END,
        wfm.json_cell_int(k.wrap), k.group_id,
        ARRAY(
-           SELECT ROW(v.col, v.code,
-                      CASE WHEN v.col IS NULL AND v.code = 'MISSING_VALUE'
-                           THEN pg_catalog.format('the row is a JSON %s, not an object with the call record''s fields', v.raw)
-                           ELSE wfm.call_error_message(v.col, v.code, wfm.clip_text(v.raw)) END,
+           -- messages: the code's template (wfm.error_codes) rendered with the column, the raw
+           -- value and the code's own parameters (the file validator passes the same ones)
+           SELECT ROW(v.col, v.code, wfm.render_error_template(tp.templates ->> v.code, x.params),
                       wfm.clip_text(v.raw))::wfm.import_row_error
            FROM (VALUES
-               (NULL::text, CASE WHEN k.bad_shape THEN 'MISSING_VALUE' END, coalesce(k.kind, 'null')),
-               ('service_id', k.svc_code, k.svc),
-               ('call_id', k.id_code, k.call_id),
-               ('offered_at', k.off_code, k.offered),
-               ('answered_at', k.ans_code, k.answered),
-               ('ended_at', k.end_code, k.ended),
-               ('outcome', k.out_code, k.outcome),
-               ('agent', k.agent_code_err, k.agent),
-               ('customer_id', k.cust_code, k.customer),
-               ('wrap_up_seconds', k.wrap_code, k.wrap),
-               ('group', k.grp_code, k.grp),
+               (NULL::text, CASE WHEN k.bad_shape THEN 'MISSING_VALUE' END, coalesce(k.kind, 'null'),
+                    '{"column": "(all)"}'::jsonb),
+               ('service_id', k.svc_code, k.svc, NULL::jsonb),
+               ('call_id', k.id_code, k.call_id, '{"limit": "at most 100 characters"}'::jsonb),
+               ('offered_at', k.off_code, k.offered, pg_catalog.jsonb_build_object('time_zone', k.tz)),
+               ('answered_at', k.ans_code, k.answered, pg_catalog.jsonb_build_object('time_zone', k.tz)),
+               ('ended_at', k.end_code, k.ended, pg_catalog.jsonb_build_object('time_zone', k.tz)),
+               ('outcome', k.out_code, k.outcome, NULL),
+               ('agent', k.agent_code_err, k.agent, '{"limit": "at most 100 characters"}'::jsonb),
+               ('customer_id', k.cust_code, k.customer, '{"limit": "at most 100 characters"}'::jsonb),
+               ('wrap_up_seconds', k.wrap_code, k.wrap, '{"limit": "at most 86,400 seconds"}'::jsonb),
+               ('group', k.grp_code, k.grp, pg_catalog.jsonb_build_object('service', k.svc_code_text)),
                (NULL, CASE WHEN d.conflict THEN 'DUPLICATE_CALL_ID'
                            WHEN d.first_row < k.row_number THEN 'DUPLICATE_ROW' END,
-                      k.call_id)
-           ) AS v(col, code, raw)
+                      k.call_id, pg_catalog.jsonb_build_object('first_row', d.first_row, 'rows', d.rows))
+           ) AS v(col, code, raw, params)
+           -- a column (OFFSET 0: not pulled up), built once: the inlined renderer reads it per placeholder
+           CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('column', v.col, 'value', v.raw)
+                                      || coalesce(v.params, '{}'::jsonb) AS params OFFSET 0) x
            WHERE v.code IS NOT NULL AND (v.col IS NULL OR NOT k.bad_shape))
 FROM keyed k
+CROSS JOIN (SELECT pg_catalog.jsonb_object_agg(ec.error_code, ec.message_template) AS templates
+            FROM wfm.error_codes ec) tp
 LEFT JOIN dups d ON d.svc_found = k.svc_found AND d.call_id = k.call_id AND d.month_key = k.month_key
 ORDER BY k.row_number
 $$;

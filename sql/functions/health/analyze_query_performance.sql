@@ -1,6 +1,11 @@
 -- wfm.analyze_query_performance (first defined in sql/073_analyze_query_performance.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- analyze_query_performance(): the statements that cost the database most, from
+-- pg_stat_statements when it is installed; otherwise one WARN row that says how to enable it.
+-- A statement is "slow" as pghero defines it: mean time >= 20 ms over >= 100 calls
+-- (pghero slow_query_ms = 20, slow_query_calls = 100).
 
 CREATE OR REPLACE FUNCTION wfm.analyze_query_performance(
     p_limit integer DEFAULT 10,

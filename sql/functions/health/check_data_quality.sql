@@ -1,6 +1,19 @@
 -- wfm.check_data_quality (first defined in sql/077_check_data_quality.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- check_data_quality(): plausibility of the stored series over the most recent p_days of data
+-- (the window ends at the newest stored interval, so old data sets are judged too).
+--
+--   quality.interval_gaps   per service/group series and local day (services.time_zone): the
+--                           15-minute intervals missing between the day's first and last one,
+--                           and whole days missing between the series' first and last day.
+--                           Argus exports list every interval of the opening hours (zeros
+--                           included), so a hole means a file or part of one was not loaded.
+--   quality.daily_volume    per service and local day: total calls more than p_volume_factor
+--                           times above or below the median of the same weekday in the window
+--                           (medians under p_min_median_calls are too small to judge).
+-- Both WARN (data to look at, not a broken system).
 
 CREATE OR REPLACE FUNCTION wfm.check_data_quality(
     p_days integer DEFAULT 35,

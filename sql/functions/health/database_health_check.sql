@@ -1,6 +1,21 @@
 -- wfm.database_health_check (first defined in sql/072_database_health_check.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- database_health_check(): the quick status an operator (and the daily Dagster schedule) asks
+-- for. Cheap: catalog and statistics views plus a count of the (always empty) guard
+-- partitions. Thresholds:
+--   long-running queries     60 s (the guide; pghero long_running_query_sec = 60); FAIL at 5x
+--   blocked sessions         any WARN; blocked longer than the long-query limit FAIL
+--   wraparound               age(datfrozenxid) WARN >= 1.3 billion, FAIL >= 1.4 billion
+--                            (check_postgres txn_wraparound defaults; hard stop near 2^31)
+--   connections              check_postgres backends: WARN 90 %, FAIL 95 %
+--   premade partitions       any missing month (current + premake_months ahead) FAIL
+--   rows in guard partitions any FAIL (a guard's trigger was bypassed)
+--   view freshness           data imported after the last refresh and older than the
+--                            refresh schedule (hourly + 5 min grace) WARN; older than a day
+--                            (the guide's daily refresh) FAIL; never populated FAIL
+--   imports                  failed or rejected in the last day WARN; running > 1 h WARN
 
 CREATE OR REPLACE FUNCTION wfm.database_health_check(
     p_long_query_seconds numeric DEFAULT 60,

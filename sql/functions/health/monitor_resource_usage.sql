@@ -1,6 +1,14 @@
 -- wfm.monitor_resource_usage (first defined in sql/071_monitor_resource_usage.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- monitor_resource_usage(): sizes per partition, unused indexes, cache hit ratios, dead
+-- tuples, statistics age of the partitioned parents and connections against max_connections.
+-- Thresholds come from trusted tools (cited per check below and in the COMMENT):
+--   pghero        unused indexes (idx_scan = 0, not unique), cache hit rate threshold 99 %
+--   check_postgres backends: warning 90 %, critical 95 % of max_connections minus reserved
+--   PostgreSQL    autovacuum vacuum threshold = autovacuum_vacuum_threshold
+--                 + autovacuum_vacuum_scale_factor * reltuples (docs, "Routine Vacuuming")
 
 CREATE OR REPLACE FUNCTION wfm.monitor_resource_usage(
     p_unused_index_min_bytes bigint DEFAULT 1048576,

@@ -1,6 +1,9 @@
 -- wfm.run_all_validations (first defined in sql/078_run_all_validations.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- run_all_validations(): every check of the suite in one result set, with default thresholds.
+-- A suite that errors does not hide the others: its error becomes a FAIL row <suite>.error.
 
 CREATE OR REPLACE FUNCTION wfm.run_all_validations(p_runs integer DEFAULT 20)
 RETURNS SETOF wfm.check_result

@@ -1,6 +1,28 @@
 -- wfm.test_integration_performance (first defined in sql/076_test_integration_performance.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- test_integration_performance(): one end-to-end round trip, import -> query -> view, timed per
+-- step and checked for the same numbers at every step, inside a subtransaction that is rolled
+-- back on purpose (the probe service, its batch and rows disappear; their locks are released).
+--
+--   import  one local day (96 intervals) in Argus format through import_argus_format_data
+--           for a throw-away service and group;
+--           threshold 960 ms = 96 rows at the guide's 100 rows/s
+--   query   api_get_calls_by_interval for that day in hourly buckets: 24 buckets and the
+--           imported call total; threshold = the range SLA, 100 ms
+--   view    the defining queries of mv_hourly_stats and mv_daily_service_stats restricted to
+--           the probe service: exactly what a refresh adds for it, and the same call total;
+--           threshold = the aggregation SLA, 500 ms
+--
+-- Why the view step does not REFRESH by default: REFRESH MATERIALIZED VIEW CONCURRENTLY does
+-- work inside a function's subtransaction, but it recomputes the whole view (seconds to
+-- minutes at production scale) and holds the view's ExclusiveLock meanwhile, so the scheduled
+-- refresh would queue behind a probe whose result is thrown away; a plain REFRESH would even
+-- block readers (AccessExclusiveLock). p_full_refresh => true does the real CONCURRENTLY
+-- refresh anyway (for an operator who wants it); the last recorded refresh durations are
+-- reported from wfm.view_refresh_history either way. Imports are never blocked: the probe only
+-- inserts new keys into an existing partition and reads.
 
 CREATE OR REPLACE FUNCTION wfm.test_integration_performance(
     p_import_ms numeric DEFAULT 960,

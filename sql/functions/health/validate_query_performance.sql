@@ -1,6 +1,19 @@
 -- wfm.validate_query_performance (first defined in sql/074_validate_query_performance.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- validate_query_performance(): times real calls of the read API against the stored data and
+-- compares each query class's p95 with the guide's SLAs (point < 10 ms, range < 100 ms,
+-- aggregation < 500 ms); checks that time-filtered reads scan only the partitions of their
+-- range. The query classes are those of `wfm bench queries` (wfm_pipeline/warehouse/bench_queries.py).
+--
+-- Method: every class is called at least p_runs times, and up to 200 times while it stays
+-- within p_budget_ms (after one untimed warm-up call that plans it),
+-- alternating the most recent and the oldest stored day and rotating over services that have
+-- data on that day; each call is timed with clock_timestamp() around SELECT count(*) FROM
+-- f(...), so the whole result is produced. Grades: FAIL when p95 exceeds the SLA, WARN when it
+-- uses more than half of it (less than 2x headroom), else PASS. One session, no concurrency:
+-- concurrency is what `wfm bench queries` measures with pgbench.
 
 CREATE OR REPLACE FUNCTION wfm.validate_query_performance(
     p_runs integer DEFAULT 20,

@@ -1,6 +1,21 @@
 -- wfm.validate_throughput_capacity (first defined in sql/075_validate_throughput_capacity.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it.
+--
+-- validate_throughput_capacity(): real insert throughput through api_batch_insert_calls and the
+-- stored volume against the guide's capacity targets.
+--
+-- Throughput: p_rows synthetic intervals for throw-away services (no key can collide with real
+-- data, so no real row is touched or locked) are sent in one api_batch_insert_calls call inside
+-- a subtransaction that is then rolled back on purpose: the services, the import_batches row and
+-- the inserted rows all disappear, and the row locks go with them. The rows go into an existing
+-- partition (the current month's when it exists), so no partition DDL (and no lock on the
+-- parent table that could block imports) is needed. Guide: batch inserts > 100 rows/s (FAIL below).
+--
+-- Capacity (the guide's targets): 100,000+ calls a day and 10,000+ in the peak hour (WARN when
+-- the stored data never reached them: the SLAs are then demonstrated only at a smaller volume;
+-- `wfm bench queries` builds a data set at target scale), 13+ months retained (FAIL when
+-- retention is configured to keep fewer), partitions premade (FAIL when a month is missing).
 
 CREATE OR REPLACE FUNCTION wfm.validate_throughput_capacity(
     p_rows integer DEFAULT 2000,

@@ -23,6 +23,7 @@ DECLARE
     v_months    text[];
     v_status    text;
     v_message   text;
+    v_template  text;
     v_first_row integer;
     v_inserted  integer := 0;
     v_updated   integer := 0;
@@ -65,26 +66,25 @@ BEGIN
     FROM unnest(v_rows) r
     WHERE cardinality(r.errors) = 0;
     IF cardinality(v_missing) > 0 THEN
+        v_template := (SELECT ec.message_template FROM wfm.error_codes ec WHERE ec.error_code = 'NO_PARTITION');
         SELECT array_agg(CASE WHEN cardinality(r.errors) = 0
                                    AND date_trunc('month', r.interval_start_time, 'UTC') = ANY (v_missing)
                               THEN ROW(r.row_number, r.service_id, r.group_id, r.interval_start_time,
                                        r.unique_incoming, r.non_unique_incoming, r.avg_talk_time,
                                        r.avg_post_processing_time, r.answered_calls, r.answered_within_sl,
                                        r.abandoned_calls, r.sl_threshold_seconds,
-                                       ARRAY[ROW(CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
-                                                 'NO_PARTITION',
-                                                 format('no partition for month %s (UTC) of interval %s; the JSON import '
-                                                        'functions never create partitions: ask the operator to make the '
-                                                        'month available (widen the premake window in wfm.partition_config '
-                                                        'and run wfm.premake_partitions() or `wfm db upgrade`, or run '
-                                                        'SELECT wfm.ensure_monthly_partitions(...) as the ETL role), then send the row again',
-                                                        to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
-                                                        quote_nullable(r.interval_start_raw)),
-                                                 r.interval_start_raw)::wfm.import_row_error],
+                                       ARRAY[ROW(x.params ->> 'column', 'NO_PARTITION',
+                                                 wfm.render_error_template(v_template, x.params),
+                                                 wfm.clip_text(r.interval_start_raw))::wfm.import_row_error],
                                        r.interval_start_raw)::wfm.staged_import_row
                               ELSE r END ORDER BY r.row_number)
         INTO v_rows
-        FROM unnest(v_rows) r;
+        FROM unnest(v_rows) r
+        -- a column (OFFSET 0), built once: the inlined renderer reads it per placeholder
+        CROSS JOIN LATERAL (SELECT jsonb_build_object(
+                                'column', CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END,
+                                'month', to_char(r.interval_start_time AT TIME ZONE 'UTC', 'YYYY-MM'),
+                                'value', r.interval_start_raw) AS params OFFSET 0) x;
     END IF;
 
     -- A row whose only problem is DUPLICATE_ROW is a skipped copy, not a rejected row.
@@ -107,7 +107,7 @@ BEGIN
 
     IF v_total = 0 THEN
         v_status := 'rejected';
-        v_message := 'no data rows: no row has a date in column A (DD.MM.YYYY HH:MM:SS, ISO 8601 or an Excel serial date)';
+        v_message := wfm.error_message('NO_DATA_ROWS', '{"file": "JSON input"}');
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'NO_DATA_ROWS', v_message, NULL);
     ELSIF p_validate_only THEN
@@ -125,7 +125,8 @@ BEGIN
         v_message := 'every row was rejected; see import_errors';
     ELSIF p_strict AND v_rejected > 0 THEN
         v_status := 'rejected';
-        v_message := format('strict mode: %s of %s rows are invalid, nothing imported', v_rejected, v_total);
+        v_message := wfm.error_message('STRICT_MODE', jsonb_build_object('rejected', v_rejected, 'total', v_total,
+                                                                          'valid', v_accepted));
         INSERT INTO wfm.import_errors (import_batch_id, row_number, column_name, error_code, error_message, raw_value)
         VALUES (v_batch, NULL, NULL, 'STRICT_MODE', v_message, NULL);
         v_rejected := v_total - v_skipped;  -- the valid rows are not imported either

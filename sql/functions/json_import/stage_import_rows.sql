@@ -1,5 +1,18 @@
--- Set-based validation of JSON input for the SQL write API; see sql/040 for the rules and the
--- inlined cell helpers.
+-- Set-based validation of JSON input for the SQL write API (run_json_import and the API
+-- functions); its row types are in sql/040.
+--
+-- One staging function, wfm.stage_import_rows, turns a JSON array of rows into one row per
+-- input row: the parsed values, the UTC interval start and every problem found, with the
+-- error codes and rules of the file path (wfm.error_codes, the Argus import issue):
+-- integers incl. 12.0 (12.5 NOT_INTEGER), D/E blank only when C = 0, durations <= 86400,
+-- DST gap -> INVALID_LOCAL_TIME, an ambiguous fall-back time maps in input order first to the
+-- earlier then to the later instant, identical copies of an interval keep the first
+-- (DUPLICATE_ROW), conflicting copies are all rejected (DUPLICATE_INTERVAL).
+--
+-- Everything is one SQL statement (no per-row PL/pgSQL, no per-row exception blocks): the
+-- cell helpers (json_cell_*.sql and the others in this folder) are IMMUTABLE
+-- single-expression SQL functions that the planner inlines, and they never raise on bad
+-- input (regex + range checks guard every cast).
 
 CREATE OR REPLACE FUNCTION wfm.stage_import_rows(p_data jsonb, p_format text,
                                       p_service_id integer DEFAULT NULL, p_group_id integer DEFAULT NULL)
@@ -199,6 +212,7 @@ repeated AS (
 dup_keys AS (
     -- identical copies (keep the first) or a conflict (reject all)
     SELECT rp.svc_int, rp.grp_int, rp.instant, rp.first_row,
+           string_agg(p.row_number::text, ', ' ORDER BY p.row_number) AS rows,  -- for the messages
            count(DISTINCT ROW(
                wfm.json_cell_num(p.b), wfm.json_cell_num(p.c), wfm.json_cell_num(p.d), wfm.json_cell_num(p.e),
                wfm.json_cell_num(p.ans), wfm.json_cell_num(p.sl), wfm.json_cell_num(p.abd), wfm.json_cell_num(p.thr),
@@ -215,37 +229,63 @@ dup_keys AS (
 SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
        p.b_int, p.c_int, p.d_int, p.e_int, p.ans_int, p.sl_int, p.abd_int, p.thr_int,
        CASE WHEN NOT p.has_error AND dk.instant IS NULL THEN '{}'::wfm.import_row_error[] ELSE ARRAY(
-           SELECT ROW(v.col, v.code,
-                      CASE WHEN v.col IS NULL AND v.code = 'MISSING_VALUE'
-                           THEN format('the row is a JSON %s, not %s', v.raw,
-                                       CASE WHEN p_format = 'argus' THEN 'an array [A,B,C,D,E] or an object {"A": ..., "E": ...}'
-                                            ELSE 'an object with named fields' END)
-                           ELSE wfm.import_error_message(v.col, v.code, wfm.clip_text(v.raw)) END,
+           -- messages: the code's template rendered with the column, the raw value and the code's
+           -- own parameters (v.params; the file validator passes the same ones)
+           SELECT ROW(v.col, v.code, wfm.render_error_template(tp.templates ->> v.code, x.params),
                       wfm.clip_text(v.raw))::wfm.import_row_error
            FROM (VALUES
-               (NULL::text, CASE WHEN p.bad_shape THEN 'MISSING_VALUE' END, p.kind),
-               ('service_id', p.svc_code, p.svc),
-               ('group_id', p.grp_code, p.grp),
-               (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END, coalesce(p.a_code, p.utc_code), p.a),
-               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.b_code, p.b),
-               (CASE WHEN p_format = 'argus' THEN 'C' ELSE 'non_unique_incoming' END, p.c_code, p.c),
-               (CASE WHEN p_format = 'argus' THEN 'D' ELSE 'avg_talk_time' END, p.d_code, p.d),
-               (CASE WHEN p_format = 'argus' THEN 'E' ELSE 'avg_post_processing_time' END, p.e_code, p.e),
-               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.bc_code,
-                    p.b),
-               ('answered_calls', p.ans_code, p.ans),
-               ('answered_within_sl', p.sl_code, p.sl),
-               ('abandoned_calls', p.abd_code, p.abd),
-               ('sl_threshold_seconds', p.thr_code, p.thr),
+               -- not an array/object: no cells at all
+               (NULL::text, CASE WHEN p.bad_shape THEN 'MISSING_VALUE' END, p.kind,
+                    jsonb_build_object('column', CASE WHEN p_format = 'argus' THEN 'A-E' ELSE 'interval_start' END)),
+               ('service_id', p.svc_code, p.svc, NULL::jsonb),
+               ('group_id', p.grp_code, p.grp, CASE WHEN p.grp_code IS NOT NULL THEN jsonb_build_object('service', p.svc) END),
+               (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END, coalesce(p.a_code, p.utc_code), p.a,
+                    CASE WHEN coalesce(p.a_code, p.utc_code) IS NOT NULL
+                         THEN jsonb_build_object('time_zone', coalesce(p.time_zone, 'UTC')) END),
+               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.b_code, p.b,
+                    '{"limit": "at most 2,147,483,647"}'::jsonb),
+               (CASE WHEN p_format = 'argus' THEN 'C' ELSE 'non_unique_incoming' END, p.c_code, p.c,
+                    '{"limit": "at most 2,147,483,647"}'::jsonb),
+               (CASE WHEN p_format = 'argus' THEN 'D' ELSE 'avg_talk_time' END, p.d_code, p.d,
+                    '{"limit": "at most 86,400 seconds"}'::jsonb),
+               (CASE WHEN p_format = 'argus' THEN 'E' ELSE 'avg_post_processing_time' END, p.e_code, p.e,
+                    '{"limit": "at most 86,400 seconds"}'::jsonb),
+               (CASE WHEN p_format = 'argus' THEN 'B' ELSE 'unique_incoming' END, p.bc_code, p.b,
+                    CASE WHEN p.bc_code IS NOT NULL THEN jsonb_build_object(
+                        'other_column', CASE WHEN p_format = 'argus' THEN 'C' ELSE 'non_unique_incoming' END,
+                        'other_count', p.c) END),
+               -- API fields: a count within its total, or the 2**31 - 1 of every count
+               ('answered_calls', p.ans_code, p.ans,
+                    CASE WHEN p.ans_code IS NOT NULL THEN jsonb_build_object('limit',
+                        CASE WHEN p.ans_int > p.c_int THEN format('at most %s (non_unique_incoming)', p.c_int)
+                             ELSE 'at most 2,147,483,647' END) END),
+               ('answered_within_sl', p.sl_code, p.sl,
+                    CASE WHEN p.sl_code IS NOT NULL THEN jsonb_build_object('limit',
+                        CASE WHEN p.sl_int > coalesce(p.ans_int, p.c_int)
+                             THEN format('at most %s (%s)', coalesce(p.ans_int, p.c_int),
+                                         CASE WHEN p.ans_int IS NOT NULL THEN 'answered_calls' ELSE 'non_unique_incoming' END)
+                             ELSE 'at most 2,147,483,647' END) END),
+               ('abandoned_calls', p.abd_code, p.abd,
+                    CASE WHEN p.abd_code IS NOT NULL THEN jsonb_build_object('limit',
+                        CASE WHEN p.abd_int > p.c_int THEN format('at most %s (non_unique_incoming)', p.c_int)
+                             ELSE 'at most 2,147,483,647' END) END),
+               ('sl_threshold_seconds', p.thr_code, p.thr,
+                    CASE WHEN p.thr_code IS NOT NULL THEN jsonb_build_object('limit',
+                        CASE WHEN p.thr_int = 0 THEN 'at least 1 second' ELSE 'at most 86,400 seconds' END) END),
                (NULL,
                     CASE WHEN dk.conflict THEN 'DUPLICATE_INTERVAL'
                          WHEN dk.first_row < p.row_number THEN 'DUPLICATE_ROW' END,
-                    p.a)
-           ) AS v(col, code, raw)
+                    p.a,
+                    CASE WHEN dk.instant IS NOT NULL THEN jsonb_build_object('first_row', dk.first_row, 'rows', dk.rows) END)
+           ) AS v(col, code, raw, params)
+           -- a column (OFFSET 0: not pulled up), built once: the inlined renderer reads it per placeholder
+           CROSS JOIN LATERAL (SELECT jsonb_build_object('column', v.col, 'value', v.raw)
+                                      || coalesce(v.params, '{}'::jsonb) AS params OFFSET 0) x
            WHERE v.code IS NOT NULL AND (v.col IS NULL OR NOT p.bad_shape)
        ) END,
        p.a
 FROM placed p
+CROSS JOIN (SELECT jsonb_object_agg(ec.error_code, ec.message_template) AS templates FROM wfm.error_codes ec) tp
 LEFT JOIN dup_keys dk
   ON dk.instant = p.instant AND dk.svc_int IS NOT DISTINCT FROM p.svc_int
  AND dk.grp_int IS NOT DISTINCT FROM p.grp_int

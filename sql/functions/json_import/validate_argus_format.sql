@@ -11,7 +11,7 @@ BEGIN
     SELECT coalesce(array_agg(s), '{}') INTO v_rows FROM wfm.stage_import_rows(p_data, 'argus', p_service_id, NULL) s;
     IF cardinality(v_rows) = 0 THEN
         RETURN QUERY SELECT NULL::integer, NULL::text, 'NO_DATA_ROWS'::text,
-                            'no data rows: no row has a date in column A (DD.MM.YYYY HH:MM:SS, ISO 8601 or an Excel serial date)'::text, NULL::text;
+                            wfm.error_message('NO_DATA_ROWS', '{"file": "JSON input"}'), NULL::text;
         RETURN;
     END IF;
     RETURN QUERY

@@ -1,3 +1,4 @@
+-- requires: functions/partitions/partitions.sql
 -- Drops the guard partitions of a table (moved from sql/005). Internal: called by the
 -- partition functions, which hold the table's partition advisory lock.
 CREATE OR REPLACE FUNCTION wfm.drop_partition_guards(p_table regclass) RETURNS void

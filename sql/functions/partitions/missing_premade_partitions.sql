@@ -1,3 +1,4 @@
+-- requires: functions/partitions/partitions.sql
 -- The one definition of "a premade partition is missing" (moved from sql/011), shared by the
 -- Dagster partition check (warehouse/partitions.py) and wfm.database_health_check(): the
 -- window premake keeps, retention window back through premake_months ahead.

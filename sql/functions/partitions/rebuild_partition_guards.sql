@@ -1,3 +1,6 @@
+-- requires: functions/partitions/drop_partition_guards.sql
+-- requires: functions/partitions/reject_unpartitioned_row.sql
+-- requires: functions/partitions/partitions.sql
 -- Guards: empty partitions covering every range without a monthly partition (moved from sql/005).
 CREATE OR REPLACE FUNCTION wfm.rebuild_partition_guards(p_table regclass) RETURNS void
 LANGUAGE plpgsql

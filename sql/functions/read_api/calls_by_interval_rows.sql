@@ -1,8 +1,9 @@
--- wfm.calls_by_interval_rows (first defined in sql/052_read_api.sql), the bucketed query of
--- api_get_calls_by_interval. Issue 13: averages are per handled call (answered where known, else
--- offered); service level and abandonment stay over offered calls. An inlinable SQL function (no
--- SET, not SECURITY DEFINER): the planner expands it into its caller.
-
+-- wfm.calls_by_interval_rows (first defined in sql/052_read_api.sql).
+-- The bucketed query itself, as an inlinable SQL function (STABLE, not SECURITY DEFINER, no
+-- SET): the planner expands it into the caller's query, so partition pruning and the index on
+-- (service_id, interval_start_time) apply to the caller's arguments. Internal: no grant.
+-- Issue 13: averages are per handled call (answered where known, else offered); service level
+-- and abandonment stay over offered calls.
 CREATE OR REPLACE FUNCTION wfm.calls_by_interval_rows(
     p_start_time timestamptz, p_end_time timestamptz, p_interval_minutes integer, p_service_ids integer[])
 RETURNS TABLE (

@@ -1,0 +1,1 @@
+"""Benchmarks and their generated data sets (``wfm bench ...``); never imported by the product."""

@@ -1,0 +1,1 @@
+"""The `wfm` command line: `main` builds the group from one module per command group."""

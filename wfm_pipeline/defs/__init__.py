@@ -1,0 +1,1 @@
+"""Dagster wiring only: assets, checks, jobs, sensors and schedules over the plain domain code."""

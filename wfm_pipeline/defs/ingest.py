@@ -1,0 +1,368 @@
+"""Dagster assets of the Argus file import (group ``ingest``), thin over ``wfm_pipeline.argus.steps``.
+
+Per landed file (dynamic partitions ``argus_files``), ONE step materializes three assets::
+
+    argus_raw_file ─► argus_validated ─► argus_import_batch ─┐  (AssetMaterialization of every
+                      (check: all_rows_valid)                 │   month the batch touched)
+                                                              ▼
+                                           contact_statistics[month]  (monthly, UTC)
+
+The step (``argus_file_import``, op name ``argus_import_batch`` so the run config keeps its
+path) finds the file, reads it once and hands the bytes to ``steps.run_file``: the same
+function ``wfm import`` runs. Nothing passes between assets, so nothing is pickled; the three
+assets stay three so the catalog keeps saying what was found, what was valid and what was
+loaded. A file rejected as a whole is an expected outcome, not an error: the three assets
+materialize with status ``rejected`` and the check fails (ERROR) with the error table, so one
+rejected file never shows a good import as failed. Only a failed import (lock timeout, database
+gone) fails the step; its file stays in the landing folder for a re-execution.
+
+``contact_statistics[month]`` materialized by itself rebuilds that month from the batch
+history (``wfm.rebuild_contact_statistics_month``): the table can always be reconstructed.
+"""
+
+import shutil
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from wfm_pipeline.argus import batches, landing, steps
+from wfm_pipeline.argus.loader import ImportFailedError, ImportResult
+from wfm_pipeline.defs import months
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import term
+
+GROUP = "ingest"
+FIRST_ERRORS_SHOWN = 50
+OP_NAME = "argus_import_batch"  # run config: ops.argus_import_batch.config.strict (as before the merge)
+# The three assets used to hand a pickled ArgusFile and a pickled DataFrame to each other
+# through the default IO manager; those files are removed when found (see _prune_legacy_pickles).
+LEGACY_PICKLES = ("argus_raw_file", "argus_validated")
+KEY_FORMAT = "`SERVICE/GROUP/FILE@SHA12` (GROUP is `_` for service-level files)"
+
+argus_files_partitions = dg.DynamicPartitionsDefinition(name="argus_files")
+contact_statistics_months = dg.MonthlyPartitionsDefinition(
+    start_date=months.FIRST_MONTH, timezone="UTC", end_offset=1)  # end_offset=1: the current month too
+
+
+class ArgusImportConfig(dg.Config):
+    """Run config of the per-file import (the Dagster equivalent of ``wfm import --strict``)."""
+
+    strict: bool = Field(default=False, description="Import nothing if any row of the file is invalid.")
+
+
+# ------------------------------------------------------------------ metadata helpers
+def _errors_table(errors) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"row": e.row, "column": term(e.column), "code": e.code,
+                                 "message": term(e.message), "value": term(e.value)})
+                 for e in list(errors)[:FIRST_ERRORS_SHOWN]],
+        schema=dg.TableSchema(columns=[
+            dg.TableColumn("row", "int"), dg.TableColumn("column", "string"), dg.TableColumn("code", "string"),
+            dg.TableColumn("message", "string"), dg.TableColumn("value", "string")]),
+    )
+
+
+def _errors_markdown(errors, total: int) -> str:
+    lines = ["| row | column | code | message | value |", "|---:|---|---|---|---|"]
+    for e in list(errors)[:FIRST_ERRORS_SHOWN]:
+        cells = [str(e.row or ""), _md_cell(term(e.column)), e.code, _md_cell(term(e.message)),
+                 _md_cell(term(e.value))]
+        lines.append("| " + " | ".join(cells) + " |")
+    if total > FIRST_ERRORS_SHOWN:
+        lines.append(f"\n… {total - FIRST_ERRORS_SHOWN} more (all of them: `wfm batches show` on the file's batch)")
+    return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    """A markdown table cell that shows file text as text: no cell breaks, links, code spans or HTML."""
+    for ch in "\\|`[]<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _ts(value: datetime | None) -> dg.MetadataValue:
+    """ISO text of a datetime or pandas Timestamp (UTC instants from the core)."""
+    return dg.MetadataValue.text(value.isoformat()) if value is not None else dg.MetadataValue.null()
+
+
+# ------------------------------------------------------------------ per-file assets
+RAW_FILE = dg.AssetSpec(
+    "argus_raw_file", group_name=GROUP, kinds={"file"}, partitions_def=argus_files_partitions,
+    description=f"A landed Argus file, one partition per file ({KEY_FORMAT}): found in the landing "
+                "folder or the archive and confirmed by its sha256. `file_path` is where the file is now "
+                "(the archive after an import, rejected/ after a rejection).")
+VALIDATED = dg.AssetSpec(
+    "argus_validated", group_name=GROUP, kinds={"pandas", "pandera"}, partitions_def=argus_files_partitions,
+    deps=[RAW_FILE],
+    description="The file parsed and validated (pandera DataFrameModel): rows total/valid/rejected with "
+                "row, column, code, message and value of the first errors. A file rejected as a whole "
+                "(unreadable, too few columns, no data, unknown service or group) shows `status` rejected "
+                "and fails the `all_rows_valid` check.")
+IMPORT_BATCH = dg.AssetSpec(
+    "argus_import_batch", group_name=GROUP, kinds={"postgres"}, partitions_def=argus_files_partitions,
+    deps=[VALIDATED],
+    description="The file's import batch: history rows COPYed and upserted into contact_statistics "
+                "(latest batch wins) in one transaction with import_batches/import_errors. Reports an "
+                "AssetMaterialization of every contact_statistics month it touched; the file then moves "
+                "to the archive (`archive/SERVICE/YYYY/MM/`), or to `rejected/` with its `.errors.csv` "
+                "when nothing was imported.")
+
+
+@dg.multi_asset(
+    name=OP_NAME,
+    specs=[RAW_FILE, VALIDATED, IMPORT_BATCH],
+    check_specs=[dg.AssetCheckSpec(
+        "all_rows_valid", asset="argus_validated",
+        description="Every data row passed the Argus schema (pandera, lazy: all errors collected). "
+                    "WARN: some rows rejected (recorded in import_errors, not imported); ERROR: no valid row, "
+                    "or the file was rejected as a whole.")],
+    partitions_def=argus_files_partitions,
+)
+def argus_file_import(context: dg.AssetExecutionContext, config: ArgusImportConfig, wfm_db: WfmDatabase):
+    """Find the partition's file, then ``steps.run_file`` on the bytes read (see the module doc)."""
+    settings = get_settings()
+    folders = landing.Folders.of(settings)
+    _prune_legacy_pickles(context)
+    key = landing.parse_partition_key(context.partition_key)
+    found = landing.locate_file(key, folders.landing, folders.archive)
+    if found is None:
+        raise dg.Failure(description=_not_found(context.partition_key, key, folders), allow_retries=False)
+    location = "landing" if folders.holds(found.path) else "archive"
+    with wfm_db.connection() as conn:
+        try:
+            run = steps.run_file(conn, found.path, key.service_code, key.group_code, strict=config.strict,
+                                 content=found, folders=folders)
+        except ImportFailedError as exc:  # audited as a `failed` batch already
+            raise _failure(exc, found.path) from None  # the reason says it all; no stack trace
+        result = run.result
+        touched = months.partition_keys(_month_dates(result.months))
+        wrote = result.status in ("completed", "completed_with_errors") and result.rows_inserted + result.rows_updated
+        month_rows = batches.month_row_counts(conn, _month_dates(result.months)) if wrote else {}
+        conn.rollback()
+    batch_id = str(result.import_batch_id) if result.import_batch_id else ""
+    if batch_id:  # the Runs page can be filtered by this tag
+        context.instance.add_run_tags(context.run.run_id, {"wfm/import_batch_id": batch_id})
+    if run.moved.error:  # the import is done; the file could not be moved (metadata move_error too)
+        context.log.error(term(run.moved.error))
+    if result.status == "rejected":
+        context.log.warning(f"{term(found.name)}: rejected: {term(result.error_message)} (batch {batch_id})")
+    if wrote:
+        _report_months(context, touched, month_rows, batch_id, found.name)
+
+    yield dg.MaterializeResult(asset_key="argus_raw_file", metadata=_raw_file_metadata(run, location))
+    yield dg.MaterializeResult(asset_key="argus_validated", metadata=_validated_metadata(run, touched))
+    yield _check(context, run)
+    yield dg.MaterializeResult(asset_key="argus_import_batch",
+                               metadata=_batch_metadata(result, run.moved, touched, config.strict))
+
+
+def _month_dates(labels: list[str]) -> list[date]:
+    """``["2024-01", ...]`` (the core's month labels) as first-of-month dates."""
+    return [date.fromisoformat(f"{m}-01") for m in labels]
+
+
+def _not_found(partition_key: str, key: landing.FileKey, folders: landing.Folders) -> str:
+    where = (f"nothing named {key.name!r} with sha256 {key.sha_prefix}… in {folders.landing / key.service_code} "
+             f"or {folders.archive / key.service_code}")
+    rejected = landing.rejected_copies(key, folders.rejected)
+    if rejected:
+        return (f"no file for partition {partition_key!r}: {where}; it was rejected: {', '.join(map(str, rejected))} "
+                "(see its .errors.csv; correct it and drop it into the landing folder again)")
+    return f"no file for partition {partition_key!r}: {where} (moved, deleted or changed since it landed)"
+
+
+def _failure(exc: ImportFailedError, path: Path) -> dg.Failure:
+    result = exc.result
+    return dg.Failure(
+        description=f"{exc} - the file stays at {path}; re-execute the run once the cause is gone",
+        metadata={"import_batch_id": str(exc.import_batch_id or ""), "status": "failed",
+                  "file_path": dg.MetadataValue.path(str(path)),
+                  "reason": (result.error_message if result else None) or str(exc)})
+
+
+def _raw_file_metadata(run: steps.FileRun, location: str) -> dict:
+    insp = run.inspection
+    target = insp.target
+    return {
+        "file_path": dg.MetadataValue.path(str(run.moved.to or insp.path)),
+        "found_in": location,
+        "location": "rejected" if run.result.status == "rejected" and run.moved.to else (
+            "archive" if run.moved.to else location),
+        "sha256": insp.sha256 or "",
+        "bytes": dg.MetadataValue.int(insp.content.size if insp.content else 0),
+        "service": target.service_code if target else "",
+        "group": (target.group_code or "(service level)") if target else "",
+    }
+
+
+def _validated_metadata(run: steps.FileRun, touched: list[str]) -> dict:
+    result, validation = run.result, run.validation
+    if validation is None:  # not validated: rejected as a whole, or known content
+        verdict = "duplicate" if result.status == "duplicate" else "rejected"
+        metadata = {"status": verdict, "rows_total": dg.MetadataValue.int(result.rows_total),
+                    "sha256": run.inspection.sha256 or ""}
+        if verdict == "rejected":
+            error = result.errors[-1]
+            metadata.update({"error_code": error.code, "error_message": term(error.message),
+                             "first_errors": _errors_table(result.errors)})
+        else:
+            metadata["duplicate_of"] = str(result.duplicate_of)
+        return metadata
+    metadata = {
+        "status": "validated",
+        "rows_total": dg.MetadataValue.int(validation.rows_total),
+        "rows_valid": dg.MetadataValue.int(len(validation.valid)),
+        "rows_rejected": dg.MetadataValue.int(validation.rejected),
+        "rows_skipped_duplicates": dg.MetadataValue.int(validation.skipped),
+        "first_interval": _ts(validation.first_interval),
+        "last_interval": _ts(validation.last_interval),
+        "months_touched": dg.MetadataValue.json(months.partition_keys(_month_dates(validation.months))),
+        "errors_by_code": dg.MetadataValue.json(_errors_by_code(validation.errors)),
+        "sha256": run.inspection.sha256 or "",
+    }
+    if validation.errors:
+        metadata["first_errors"] = _errors_table(validation.errors)
+    return metadata
+
+
+def _check(context: dg.AssetExecutionContext, run: steps.FileRun) -> dg.AssetCheckResult:
+    result, validation = run.result, run.validation
+    if validation is None and result.status == "duplicate":
+        return dg.AssetCheckResult(
+            check_name="all_rows_valid", asset_key="argus_validated", passed=True,
+            description=f"same content as batch {result.duplicate_of}, validated when it was imported",
+            metadata={"partition": context.partition_key, "duplicate_of": str(result.duplicate_of)})
+    errors = validation.errors if validation is not None else result.errors
+    rejected = validation.rejected if validation is not None else result.rows_rejected
+    valid = len(validation.valid) if validation is not None else 0
+    return dg.AssetCheckResult(
+        check_name="all_rows_valid", asset_key="argus_validated",
+        passed=validation is not None and rejected == 0,
+        # ERROR when the file contributes nothing at all; WARN when some rows were rejected
+        severity=dg.AssetCheckSeverity.ERROR if valid == 0 else dg.AssetCheckSeverity.WARN,
+        description=None if validation is not None else f"file rejected: {term(result.error_message)}",
+        metadata={
+            "partition": context.partition_key,
+            "rows_rejected": dg.MetadataValue.int(rejected),
+            "errors_by_code": dg.MetadataValue.json(_errors_by_code(errors)),
+            "first_errors": dg.MetadataValue.md(_errors_markdown(errors, len(errors))),
+        },
+    )
+
+
+def _batch_metadata(result: ImportResult, moved: steps.Moved, touched: list[str], strict: bool) -> dict:
+    batch_id = str(result.import_batch_id) if result.import_batch_id else ""
+    metadata = {
+        "import_batch_id": batch_id,
+        "status": result.status,
+        "show_batch": dg.MetadataValue.md(f"`wfm batches show {batch_id}`"),
+        "rows_total": dg.MetadataValue.int(result.rows_total),
+        "rows_inserted": dg.MetadataValue.int(result.rows_inserted),
+        "rows_updated": dg.MetadataValue.int(result.rows_updated),
+        "rows_rejected": dg.MetadataValue.int(result.rows_rejected),
+        "rows_skipped": dg.MetadataValue.int(result.rows_skipped),
+        "first_interval": _ts(result.first_interval),
+        "last_interval": _ts(result.last_interval),
+        "months_touched": dg.MetadataValue.json(touched),
+        "strict": strict,
+    }
+    if result.status == "duplicate":
+        metadata["duplicate_of"] = str(result.duplicate_of)
+    if result.status == "rejected":
+        metadata["error_message"] = term(result.error_message)
+        metadata["first_errors"] = _errors_table(result.errors)
+    if moved.to is not None:
+        metadata["rejected_to" if result.status == "rejected" else "archived_to"] = dg.MetadataValue.path(str(moved.to))
+    if moved.error:
+        metadata["move_error"] = term(moved.error)
+    return metadata
+
+
+def _errors_by_code(errors) -> dict[str, int]:
+    return dict(sorted(Counter(e.code for e in errors).items()))
+
+
+def _report_months(context: dg.AssetExecutionContext, touched: list[str], month_rows: dict[str, int],
+                   batch_id: str, file_name: str) -> None:
+    """The batch changed these months of contact_statistics: record them as materializations, so
+    the monthly partitions show as up to date (with this batch) without a rebuild run."""
+    for month_key in touched:
+        if not months.in_range(month_key):
+            context.log.warning(f"month {month_key} is outside the contact_statistics partitions "
+                                f"(from {months.FIRST_MONTH} to the current month); not reported")
+            continue
+        context.log_event(dg.AssetMaterialization(
+            asset_key="contact_statistics", partition=month_key,
+            description=f"upserted by import batch {batch_id} ({term(file_name)})",
+            metadata={"import_batch_id": batch_id, "file": context.partition_key,
+                      "row_count": dg.MetadataValue.int(month_rows.get(month_key, 0))}))
+
+
+def _prune_legacy_pickles(context: dg.AssetExecutionContext) -> None:
+    """Remove the pickles the former three-step chain left under ``$DAGSTER_HOME/storage``."""
+    storage = Path(context.instance.storage_directory())
+    for name in LEGACY_PICKLES:
+        folder = storage / name
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            context.log.info(f"removed {folder} (pickles of the former file assets; nothing reads them)")
+
+
+# ------------------------------------------------------------------ monthly table
+@dg.asset(
+    partitions_def=contact_statistics_months,
+    group_name=GROUP,
+    kinds={"postgres"},
+    deps=[dg.AssetDep("argus_import_batch", partition_mapping=dg.AllPartitionMapping())],
+    description="wfm.contact_statistics, one partition per UTC month. File imports upsert into it "
+                "(and report the months they touched); materializing a month rebuilds it from the batch "
+                "history (newest applied, non-reverted batch per interval).",
+)
+def contact_statistics(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
+    month = context.partition_time_window.start.date()
+    with wfm_db.connection() as conn:
+        deleted, inserted = batches.rebuild_month(conn, month)
+        fed = batches.month_batches(conn, month)
+        conn.rollback()
+    return dg.MaterializeResult(metadata={
+        "row_count": dg.MetadataValue.int(inserted),
+        "rows_deleted_before_rebuild": dg.MetadataValue.int(deleted),
+        "batches": dg.MetadataValue.int(len(fed)),
+        "batches_that_fed_the_month": _batches_table(fed),
+    })
+
+
+def _batches_table(batches) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({k: (v.isoformat() if isinstance(v, (datetime, date)) else v)
+                                 for k, v in b.items()}) for b in batches],
+        schema=dg.TableSchema(columns=[
+            dg.TableColumn("import_batch_id", "string"), dg.TableColumn("file_name", "string"),
+            dg.TableColumn("status", "string"), dg.TableColumn("created_at", "string"),
+            dg.TableColumn("rows_in_history", "int"), dg.TableColumn("rows_current", "int")]),
+    )
+
+
+argus_file_import_job = dg.define_asset_job(
+    "argus_file_import",
+    selection=dg.AssetSelection.assets(argus_file_import),
+    description="Import one landed Argus file (one partition of argus_files). Config: "
+                "ops.argus_import_batch.config.strict.",
+)
+
+contact_statistics_rebuild_job = dg.define_asset_job(
+    "contact_statistics_rebuild",
+    # Without the health suite's checks on contact_statistics (seconds each, on their own schedule).
+    selection=dg.AssetSelection.assets(contact_statistics).without_checks(),
+    description="Rebuild months of contact_statistics from the batch history.",
+)
+
+
+defs = dg.Definitions(
+    assets=[argus_file_import, contact_statistics],
+    jobs=[argus_file_import_job, contact_statistics_rebuild_job],
+)

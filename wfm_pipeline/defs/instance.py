@@ -1,0 +1,63 @@
+"""The Dagster instance configuration (runs, events and schedules stored in PostgreSQL) and the
+workspace `wfm dev` loads, both written into $DAGSTER_HOME so an installed wheel needs no checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wfm_pipeline.db.connection import ensure_database, server_url, with_database
+from wfm_pipeline.settings import Settings
+
+_MARKER = "# written by `wfm dev`"
+
+
+def dagster_storage_url(settings: Settings) -> str:
+    """Embedded mode: database ``dagster`` on the embedded server; else the WFM database itself."""
+    if settings.database_url:
+        return settings.database_url
+    url = with_database(server_url(settings), "dagster")
+    ensure_database(url)
+    return url
+
+
+def write_dagster_yaml(settings: Settings) -> Path:
+    """Write $DAGSTER_HOME/dagster.yaml when absent (or when we wrote it and the URL moved)."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    path = settings.dagster_home / "dagster.yaml"
+    if path.exists() and _MARKER not in path.read_text():
+        return path  # the user's own configuration wins
+    url = dagster_storage_url(settings)
+    text = f"""{_MARKER}; edit freely (remove this line to stop wfm from refreshing the URL)
+storage:
+  postgres:
+    postgres_url: "{url}"
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 4
+telemetry:
+  enabled: false
+"""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+# The code location `wfm dev` serves. Same text as the repository's workspace.yaml (which serves
+# `dagster dev` run by hand in a checkout; a test keeps the two equal): the location name is
+# part of the identity of sensor cursors and schedule states, so it must not change.
+WORKSPACE_YAML = """load_from:
+  - python_module:
+      module_name: wfm_pipeline.definitions
+      location_name: wfm_pipeline
+"""
+
+
+def write_workspace_yaml(settings: Settings) -> Path:
+    """Write $DAGSTER_HOME/workspace.yaml (the installed package's definitions); return its path."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    path = settings.dagster_home / "workspace.yaml"
+    if not path.exists() or path.read_text() != WORKSPACE_YAML:
+        path.write_text(WORKSPACE_YAML)
+    return path

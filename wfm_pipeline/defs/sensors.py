@@ -1,0 +1,227 @@
+"""``argus_landing_sensor``: one run of the file-import job per new, settled file in the landing folder.
+
+Each tick:
+
+1. lists ``$WFM_LANDING_DIR/<service>/[<group>/]*.xlsx|.xls|.csv`` without opening anything
+   (``landing.scan``: regular files, and symlinks resolving to a regular file inside the landing
+   folder; see ``wfm_pipeline.argus.landing``). Every other entry with such a name (a FIFO, a
+   device, a symlink to ``/dev/zero`` or out of the folder) is skipped, reported once as a
+   warning (the cursor remembers it until it goes away or changes), never recorded as a batch,
+   and never blocks the tick;
+2. compares every file's (size, mtime) with the previous tick's (kept in the JSON cursor):
+   a file counts as *settled* once it is unchanged on a later tick at least
+   ``WFM_LANDING_SETTLE_SECONDS`` (default 20 s) after it was first seen that way. A file
+   still being copied changes between ticks and is not read;
+3. settled files go through ``steps.inspect`` (the import's own first step: hashed through
+   ``landing.open_within``, ``O_NOFOLLOW | O_NONBLOCK``, regular files only; service/group
+   resolved; known content looked up), only to name the run: a file of an unknown service/group
+   (or outside a service folder, or unreadable) is handed to ``steps.reject`` (a ``rejected``
+   batch, the file moved to ``rejected/`` with ``<file>.errors.csv``); content already imported
+   for that service/group is handed to ``steps.file_away`` (archived without a run: its run key
+   is used up); every other file becomes a dynamic partition and a run request (strict import
+   when ``WFM_LANDING_STRICT`` is set). The sensor validates nothing and loads nothing. Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
+   same content for the same service/group were reverted, rejected or failed
+   (``landing.run_key``): a file dropped again after ``wfm batches revert`` is imported again.
+
+Nothing is imported twice: a cursor reset only re-requests run keys that Dagster has already
+seen (it skips them; the batch history gives the same ``#<n>``), the import itself recognises a
+known sha256 as ``duplicate``, and a rejection whose move to rejected/ did not complete is not
+recorded again (``batches.unmoved_rejection``).
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import dagster as dg
+import psycopg
+
+from wfm_pipeline.argus import batches, landing, steps
+from wfm_pipeline.argus.errors import FILE_UNREADABLE
+from wfm_pipeline.defs.ingest import OP_NAME, argus_file_import_job, argus_files_partitions
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import term
+
+CURSOR_VERSION = 1
+
+
+@dataclass
+class Seen:
+    """What the sensor knows about one landing file between ticks."""
+
+    size: int
+    mtime_ns: int
+    since: float              # when this (size, mtime) was first observed (sensor clock)
+    key: str | None = None    # partition key once a run was requested for exactly this stat
+
+
+def _cursor_data(cursor: str | None) -> dict:
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) and data.get("v") == CURSOR_VERSION else {}
+
+
+def load_cursor(cursor: str | None) -> dict[str, Seen]:
+    """The per-file state; an unreadable or foreign cursor starts afresh (safe: see module doc)."""
+    try:
+        return {rel: Seen(**entry) for rel, entry in _cursor_data(cursor)["files"].items()}
+    except (TypeError, KeyError, AttributeError):
+        return {}
+
+
+def load_skipped(cursor: str | None) -> dict[str, str]:
+    """The entries already reported as not being landing files: relative path -> reason."""
+    skipped = _cursor_data(cursor).get("skipped")
+    if not isinstance(skipped, dict):
+        return {}
+    return {str(rel): str(reason) for rel, reason in skipped.items()}
+
+
+def dump_cursor(state: dict[str, Seen], skipped: dict[str, str] | None = None) -> str:
+    data: dict = {"v": CURSOR_VERSION, "files": {rel: asdict(s) for rel, s in sorted(state.items())}}
+    if skipped:
+        data["skipped"] = dict(sorted(skipped.items()))
+    return json.dumps(data, separators=(",", ":"))
+
+
+def report_skipped(context: dg.SensorEvaluationContext, entries: list[landing.SkippedEntry],
+                   known: dict[str, str]) -> dict[str, str]:
+    """Warn once per entry that is not a landing file (again only if its reason changes)."""
+    now = {e.rel: e.reason for e in entries}
+    for rel, reason in now.items():
+        if known.get(rel) != reason:
+            context.log.warning(f"{term(rel)}: skipped, {term(reason)}; only regular files (or symbolic links "
+                                "to regular files inside the landing folder) are imported")
+    return now
+
+
+def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
+            settle: float) -> tuple[list[landing.LandedFile], dict[str, Seen]]:
+    """Files that just settled (and were not requested yet), and the next state.
+
+    Files gone from the folder drop out of the state, so the cursor stays small.
+    """
+    settled: list[landing.LandedFile] = []
+    new_state: dict[str, Seen] = {}
+    for f in files:
+        prev = state.get(f.rel)
+        if prev is None or (prev.size, prev.mtime_ns) != (f.size, f.mtime_ns):
+            new_state[f.rel] = Seen(f.size, f.mtime_ns, now)       # new or still changing
+            continue
+        new_state[f.rel] = prev
+        if prev.key is None and now - prev.since >= settle:
+            settled.append(f)
+    return settled, new_state
+
+
+@dg.sensor(
+    name="argus_landing_sensor",
+    target=argus_file_import_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    # Descriptions render as Markdown: placeholders are code spans in capitals, never <tags>.
+    description="Imports Argus files dropped into `$WFM_LANDING_DIR/SERVICE/` or `$WFM_LANDING_DIR/SERVICE/GROUP/`: "
+                "one run per settled new file (partition key = run key); a file of an unknown service or "
+                "group, or an unreadable one, goes to `rejected/` (an observation of argus_raw_file says why).",
+)
+def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
+    settings = get_settings()
+    folders = landing.Folders.of(settings)
+    now = time.time()
+    found = landing.scan(settings.landing_dir)
+    skipped = report_skipped(context, found.skipped, load_skipped(context.cursor))
+    settled, state = observe(found.files, load_cursor(context.cursor), now, settings.landing_settle_seconds)
+    run_requests: list[dg.RunRequest] = []
+    new_keys: list[str] = []
+    rejections: list[dg.AssetObservation] = []
+    if settled:
+        with wfm_db.connection() as conn:
+            for f in settled:
+                request = _handle_settled(context, conn, f, state, folders, rejections)
+                if request is not None:
+                    run_requests.append(request)
+                    if not context.instance.has_dynamic_partition(argus_files_partitions.name, request.partition_key):
+                        new_keys.append(request.partition_key)
+            conn.rollback()  # read-only; return the connection clean to the pool
+    waiting = sorted(rel for rel, s in state.items() if s.key is None)
+    return dg.SensorResult(
+        run_requests=run_requests,
+        asset_events=rejections,
+        dynamic_partitions_requests=(
+            [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
+        cursor=dump_cursor(state, skipped),
+        skip_reason=None if run_requests else (
+            f"waiting for {len(waiting)} file(s) to settle: {term(', '.join(waiting[:5]))}" if waiting
+            else f"no new files in {settings.landing_dir}"),
+    )
+
+
+def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connection, f: landing.LandedFile,
+                    state: dict[str, Seen], folders: landing.Folders,
+                    rejections: list[dg.AssetObservation]) -> dg.RunRequest | None:
+    """Reject, archive (already imported) or request a run for one settled file. A rejection
+    also becomes an observation of ``argus_raw_file``: the catalog shows it, not only the tick log."""
+    try:
+        insp = steps.inspect(conn, f.path, f.service_code, f.group_code, folders=folders, keep=False)
+    except landing.NotALandingFile as exc:  # swapped for a FIFO/symlink since the scan: never read
+        context.log.warning(f"{term(f.rel)}: skipped, {term(exc)}")
+        state.pop(f.rel, None)
+        return None
+    if insp.error is not None:
+        if insp.error.code == FILE_UNREADABLE and not os.path.lexists(f.path):  # taken away meanwhile
+            state.pop(f.rel, None)
+            return None
+        rejected = steps.reject(conn, insp, folders=folders)
+        rejections.append(_rejection_event(f, rejected))
+        _report_move(context, f, state, rejected.moved, warn=True,
+                     why=f"{insp.error.code}: {insp.error.message} (batch {rejected.result.import_batch_id})")
+        return None
+    if insp.duplicate_of is not None:
+        # Same content again (e.g. re-dropped): its run key is used up, so no run would ever
+        # take it out of the landing folder. It is archived, and the log says which batch has it.
+        moved = steps.file_away(conn, insp, "duplicate", folders)
+        _report_move(context, f, state, moved, warn=False,
+                     why=f"same content as import batch {insp.duplicate_of} (duplicate), archived")
+        return None
+
+    target = insp.target
+    key = landing.partition_key(target.service_code, target.group_code, f.path.name, insp.sha256)
+    run_key = landing.run_key(key, batches.earlier_attempts(conn, insp.sha256, target.service_id, target.group_id))
+    conn.rollback()
+    state[f.rel].key = key
+    context.log.info(f"{term(f.rel)}: settled ({f.size} bytes), requesting run {term(run_key)}")
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=key,
+        run_config={"ops": {OP_NAME: {"config": {"strict": get_settings().landing_strict}}}},
+        tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256},
+    )
+
+
+def _report_move(context: dg.SensorEvaluationContext, f: landing.LandedFile, state: dict[str, Seen],
+                 moved: steps.Moved, *, why: str, warn: bool) -> None:
+    """Log where a file went; one that could not be moved is not tried again until it changes."""
+    if moved.to is None:
+        context.log.error(f"{term(f.rel)}: {term(why)}; {term(moved.error)}")
+        state[f.rel].key = "unmoved"
+        return
+    (context.log.warning if warn else context.log.info)(f"{term(f.rel)}: {term(why)} -> moved to {term(moved.to)}")
+    state.pop(f.rel, None)
+
+
+def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun) -> dg.AssetObservation:
+    """A file the sensor rejected (no run, so no partition): an observation with its error."""
+    error = rejected.inspection.error
+    return dg.AssetObservation(
+        asset_key="argus_raw_file",
+        description=f"rejected by the landing sensor: {term(f.rel)}",
+        metadata={"status": "rejected", "landing_file": term(f.rel), "error_code": error.code,
+                  "error_message": term(error.message), "sha256": rejected.inspection.sha256 or "",
+                  "import_batch_id": str(rejected.result.import_batch_id or ""),
+                  "file_path": dg.MetadataValue.path(str(rejected.moved.to or f.path))})

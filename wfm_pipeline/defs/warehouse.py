@@ -1,0 +1,240 @@
+"""Warehouse Dagster wiring: partitions, materialized views and maintenance schedules.
+
+Every job here is also runnable by hand from the UI (Launchpad): premake, the partition
+check, view refresh, weekly ANALYZE, retention and the daily health check.
+"""
+
+import dagster as dg
+
+from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.warehouse import maintenance, views
+from wfm_pipeline.db import partitions
+
+GROUP = "warehouse"
+CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's monthly table asset
+
+
+# ------------------------------------------------------------------ partitions
+@dg.op(description="Create the missing months of the premade window (retention window back through premake_months ahead) for every partitioned table.")
+def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -> list[str]:
+    with wfm_db.connection() as conn:
+        created = partitions.premake(conn)
+        conn.commit()
+        missing = partitions.missing_premade(conn)
+        summary = partitions.partition_summary(conn)
+    context.log.info(f"created {len(created)} partitions: {created}")
+    context.add_output_metadata({
+        "created": dg.MetadataValue.json(created),
+        "still_missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing]),
+    })
+    # The partitions are an asset of their own: record what they look like now.
+    context.log_event(dg.AssetMaterialization(
+        asset_key="monthly_partitions",
+        description="premake_partitions_op ran",
+        metadata={"created": dg.MetadataValue.json(created),
+                  "partitions": dg.MetadataValue.int(len(summary)),
+                  "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
+                  "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default=""))}))
+    if missing:
+        raise dg.Failure(
+            description="premade partitions are still missing after premake",
+            metadata={"missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing])},
+        )
+    return created
+
+
+@dg.job(description="Idempotent partition premake (current month + months ahead). Safe to run by hand.")
+def partition_premake_job() -> None:
+    premake_partitions_op()
+
+
+monthly_partitions = dg.AssetSpec(
+    "monthly_partitions",
+    group_name=GROUP,
+    kinds={"postgres"},
+    description="The monthly partitions of every table in wfm.partition_config (current month plus "
+                "premake_months ahead must exist). Written by partition_premake_job and the import paths.",
+)
+
+
+@dg.asset_check(asset=monthly_partitions.key, name="premade_partitions_exist",
+                description="Fails (severity ERROR) when a month between now and a table's premake horizon has no partition.")
+def premade_partitions_exist(wfm_db: WfmDatabase) -> dg.AssetCheckResult:
+    with wfm_db.connection() as conn:
+        missing = partitions.missing_premade(conn)
+        conn.rollback()
+    return dg.AssetCheckResult(
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=("all premade months exist" if not missing else
+                     f"{len(missing)} needed partitions are missing: run partition_premake_job"),
+        metadata={"missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing])},
+    )
+
+
+partition_check_job = dg.define_asset_job(
+    "partition_check_job",
+    selection=dg.AssetSelection.checks(premade_partitions_exist),
+    description="Checks that every premade partition exists (runs after the daily premake).",
+)
+
+partition_premake_schedule = dg.ScheduleDefinition(
+    name="partition_premake_daily",
+    job=partition_premake_job,
+    cron_schedule="15 0 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: keep at least three months of partitions ahead.",
+)
+
+partition_check_schedule = dg.ScheduleDefinition(
+    name="partition_check_daily",
+    job=partition_check_job,
+    cron_schedule="45 0 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily, after the premake: fail the premade_partitions_exist check if a needed partition is missing.",
+)
+
+
+# ------------------------------------------------------------------ materialized views
+def _view_asset(view: str, asset_name: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(name=asset_name, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
+              description=description)
+    def _asset(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
+        with wfm_db.connection() as conn:
+            result = views.refresh(conn, view)
+            conn.commit()
+            fact = views.facts(conn, view)
+            conn.rollback()
+        context.log.info(f"{view}: refreshed in {result.duration_ms:.0f} ms, {result.row_count} rows")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": dg.MetadataValue.int(result.row_count),
+            "refresh_duration_ms": dg.MetadataValue.float(result.duration_ms),
+            "refreshed_concurrently": dg.MetadataValue.bool(result.concurrently),
+            "services": dg.MetadataValue.int(fact.services),
+            "first": dg.MetadataValue.text(str(fact.first)),
+            "last": dg.MetadataValue.text(str(fact.last)),
+            # Freshness: the newest source row the view now includes.
+            "newest_source_row_loaded_at": dg.MetadataValue.text(
+                fact.newest_source_row_loaded_at.isoformat() if fact.newest_source_row_loaded_at else "none"),
+            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
+                fact.newest_source_row_loaded_at.timestamp() if fact.newest_source_row_loaded_at else 0.0),
+        })
+
+    return _asset
+
+
+mv_hourly_stats = _view_asset(
+    views.HOURLY, "mv_hourly_stats",
+    "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. REFRESH CONCURRENTLY; "
+    "refreshed hourly and after imports.")
+mv_daily_service_stats = _view_asset(
+    views.DAILY, "mv_daily_service_stats",
+    "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
+    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed hourly and after imports.")
+
+VIEW_ASSETS = [mv_hourly_stats, mv_daily_service_stats]
+
+refresh_views_job = dg.define_asset_job(
+    "refresh_views_job",
+    # The health suite's checks on the views time real queries for seconds: they run on their
+    # own schedule (health_checks_daily), not on every refresh.
+    selection=dg.AssetSelection.assets(*VIEW_ASSETS).without_checks(),
+    description="REFRESH MATERIALIZED VIEW CONCURRENTLY for mv_hourly_stats and mv_daily_service_stats.",
+)
+
+refresh_views_schedule = dg.ScheduleDefinition(
+    name="refresh_views_hourly",
+    job=refresh_views_job,
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly: refresh the materialized views (also catches loads made through the SQL API).",
+)
+
+
+@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=refresh_views_job, minimum_interval_seconds=60,
+                 default_status=dg.DefaultSensorStatus.RUNNING,
+                 description="After an import touched contact_statistics, refresh the views (one run for a burst of months).")
+def refresh_views_after_load(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    # An asset sensor's cursor is the storage id of the event it was given: unique per event.
+    yield dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
+
+
+# ------------------------------------------------------------------ maintenance
+@dg.op(description="ANALYZE the partitioned parents (autovacuum analyzes only the partitions).")
+def analyze_partitioned_tables_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -> None:
+    with wfm_db.connection() as conn:
+        done = maintenance.analyze_partitioned_tables(conn)
+        conn.commit()
+    context.add_output_metadata({"tables": dg.MetadataValue.md(
+        "| table | ms |\n|---|---:|\n" + "\n".join(f"| {t} | {ms:.0f} |" for t, ms in done))})
+
+
+@dg.job(description="ANALYZE of every partitioned parent table. Safe to run by hand (e.g. after a big import).")
+def analyze_partitioned_tables_job() -> None:
+    analyze_partitioned_tables_op()
+
+
+analyze_schedule = dg.ScheduleDefinition(
+    name="analyze_partitioned_tables_weekly",
+    job=analyze_partitioned_tables_job,
+    cron_schedule="30 3 * * 0",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Weekly (Sunday 03:30 UTC): planner statistics of the partitioned parents.",
+)
+
+
+class RetentionConfig(dg.Config):
+    dry_run: bool = False
+
+
+@dg.op(description="Detach (never drop) partitions older than the retention horizon of tables with retention enabled.")
+def detach_expired_partitions_op(context: dg.OpExecutionContext, config: RetentionConfig,
+                                 wfm_db: WfmDatabase) -> None:
+    with wfm_db.connection() as conn:
+        settings = maintenance.retention_settings(conn)
+        detached = maintenance.detach_expired(conn, dry_run=config.dry_run)
+        conn.commit()
+    enabled = [s for s in settings if s.enabled]
+    if not enabled:
+        context.log.info("retention is off for every table (wfm.partition_config.retention_enabled); nothing to do")
+    for part in detached:
+        context.log.info(f"{'would detach' if config.dry_run else 'detached'} {part.partition} -> {part.archived_as}")
+    context.add_output_metadata({
+        "retention": dg.MetadataValue.md("| table | months kept | enabled |\n|---|---:|---|\n" + "\n".join(
+            f"| {s.table} | {s.retention_months} | {s.enabled} |" for s in settings)),
+        "detached": dg.MetadataValue.json([
+            {"partition": p.partition, "archived_as": p.archived_as, "range_start": p.range_start.isoformat(),
+             "detached": p.detached} for p in detached]),
+        "dry_run": dg.MetadataValue.bool(config.dry_run),
+    })
+
+
+@dg.job(description="Retention: detach partitions older than wfm.partition_config.retention_months into "
+                    "wfm_archive (off unless retention_enabled). Config dry_run lists without detaching.")
+def retention_job() -> None:
+    detach_expired_partitions_op()
+
+
+retention_schedule = dg.ScheduleDefinition(
+    name="retention_daily",
+    job=retention_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: detach expired partitions of tables whose retention is enabled (none by default).",
+)
+
+
+defs = dg.Definitions(
+    assets=[monthly_partitions, *VIEW_ASSETS],
+    asset_checks=[premade_partitions_exist],
+    jobs=[partition_premake_job, partition_check_job, refresh_views_job, analyze_partitioned_tables_job,
+          retention_job],
+    schedules=[partition_premake_schedule, partition_check_schedule, refresh_views_schedule, analyze_schedule,
+               retention_schedule],
+    sensors=[refresh_views_after_load],
+)
