@@ -199,7 +199,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     return dg.RunRequest(
         run_key=run_key,
         partition_key=key,
-        run_config={"ops": {OP_NAME: {"config": {"strict": settings.landing_strict}}}},
+        run_config={"ops": {OP_NAME: {"config": {"strict": get_settings().landing_strict}}}},
         tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256},
     )
 
