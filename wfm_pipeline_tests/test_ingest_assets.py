@@ -342,14 +342,12 @@ def test_a_failed_import_fails_the_step_with_its_reason_and_leaves_the_file(sett
                                                                             monkeypatch, no_hang) -> None:
     monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
     monkeypatch.setenv("WFM_IMPORT_RETRIES", "0")
-    get_settings.cache_clear()
     path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
     key = register(instance, path, "S1", "G1")
     with psycopg.connect(db_url) as blocker:  # readers pass; the load's ROW EXCLUSIVE lock waits and times out
         blocker.execute("LOCK TABLE wfm.contact_statistics IN SHARE MODE")
         result = run_file(instance, key, db_url)
         blocker.rollback()
-    get_settings.cache_clear()
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.event_specific_data.error.message

@@ -386,11 +386,9 @@ def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: Impo
         valid = _reject_outside_window(valid, outside, windows, result)
     limit = min((w[2] for w in windows.values()), default=0)
     if len(missing) > limit:
-        return valid, missing, RowError(
-            None, None, E.TOO_MANY_NEW_MONTHS,
-            f"the file needs {len(missing)} new monthly partitions ({missing[0]:%Y-%m} .. {missing[-1]:%Y-%m}); one "
-            f"import may create at most {limit} (wfm.partition_config.ondemand_max_new_months): create them first "
-            f"with wfm.ensure_monthly_partitions")
+        return valid, missing, RowError.of(
+            None, None, E.TOO_MANY_NEW_MONTHS, count=len(missing), first=f"{missing[0]:%Y-%m}",
+            last=f"{missing[-1]:%Y-%m}", limit=limit)
     return valid, missing, None
 
 
@@ -402,10 +400,8 @@ def _reject_outside_window(valid: pd.DataFrame, outside: list[date], windows: di
     dropped = valid[mask]
     utc = dropped["interval_start_time"].dt.tz_convert("UTC")
     errors = [
-        RowError(int(row), "A", E.OUTSIDE_PARTITION_WINDOW,
-                 f"interval {ts:%Y-%m-%d %H:%M} UTC is in month {ts:%Y-%m}, which has no partition and is outside "
-                 f"the months imports may create ({first:%Y-%m} .. {last:%Y-%m}, wfm.partition_config); an "
-                 f"administrator can create it with wfm.ensure_monthly_partitions", ts.isoformat())
+        RowError.of(int(row), "A", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(), interval=f"{ts:%Y-%m-%d %H:%M}",
+                    month=f"{ts:%Y-%m}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}")
         for row, ts in zip(dropped["source_row_number"].tolist(), utc)]
     result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
     result.rows_rejected += len(errors)
@@ -475,10 +471,8 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
         valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
         details["months"] = result.months
         if file_error is None and strict and result.rows_rejected > 0:
-            file_error = RowError(
-                None, None, E.STRICT_MODE,
-                f"strict import: {result.rows_rejected} of {result.rows_total} rows are invalid, so none "
-                f"of the {len(valid)} valid rows was imported")
+            file_error = RowError.of(None, None, E.STRICT_MODE, rejected=result.rows_rejected,
+                                     total=result.rows_total, valid=len(valid))
         if file_error is not None:  # rejected as a whole: every non-skipped row counts as rejected
             result.status = "rejected"
             result.rows_rejected = result.rows_total - result.rows_skipped
@@ -592,7 +586,7 @@ def _failed_result(result: ImportResult, reason: str) -> ImportResult:
     """The ``failed`` outcome: nothing imported; every non-skipped row counts as rejected."""
     # The row errors found so far (validation and partition window) stay; a file-level verdict
     # reached before the failure is replaced by the failure.
-    errors = [e for e in result.errors if e.row is not None] + [RowError(None, None, E.IMPORT_FAILED, reason)]
+    errors = [e for e in result.errors if e.row is not None] + [RowError.of(None, None, E.IMPORT_FAILED, reason=reason)]
     return ImportResult(file=result.file, status="failed", rows_total=result.rows_total,
                         rows_rejected=result.rows_total - result.rows_skipped, rows_skipped=result.rows_skipped,
                         errors=errors, sha256=result.sha256, service=result.service, group=result.group,
@@ -636,6 +630,6 @@ def mark_failed(conn: psycopg.Connection, batch_id: uuid.UUID, reason: str, *,
         {"total": total, "skipped": skipped, "reason": reason, "id": batch_id}).fetchone()
     if row is None:
         return False
-    errors = result.errors if result else [RowError(None, None, E.IMPORT_FAILED, reason)]
+    errors = result.errors if result else [RowError.of(None, None, E.IMPORT_FAILED, reason=reason)]
     _copy_errors(conn, batch_id, errors)
     return True

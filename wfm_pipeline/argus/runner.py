@@ -53,7 +53,7 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str, gro
             except Exception as exc:  # noqa: BLE001 - reported as this file's failure; the next file goes on
                 reason = describe_failure(exc)
                 result = ImportResult(file=str(path), status="failed", error_message=reason,
-                                      errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
+                                      errors=[RowError.of(None, None, E.IMPORT_FAILED, reason=reason)])
                 conn = _audit_after_reconnect(connect, path, service_code, group_code, result, old=conn)
             finally:
                 close = getattr(progress, "close", None)

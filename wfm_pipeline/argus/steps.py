@@ -254,7 +254,7 @@ def _failed(conn: psycopg.Connection, insp: Inspection, exc: BaseException, sour
     target = insp.target
     failed = ImportResult(file=str(insp.path), status="failed", sha256=insp.sha256,
                           service=target.service_code if target else None, group=target.group_code if target else None,
-                          error_message=reason, errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
+                          error_message=reason, errors=[RowError.of(None, None, E.IMPORT_FAILED, reason=reason)])
     failed.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=insp.file_name,
                                             sha256=insp.sha256, target=target, source=source, result=failed)
     return ImportFailedError(f"{insp.file_name}: import failed: {reason}", failed.import_batch_id, failed)

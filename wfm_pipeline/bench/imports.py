@@ -328,7 +328,8 @@ def dagster_vs_cli(*, rows: int = 38_000, repeat: int = 3, keep: bool = False, e
     from wfm_pipeline.settings import get_settings
 
     work = Path(tempfile.mkdtemp(prefix="wfm-bench-dagster-"))
-    saved = {k: os.environ.get(k) for k in _BENCH_ENV}
+    environment = dict(os.environ)  # restored after: settings are read from it per call
+    saved = {k: environment.get(k) for k in _BENCH_ENV}
     url = fresh_database(echo)
     instances: dict[str, dg.DagsterInstance] = {}
     results: dict[str, Any] = {"rows": rows, "repeat": repeat, "runs": {},
@@ -337,7 +338,6 @@ def dagster_vs_cli(*, rows: int = 38_000, repeat: int = 3, keep: bool = False, e
         os.environ.update({"WFM_HOME": str(work / "home"), "DAGSTER_HOME": str(work / "home" / "dagster"),
                            "WFM_DATABASE_URL": url})
         os.environ.pop("WFM_LANDING_DIR", None)
-        get_settings.cache_clear()
         settings = get_settings()
         instances["ephemeral"] = dg.DagsterInstance.ephemeral()
         write_dagster_yaml(settings)
@@ -402,8 +402,7 @@ def dagster_vs_cli(*, rows: int = 38_000, repeat: int = 3, keep: bool = False, e
             if v is None:
                 os.environ.pop(k, None)
             else:
-                os.environ[k] = v
-        get_settings.cache_clear()
+                os.environ.update({k: v})
         shutil.rmtree(work, ignore_errors=True)
         if not keep:
             drop_database(url)
