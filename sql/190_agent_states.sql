@@ -37,13 +37,12 @@ CREATE TABLE wfm.agent_state_transitions (
     source_row_number integer CONSTRAINT agent_state_transitions_row_positive CHECK (source_row_number >= 1),
     is_current        boolean NOT NULL DEFAULT true,
     loaded_at         timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT agent_state_transitions_whole_seconds CHECK (started_at = date_trunc('second', started_at)),
     CONSTRAINT agent_state_transitions_order CHECK (ended_at > started_at)
 ) PARTITION BY RANGE (started_at);
 
 COMMENT ON TABLE wfm.agent_state_transitions IS
     'Agent state events as intervals: each row is a state an agent held for a service from started_at (the event) until ended_at (the agent''s next current event for that service; NULL = still in it, or not current). Versions: one row per event and import batch; is_current marks the one that counts. Partitioned by UTC month of started_at (agent_state_transitions_YYYY_MM).';
-COMMENT ON COLUMN wfm.agent_state_transitions.started_at IS 'When the agent entered the state (the event''s time, whole seconds; local times converted with the service''s time zone).';
+COMMENT ON COLUMN wfm.agent_state_transitions.started_at IS 'When the agent entered the state (the event''s time in whole seconds, local times converted with the service''s time zone; the n-th of several states of an agent in one second is placed n-1 microseconds later, keeping the input''s order).';
 COMMENT ON COLUMN wfm.agent_state_transitions.service_id IS 'Service whose events these are: an agent''s timeline is per service.';
 COMMENT ON COLUMN wfm.agent_state_transitions.agent_code IS 'Agent code (wfm.agents.code; agents are created on first sight when activity is derived).';
 COMMENT ON COLUMN wfm.agent_state_transitions.state IS 'logged_in, ready, not_ready, talking, post_processing or logged_out.';

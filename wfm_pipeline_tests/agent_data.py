@@ -183,7 +183,9 @@ AGENT_CORPUS: list[tuple[dict[str, str], list[tuple[str | None, str]]]] = [
     (event("A3", "logged_in", "01.10.2025 09:30:00"), [("state", "OVERLAPPING_SESSION")]),
     (event("A3", "ready", "01.10.2025 09:40:00"), []),
     (event("A3", "not_ready", "01.10.2025 10:00:00", "BREAK"), [("at", "DUPLICATE_EVENT")]),
-    (event("A3", "ready", "01.10.2025 10:00:00"), [("at", "DUPLICATE_EVENT")]),
+    (event("A3", "not_ready", "01.10.2025 10:00:00", "LUNCH"), [("at", "DUPLICATE_EVENT")]),
+    (event("A3", "ready", "01.10.2025 10:05:00"), []),
+    (event("A3", "not_ready", "01.10.2025 10:05:00", "BREAK"), []),                   # same second: in order
     (event("A3", "talking", "01.10.2025 10:10:00", "x" * 101), [("reason", "OUT_OF_RANGE")]),
     (event("A3", "talking", "01.10.2025 10:11:00", group="NOPE"), [("group", "UNKNOWN_GROUP")]),
     (event("A3", "post_processing", "01.10.2025 10:15:00", group="G1"), []),

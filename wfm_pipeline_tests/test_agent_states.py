@@ -132,7 +132,7 @@ def test_row_errors_name_row_column_and_value(conn, svc, tmp_path: Path) -> None
     rows = [event("A1", "logged_in", "01.10.2025 08:00:00"),
             event("A1", "ready", "01.10.2025 08:05:00"),
             event("A1", "ready", "01.10.2025 08:03:00"),                  # out of order
-            event("A1", "not_ready", "01.10.2025 08:05:00"),              # same time, other state
+            event("A1", "ready", "01.10.2025 08:05:00", "R2"),            # same time and state, other reason
             event("A1", "logged_out", "01.10.2025 09:00:00"),
             event("A1", "logged_out", "01.10.2025 09:01:00"),             # logout without login
             event("A1", "logged_in", "01.10.2025 09:05:00"),
@@ -147,6 +147,7 @@ def test_row_errors_name_row_column_and_value(conn, svc, tmp_path: Path) -> None
     messages = {e.row: e.message for e in result.errors}
     assert messages[4] == E.message(E.EVENT_OUT_OF_ORDER, column="at", value="01.10.2025 08:03:00", first_row=3)
     assert messages[3] == E.message(E.DUPLICATE_EVENT, column="at", value="01.10.2025 08:05:00", rows="3, 5")
+    assert messages[10] == E.message(E.DUPLICATE_ROW, value="01.10.2025 09:06:00", first_row=9)
     assert messages[7] == E.message(E.NOT_LOGGED_IN, column="state", value="logged_out",
                                     reason="logged_out at 2025-10-01 09:00:00, row 6")
     assert (result.rows_total, result.rows_inserted, result.rows_rejected, result.rows_skipped) == (10, 3, 6, 1)
@@ -156,6 +157,29 @@ def test_row_errors_name_row_column_and_value(conn, svc, tmp_path: Path) -> None
     errors = conn.execute("SELECT row_number, column_name, error_code FROM wfm.import_errors "
                           "WHERE import_batch_id = %s ORDER BY row_number", (result.import_batch_id,)).fetchall()
     assert [tuple(e) for e in errors] == [(e.row, e.column, e.code) for e in result.errors]
+
+
+def test_states_in_the_same_second_keep_the_input_order(conn, svc, tmp_path: Path) -> None:
+    """An ACD often logs an agent in and makes them ready in the same second: both count, in the
+    file's order (the login lasts no time), and a correction sending them again replaces both."""
+    rows = [event("A1", "logged_in", "01.10.2025 08:00:00"), event("A1", "ready", "01.10.2025 08:00:00"),
+            event("A1", "not_ready", "01.10.2025 08:10:00", "BREAK"), event("A1", "ready", "01.10.2025 08:10:00"),
+            event("A1", "logged_out", "01.10.2025 08:20:00")]
+    result = import_agent_file(conn, write_csv(tmp_path / "same.csv", rows), "DESK")
+    assert result.status == "completed", result.errors
+    spans = conn.execute("SELECT state, started_at, ended_at FROM wfm.agent_state_transitions "
+                         "ORDER BY started_at").fetchall()
+    us = dt.timedelta(microseconds=1)
+    assert spans == [("logged_in", utc("2025-10-01 06:00"), utc("2025-10-01 06:00") + us),
+                     ("ready", utc("2025-10-01 06:00") + us, utc("2025-10-01 06:10")),
+                     ("not_ready", utc("2025-10-01 06:10"), utc("2025-10-01 06:10") + us),
+                     ("ready", utc("2025-10-01 06:10") + us, utc("2025-10-01 06:20")),
+                     ("logged_out", utc("2025-10-01 06:20"), None)]
+    got = stored_activity(conn, svc["service_id"])
+    assert got[("A1", utc("2025-10-01 06:00"))][:5] == (900, 900, 0, 0, 0)
+    assert got[("A1", utc("2025-10-01 06:15"))][:5] == (300, 300, 0, 0, 0)
+    again = import_agent_file(conn, write_csv(tmp_path / "same2.csv", rows[:2]), "DESK")
+    assert (again.rows_inserted, again.rows_updated) == (0, 2)
 
 
 def test_file_level_problems_reject_the_file(conn, svc, tmp_path: Path) -> None:

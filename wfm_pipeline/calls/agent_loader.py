@@ -176,7 +176,7 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 # ---------------------------------------------------------------- load
 def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
     frame = pd.DataFrame({
-        "started_at": valid["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "started_at": valid["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "service_id": valid["service_id"].astype("int64"),
         "agent_code": valid["agent_code"],
         "state": valid["state"],

@@ -14,9 +14,12 @@
 --   group       UNKNOWN_GROUP (not a group code of the row's service)
 -- and, per agent (service and agent code), among rows whose service, agent and time are valid:
 --   at          EVENT_OUT_OF_ORDER: earlier than an event of the agent in an earlier row
---   (row)       DUPLICATE_ROW: an identical copy of an earlier row at the same time (skipped);
---               DUPLICATE_EVENT (column at): events at the same time with other values (all
---               copies rejected)
+--   (row)       DUPLICATE_ROW: an identical copy of an earlier row (the same state at the same
+--               time: skipped); DUPLICATE_EVENT (column at): the same state at the same time
+--               with another reason or group (all copies rejected). Different states at the same
+--               second are fine: they keep the input's order (the n-th is placed n-1
+--               microseconds later, so the earlier ones last no time: a login and its first
+--               ready, say)
 -- and, on the agent's timeline (this input's rows without any error above, merged with the
 -- stored current events: an input row replaces a stored event at the same time):
 --   state       NOT_LOGGED_IN: not logged_in (a logged_out too) while the agent is logged out;
@@ -25,7 +28,8 @@
 --               event (any stored state but logged_out: logged in); a rejected event never
 --               changes it. Stored events are not judged again.
 -- Times: DD.MM.YYYY HH:MM[:SS] or ISO 8601 wall-clock (the service's zone) or ISO 8601 with an
--- offset (JSON strings only), years 1678-2261; fractions of a second are dropped. An ambiguous
+-- offset (JSON strings only), years 1678-2261; fractions of a second are dropped (then the
+-- same-second order above). An ambiguous
 -- wall-clock time (the hour repeated when daylight-saving time ends) is the earlier instant unless
 -- that is before an earlier row of the same agent, then the later one.
 CREATE OR REPLACE FUNCTION wfm.stage_agent_events(p_events jsonb, p_row_numbers integer[] DEFAULT NULL)
@@ -112,15 +116,16 @@ ordered AS MATERIALIZED (
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ),
 dups AS (
-    SELECT o.svc_found, o.agent, o.at, pg_catalog.min(o.row_number) AS first_row,
+    -- the same state of the same agent at the same second, more than once
+    SELECT o.svc_found, o.agent, o.at, o.state_l, pg_catalog.min(o.row_number) AS first_row,
            pg_catalog.string_agg(o.row_number::text, ', ' ORDER BY o.row_number) AS rows,
-           count(DISTINCT ROW(o.state, o.at_raw, o.reason, o.grp)) > 1 AS conflict
+           count(DISTINCT ROW(o.reason, o.grp)) > 1 AS conflict
     FROM ordered o
     WHERE o.keyok
-    GROUP BY o.svc_found, o.agent, o.at
+    GROUP BY o.svc_found, o.agent, o.at, o.state_l
     HAVING count(*) > 1
 ),
-flagged AS MATERIALIZED (
+checked2 AS MATERIALIZED (
     SELECT o.*,
            CASE WHEN o.keyok AND EXTRACT(epoch FROM o.at) < o.latest_before[1] THEN 'EVENT_OUT_OF_ORDER' END AS order_err,
            o.latest_before[2]::integer AS order_row,
@@ -129,10 +134,22 @@ flagged AS MATERIALIZED (
            d.first_row AS dup_first_row, d.rows AS dup_rows
     FROM ordered o
     LEFT JOIN dups d ON o.keyok AND d.svc_found = o.svc_found AND d.agent = o.agent AND d.at = o.at
+                    AND d.state_l IS NOT DISTINCT FROM o.state_l
+),
+flagged AS MATERIALIZED (
+    -- Several states of an agent in the same second (a login and its first ready, say) keep the
+    -- input's order: the n-th gets n-1 microseconds, so the earlier ones are held for no time
+    -- (seconds are whole: fractions of a second are dropped from the input)
+    SELECT c.*,
+           c.at + pg_catalog.make_interval(secs => coalesce(count(*) FILTER (WHERE c.dup_row_err IS NULL) OVER same, 0)
+                                                   / 1000000.0) AS at_final
+    FROM checked2 c
+    WINDOW same AS (PARTITION BY c.keyok, c.svc_found, c.agent, c.at ORDER BY c.pos
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ),
 seq AS MATERIALIZED (
     -- the rows that take part in the timeline checks: no error so far (a skipped copy does not)
-    SELECT f.pos, f.row_number, f.svc_found AS service_id, f.agent, f.at, f.state_l AS state
+    SELECT f.pos, f.row_number, f.svc_found AS service_id, f.agent, f.at_final AS at, f.state_l AS state
     FROM flagged f
     WHERE f.keyok AND f.state_err IS NULL AND f.reason_err IS NULL AND f.grp_err IS NULL
       AND f.order_err IS NULL AND f.dup_event_err IS NULL AND f.dup_row_err IS NULL
@@ -190,7 +207,7 @@ sequenced AS (
     FROM deciding l
     WHERE l.pos IS NOT NULL
 )
-SELECT f.row_number, f.svc_found, f.agent, f.state_l, f.at, f.reason, f.group_id,
+SELECT f.row_number, f.svc_found, f.agent, f.state_l, f.at_final, f.reason, f.group_id,
        ARRAY(
            -- messages: the code's template (wfm.error_codes) rendered with the column, the raw value
            -- and the code's own parameters

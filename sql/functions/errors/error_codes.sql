@@ -102,10 +102,10 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      'column {column} {value} is earlier than row {first_row} of the same agent: an agent''s events must be in '
      'time order'),
     ('DUPLICATE_EVENT', 'row',
-     'The same agent (same service) has several events at the same time in one input with different values; all '
-     'copies are rejected.',
-     'column {column} {value}: the agent has events at this time in rows {rows} with different values; all of '
-     'them are rejected'),
+     'The same agent (same service) has the same state at the same time more than once in one input with a '
+     'different reason or group; all copies are rejected.',
+     'column {column} {value}: the agent has this state at this time in rows {rows} with a different reason or '
+     'group; all of them are rejected'),
     ('NOT_LOGGED_IN', 'row',
      'An agent state event other than logged_in (a logout too) while the agent is not logged in: no earlier event, '
      'or the previous one (in the input or stored) is logged_out.',
