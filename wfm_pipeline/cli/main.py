@@ -12,7 +12,7 @@ import psycopg
 
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import get_settings
-from wfm_pipeline.cli import bench, calls, forecast, health, imports, warehouse
+from wfm_pipeline.cli import bench, calls, forecast, health, imports, report, warehouse
 from wfm_pipeline.cli.common import UsageError, db_url
 from wfm_pipeline.textsafe import term, term_lines
 
@@ -164,7 +164,7 @@ def dev(port: int, host: str) -> None:
 
 
 for command in (imports.import_cmd, imports.batches_group, forecast.forecast, warehouse.views_group,
-                health.validate, health.health, bench.bench):
+                health.validate, health.health, bench.bench, report.report_group):
     cli.add_command(command)
 services.add_command(calls.set_patience)
 
