@@ -5,9 +5,9 @@
 
 1. ``argus.steps.inspect`` (read and hash the file once, resolve the service, look for the same
    content imported before), then ``agent_reader.parse_agent_file`` (header row, columns);
-2. validation: every row through ``wfm.stage_agent_events`` (the validator of
-   ``api_batch_insert_agent_events`` too: the same verdicts by construction), which also checks
-   the session rules against the agent's stored events; read-only, in a transaction of its own;
+2. validation: ``agent_validate.validate_events`` (the rules of ``api_batch_insert_agent_events``'s
+   ``wfm.stage_agent_events``; a conformance test holds them to the same verdicts), the session
+   rules against the agents' stored events read beforehand (read-only, a transaction of its own);
 3. the Argus loader's protocol: a committed ``running`` batch, a partition plan without locks
    (every UTC month from the first to the last accepted event, in ``agent_activity`` and
    ``agent_state_transitions``; a row of a month outside the on-demand window is
@@ -34,7 +34,6 @@ from typing import Any
 
 import pandas as pd
 import psycopg
-from psycopg.types.json import Jsonb
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus import steps
@@ -47,68 +46,43 @@ from wfm_pipeline.argus.loader import (
 )
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
+from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
+from wfm_pipeline.calls.loader import groups_of
+from wfm_pipeline.calls.validate import _parse_time, _text
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
 KIND = "agent_states"
-_COPY_COLUMNS = ("started_at", "service_id", "agent_code", "state", "reason", "group_id", "import_batch_id",
-                 "source_row_number")
+_COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
+                 "import_batch_id", "source_row_number")
 
 
-@dataclasses.dataclass
-class EventValidation:
-    """The verdicts of ``wfm.stage_agent_events`` on one file.
-
-    ``valid``: one row per accepted event (columns ``at`` (UTC), ``service_id``, ``agent_code``,
-    ``state``, ``reason``, ``group_id``, ``source_row_number``); ``errors``: every problem by row;
-    ``skipped``: exact copies (DUPLICATE_ROW only).
-    """
-
-    valid: pd.DataFrame
-    errors: list[RowError]
-    skipped: int
-    rejected: int
-    rows_total: int
-    timings: dict[str, float] = dataclasses.field(default_factory=dict)
-
-    @property
-    def first_interval(self) -> pd.Timestamp | None:
-        return self.valid["at"].min().floor("15min") if len(self.valid) else None
-
-    @property
-    def last_interval(self) -> pd.Timestamp | None:
-        return self.valid["at"].max().floor("15min") if len(self.valid) else None
-
-    @property
-    def months(self) -> list[str]:
-        """UTC months (YYYY-MM) of the accepted events."""
-        if not len(self.valid):
-            return []
-        return sorted({f"{t:%Y-%m}" for t in self.valid["at"].dt.tz_convert("UTC")})
-
-
-def validate_events(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
-    """Every row of ``raw`` through ``wfm.stage_agent_events`` (read-only; leaves ``conn`` idle)."""
-    t0 = time.perf_counter()
+def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
+    """``agent_validate.validate_events`` with what it needs from the database (the service's
+    groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
     try:
-        rows = conn.execute(
-            """SELECT s.row_number, s.at, s.service_id, s.agent_code, s.state, s.reason, s.group_id,
-                      CASE WHEN cardinality(s.errors) > 0 THEN to_jsonb(s.errors) END
-               FROM wfm.stage_agent_events(%s, %s) s""",
-            (Jsonb(raw.json_rows(target.service_id)), raw.row_numbers)).fetchall()
+        groups = groups_of(conn, target.service_id)
+        agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
+        stored = None
+        span = _time_span(raw, target) if agents else None
+        if span is not None:
+            stored = stored_events(conn, target.service_id, agents, *span)
     finally:
         conn.rollback()
-    valid = [r[:7] for r in rows if r[7] is None]
-    errors = [RowError(row, e["column_name"], e["error_code"], e["error_message"], e["raw_value"])
-              for row, *_, errs in rows if errs is not None for e in errs]
-    skipped = sum(1 for r in rows if r[7] is not None and len(r[7]) == 1 and r[7][0]["error_code"] == E.DUPLICATE_ROW)
-    frame = pd.DataFrame(valid, columns=["source_row_number", "at", "service_id", "agent_code", "state", "reason",
-                                         "group_id"])
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    frame["group_id"] = frame["group_id"].astype("Int64")
-    return EventValidation(valid=frame, errors=errors, skipped=skipped, rejected=len(rows) - len(valid) - skipped,
-                           rows_total=len(rows), timings={"total": time.perf_counter() - t0})
+    return validate_events(raw, target, groups, stored)
+
+
+def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last valid time of the file (both candidates of an ambiguous one): the
+    stored events to read lie around them."""
+    if "at" not in raw.frame:
+        return None
+    parsed = _parse_time(raw.frame["at"], target.time_zone)
+    times = pd.concat([parsed.early, parsed.late]).dropna()
+    if not len(times):
+        return None
+    return times.min().floor("s"), times.max().ceil("s")
 
 
 def _mark_kind(conn: psycopg.Connection, batch_id: uuid.UUID | None) -> None:
@@ -177,6 +151,7 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
     frame = pd.DataFrame({
         "started_at": valid["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "ended_at": valid["ended_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "service_id": valid["service_id"].astype("int64"),
         "agent_code": valid["agent_code"],
         "state": valid["state"],
@@ -340,7 +315,7 @@ def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str
         insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
         if progress:
             progress("validate", 0, raw.rows_total)
-        validation = validate_events(conn, raw, insp.target)
+        validation = validate_file(conn, raw, insp.target)
     except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
         failed = steps._failed(conn, insp, exc, source)
         _mark_kind(conn, failed.import_batch_id)
@@ -369,4 +344,4 @@ def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
 
 
 __all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",
-           "validate_events"]
+           "validate_file"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,15 @@ def _cell_text(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def read_agent_file(path: str | Path, *, encoding: str | None = None,
+                    limits: ReaderLimits | None = None) -> RawEvents:
+    """Read an agent state file (see the module docstring); raises ``ArgusFileError``."""
+    path = Path(path)
+    argus_reader._check_suffix(path.name)  # before anything is read
+    limits = limits or ReaderLimits.from_settings()
+    return parse_agent_file(argus_reader.read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
 
 
 def parse_agent_file(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,

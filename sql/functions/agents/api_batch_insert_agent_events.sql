@@ -1,5 +1,5 @@
--- Agent state events through the SQL API (issue 14): the validator of agent state files
--- (wfm.stage_agent_events: the same verdicts by construction, a conformance test checks them),
+-- Agent state events through the SQL API (issue 14): wfm.stage_agent_events, the rules of agent
+-- state files (a conformance test holds the two paths to the same verdicts),
 -- the same load (wfm.apply_agent_states_batch: versions, state intervals, agent activity), one
 -- audited batch. Never DDL: an event whose month has no partition (agent_state_transitions and
 -- agent_activity by the month of its time) is a NO_PARTITION row error. Accounting: rows_total =
@@ -105,9 +105,11 @@ BEGIN
         v_status := 'rejected';
         v_message := 'every row was rejected; see import_errors';
     ELSE
-        INSERT INTO wfm.agent_state_transitions (started_at, service_id, agent_code, state, reason, group_id,
+        -- ended_at as far as this input knows (the apply re-links it against the stored events)
+        INSERT INTO wfm.agent_state_transitions (started_at, ended_at, service_id, agent_code, state, reason, group_id,
                                                  import_batch_id, source_row_number)
-        SELECT r.at, r.service_id, r.agent_code, r.state, r.reason, r.group_id, v_batch, r.row_number
+        SELECT r.at, pg_catalog.lead(r.at) OVER (PARTITION BY r.service_id, r.agent_code ORDER BY r.at),
+               r.service_id, r.agent_code, r.state, r.reason, r.group_id, v_batch, r.row_number
         FROM pg_catalog.unnest(v_rows) r
         WHERE pg_catalog.cardinality(r.errors) = 0;
         SELECT a.events_inserted, a.events_replaced, a.transitions_linked, a.agent_rows_written, a.agent_rows_deleted
@@ -133,6 +135,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.api_batch_insert_agent_events(jsonb, text) IS
-    'Bulk insert of agent state events for the API layer: a JSON array of objects with service_id, agent, state (logged_in, ready, not_ready, talking, post_processing, logged_out), at (local time of the service or ISO 8601 with offset) and optional reason and group (code). The validator and verdicts of agent state files (problems per row in import_errors: time order, duplicates, logout without login, overlapping sessions); an event sent again replaces its earlier version; state intervals (agent_state_transitions) and agent_activity are derived in the same transaction. Rows of months without a partition are NO_PARTITION (never creates partitions); at most wfm.api_write_limits rows/bytes per call. Returns the batch and its counts (inserted = new events, updated = replaced events).';
+    'Bulk insert of agent state events for the API layer: a JSON array of objects with service_id, agent, state (logged_in, ready, not_ready, talking, post_processing, logged_out), at (local time of the service or ISO 8601 with offset) and optional reason and group (code). The rules and verdicts of agent state files (problems per row in import_errors: time order, duplicates, logout without login, overlapping sessions); an event sent again replaces its earlier version; state intervals (agent_state_transitions) and agent_activity are derived in the same transaction. Rows of months without a partition are NO_PARTITION (never creates partitions); at most wfm.api_write_limits rows/bytes per call. Returns the batch and its counts (inserted = new events, updated = replaced events).';
 REVOKE ALL ON FUNCTION wfm.api_batch_insert_agent_events(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_batch_insert_agent_events(jsonb, text) TO wfm_api;

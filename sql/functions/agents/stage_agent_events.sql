@@ -1,7 +1,7 @@
--- The one validator of agent state events (issue 14), set-based: JSON sent to
--- wfm.api_batch_insert_agent_events and the rows of an agent state file (wfm_pipeline/agents
--- sends them as JSON objects of text cells, with their spreadsheet row numbers in
--- p_row_numbers), so both paths give the same verdicts by construction.
+-- The validator of agent state events sent as JSON (issue 14; wfm.api_batch_insert_agent_events),
+-- set-based. The file path (wfm_pipeline/calls/agent_validate.py) follows the same rules; a
+-- conformance test holds the two to the same verdicts and messages. p_row_numbers (optional)
+-- numbers the elements in messages (default: their positions).
 --
 -- Each element: {"service_id", "agent", "state", "at", "reason", "group"}. The rules, per field
 -- (one error per field, the first that applies):
@@ -176,11 +176,12 @@ stored AS (
         LIMIT 1) b
 ),
 timeline AS (
-    SELECT s.service_id, s.agent, s.at, s.state, s.row_number, s.pos FROM seq s
-    UNION ALL
-    SELECT st.service_id, st.agent, st.at, st.state, NULL, NULL
-    FROM stored st
-    WHERE NOT EXISTS (SELECT 1 FROM seq s WHERE s.service_id = st.service_id AND s.agent = st.agent AND s.at = st.at)
+    -- an input row replaces a stored event at the same time
+    SELECT DISTINCT ON (u.service_id, u.agent, u.at) u.*
+    FROM (SELECT s.service_id, s.agent, s.at, s.state, s.row_number, s.pos FROM seq s
+          UNION ALL
+          SELECT st.service_id, st.agent, st.at, st.state, NULL, NULL FROM stored st) u
+    ORDER BY u.service_id, u.agent, u.at, u.pos NULLS LAST
 ),
 deciding AS (
     -- Whether the agent is logged in before an event: a rejected event never changes it (a login
@@ -208,7 +209,10 @@ sequenced AS (
     WHERE l.pos IS NOT NULL
 )
 SELECT f.row_number, f.svc_found, f.agent, f.state_l, f.at_final, f.reason, f.group_id,
-       ARRAY(
+       CASE WHEN f.bad_shape OR f.svc_err IS NOT NULL OR f.agent_err IS NOT NULL OR f.state_err IS NOT NULL
+                 OR q.seq_err IS NOT NULL OR f.at_err IS NOT NULL OR f.order_err IS NOT NULL
+                 OR f.dup_event_err IS NOT NULL OR f.reason_err IS NOT NULL OR f.grp_err IS NOT NULL
+                 OR f.dup_row_err IS NOT NULL THEN ARRAY(
            -- messages: the code's template (wfm.error_codes) rendered with the column, the raw value
            -- and the code's own parameters
            SELECT ROW(v.col, v.code, wfm.render_error_template(tp.templates ->> v.code, x.params),
@@ -235,6 +239,7 @@ SELECT f.row_number, f.svc_found, f.agent, f.state_l, f.at_final, f.reason, f.gr
            CROSS JOIN LATERAL (SELECT pg_catalog.jsonb_build_object('column', v.col, 'value', v.raw)
                                       || coalesce(v.params, '{}'::jsonb) AS params OFFSET 0) x
            WHERE v.code IS NOT NULL AND (v.col IS NULL OR NOT f.bad_shape))
+       ELSE '{}'::wfm.import_row_error[] END
 FROM flagged f
 CROSS JOIN (SELECT pg_catalog.jsonb_object_agg(ec.error_code, ec.message_template) AS templates
             FROM wfm.error_codes ec) tp
@@ -242,5 +247,5 @@ LEFT JOIN sequenced q ON q.pos = f.pos
 ORDER BY f.pos
 $$;
 COMMENT ON FUNCTION wfm.stage_agent_events(jsonb, integer[]) IS
-    'Internal: parses and validates a JSON array of agent state events (service_id, agent, state, at, reason, group) in one set-based statement (see the file''s header): field rules, time order and duplicates per agent, and the session rules (NOT_LOGGED_IN, OVERLAPPING_SESSION) against the agent''s stored events; one wfm.staged_agent_event per element (p_row_numbers: the file''s row numbers), at in UTC. The one validator of files and JSON. Partitions are not checked here.';
+    'Internal: parses and validates a JSON array of agent state events (service_id, agent, state, at, reason, group) in one set-based statement (see the file''s header): field rules, time order and duplicates per agent, and the session rules (NOT_LOGGED_IN, OVERLAPPING_SESSION) against the agent''s stored events; one wfm.staged_agent_event per element (p_row_numbers: the file''s row numbers), at in UTC. The file path (wfm_pipeline/calls/agent_validate.py) gives the same verdicts. Partitions are not checked here.';
 REVOKE ALL ON FUNCTION wfm.stage_agent_events(jsonb, integer[]) FROM PUBLIC;
