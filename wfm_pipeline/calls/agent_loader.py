@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 
@@ -148,10 +149,18 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------- load
+def _utc_text(s: pd.Series) -> np.ndarray:
+    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT (numpy's C formatter)."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
+    text[pd.isna(s).to_numpy()] = None
+    return text
+
+
 def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
     frame = pd.DataFrame({
-        "started_at": valid["at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "ended_at": valid["ended_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "started_at": _utc_text(valid["at"]),
+        "ended_at": _utc_text(valid["ended_at"]),
         "service_id": valid["service_id"].astype("int64"),
         "agent_code": valid["agent_code"],
         "state": valid["state"],

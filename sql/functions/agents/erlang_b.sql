@@ -3,7 +3,6 @@
 -- never forms A^n / n! (as wfm_pipeline/forecasting/erlang.py does; a test compares them).
 CREATE OR REPLACE FUNCTION wfm.erlang_b(p_agents integer, p_load double precision) RETURNS double precision
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 DECLARE
     b double precision := 1.0;

@@ -5,7 +5,6 @@
 -- tail below 1e-16.
 CREATE OR REPLACE FUNCTION wfm.erlang_log_series(p_a double precision, p_z double precision) RETURNS double precision
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 DECLARE
     terms integer;

@@ -6,12 +6,13 @@
 -- erlang_a_metrics: the Mandelbaum-Zeltyn formulas), which a test compares them with.
 -- NULL without calls or handling time (nothing to predict); 0 with calls and no agents, and
 -- under Erlang C when the load reaches the agents (the queue grows without bound).
+-- Internal (no SET clause: called per interval by wfm.api_get_plan_vs_actual, which pins the
+-- search_path; every name here is schema-qualified).
 CREATE OR REPLACE FUNCTION wfm.erlang_service_level(p_agents integer, p_calls double precision, p_aht double precision,
                                                     p_interval_seconds double precision, p_threshold double precision,
                                                     p_patience double precision DEFAULT NULL)
 RETURNS double precision
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 DECLARE
     v_load    double precision;
@@ -38,7 +39,15 @@ BEGIN
         RETURN 0.0;
     END IF;
     v_load := p_calls * p_aht / p_interval_seconds;
-    v_b := wfm.erlang_b(p_agents, v_load);
+    -- Erlang B by its recursion (wfm.erlang_b, inlined here: this runs per interval of a report)
+    v_b := 1.0;
+    IF p_agents >= v_load + 20 * pg_catalog.sqrt(v_load) + 30 THEN
+        v_b := 0.0;
+    ELSE
+        FOR k IN 1 .. p_agents LOOP
+            v_b := v_load * v_b / (k + v_load * v_b);
+        END LOOP;
+    END IF;
     IF p_patience IS NULL THEN
         IF p_agents <= v_load THEN
             RETURN 0.0;

@@ -1,13 +1,13 @@
 -- The service level predicted for a fractional number of agents (e.g. agents available on
 -- average over an interval: logged-in minus not-ready seconds / 900): linear between the whole
--- numbers around it (wfm.erlang_service_level, Erlang C or A with p_patience).
+-- numbers around it (wfm.erlang_service_level, Erlang C or A with p_patience). Inlined into its
+-- callers (no SET clause; every name schema-qualified).
 CREATE OR REPLACE FUNCTION wfm.predicted_service_level(p_agents double precision, p_calls double precision,
                                                        p_aht double precision, p_interval_seconds double precision,
                                                        p_threshold double precision,
                                                        p_patience double precision DEFAULT NULL)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN p_agents IS NULL THEN NULL
             WHEN p_agents = pg_catalog.floor(p_agents) THEN
