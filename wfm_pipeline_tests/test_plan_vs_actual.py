@@ -189,3 +189,32 @@ def test_plan_versus_actual_rejects_bad_arguments(conn, desk) -> None:
         with pytest.raises(error):
             conn.execute("SELECT * FROM wfm.api_get_plan_vs_actual(%s, %s, %s, %s)", args)
         conn.rollback()
+
+
+def test_dagster_asset_reports_the_day_and_flags_understaffed_intervals(conn, desk, db_url: str,
+                                                                         tmp_path: Path) -> None:
+    import dagster as dg
+
+    from wfm_pipeline.defs.agents import plan_vs_actual_day
+    from wfm_pipeline.defs.resources import WfmDatabase
+
+    # the morning of the previous test: at 06:15 UTC one agent available, three required
+    states = [event("A1", "logged_in", "01.10.2025 07:50:00"), event("A1", "ready", "01.10.2025 07:50:00"),
+              event("A1", "logged_out", "01.10.2025 08:30:00"),
+              event("A2", "logged_in", "01.10.2025 07:50:00"), event("A2", "ready", "01.10.2025 07:50:00"),
+              event("A2", "not_ready", "01.10.2025 08:15:00", "BREAK"), event("A2", "logged_out", "01.10.2025 08:30:00")]
+    _load(conn, tmp_path, states, "c1;01.10.2025 08:01:00;01.10.2025 08:01:10;01.10.2025 08:04:10;answered;A1;20\n")
+    _forecast(conn, desk, "2025-09-30 12:00", {"2025-10-01 06:00": (4, 200, 2, 3), "2025-10-01 06:15": (2, 200, 3, 4)})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([plan_vs_actual_day], partition_key="2025-10-01", instance=instance,
+                                resources={"wfm_db": WfmDatabase(url=db_url)})
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("plan_vs_actual")
+    metadata = materialization.metadata
+    assert metadata["understaffed_intervals"].value == 1
+    assert "| DESK | 6 | 1 |" in metadata["plan_vs_actual"].value
+    assert "data:image/png;base64," in metadata["plot"].value
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed, check.severity) == (
+        "no_understaffed_intervals", False, dg.AssetCheckSeverity.WARN)
+    assert check.metadata["understaffed"].value == {"DESK": ["08:15"]}

@@ -108,3 +108,43 @@ def format_table(report: DayReport) -> str:
             f"predicted ({s['predicted_model']}), target {_fmt(s['service_level_target'], 0, True)}; "
             f"{s['understaffed_intervals']} intervals understaffed")
     return "\n".join(lines)
+
+
+def understaffed(report: DayReport) -> list[dict[str, Any]]:
+    """The intervals of the day whose available agents fall short of the required by more than
+    the service's tolerance (the rows with ``understaffed_intervals``, 15-minute reports)."""
+    return [r for r in report.rows if r["understaffed_intervals"]]
+
+
+def plan_png(report: DayReport) -> bytes:
+    """Two panels over the local day: forecast vs actual calls; required vs staffed and available agents."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")   # no display: render to memory
+    import matplotlib.pyplot as plt
+
+    x = [r["local_start"] for r in report.rows]
+
+    def series(key: str) -> list[float]:
+        return [float(r[key]) if r[key] is not None else float("nan") for r in report.rows]
+
+    fig, (calls, agents) = plt.subplots(2, 1, figsize=(10, 5), dpi=80, sharex=True)
+    calls.plot(x, series("forecast_calls"), color="#d62728", lw=0.9, label="forecast calls")
+    calls.plot(x, series("actual_calls"), color="#444444", lw=0.9, label="actual calls")
+    calls.set_ylabel("calls / interval")
+    calls.legend(loc="upper left", fontsize=8)
+    calls.grid(alpha=0.3)
+    agents.step(x, series("required_agents"), where="post", color="#d62728", lw=0.9, label="required")
+    agents.step(x, series("staffed_agents"), where="post", color="#1f77b4", lw=0.9, label="staffed")
+    agents.step(x, series("available_agents"), where="post", color="#2ca02c", lw=0.9, label="available")
+    agents.set_ylabel("agents")
+    agents.legend(loc="upper left", fontsize=8)
+    agents.grid(alpha=0.3)
+    calls.set_title(f"{report.service} {report.day:%Y-%m-%d}: plan vs actual", fontsize=10)
+    fig.autofmt_xdate()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
