@@ -8,8 +8,12 @@
 --                   900) from wfm.agent_interval_stats, occupancy and shrinkage observed
 --   predicted SL    per 15-minute interval, what Erlang C (Erlang A when the service has a
 --                   patience figure) predicts for the agents actually available with the actual
---                   calls and AHT (wfm.predicted_service_level); a bucket's is the call-weighted
---                   mean of its intervals'
+--                   arrival rate and AHT (wfm.predicted_service_level); a bucket's is the
+--                   call-weighted mean of its intervals'. The rate and AHT are those of the actual
+--                   calls of the interval and its two neighbours (a centred 45 minutes): one
+--                   interval's count is a noisy estimate of the rate, and Erlang's formula is so
+--                   steep near capacity that plugging it in biases the prediction low (5-10 points
+--                   per day on simulated days: wfm_pipeline_tests/test_plan_vs_actual.py)
 --   understaffed    15-minute intervals whose available agents fall short of the required by
 --                   more than the service's understaffing_tolerance
 -- Buckets: 15, 30, 60, 120, 240 minutes aligned in absolute time (UTC origin) or 1440 = the
@@ -93,11 +97,22 @@ BEGIN
                                              timestamptz '2000-01-01 00:00+00') END AS bucket
         FROM pg_catalog.generate_series(v_first, p_end_time - interval '1 microsecond', interval '15 minutes') AS g(iv)
     ), actual AS MATERIALIZED (
+        -- (one interval more on either side: the neighbours of the rate estimate)
         SELECT si.interval_start_time AS iv, si.non_unique_incoming, si.handled_calls,
                si.talk_time_total + si.post_processing_time_total AS handling_seconds,
                si.sl_offered_calls, si.answered_within_sl
         FROM wfm.service_interval_stats si
-        WHERE si.service_id = p_service_id AND si.interval_start_time >= v_first AND si.interval_start_time < p_end_time
+        WHERE si.service_id = p_service_id AND si.interval_start_time >= v_first - interval '15 minutes'
+          AND si.interval_start_time < p_end_time + interval '15 minutes'
+    ), rates AS (
+        -- the centred 45 minutes of every interval of the range: calls per interval and AHT
+        SELECT g.iv,
+               pg_catalog.sum(coalesce(a.non_unique_incoming, 0)) OVER w / 3.0 AS calls_rate,
+               pg_catalog.sum(a.handling_seconds) OVER w / NULLIF(pg_catalog.sum(a.handled_calls) OVER w, 0) AS aht_rate
+        FROM pg_catalog.generate_series(v_first - interval '15 minutes', p_end_time + interval '15 minutes' - interval '1 microsecond',
+                                        interval '15 minutes') AS g(iv)
+        LEFT JOIN actual a ON a.iv = g.iv
+        WINDOW w AS (ORDER BY g.iv ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING)
     ), agents AS MATERIALIZED (
         SELECT a.interval_start_time AS iv, a.logged_in_seconds, a.not_ready_seconds, a.ready_seconds,
                a.handling_seconds_with_states
@@ -110,13 +125,14 @@ BEGIN
           AND r.horizon_end > v_first
     ), joined AS (
         SELECT i.iv, i.bucket, f.calls AS f_calls, f.aht AS f_aht, f.required_agents AS f_required,
-               f.scheduled_agents AS f_scheduled,
+               f.scheduled_agents AS f_scheduled, rt.calls_rate, rt.aht_rate,
                ac.non_unique_incoming, ac.handled_calls, ac.handling_seconds, ac.sl_offered_calls,
                ac.answered_within_sl,
                ag.logged_in_seconds, ag.not_ready_seconds, ag.ready_seconds, ag.handling_seconds_with_states,
                (ag.logged_in_seconds - ag.not_ready_seconds) / 900.0 AS available
         FROM ivs i
         LEFT JOIN actual ac ON ac.iv = i.iv
+        LEFT JOIN rates rt ON rt.iv = i.iv
         LEFT JOIN agents ag ON ag.iv = i.iv
         LEFT JOIN LATERAL (
             -- the latest run made before the bucket began that forecasts this interval
@@ -128,9 +144,10 @@ BEGIN
             LIMIT 1) f ON true
     ), predicted AS (
         SELECT j.*,
-               wfm.predicted_service_level(j.available::double precision, j.non_unique_incoming::double precision,
-                                           (j.handling_seconds::double precision / NULLIF(j.handled_calls, 0)),
-                                           900.0, v_threshold::double precision, v_patience::double precision) AS p_sl
+               CASE WHEN j.non_unique_incoming > 0 THEN
+                   wfm.predicted_service_level(j.available::double precision, j.calls_rate::double precision,
+                                               j.aht_rate::double precision, 900.0, v_threshold::double precision,
+                                               v_patience::double precision) END AS p_sl
         FROM joined j
     )
     SELECT p.bucket,
@@ -166,6 +183,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.api_get_plan_vs_actual(integer, timestamptz, timestamptz, integer) IS
-    'Plan versus actual for one service, per bucket (15/30/60/120/240 minutes UTC-aligned, 1440 = local day) of [p_start_time, p_end_time) (at most 100 days): forecast calls, AHT, required and scheduled agents (the latest run made before the bucket) against actual calls, AHT, staffed and available agents; staffing gap (available - required), 15-minute intervals understaffed beyond the service''s tolerance; target, actual and predicted service level (Erlang C, or A with the service''s patience, for the agents actually available with the actual calls and AHT; call-weighted over a bucket''s intervals); occupancy and shrinkage observed.';
+    'Plan versus actual for one service, per bucket (15/30/60/120/240 minutes UTC-aligned, 1440 = local day) of [p_start_time, p_end_time) (at most 100 days): forecast calls, AHT, required and scheduled agents (the latest run made before the bucket) against actual calls, AHT, staffed and available agents; staffing gap (available - required), 15-minute intervals understaffed beyond the service''s tolerance; target, actual and predicted service level (Erlang C, or A with the service''s patience, for the agents actually available with the actual arrival rate and AHT of the centred 45 minutes; call-weighted over a bucket''s intervals); occupancy and shrinkage observed.';
 REVOKE ALL ON FUNCTION wfm.api_get_plan_vs_actual(integer, timestamptz, timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_plan_vs_actual(integer, timestamptz, timestamptz, integer) TO wfm_api;
