@@ -83,16 +83,21 @@ class DevServer:
         return answer["data"]
 
     def stop(self, timeout: float = 150, drain: float = 60) -> int | None:
-        """SIGINT to `wfm dev` (what Ctrl-C sends); its exit status, or None if it had to be killed.
+        """Ctrl-C: SIGINT to `wfm dev`'s process group, as a terminal sends it (webserver, daemon,
+        code server and any run still going get it too); `wfm dev`'s exit status, or None if it
+        had to be killed.
 
-        Dagster's code server winds down on its own a few seconds after `wfm dev` returned; what
-        is still in the process group ``drain`` seconds later is killed and listed in ``leftovers``.
+        Dagster's code server winds down a few seconds after `wfm dev` returned; what is still in
+        the process group ``drain`` seconds later is killed and listed in ``leftovers``.
         """
         if self.proc is None:
             return None
         code = self.proc.poll()
         if code is None:
-            self.proc.send_signal(signal.SIGINT)
+            try:
+                os.killpg(self.proc.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
             try:
                 code = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
