@@ -20,20 +20,16 @@ UTC = timezone.utc
 
 
 def _job(name: str, db_url: str):
-    defs = dg.Definitions(assets=[wh.monthly_partitions, *wh.VIEW_ASSETS], asset_checks=[wh.premade_partitions_exist],
-                          jobs=[wh.partition_check_job, wh.refresh_views_job],
+    defs = dg.Definitions(assets=[*wh.VIEW_ASSETS], jobs=[wh.refresh_views_job],
                           resources={"wfm_db": WfmDatabase(url=db_url)})
     return defs.resolve_job_def(name)
 
 
-def _check_passed(result: dg.ExecuteInProcessResult) -> bool:
-    (evaluation,) = result.get_asset_check_evaluations()
-    return evaluation.passed
-
-
-def test_partition_check_passes_after_premake_and_fails_when_a_month_is_missing(db_url, conn) -> None:
-    assert _check_passed(_job("partition_check_job", db_url).execute_in_process())
-    # Lose a premade month (detach it, cover the gap with a guard): the check must fail.
+def test_premake_job_passes_then_fails_naming_a_month_it_cannot_make(db_url, conn) -> None:
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    assert wh.partition_premake_job.execute_in_process(resources=resources).success
+    # Lose a premade month: detached, its name still taken, the gap covered by a guard. Premake
+    # cannot put it back, so the daily job fails and names the month.
     now = datetime.now(UTC)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     name = f"contact_statistics_{year:04d}_{month:02d}"
@@ -41,10 +37,20 @@ def test_partition_check_passes_after_premake_and_fails_when_a_month_is_missing(
     conn.execute("SELECT wfm.rebuild_partition_guards('wfm.contact_statistics')")
     conn.commit()
     assert [m.month for m in partitions.missing_premade(conn)] == [f"{year:04d}-{month:02d}"]
-    result = _job("partition_check_job", db_url).execute_in_process(raise_on_error=False)
-    assert not _check_passed(result)
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    result = wh.partition_premake_job.execute_in_process(resources=resources, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_node_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.event_specific_data.user_failure_data.metadata["missing"].value == [f"contact_statistics {year:04d}-{month:02d}"]
+
+
+def test_partitions_are_no_floating_asset() -> None:
+    # The premake job records nothing under an asset key of its own (it used to materialize an
+    # edge-less `monthly_partitions`): the partition check lives on contact_statistics.
+    from wfm_pipeline.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "monthly_partitions" not in keys
+    assert "partition_check_job" not in {j.name for j in defs.resolve_all_job_defs()}
 
 
 def test_analyze_covers_every_partitioned_parent(db_url, conn) -> None:

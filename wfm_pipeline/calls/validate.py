@@ -40,7 +40,7 @@ import pandas as pd
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import RowError
-from wfm_pipeline.argus.validate import _parse_datetime, _parse_number, _raw_text
+from wfm_pipeline.argus.validate import END_TIME, MIN_TIME, _parse_datetime, _parse_number, _raw_text
 from wfm_pipeline.calls.reader import FIELDS, TIME_FIELDS, RawCalls
 
 MAX_TEXT = 100            # call_id, agent, customer_id (call_records' CHECKs)
@@ -125,9 +125,42 @@ class _Time:
     late: pd.Series
 
 
+_ISO_SECONDS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+
+
+def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """``_parse_datetime`` with a fast path for the usual ACD form ``YYYY-MM-DDTHH:MM:SS``
+    (a wall-clock time; C-level ``to_datetime``, the positional fast path of
+    wfm.json_cell_local_ts): the Argus parser's regex extraction of ISO text costs ~10 us a
+    cell. Every other cell (and any cell the fast path cannot take) goes the Argus way."""
+    values = column.to_numpy(dtype=object)
+    is_str = np.fromiter((type(v) is str and len(v) == 19 for v in values), dtype=bool, count=len(values))
+    if not is_str.any():
+        return _parse_datetime(column)
+    text = pd.Series(values[is_str], dtype=object)
+    shaped = text.str.fullmatch(_ISO_SECONDS).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(shaped), format="%Y-%m-%dT%H:%M:%S", errors="coerce")
+    fast = np.zeros(len(values), dtype=bool)
+    # shaped and parsed, seconds below 60 (strptime would roll a leap second over)
+    fast[np.flatnonzero(is_str)[shaped & parsed.notna().to_numpy() & (text.str[17:19] < "60").to_numpy()]] = True
+    out = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
+    invalid = np.zeros(len(values), dtype=bool)
+    instant = np.zeros(len(values), dtype=bool)
+    out[fast] = parsed[(fast[is_str])].to_numpy()
+    rest = ~fast
+    if rest.any():
+        r_out, r_invalid, r_instant = _parse_datetime(column[rest])
+        out[rest] = r_out.to_numpy()
+        invalid[rest] = r_invalid
+        instant[rest] = r_instant
+    out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
+    invalid |= out.isna().to_numpy() & ~column.isna().to_numpy()
+    return out, invalid, instant
+
+
 def _parse_time(column: pd.Series, time_zone: str) -> _Time:
     blank = column.isna().to_numpy()
-    naive, invalid, instant = _parse_datetime(column)
+    naive, invalid, instant = _parse_datetime_fast(column)
     n = len(column)
     local = naive.where(~pd.Series(instant, index=naive.index))
     early = local.dt.tz_localize(time_zone, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")

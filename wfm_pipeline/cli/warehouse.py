@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wfm_pipeline.cli.common import connect
+from wfm_pipeline.cli.common import ago, connect
 from wfm_pipeline.textsafe import term
 
 
@@ -38,4 +38,4 @@ def views_status() -> None:
             click.echo(f"{term(f.view):<28} never refreshed by wfm (populated: {f.populated})")
         else:
             click.echo(f"{term(f.view):<28} refreshed {f.last_refreshed_at:%Y-%m-%d %H:%M:%S %Z} "
-                       f"({f.age} ago) in {f.last_duration_ms:.0f} ms, {f.row_count:,} rows")
+                       f"({ago(f.age)}) in {f.last_duration_ms:.0f} ms, {f.row_count:,} rows")

@@ -1,7 +1,13 @@
 """Warehouse Dagster wiring: partitions, materialized views and maintenance schedules.
 
-Every job here is also runnable by hand from the UI (Launchpad): premake, the partition
-check, view refresh, weekly ANALYZE, retention and the daily health check.
+Every job here is also runnable by hand from the UI (Launchpad): premake, view refresh, weekly
+ANALYZE, retention and the daily health check.
+
+Partitions are no asset of their own: the premake job fails (listing them) when months are still
+missing after it ran, and the health suite's ``partitions_premade`` check on contact_statistics
+(daily, and on demand) judges the same ``wfm.missing_premade_partitions``. An asset
+``monthly_partitions`` with a check of its own used to float here with no edges, recorded only by
+the premake op, duplicating that check.
 """
 
 import dagster as dg
@@ -26,15 +32,10 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
     context.add_output_metadata({
         "created": dg.MetadataValue.json(created),
         "still_missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing]),
+        "partitions": dg.MetadataValue.int(len(summary)),
+        "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
+        "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default="")),
     })
-    # The partitions are an asset of their own: record what they look like now.
-    context.log_event(dg.AssetMaterialization(
-        asset_key="monthly_partitions",
-        description="premake_partitions_op ran",
-        metadata={"created": dg.MetadataValue.json(created),
-                  "partitions": dg.MetadataValue.int(len(summary)),
-                  "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
-                  "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default=""))}))
     if missing:
         raise dg.Failure(
             description="premade partitions are still missing after premake",
@@ -48,36 +49,6 @@ def partition_premake_job() -> None:
     premake_partitions_op()
 
 
-monthly_partitions = dg.AssetSpec(
-    "monthly_partitions",
-    group_name=GROUP,
-    kinds={"postgres"},
-    description="The monthly partitions of every table in wfm.partition_config (current month plus "
-                "premake_months ahead must exist). Written by partition_premake_job and the import paths.",
-)
-
-
-@dg.asset_check(asset=monthly_partitions.key, name="premade_partitions_exist",
-                description="Fails (severity ERROR) when a month between now and a table's premake horizon has no partition.")
-def premade_partitions_exist(wfm_db: WfmDatabase) -> dg.AssetCheckResult:
-    with wfm_db.connection() as conn:
-        missing = partitions.missing_premade(conn)
-        conn.rollback()
-    return dg.AssetCheckResult(
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=("all premade months exist" if not missing else
-                     f"{len(missing)} needed partitions are missing: run partition_premake_job"),
-        metadata={"missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing])},
-    )
-
-
-partition_check_job = dg.define_asset_job(
-    "partition_check_job",
-    selection=dg.AssetSelection.checks(premade_partitions_exist),
-    description="Checks that every premade partition exists (runs after the daily premake).",
-)
-
 partition_premake_schedule = dg.ScheduleDefinition(
     name="partition_premake_daily",
     job=partition_premake_job,
@@ -85,15 +56,6 @@ partition_premake_schedule = dg.ScheduleDefinition(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Daily: keep at least three months of partitions ahead.",
-)
-
-partition_check_schedule = dg.ScheduleDefinition(
-    name="partition_check_daily",
-    job=partition_check_job,
-    cron_schedule="45 0 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily, after the premake: fail the premade_partitions_exist check if a needed partition is missing.",
 )
 
 
@@ -230,11 +192,8 @@ retention_schedule = dg.ScheduleDefinition(
 
 
 defs = dg.Definitions(
-    assets=[monthly_partitions, *VIEW_ASSETS],
-    asset_checks=[premade_partitions_exist],
-    jobs=[partition_premake_job, partition_check_job, refresh_views_job, analyze_partitioned_tables_job,
-          retention_job],
-    schedules=[partition_premake_schedule, partition_check_schedule, refresh_views_schedule, analyze_schedule,
-               retention_schedule],
+    assets=[*VIEW_ASSETS],
+    jobs=[partition_premake_job, refresh_views_job, analyze_partitioned_tables_job, retention_job],
+    schedules=[partition_premake_schedule, refresh_views_schedule, analyze_schedule, retention_schedule],
     sensors=[refresh_views_after_load],
 )
