@@ -1,17 +1,21 @@
 """Warehouse Dagster wiring: partitions, materialized views and maintenance schedules.
 
 Every job here is also runnable by hand from the UI (Launchpad): premake, the partition
-check, view refresh, weekly ANALYZE, retention and the daily health check.
+check, view refresh, weekly ANALYZE, retention and the daily health check. The views follow new
+months of contact_statistics through declarative automation (``defs.automation``), and hourly.
 """
 
 import dagster as dg
 
+from wfm_pipeline.db import partitions
+from wfm_pipeline.defs import keys, tables
+from wfm_pipeline.defs.automation import FIRST_EVALUATION, FOLLOW_NEW_DATA
+from wfm_pipeline.defs.keys import CONTACT_STATISTICS, MV_DAILY_SERVICE_STATS, MV_HOURLY_STATS, MONTHLY_PARTITIONS
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import maintenance, views
-from wfm_pipeline.db import partitions
 
-GROUP = "warehouse"
-CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's monthly table asset
+GROUP = keys.WAREHOUSE
+VIEW_CODE_VERSION = "1"   # bump with a change of the views' SQL (sql/051 and its successors)
 
 
 # ------------------------------------------------------------------ partitions
@@ -29,7 +33,7 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
     })
     # The partitions are an asset of their own: record what they look like now.
     context.log_event(dg.AssetMaterialization(
-        asset_key="monthly_partitions",
+        asset_key=MONTHLY_PARTITIONS,
         description="premake_partitions_op ran",
         metadata={"created": dg.MetadataValue.json(created),
                   "partitions": dg.MetadataValue.int(len(summary)),
@@ -49,26 +53,32 @@ def partition_premake_job() -> None:
 
 
 monthly_partitions = dg.AssetSpec(
-    "monthly_partitions",
+    MONTHLY_PARTITIONS,
     group_name=GROUP,
     kinds={"postgres"},
+    owners=keys.OWNERS,
+    tags=keys.tags(GROUP),
+    metadata=keys.table_name(MONTHLY_PARTITIONS),
     description="The monthly partitions of every table in wfm.partition_config (current month plus "
                 "premake_months ahead must exist). Written by partition_premake_job and the import paths.",
 )
 
 
 @dg.asset_check(asset=monthly_partitions.key, name="premade_partitions_exist",
-                description="Fails (severity ERROR) when a month between now and a table's premake horizon has no partition.")
+                automation_condition=FIRST_EVALUATION,
+                description="Fails (severity ERROR) when a month between now and a table's premake horizon has no "
+                            "partition; names the partitions missing.")
 def premade_partitions_exist(wfm_db: WfmDatabase) -> dg.AssetCheckResult:
     with wfm_db.connection() as conn:
         missing = partitions.missing_premade(conn)
         conn.rollback()
+    named = [m.partition for m in missing]
     return dg.AssetCheckResult(
         passed=not missing,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=("all premade months exist" if not missing else
-                     f"{len(missing)} needed partitions are missing: run partition_premake_job"),
-        metadata={"missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing])},
+        description=("every table has its partitions from the current month through premake_months ahead"
+                     if not missing else f"missing: {', '.join(named)}; run partition_premake_job"),
+        metadata={"missing": dg.MetadataValue.json(named)},
     )
 
 
@@ -98,18 +108,20 @@ partition_check_schedule = dg.ScheduleDefinition(
 
 
 # ------------------------------------------------------------------ materialized views
-def _view_asset(view: str, asset_name: str, description: str) -> dg.AssetsDefinition:
-    @dg.asset(name=asset_name, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
-              description=description)
+def _view_asset(view: str, key: dg.AssetKey, description: str) -> dg.AssetsDefinition:
+    @dg.asset(key=key, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
+              owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=VIEW_CODE_VERSION,
+              metadata=keys.table_name(key), automation_condition=FOLLOW_NEW_DATA, description=description)
     def _asset(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
         with wfm_db.connection() as conn:
             result = views.refresh(conn, view)
             conn.commit()
             fact = views.facts(conn, view)
+            table = tables.table_metadata(conn, key, row_count=result.row_count)
             conn.rollback()
         context.log.info(f"{view}: refreshed in {result.duration_ms:.0f} ms, {result.row_count} rows")
         return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(result.row_count),
+            **table,
             "refresh_duration_ms": dg.MetadataValue.float(result.duration_ms),
             "refreshed_concurrently": dg.MetadataValue.bool(result.concurrently),
             "services": dg.MetadataValue.int(fact.services),
@@ -126,13 +138,14 @@ def _view_asset(view: str, asset_name: str, description: str) -> dg.AssetsDefini
 
 
 mv_hourly_stats = _view_asset(
-    views.HOURLY, "mv_hourly_stats",
+    views.HOURLY, MV_HOURLY_STATS,
     "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. REFRESH CONCURRENTLY; "
-    "refreshed hourly and after imports.")
+    "refreshed within a minute of new months (automation) and hourly.")
 mv_daily_service_stats = _view_asset(
-    views.DAILY, "mv_daily_service_stats",
+    views.DAILY, MV_DAILY_SERVICE_STATS,
     "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
-    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed hourly and after imports.")
+    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed within a minute of "
+    "new months (automation) and hourly.")
 
 VIEW_ASSETS = [mv_hourly_stats, mv_daily_service_stats]
 
@@ -152,14 +165,6 @@ refresh_views_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Hourly: refresh the materialized views (also catches loads made through the SQL API).",
 )
-
-
-@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=refresh_views_job, minimum_interval_seconds=60,
-                 default_status=dg.DefaultSensorStatus.RUNNING,
-                 description="After an import touched contact_statistics, refresh the views (one run for a burst of months).")
-def refresh_views_after_load(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    # An asset sensor's cursor is the storage id of the event it was given: unique per event.
-    yield dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
 
 
 # ------------------------------------------------------------------ maintenance
@@ -236,5 +241,4 @@ defs = dg.Definitions(
           retention_job],
     schedules=[partition_premake_schedule, partition_check_schedule, refresh_views_schedule, analyze_schedule,
                retention_schedule],
-    sensors=[refresh_views_after_load],
 )
