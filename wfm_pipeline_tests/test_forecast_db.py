@@ -361,3 +361,31 @@ def test_special_days_in_bulk(wfm_env, conn, service, tmp_path) -> None:
         assert country.exit_code == 0 and "special days of S1 set" in country.output
         assert conn.execute("SELECT description FROM special_days WHERE day = '2027-10-03'").fetchone()[0]
     assert run("forecast", "special-day", "S1", "--years", "2027").exit_code == 2
+
+
+def test_cli_forecast_is_reported_to_dagster_when_an_instance_exists(wfm_env, conn, service) -> None:
+    from wfm_pipeline.defs.instance import existing_instance, write_dagster_yaml
+    from wfm_pipeline.settings import get_settings
+
+    _load(conn, service)
+    alone = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1")
+    assert alone.exit_code == 0 and "reported to Dagster" not in alone.output   # no instance: nothing said
+
+    write_dagster_yaml(get_settings())      # what `wfm dev` writes (storage: this database)
+    result = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert "reported to Dagster" in result.stderr and "reported" not in result.stdout  # JSON stays clean
+    run_id = conn.execute("SELECT max(forecast_run_id) FROM forecast_runs").fetchone()[0]
+    instance = existing_instance(get_settings())
+    try:
+        for key in ("call_forecasts", "staffing_requirements"):
+            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            meta = event.asset_materialization.metadata
+            assert meta["source"].value == "wfm forecast (CLI)" and meta["forecast_run_id"].value == run_id
+            assert meta["dagster/row_count"].value == 96 and meta["series"].value == 1
+        forecast = instance.get_latest_materialization_event(dg.AssetKey("call_forecasts")).asset_materialization
+        (row,) = forecast.metadata["forecasts"].value.records
+        assert row.data["series"] == "S1" and row.data["run_id"] == run_id
+        assert forecast.metadata["plot"].value.startswith("![S1 forecast](data:image/png;base64,")
+    finally:
+        instance.dispose()

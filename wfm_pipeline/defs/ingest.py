@@ -24,8 +24,10 @@ no month depends on any file *partition*). Which files fed a month is decided by
 which no partition mapping can express, and the import that writes a month reports that month
 itself, after its own ``argus_import_batch`` event. With ``AllPartitionMapping`` every month
 turned "Unsynced" whenever any file was imported (Dagster compares the month's last event with
-every file partition's), and the months the import had just written too (their events came
-first). Downstream, the views and forecasts follow the months through declarative automation.
+every file partition's, up to 100 of them), and the months the import had just written too
+(their events came first). Downstream, the views and forecasts follow the months through
+declarative automation (Dagster never flags them "Unsynced" for a month: it does not compare an
+unpartitioned asset with each partition of a time-partitioned one).
 
 Catalog metadata (``dagster/table_name``, ``dagster/column_schema`` read from the database
 catalog with the column comments, ``dagster/row_count``) is attached at materialization:
@@ -266,14 +268,14 @@ def _check(context: dg.AssetExecutionContext, run: steps.FileRun) -> dg.AssetChe
     result, validation = run.result, run.validation
     if validation is None and result.status == "duplicate":
         return dg.AssetCheckResult(
-            check_name="all_rows_valid", asset_key="argus_validated", passed=True,
+            check_name="all_rows_valid", asset_key=ARGUS_VALIDATED, passed=True,
             description=f"same content as batch {result.duplicate_of}, validated when it was imported",
             metadata={"partition": context.partition_key, "duplicate_of": str(result.duplicate_of)})
     errors = validation.errors if validation is not None else result.errors
     rejected = validation.rejected if validation is not None else result.rows_rejected
     valid = len(validation.valid) if validation is not None else 0
     return dg.AssetCheckResult(
-        check_name="all_rows_valid", asset_key="argus_validated",
+        check_name="all_rows_valid", asset_key=ARGUS_VALIDATED,
         passed=validation is not None and rejected == 0,
         # ERROR when the file contributes nothing at all; WARN when some rows were rejected
         severity=dg.AssetCheckSeverity.ERROR if valid == 0 else dg.AssetCheckSeverity.WARN,
@@ -324,7 +326,7 @@ def _report_months(context: dg.AssetExecutionContext, touched: list[str], month_
                    batch_id: str, file_name: str, table: dict) -> None:
     """The batch changed these months of contact_statistics: record them as materializations, so
     the monthly partitions show as up to date (with this batch) without a rebuild run. The batch id
-    is their data version: the views downstream show "Unsynced" until the automation refreshes them."""
+    is the event's data version (shown with the event)."""
     for month_key in touched:
         if not months.in_range(month_key):
             context.log.warning(f"month {month_key} is outside the contact_statistics partitions "

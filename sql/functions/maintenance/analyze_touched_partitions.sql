@@ -12,7 +12,8 @@
 --   * the parent is analyzed when it never was (a fresh install: the planner and the health
 --     check's resources.last_analyze then have statistics from the first import on); on
 --     PostgreSQL 18 and later with ANALYZE ONLY (the parent's own sample, no recursion).
--- Returns one row per month (and one for the parent when analyzed) with the partition's row
+-- Returns one row per month (and one for the parent when analyzed, month NULL), names
+-- schema-qualified, with the partition's row
 -- estimate after the step: the contact_statistics asset reports it as dagster/row_count without
 -- counting the month.
 
@@ -55,7 +56,7 @@ BEGIN
         ORDER BY u.m
     LOOP
         month := v_rec.m;
-        partition_name := v_rec.pname::text;
+        partition_name := 'wfm.' || v_rec.pname;
         analyzed := v_rec.est < 0 OR coalesce(v_rec.n, 0) >= 50 + p_min_share * v_rec.est;
         duration_ms := 0;
         IF analyzed THEN
@@ -78,7 +79,8 @@ BEGIN
             EXECUTE format('ANALYZE %s', p_table);
         END IF;
         month := NULL;
-        partition_name := p_table::text;
+        partition_name := (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_table);
         analyzed := true;
         SELECT greatest(c.reltuples, 0)::bigint INTO estimated_rows FROM pg_catalog.pg_class c WHERE c.oid = p_table;
         duration_ms := round(extract(epoch FROM clock_timestamp() - v_started)::numeric * 1000, 1);
