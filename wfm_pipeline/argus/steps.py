@@ -40,7 +40,7 @@ from wfm_pipeline.argus import batches, landing
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.landing import Folders
-from wfm_pipeline.argus.loader import (ImportFailedError, ImportResult, LoadPolicy, Progress, Target,
+from wfm_pipeline.argus.loader import (IMPORT_TABLES, ImportFailedError, ImportResult, LoadPolicy, Progress, Target,
                                        describe_failure, find_duplicate, load_validated, record_duplicate,
                                        record_failure, record_rejection, require_idle, resolve_target)
 from wfm_pipeline.argus.reader import FileContent, parse_argus, read_file
@@ -166,8 +166,8 @@ def analyze(conn: psycopg.Connection, validation: ValidationResult, result: Impo
     utc = validation.valid["interval_start_time"].dt.tz_convert("UTC")
     per_month = utc.dt.strftime("%Y-%m-01").value_counts()
     rows = {date.fromisoformat(k): int(n) for k, n in per_month.items() if k in loaded}
-    try:
-        return maintenance.analyze_touched(conn, "wfm.contact_statistics", rows), None
+    try:  # both tables the load wrote: the current values and their history
+        return [a for table in IMPORT_TABLES for a in maintenance.analyze_touched(conn, table, rows)], None
     except psycopg.Error as exc:
         if not conn.closed and not conn.broken:
             conn.rollback()

@@ -190,8 +190,9 @@ def argus_file_import(context: dg.AssetExecutionContext, config: ArgusImportConf
 def _month_rows(conn, run: steps.FileRun) -> dict[str, int]:
     """Rows per written month: the partition's estimate after the import's ANALYZE step (no count
     of the month, so the cost does not grow with the data), counted only if that step failed."""
+    table = keys.TABLES[CONTACT_STATISTICS]
     if run.analyzed:
-        return {m.month.isoformat(): m.estimated_rows for m in run.analyzed if m.month is not None}
+        return {m.month.isoformat(): m.estimated_rows for m in run.analyzed if m.month is not None and m.table == table}
     return batches.month_row_counts(conn, _month_dates(run.result.months))
 
 

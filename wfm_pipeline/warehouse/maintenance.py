@@ -35,8 +35,9 @@ def analyze_partitioned_tables(conn: psycopg.Connection) -> list[tuple[str, floa
 
 @dataclass(frozen=True)
 class AnalyzedPartition:
-    """One month partition (``month`` None: the parent) after ``analyze_touched``."""
+    """One month partition of ``table`` (``month`` None: the parent) after ``analyze_touched``."""
 
+    table: str
     month: date | None
     partition: str
     analyzed: bool
@@ -54,7 +55,7 @@ def analyze_touched(conn: psycopg.Connection, table: str, rows_by_month: dict[da
         rows = conn.execute(
             "SELECT * FROM wfm.analyze_touched_partitions(%s::regclass, %s::date[], %s::bigint[], %s::numeric)",
             (table, months, [int(rows_by_month[m]) for m in months], min_share)).fetchall()
-    return [AnalyzedPartition(m, name, done, int(est), float(ms)) for m, name, done, est, ms in rows]
+    return [AnalyzedPartition(table, m, name, done, int(est), float(ms)) for m, name, done, est, ms in rows]
 
 
 def retention_settings(conn: psycopg.Connection) -> list[RetentionSetting]:
