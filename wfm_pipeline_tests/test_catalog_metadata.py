@@ -52,7 +52,7 @@ def test_asset_keys_are_spelled_once_in_keys_py() -> None:
                     assert kw.value.value not in names, f"{path.name}:{node.lineno} {kw.arg}={kw.value.value!r}"
 
 
-@pytest.mark.parametrize("relation", sorted(set(keys.TABLES.values()) - {"wfm.partitions"}))
+@pytest.mark.parametrize("relation", sorted(set(keys.TABLES.values())))
 def test_every_column_of_a_table_asset_has_its_comment_in_the_catalog(conn, relation: str) -> None:
     found = columns.table_columns(conn, relation)
     names = [r[0] for r in conn.execute(

@@ -26,6 +26,8 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
         conn.commit()
         missing = partitions.missing_premade(conn)
         summary = partitions.partition_summary(conn)
+        table = tables.table_metadata(conn, MONTHLY_PARTITIONS, row_count=len(summary))
+        conn.rollback()
     context.log.info(f"created {len(created)} partitions: {created}")
     context.add_output_metadata({
         "created": dg.MetadataValue.json(created),
@@ -35,7 +37,7 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
     context.log_event(dg.AssetMaterialization(
         asset_key=MONTHLY_PARTITIONS,
         description="premake_partitions_op ran",
-        metadata={"created": dg.MetadataValue.json(created),
+        metadata={**table, "created": dg.MetadataValue.json(created),
                   "partitions": dg.MetadataValue.int(len(summary)),
                   "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
                   "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default=""))}))
