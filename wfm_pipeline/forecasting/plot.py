@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 WIDTH_IN, DPI = 12.0, 100      # 1200 px wide
-PANEL_HEIGHT_IN = 2.6
+PANEL_HEIGHT_IN, PANEL_DPI = 2.4, 75   # 900 px wide panels: the stacked image stays a few 100 kB
 MAX_PANELS = 8
 
 
@@ -67,7 +67,8 @@ def forecast_png(history: pd.DataFrame, forecast: pd.DataFrame, tz: str, title: 
 def panels_png(panels: list[Panel], weeks: int = 3) -> bytes:
     """Up to ``MAX_PANELS`` series stacked, one panel each (the caller orders them)."""
     shown = panels[:MAX_PANELS]
-    fig, axes = plt.subplots(len(shown), 1, figsize=(WIDTH_IN, PANEL_HEIGHT_IN * len(shown)), dpi=DPI, squeeze=False)
+    fig, axes = plt.subplots(len(shown), 1, figsize=(WIDTH_IN, PANEL_HEIGHT_IN * len(shown)), dpi=PANEL_DPI,
+                             squeeze=False)
     for ax, panel in zip(axes[:, 0], shown):
         _draw(ax, panel, weeks)
     fig.tight_layout()
