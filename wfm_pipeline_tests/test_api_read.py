@@ -68,10 +68,12 @@ def test_groups_are_summed_and_averages_are_call_weighted(conn, two_services) ->
     r = rows[0]
     assert (r["service_id"], r["interval_start"], r["interval_end"]) == (ids["s1"], JAN, JAN + timedelta(minutes=15))
     assert (r["unique_incoming"], r["non_unique_incoming"], r["intervals"]) == (10, 40, 1)
-    # talk: (100*10 + 200*30) / 40 = 175 (an average of averages would say 150)
-    assert r["avg_talk_time"] == Decimal("175.00")
-    assert r["avg_post_processing_time"] == Decimal("25.00")          # (100 + 900) / 40
-    assert r["aht"] == Decimal("200.00")
+    # Averages are per handled call (issue 13): G1 knows its answered calls (9), G2 does not (its
+    # 30 offered calls count as handled). talk: (100*9 + 200*30) / 39 = 176.92 (an average of
+    # averages would say 150; per offered call, (100*10 + 200*30) / 40 = 175)
+    assert r["avg_talk_time"] == Decimal("176.92")
+    assert r["avg_post_processing_time"] == Decimal("25.38")          # (10*9 + 30*30) / 39
+    assert r["aht"] == Decimal("202.31")                              # (6900 + 990) / 39
     # SL only over the rows that know it: 8 of 10 offered; abandonment 1 of 10.
     assert r["service_level_pct"] == Decimal("80.00")
     assert r["abandonment_rate_pct"] == Decimal("10.00")

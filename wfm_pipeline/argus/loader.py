@@ -417,11 +417,12 @@ def _reject_outside_window(valid: pd.DataFrame, outside: list[date], windows: di
     return kept
 
 
-def _create_partitions(conn: psycopg.Connection, months: list[date], policy: LoadPolicy) -> list[str]:
-    """Step 3: the missing months, in a short transaction of their own."""
+def _create_partitions(conn: psycopg.Connection, months: list[date], policy: LoadPolicy,
+                       tables: tuple[str, ...] = IMPORT_TABLES) -> list[str]:
+    """Step 3: the missing months of ``tables``, in a short transaction of their own."""
     with conn.transaction():
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
-        plan = partitions.import_partitions(conn, IMPORT_TABLES, months, create=True)
+        plan = partitions.import_partitions(conn, tables, months, create=True)
     return [f"{a.table}:{a.month:%Y-%m}" for a in plan if a.action == "created"]
 
 

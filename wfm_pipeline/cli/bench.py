@@ -7,7 +7,7 @@ import time
 
 import click
 
-from wfm_pipeline.bench import api_insert, forecast, forecast_accuracy, imports, queries
+from wfm_pipeline.bench import api_insert, calls, forecast, forecast_accuracy, imports, queries
 from wfm_pipeline.cli.common import db_url
 from wfm_pipeline.db import migrations
 from wfm_pipeline.textsafe import term
@@ -135,3 +135,23 @@ def bench_forecast_accuracy(seeds: str, volumes: str, weeks: int, with_sf: bool 
         return
     click.echo(forecast_accuracy.format_report(results))
     click.echo(f"({time.perf_counter() - t0:.0f} s)")
+
+
+@bench.command("calls")
+@click.option("--services", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--days", default=31, show_default=True, type=click.IntRange(1, 62))
+@click.option("--calls-per-day", default=100_000, show_default=True, type=click.IntRange(1, 10_000_000),
+              help="Calls a day over all services.")
+@click.option("--agents", default=400, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--queries", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="api_get_agent_stats calls for the latency figures.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
+def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queries: int, as_json: bool,
+                keep: bool) -> None:
+    """Call-record import: end to end vs bare COPY, a one-day correction, api_get_agent_stats."""
+    results = calls.run(services=services, days=days, calls_per_day=calls_per_day, agents=agents, queries=queries,
+                        keep=keep, echo=lambda m: click.echo(m, err=True))
+    click.echo(calls.format_table(results))
+    if as_json:
+        click.echo(json.dumps(results, default=str))

@@ -64,6 +64,33 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      '(wfm.partition_config.ondemand_months_ahead/back); an administrator creates it with wfm.ensure_monthly_partitions.',
      'interval {interval} UTC is in month {month}, which has no partition and is outside the months imports may '
      'create ({first} .. {last}, wfm.partition_config); an administrator can create it with wfm.ensure_monthly_partitions'),
+    -- call-detail records (issue 13; wfm_pipeline/calls, wfm.stage_call_records)
+    ('INVALID_OUTCOME', 'row',
+     'The outcome of a call record is not answered, abandoned or other.',
+     'column {column} {value} is not an outcome: answered, abandoned or other (in any case)'),
+    ('OUTCOME_CONFLICT', 'row',
+     'answered_at is set on a call record whose outcome is abandoned.',
+     'column {column} {value} is set, but the outcome is abandoned (a call an agent answered is answered)'),
+    ('ANSWERED_BEFORE_OFFERED', 'row',
+     'answered_at is before offered_at.',
+     'column {column} {value} is before offered_at'),
+    ('ENDED_BEFORE_ANSWERED', 'row',
+     'ended_at is before answered_at.',
+     'column {column} {value} is before answered_at'),
+    ('ENDED_BEFORE_OFFERED', 'row',
+     'ended_at is before offered_at (a call without answered_at).',
+     'column {column} {value} is before offered_at (the call has no answered_at)'),
+    ('TALK_TOO_LONG', 'row',
+     'The talk (ended_at - answered_at) is longer than 24 hours.',
+     'column {column} {value}: the talk (ended_at - answered_at) is longer than 24 hours'),
+    ('WAIT_TOO_LONG', 'row',
+     'The wait in the queue (answered_at, or for an unanswered call ended_at, minus offered_at) is longer than 24 hours.',
+     'column {column} {value}: the wait in the queue (from offered_at) is longer than 24 hours'),
+    ('DUPLICATE_CALL_ID', 'row',
+     'The same call_id (same service, same UTC month of offered_at) appears more than once in one input with '
+     'different values; all copies are rejected.',
+     'call {value} appears in rows {rows} with different values (same service, call_id and UTC month of '
+     'offered_at); all of them are rejected'),
     -- ------------------------------------------------------------ the whole input is rejected
     ('FILE_UNREADABLE', 'file',
      'The file could not be opened or parsed as xlsx, xls or csv.',
@@ -100,7 +127,15 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
     ('IMPORT_FAILED', 'file',
      'The load failed and was rolled back (lock timeout, deadlock, lost connection, interrupted process, ...): none of '
      'the input''s rows was imported; importing the file again is safe.',
-     '{reason}')
+     '{reason}'),
+    ('MISSING_COLUMN', 'file',
+     'A required column of a call-record file (call_id, offered_at, answered_at, ended_at, outcome, agent) is missing '
+     'from its header row.',
+     '{file}: the header row has no column {columns}; call-record files need call_id, offered_at, answered_at, '
+     'ended_at, outcome and agent (optional: customer_id, wrap_up_seconds, group; names are case-insensitive)'),
+    ('DUPLICATE_COLUMN', 'file',
+     'Two columns of a call-record file''s header row have the same name (names are case-insensitive).',
+     '{file}: the header row names column {columns} twice (names are case-insensitive)')
 ON CONFLICT (error_code) DO UPDATE
 SET scope = EXCLUDED.scope, description = EXCLUDED.description, message_template = EXCLUDED.message_template
 WHERE (c.scope, c.description, c.message_template)

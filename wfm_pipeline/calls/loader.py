@@ -1,0 +1,383 @@
+"""Loading call-record files: audited, transactional, idempotent, as Argus files are.
+
+``import_call_file(conn, path, service_code, ...) -> ImportResult`` reads, validates and loads one
+file; ``load_validated_calls(conn, validation, target, ...)`` loads what ``validate_calls``
+accepted. The protocol is the Argus loader's (``wfm_pipeline.argus.loader``), whose pieces this
+module uses as they are: a committed ``running`` batch first (swept to ``failed`` if the process
+dies), a partition plan without locks, missing months created in a short transaction of their
+own, then ONE load transaction retried on lock timeouts/deadlocks (``LoadPolicy``):
+
+1. the duplicate-file check under the file's advisory lock;
+2. ROW EXCLUSIVE on ``agent_activity``, ``call_records``, ``contact_statistics``,
+   ``contact_statistics_history`` (THE lock order: tables by name, as partition creation takes
+   them, so a load and a creation cannot deadlock);
+3. ``COPY`` of the accepted calls straight into ``wfm.call_records`` (its monthly partitions);
+4. ``wfm.apply_call_records_batch``: versions (a call sent again replaces the current one),
+   the intervals of contact_statistics (through its history: latest applied batch wins) and
+   agent_activity, all set-based;
+5. the ``import_errors`` rows and the batch counters.
+
+Partitions: a call needs its offered_at month in call_records, contact_statistics and the
+history, and the months its talk and wrap-up cover in agent_activity; a row whose months lie
+outside the on-demand window is ``OUTSIDE_PARTITION_WINDOW``.
+
+Counters: ``rows_inserted`` = new calls, ``rows_updated`` = calls that replaced an earlier
+version; ``rows_total = inserted + updated + rejected + skipped`` for every status. The
+intervals and agent rows written are in the batch's ``details``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import ArgusFileError, RowError
+from wfm_pipeline.argus import steps
+from wfm_pipeline.argus.landing import Folders
+from wfm_pipeline.argus.loader import (
+    _FILE_LOCK_CLASS, ImportFailedError, ImportResult, LoadPolicy, Progress, Target, _check_accounting,
+    _copy_errors, _create_partitions, _failed_result, _finish_batch, _start_batch, _with_retries, describe_failure,
+    find_duplicate, record_duplicate, record_failure, require_idle,
+)
+from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.calls.reader import parse_call_file
+from wfm_pipeline.calls.validate import CallValidation, validate_calls
+from wfm_pipeline.db import partitions
+
+# THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
+CALL_TABLES = ("wfm.agent_activity", "wfm.call_records", "wfm.contact_statistics", "wfm.contact_statistics_history")
+COPY_CHUNK_ROWS = 50_000
+_COPY_COLUMNS = ("offered_at", "service_id", "call_id", "answered_at", "ended_at", "outcome", "agent_code",
+                 "customer_id", "wrap_up_seconds", "group_id", "import_batch_id", "source_row_number")
+
+
+def groups_of(conn: psycopg.Connection, service_id: int) -> dict[str, int]:
+    """Group code -> group id of a service (the ``group`` column names groups by code)."""
+    return dict(conn.execute("SELECT code, group_id FROM wfm.groups WHERE service_id = %s", (service_id,)).fetchall())
+
+
+def _mark_calls(conn: psycopg.Connection, batch_id: uuid.UUID | None) -> None:
+    """The batch carries call records (import_batches.kind), in a transaction of its own."""
+    if batch_id is None or conn.closed or conn.broken:
+        return
+    with conn.transaction():
+        conn.execute("UPDATE wfm.import_batches SET kind = 'calls' WHERE import_batch_id = %s", (batch_id,))
+
+
+# ---------------------------------------------------------------- COPY text
+def _utc_text(s: pd.Series) -> np.ndarray:
+    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.datetime_as_string(values, unit="us").astype(object)
+    text = np.char.add(text.astype(str), "Z").astype(object)
+    text[pd.isna(s).to_numpy()] = None
+    return text
+
+
+def call_copy_chunks(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID,
+                     chunk_rows: int = COPY_CHUNK_ROWS) -> list[tuple[int, bytes]]:
+    """The accepted calls as COPY csv, in chunks: [(rows in chunk, bytes)] (pandas' writer
+    quotes text holding delimiters, quotes or newlines; an empty field is NULL)."""
+    n = len(valid)
+    if n == 0:
+        return []
+    frame = pd.DataFrame({
+        "offered_at": _utc_text(valid["offered_at"]),
+        "service_id": target.service_id,
+        "call_id": valid["call_id"].to_numpy(dtype=object),
+        "answered_at": _utc_text(valid["answered_at"]),
+        "ended_at": _utc_text(valid["ended_at"]),
+        "outcome": valid["outcome"].to_numpy(dtype=object),
+        "agent_code": valid["agent_code"].to_numpy(dtype=object),
+        "customer_id": valid["customer_id"].to_numpy(dtype=object),
+        "wrap_up_seconds": valid["wrap_up_seconds"].astype("Int64"),
+        "group_id": valid["group_id"].astype("Int64"),
+        "import_batch_id": str(batch_id),
+        "source_row_number": valid["source_row_number"].to_numpy("int64"),
+    }, columns=list(_COPY_COLUMNS))
+    chunks = []
+    for start in range(0, n, chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        buf = io.StringIO()
+        part.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+        chunks.append((len(part), buf.getvalue().encode()))
+    return chunks
+
+
+def _copy_calls(conn: psycopg.Connection, chunks: list[tuple[int, bytes]], total: int,
+                progress: Progress | None) -> None:
+    done = 0
+    with conn.cursor() as cur, cur.copy(
+            f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for rows, data in chunks:
+            copy.write(data)
+            done += rows
+            if progress:
+                progress("copy", done, total)
+
+
+# ---------------------------------------------------------------- partitions
+def _row_months(valid: pd.DataFrame) -> pd.DataFrame:
+    """Per accepted call, the UTC months it needs (offered_at; talk and wrap-up for agent
+    activity) as year*100+month keys: columns ``first``, ``last``."""
+    offered = valid["offered_at"].dt.tz_convert("UTC")
+    first = offered.dt.year * 100 + offered.dt.month
+    act_end = valid["ended_at"] + pd.to_timedelta(valid["wrap_up_seconds"].fillna(0).astype("int64"), unit="s")
+    has_agent = (valid["outcome"] == "answered") & valid["agent_code"].notna()
+    end = act_end.where(has_agent, valid["offered_at"]).dt.tz_convert("UTC")
+    last = end.dt.year * 100 + end.dt.month
+    return pd.DataFrame({"first": first.astype("int64"), "last": np.maximum(first, last).astype("int64")})
+
+
+def _month_list(keys: set[int]) -> list[date]:
+    return [date(k // 100, k % 100, 1) for k in sorted(keys)]
+
+
+def _months_between(first: int, last: int) -> list[int]:
+    out, y, m = [], first // 100, first % 100
+    while y * 100 + m <= last:
+        out.append(y * 100 + m)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
+        pd.DataFrame, list[date], RowError | None]:
+    """The partition plan (no locks); rows needing a month outside the on-demand window become
+    ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
+    if not len(valid):
+        return valid, [], None
+    spans = _row_months(valid)
+    pairs = spans.drop_duplicates()
+    needed = {m for f, t in zip(pairs["first"], pairs["last"]) for m in _months_between(int(f), int(t))}
+    with conn.transaction():
+        plan = partitions.import_partitions(conn, CALL_TABLES, _month_list(needed), create=False)
+        windows = {t: partitions.window(conn, t) for t in CALL_TABLES}
+    outside = {a.month.year * 100 + a.month.month for a in plan if a.action == "outside_window"}
+    missing = sorted({a.month for a in plan if a.action == "missing"} - set(_month_list(outside)))
+    if outside:
+        first_ok = max(w[0] for w in windows.values())
+        last_ok = min(w[1] for w in windows.values())
+        bad = np.array([any(m in outside for m in _months_between(int(f), int(t)))
+                        for f, t in zip(spans["first"], spans["last"])], dtype=bool)
+        dropped = valid[bad]
+        errors = [
+            RowError.of(int(row), "offered_at", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(),
+                        interval=f"{ts.floor('15min'):%Y-%m-%d %H:%M}", month=f"{ts:%Y-%m}",
+                        first=f"{first_ok:%Y-%m}", last=f"{last_ok:%Y-%m}")
+            for row, ts in zip(dropped["source_row_number"], dropped["offered_at"].dt.tz_convert("UTC"))]
+        result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
+        result.rows_rejected += len(errors)
+        valid = valid[~bad].reset_index(drop=True)
+        kept = _row_months(valid)
+        needed = {m for f, t in zip(kept["first"], kept["last"]) for m in _months_between(int(f), int(t))}
+        missing = [m for m in missing if m.year * 100 + m.month in needed]
+        _set_range(result, valid)
+    limit = min(w[2] for w in windows.values())
+    if len(missing) > limit:
+        return valid, missing, RowError.of(None, None, E.TOO_MANY_NEW_MONTHS, None, count=len(missing),
+                                           first=f"{missing[0]:%Y-%m}", last=f"{missing[-1]:%Y-%m}", limit=limit)
+    return valid, missing, None
+
+
+def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
+    if len(valid):
+        result.first_interval = valid["offered_at"].min().floor("15min")
+        result.last_interval = valid["offered_at"].max().floor("15min")
+        utc = valid["offered_at"].dt.tz_convert("UTC")
+        result.months = sorted({f"{y:04d}-{m:02d}" for y, m in zip(utc.dt.year, utc.dt.month)})
+    else:
+        result.first_interval = result.last_interval = None
+        result.months = []
+
+
+# ---------------------------------------------------------------- load
+def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, target: Target, *,
+                         file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
+                         validate_only: bool = False, progress: Progress | None = None, source: str = "file",
+                         policy: LoadPolicy | None = None, details: dict[str, Any] | None = None) -> ImportResult:
+    """Write one validated call-record file (module docstring); raises ``ImportFailedError``
+    (after recording the ``failed`` batch) when the load fails."""
+    require_idle(conn)
+    policy = policy or LoadPolicy.from_settings()
+    t0 = time.perf_counter()
+    result = ImportResult(
+        file=file or file_name, status="running", rows_total=validation.rows_total,
+        rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
+        first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
+        service=target.service_code, months=validation.months,
+        timings={"validate": validation.timings.get("total", 0.0)})
+    details = {**(details or {}), "kind": "calls", "time_zone": validation.time_zone, "strict": strict,
+               "validate_only": validate_only}
+    attempt_log: list[str] = []
+    batch_id: uuid.UUID | None = None
+    try:
+        batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
+        _mark_calls(conn, batch_id)
+        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
+        details["months"] = result.months
+        if file_error is None and strict and result.rows_rejected > 0:
+            file_error = RowError.of(None, None, E.STRICT_MODE, None, rejected=result.rows_rejected,
+                                     total=result.rows_total, valid=len(valid))
+        if file_error is not None:
+            result.status = "rejected"
+            result.rows_rejected = result.rows_total - result.rows_skipped
+            result.errors.append(file_error)
+            result.error_message = file_error.message
+            result.first_interval = result.last_interval = None
+        writes = file_error is None and not validate_only and len(valid) > 0
+        t = time.perf_counter()
+        if writes and missing:
+            details["partitions_created"] = _with_retries(
+                conn, policy, "partitions", attempt_log,
+                lambda: _create_partitions(conn, missing, policy, CALL_TABLES))
+        result.timings["partitions"] = time.perf_counter() - t
+        loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
+            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
+            file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
+            attempt_log=attempt_log))
+    except Exception as exc:
+        reason = describe_failure(exc, attempt_log)
+        failed = _failed_result(result, reason)
+        failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
+                                                target=target, source=source, result=failed)
+        _mark_calls(conn, failed.import_batch_id)
+        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
+                                failed.import_batch_id, failed) from exc
+    if loaded is not result:  # a duplicate found under the lock
+        return loaded
+    result.import_batch_id = batch_id
+    result.timings["load"] = time.perf_counter() - t0
+    _check_accounting(result)
+    if progress:
+        progress("done", result.rows_total, result.rows_total)
+    return result
+
+
+def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+               batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
+               sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
+               attempt_log: list[str]) -> ImportResult:
+    """Steps 1-5 of the module docstring: one transaction (retried as a whole)."""
+    with conn.transaction():
+        if sha256 and not validate_only:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
+            original = find_duplicate(conn, sha256, target)
+            if original is not None:
+                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
+                                         target=target, source=source, batch_id=batch_id)
+        if writes:
+            previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
+            conn.execute("LOCK TABLE " + ", ".join(f"ONLY {t}" for t in CALL_TABLES) + " IN ROW EXCLUSIVE MODE")
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
+            t = time.perf_counter()
+            _copy_calls(conn, call_copy_chunks(valid, target, batch_id), len(valid), progress)
+            result.timings["copy_calls"] = time.perf_counter() - t
+            if progress:
+                progress("apply", 0, len(valid))
+            t = time.perf_counter()
+            applied = conn.execute("SELECT * FROM wfm.apply_call_records_batch(%s)", (batch_id,)).fetchone()
+            result.timings["apply"] = time.perf_counter() - t
+            (result.rows_inserted, result.rows_updated, iv_ins, iv_upd, iv_del, ag_w, ag_d) = applied
+            details.update({"intervals_inserted": iv_ins, "intervals_updated": iv_upd, "intervals_deleted": iv_del,
+                            "agent_rows_written": ag_w, "agent_rows_deleted": ag_d})
+            result.status = "completed_with_errors" if result.errors else "completed"
+        elif validate_only and result.status != "rejected":
+            result.status = "validated"
+            result.rows_updated = _predict(conn, valid, target)
+            result.rows_inserted = len(valid) - result.rows_updated
+        elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
+            result.status = "completed_with_errors" if result.errors else "completed"
+        if progress:
+            progress("errors", 0, len(result.errors))
+        _copy_errors(conn, batch_id, result.errors)
+        if attempt_log:
+            details["retries"] = list(attempt_log)
+        details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
+        _finish_batch(conn, batch_id, result, details)
+    return result
+
+
+def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
+    """How many accepted calls would replace a current version (validate-only)."""
+    if not len(valid):
+        return 0
+    offered = valid["offered_at"].dt.tz_convert("UTC")
+    return conn.execute(
+        """SELECT count(*) FROM unnest(%s::text[], %s::timestamptz[]) AS n(call_id, offered_at)
+           WHERE EXISTS (SELECT 1 FROM wfm.call_records c
+                         WHERE c.service_id = %s AND c.call_id = n.call_id AND c.is_current
+                           AND c.offered_at >= date_trunc('month', n.offered_at, 'UTC')
+                           AND c.offered_at < date_trunc('month', n.offered_at, 'UTC') + interval '1 month'
+                           AND date_trunc('month', c.offered_at, 'UTC') = date_trunc('month', n.offered_at, 'UTC'))""",
+        (valid["call_id"].tolist(), [t.to_pydatetime() for t in offered], target.service_id)).fetchone()[0]
+
+
+# ---------------------------------------------------------------- one file, end to end
+def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool = False,
+                  validate_only: bool = False, progress: Progress | None = None, source: str = "file",
+                  policy: LoadPolicy | None = None, encoding: str | None = None, content: FileContent | None = None,
+                  folders: Folders | None = None) -> steps.FileRun:
+    """Import one call-record file: the Argus import's steps (``argus.steps``: inspect - read and
+    hash once, service, duplicate -, reject, file_away) around this module's parse, validation
+    and load. File-level problems (unreadable, missing columns, no rows, unknown service) give a
+    ``rejected`` result, recorded as such; any other failure raises ``ImportFailedError`` after
+    recording a ``failed`` batch (when the database is reachable)."""
+    require_idle(conn)
+    path = Path(path)
+    started = time.perf_counter()
+    insp = steps.Inspection(path)
+    try:
+        if progress:
+            progress("read", 0, 1)
+        insp = steps.inspect(conn, path, service_code, None, content=content, folders=folders)
+        if insp.error is not None:
+            return _marked(conn, steps.reject(conn, insp, folders=folders, source=source))
+        if insp.duplicate_of is not None and not validate_only:
+            return _marked(conn, steps._duplicate(conn, insp, folders, source))
+        try:
+            raw = parse_call_file(insp.content, insp.file_name, encoding=encoding)
+        except ArgusFileError as exc:
+            return _marked(conn, steps.reject(conn, insp, exc.error, folders=folders, source=source))
+        parsed = time.perf_counter()
+        insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
+        if progress:
+            progress("validate", 0, raw.rows_total)
+        groups = groups_of(conn, insp.target.service_id)
+        conn.rollback()
+        validation = validate_calls(raw, insp.target.time_zone, groups, service=insp.target.service_code)
+    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
+        failed = steps._failed(conn, insp, exc, source)
+        _mark_calls(conn, failed.import_batch_id)
+        raise failed from exc
+    details = {"landing_file": insp.where} if insp.where else {}
+    details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
+    result = load_validated_calls(conn, validation, insp.target, file_name=insp.file_name, sha256=insp.sha256,
+                                  file=str(path), strict=strict, validate_only=validate_only, progress=progress,
+                                  source=source, policy=policy, details=details)
+    result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
+    moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
+    return steps.FileRun(insp, result, validation, moved)
+
+
+def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: str, **options: Any) -> ImportResult:
+    """``run_call_file(...).result``: the ``wfm import --kind calls --json`` line of one file."""
+    return run_call_file(conn, path, service_code, **options).result
+
+
+def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
+    """A rejected or duplicate call-record file: its batch carries kind calls too."""
+    _mark_calls(conn, run.result.import_batch_id)
+    return run
