@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from wfm_pipeline.defs import automation, forecasting, health, ingest, sensors, warehouse
+from wfm_pipeline.defs import agents, automation, forecasting, health, ingest, sensors, warehouse
 from wfm_pipeline.defs.resources import WfmDatabase
 
-DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs, ingest.defs, health.defs]
+DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs, ingest.defs, health.defs, agents.defs]
 
 defs = dg.Definitions.merge(
     *DOMAINS,

@@ -77,14 +77,29 @@ CALL_ROW_CODES: frozenset[str] = frozenset({
 # The codes only call records emit (their own conformance test covers both paths).
 CALL_CODES: frozenset[str] = CALL_ROW_CODES | {MISSING_COLUMN, DUPLICATE_COLUMN}
 
+# sql/190: agent state events (wfm_pipeline/agents, wfm.stage_agent_events: one SQL validator
+# for files and JSON). DUPLICATE_COLUMN is shared with call-record files.
+INVALID_STATE = "INVALID_STATE"
+EVENT_OUT_OF_ORDER = "EVENT_OUT_OF_ORDER"
+DUPLICATE_EVENT = "DUPLICATE_EVENT"
+NOT_LOGGED_IN = "NOT_LOGGED_IN"
+OVERLAPPING_SESSION = "OVERLAPPING_SESSION"
+MISSING_EVENT_COLUMN = "MISSING_EVENT_COLUMN"  # file: a required column of an agent state file is missing
+AGENT_ROW_CODES: frozenset[str] = frozenset({
+    INVALID_STATE, EVENT_OUT_OF_ORDER, DUPLICATE_EVENT, NOT_LOGGED_IN, OVERLAPPING_SESSION,
+})
+# The codes only agent state events emit (their conformance test covers both paths).
+AGENT_CODES: frozenset[str] = AGENT_ROW_CODES | {MISSING_EVENT_COLUMN}
+
 ROW_CODES: frozenset[str] = frozenset({
     MISSING_VALUE, INVALID_DATETIME, MISALIGNED_INTERVAL, INVALID_LOCAL_TIME, NOT_INTEGER,
     NEGATIVE_VALUE, OUT_OF_RANGE, UNIQUE_EXCEEDS_NON_UNIQUE, DUPLICATE_INTERVAL, DUPLICATE_ROW, NO_PARTITION,
     OUTSIDE_PARTITION_WINDOW,
-}) | CALL_ROW_CODES
+}) | CALL_ROW_CODES | AGENT_ROW_CODES
 FILE_CODES: frozenset[str] = frozenset({
     FILE_UNREADABLE, TOO_FEW_COLUMNS, NO_DATA_ROWS, UNKNOWN_SERVICE, UNKNOWN_GROUP, STRICT_MODE,
     TOO_MANY_NEW_MONTHS, IMPORT_FAILED, FILE_TOO_LARGE, SHEET_TOO_LARGE, MISSING_COLUMN, DUPLICATE_COLUMN,
+    MISSING_EVENT_COLUMN,
 })
 ALL_CODES: frozenset[str] = ROW_CODES | FILE_CODES
 

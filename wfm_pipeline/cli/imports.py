@@ -1,4 +1,5 @@
-"""CLI: ``wfm import`` (Argus files, or call records with ``--kind calls``), ``wfm batches list|show|revert``.
+"""CLI: ``wfm import`` (Argus files, call records with ``--kind calls``, agent state events with
+``--kind agent-states``), ``wfm batches list|show|revert``.
 
 Text from files and the database (file names, sources, messages, values) is printed through
 ``wfm_pipeline.textsafe.term``: control characters and escape sequences show as ``\\x1b``...,
@@ -25,6 +26,7 @@ from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
+from wfm_pipeline.calls.agent_loader import import_agent_file
 from wfm_pipeline.calls.loader import import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
@@ -106,17 +108,20 @@ def _check_encoding(value: str | None) -> str | None:
 @click.option("--encoding", default=None, callback=lambda ctx, param, value: _check_encoding(value),
               help="Encoding of CSV files, e.g. cp1251, cp1252, latin-1, utf-8 (default: WFM_CSV_ENCODING, "
                    "else detected).")
-@click.option("--kind", type=click.Choice(["argus", "calls"]), default="argus", show_default=True,
-              help="argus: interval exports; calls: call-detail records (a header row; docs/import.md).")
+@click.option("--kind", type=click.Choice(["argus", "calls", "agent-states"]), default="argus", show_default=True,
+              help="argus: interval exports; calls: call-detail records; agent-states: agent state events "
+                   "(both with a header row; docs/import.md).")
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
                validate_only: bool, as_json: bool, encoding: str | None, kind: str) -> None:
-    """Import Argus files (.xlsx, .xls, .csv) into contact_statistics, or call-detail records
-    (--kind calls) into call_records, deriving their intervals and agent activity."""
+    """Import Argus files (.xlsx, .xls, .csv) into contact_statistics, call-detail records
+    (--kind calls) into call_records, or agent state events (--kind agent-states) into
+    agent_state_transitions, deriving their intervals and agent activity."""
     importer = None
-    if kind == "calls":
+    if kind in ("calls", "agent-states"):
         if group_code is not None:
-            raise UsageError("--group does not apply to call records: each call names its group (column group)")
-        importer = _import_calls
+            raise UsageError(f"--group does not apply to {'call records' if kind == 'calls' else 'agent state events'}: "
+                             "each row names its group (column group)")
+        importer = _import_calls if kind == "calls" else _import_agents
 
     exit_code = 0
     try:
@@ -155,6 +160,11 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
 def _import_calls(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
                   **options) -> ImportResult:
     return import_call_file(conn, path, service_code, **options)
+
+
+def _import_agents(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
+                   **options) -> ImportResult:
+    return import_agent_file(conn, path, service_code, **options)
 
 
 # ---------------------------------------------------------------- batches

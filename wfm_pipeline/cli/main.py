@@ -13,7 +13,7 @@ import psycopg
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.argus import landing
-from wfm_pipeline.cli import bench, calls, demo, dev, forecast, health, imports, warehouse
+from wfm_pipeline.cli import bench, calls, demo, dev, forecast, health, imports, report, warehouse
 from wfm_pipeline.cli.common import UsageError, db_url
 from wfm_pipeline.textsafe import term, term_lines
 
@@ -143,7 +143,7 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
 
 
 for command in (dev.dev, demo.demo_cmd, imports.import_cmd, imports.batches_group, forecast.forecast,
-                warehouse.views_group, health.validate, health.health, bench.bench):
+                warehouse.views_group, health.validate, health.health, bench.bench, report.report_group):
     cli.add_command(command)
 services.add_command(calls.set_patience)
 

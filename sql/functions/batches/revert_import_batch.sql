@@ -1,7 +1,8 @@
 -- wfm.revert_import_batch (first defined in sql/021_import_batch_apply_revert.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it. Issue 13: a batch of call
--- records (kind calls) is reverted by wfm.revert_call_records_batch.
+-- records (kind calls) is reverted by wfm.revert_call_records_batch. Issue 14: a batch of agent
+-- state events (kind agent_states) by wfm.revert_agent_states_batch.
 
 CREATE OR REPLACE FUNCTION wfm.revert_import_batch(p_import_batch_id uuid)
 RETURNS TABLE (rows_restored integer, rows_deleted integer, already_reverted boolean)
@@ -26,6 +27,11 @@ BEGIN
     -- Call records (issue 13): their versions go back and the intervals are re-derived.
     IF v_kind = 'calls' THEN
         RETURN QUERY SELECT * FROM wfm.revert_call_records_batch(p_import_batch_id);
+        RETURN;
+    END IF;
+    -- Agent state events (issue 14): their versions go back and the timelines are re-derived.
+    IF v_kind = 'agent_states' THEN
+        RETURN QUERY SELECT * FROM wfm.revert_agent_states_batch(p_import_batch_id);
         RETURN;
     END IF;
     IF v_status = 'reverted' THEN
@@ -111,6 +117,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.revert_import_batch(uuid) IS
-    'Reverts an applied batch: every interval whose current value came from it gets the value of the newest remaining non-reverted batch from the history, or is deleted; marks the batch reverted. Idempotent (a second call returns already_reverted = true); unknown id raises no_data_found. A batch of call records (kind calls) is reverted by wfm.revert_call_records_batch (its calls'' earlier versions come back and the intervals they touch are re-derived).';
+    'Reverts an applied batch: every interval whose current value came from it gets the value of the newest remaining non-reverted batch from the history, or is deleted; marks the batch reverted. Idempotent (a second call returns already_reverted = true); unknown id raises no_data_found. A batch of call records (kind calls) is reverted by wfm.revert_call_records_batch (its calls'' earlier versions come back and the intervals they touch are re-derived), a batch of agent state events (kind agent_states) by wfm.revert_agent_states_batch.';
 REVOKE ALL ON FUNCTION wfm.revert_import_batch(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.revert_import_batch(uuid) TO wfm_etl;

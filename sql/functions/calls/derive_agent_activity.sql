@@ -5,9 +5,12 @@
 --                            spreads over intervals), summed, rounded to the second
 --   post_processing_seconds  overlap of [ended_at, ended_at + wrap_up_seconds) likewise
 --   calls_handled            calls answered in the interval
--- logged_in / ready / not_ready stay NULL (unknown) on rows this writes. Rows of the ranges that
--- no call makes up any more are deleted (or, should agent states have filled logged_in_seconds,
--- keep it with the call figures zeroed). The rows' import_batch_id is the newest batch (apply
+-- Issue 14: the call figures are combined with what agent states put on the row (state_*
+-- columns, wfm.derive_agent_states) by wfm.agent_time_combined (logged_in / ready / not_ready
+-- stay NULL where the states say nothing); handling_source = 'calls'. Rows of the ranges that no
+-- call makes up any more are deleted, or, when agent states filled them, keep their state seconds
+-- with talk and post-processing from the talking / post_processing states (handling_source
+-- 'states'). The rows' import_batch_id is the newest batch (apply
 -- order) among their calls; p_pending names the batch being applied (apply_seq not yet set).
 -- A call's activity ends at most 3 days after it was offered (wait, talk and wrap-up are each at
 -- most 24 hours: the validators and call_records' CHECKs), which bounds the scan.
@@ -85,41 +88,55 @@ BEGIN
         FROM figures f
         LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq
     ), written AS (
+        -- the call figures, combined with what agent states say about the row (wfm.agent_time_combined)
         INSERT INTO wfm.agent_activity AS aa (interval_start_time, agent_id, service_id, group_id,
                                               logged_in_seconds, ready_seconds, talk_seconds,
                                               post_processing_seconds, not_ready_seconds, calls_handled,
-                                              import_batch_id, loaded_at)
+                                              import_batch_id, loaded_at, handling_source)
         SELECT o.iv, o.agent_id, o.service_id, NULL, NULL, NULL, o.talk_seconds, o.pp_seconds, NULL,
-               o.calls_handled, o.owner, pg_catalog.now()
+               o.calls_handled, o.owner, pg_catalog.now(), 'calls'
         FROM owned o
         ON CONFLICT (agent_id, service_id, interval_start_time) DO UPDATE SET
-            talk_seconds = EXCLUDED.talk_seconds,
-            post_processing_seconds = EXCLUDED.post_processing_seconds,
+            (logged_in_seconds, ready_seconds, not_ready_seconds, talk_seconds, post_processing_seconds) = (
+                SELECT c.logged_in_seconds, c.ready_seconds, c.not_ready_seconds, c.talk_seconds,
+                       c.post_processing_seconds
+                FROM wfm.agent_time_combined(
+                    aa.state_logged_in_seconds, aa.state_ready_seconds, aa.state_not_ready_seconds,
+                    aa.state_talking_seconds, aa.state_post_processing_seconds,
+                    EXCLUDED.talk_seconds, EXCLUDED.post_processing_seconds) c),
             calls_handled = EXCLUDED.calls_handled,
+            handling_source = 'calls',
             import_batch_id = EXCLUDED.import_batch_id,
             loaded_at = pg_catalog.now()
-        WHERE (aa.talk_seconds, aa.post_processing_seconds, aa.calls_handled, aa.import_batch_id)
+        WHERE (aa.talk_seconds, aa.post_processing_seconds, aa.calls_handled, aa.import_batch_id, aa.handling_source)
               IS DISTINCT FROM (EXCLUDED.talk_seconds, EXCLUDED.post_processing_seconds, EXCLUDED.calls_handled,
-                                EXCLUDED.import_batch_id)
+                                EXCLUDED.import_batch_id, 'calls')
         RETURNING 1
     ), gone AS (
         DELETE FROM wfm.agent_activity aa
         USING ranges r
         WHERE aa.service_id = r.s AND aa.interval_start_time BETWEEN r.lo AND r.hi
           AND aa.interval_start_time BETWEEN v_lo AND v_hi
-          AND aa.logged_in_seconds IS NULL
+          AND aa.state_logged_in_seconds IS NULL
           AND NOT EXISTS (SELECT 1 FROM figures f
                           WHERE f.agent_id = aa.agent_id AND f.service_id = aa.service_id AND f.iv = aa.interval_start_time)
         RETURNING 1
     ), zeroed AS (
-        -- rows agent states filled keep their state seconds
-        UPDATE wfm.agent_activity aa SET talk_seconds = 0, post_processing_seconds = 0, calls_handled = 0,
-                                         loaded_at = pg_catalog.now()
+        -- rows agent states filled keep their state seconds; talk and post-processing fall back
+        -- to the talking / post_processing states
+        UPDATE wfm.agent_activity aa
+        SET (logged_in_seconds, ready_seconds, not_ready_seconds, talk_seconds, post_processing_seconds) = (
+                SELECT c.logged_in_seconds, c.ready_seconds, c.not_ready_seconds, c.talk_seconds,
+                       c.post_processing_seconds
+                FROM wfm.agent_time_combined(
+                    aa.state_logged_in_seconds, aa.state_ready_seconds, aa.state_not_ready_seconds,
+                    aa.state_talking_seconds, aa.state_post_processing_seconds, NULL, NULL) c),
+            calls_handled = 0, handling_source = 'states', loaded_at = pg_catalog.now()
         FROM ranges r
         WHERE aa.service_id = r.s AND aa.interval_start_time BETWEEN r.lo AND r.hi
           AND aa.interval_start_time BETWEEN v_lo AND v_hi
-          AND aa.logged_in_seconds IS NOT NULL
-          AND (aa.talk_seconds, aa.post_processing_seconds, aa.calls_handled) IS DISTINCT FROM (0, 0, 0)
+          AND aa.state_logged_in_seconds IS NOT NULL
+          AND aa.handling_source = 'calls'
           AND NOT EXISTS (SELECT 1 FROM figures f
                           WHERE f.agent_id = aa.agent_id AND f.service_id = aa.service_id AND f.iv = aa.interval_start_time)
         RETURNING 1
@@ -131,5 +148,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.derive_agent_activity(integer[], timestamptz[], timestamptz[], uuid) IS
-    'Internal: re-derives agent_activity (talk, post-processing, calls handled per agent, service and 15-minute interval) from the current call records for per-service interval ranges; writes only rows that change, deletes rows no call makes up any more. Returns rows written and deleted. Logged-in/ready/not-ready stay NULL (unknown).';
+    'Internal: re-derives agent_activity (talk, post-processing, calls handled per agent, service and 15-minute interval) from the current call records for per-service interval ranges, combined with the rows'' agent-state seconds (wfm.agent_time_combined); writes only rows that change, deletes rows neither calls nor states make up any more. Returns rows written and deleted.';
 REVOKE ALL ON FUNCTION wfm.derive_agent_activity(integer[], timestamptz[], timestamptz[], uuid) FROM PUBLIC;

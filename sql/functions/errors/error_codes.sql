@@ -91,6 +91,30 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      'different values; all copies are rejected.',
      'call {value} appears in rows {rows} with different values (same service, call_id and UTC month of '
      'offered_at); all of them are rejected'),
+    -- agent state events (issue 14; wfm_pipeline/agents, wfm.stage_agent_events)
+    ('INVALID_STATE', 'row',
+     'The state of an agent state event is not logged_in, ready, not_ready, talking, post_processing or logged_out.',
+     'column {column} {value} is not an agent state: logged_in, ready, not_ready, talking, post_processing or '
+     'logged_out (in any case)'),
+    ('EVENT_OUT_OF_ORDER', 'row',
+     'An agent state event is earlier than an event of the same agent in an earlier row of the same input: each '
+     'agent''s events must come in time order.',
+     'column {column} {value} is earlier than row {first_row} of the same agent: an agent''s events must be in '
+     'time order'),
+    ('DUPLICATE_EVENT', 'row',
+     'The same agent (same service) has the same state at the same time more than once in one input with a '
+     'different reason or group; all copies are rejected.',
+     'column {column} {value}: the agent has this state at this time in rows {rows} with a different reason or '
+     'group; all of them are rejected'),
+    ('NOT_LOGGED_IN', 'row',
+     'An agent state event other than logged_in (a logout too) while the agent is not logged in: no earlier event, '
+     'or the previous one (in the input or stored) is logged_out.',
+     'column {column} {value}: the agent is not logged in at this time ({reason}); an agent''s session starts '
+     'with logged_in'),
+    ('OVERLAPPING_SESSION', 'row',
+     'A logged_in event while the agent is already logged in: the previous event (in the input or stored) is not '
+     'logged_out.',
+     'column {column} {value}: the agent is already logged in ({reason}); a new session needs a logged_out first'),
     -- ------------------------------------------------------------ the whole input is rejected
     ('FILE_UNREADABLE', 'file',
      'The file could not be opened or parsed as xlsx, xls or csv.',
@@ -133,6 +157,10 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      'from its header row.',
      '{file}: the header row has no column {columns}; call-record files need call_id, offered_at, answered_at, '
      'ended_at, outcome and agent (optional: customer_id, wrap_up_seconds, group; names are case-insensitive)'),
+    ('MISSING_EVENT_COLUMN', 'file',
+     'A required column of an agent state file (agent, state, at) is missing from its header row.',
+     '{file}: the header row has no column {columns}; agent state files need agent, state and at (optional: '
+     'reason, group; names are case-insensitive)'),
     ('DUPLICATE_COLUMN', 'file',
      'Two columns of a call-record file''s header row have the same name (names are case-insensitive).',
      '{file}: the header row names column {columns} twice (names are case-insensitive)')

@@ -1,0 +1,356 @@
+"""Loading agent state files: audited, transactional, idempotent, as Argus and call-record files are.
+
+``run_agent_file(conn, path, service_code, ...) -> steps.FileRun`` imports one file;
+``import_agent_file`` returns just its ``ImportResult``. The steps:
+
+1. ``argus.steps.inspect`` (read and hash the file once, resolve the service, look for the same
+   content imported before), then ``agent_reader.parse_agent_file`` (header row, columns);
+2. validation: ``agent_validate.validate_events`` (the rules of ``api_batch_insert_agent_events``'s
+   ``wfm.stage_agent_events``; a conformance test holds them to the same verdicts), the session
+   rules against the agents' stored events read beforehand (read-only, a transaction of its own);
+3. the Argus loader's protocol: a committed ``running`` batch, a partition plan without locks
+   (every UTC month from the first to the last accepted event, in ``agent_activity`` and
+   ``agent_state_transitions``; a row of a month outside the on-demand window is
+   ``OUTSIDE_PARTITION_WINDOW``), missing months created in a short transaction of their own,
+   then ONE load transaction retried on lock timeouts/deadlocks: the duplicate-file check under
+   the file's advisory lock, ROW EXCLUSIVE on ``agent_activity`` and ``agent_state_transitions``
+   (THE lock order: tables by name), ``COPY`` of the accepted events into
+   ``wfm.agent_state_transitions``, ``wfm.apply_agent_states_batch`` (versions, state intervals,
+   agent_activity, set-based), the ``import_errors`` rows and the batch counters.
+
+Counters: ``rows_inserted`` = new events, ``rows_updated`` = events that replaced an earlier
+version (same service, agent and time); ``rows_total = inserted + updated + rejected + skipped``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus import steps
+from wfm_pipeline.argus.errors import ArgusFileError, RowError
+from wfm_pipeline.argus.landing import Folders
+from wfm_pipeline.argus.loader import (
+    _FILE_LOCK_CLASS, ImportFailedError, ImportResult, LoadPolicy, Progress, Target, _check_accounting,
+    _copy_errors, _create_partitions, _failed_result, _finish_batch, _start_batch, _with_retries, describe_failure,
+    find_duplicate, record_duplicate, record_failure, require_idle,
+)
+from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
+from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
+from wfm_pipeline.calls.loader import groups_of
+from wfm_pipeline.calls.validate import _parse_time, _text
+from wfm_pipeline.db import partitions
+
+# THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
+AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
+KIND = "agent_states"
+_COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
+                 "import_batch_id", "source_row_number")
+
+
+def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
+    """``agent_validate.validate_events`` with what it needs from the database (the service's
+    groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
+    try:
+        groups = groups_of(conn, target.service_id)
+        agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
+        stored = None
+        span = _time_span(raw, target) if agents else None
+        if span is not None:
+            stored = stored_events(conn, target.service_id, agents, *span)
+    finally:
+        conn.rollback()
+    return validate_events(raw, target, groups, stored)
+
+
+def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last valid time of the file (both candidates of an ambiguous one): the
+    stored events to read lie around them."""
+    if "at" not in raw.frame:
+        return None
+    parsed = _parse_time(raw.frame["at"], target.time_zone)
+    times = pd.concat([parsed.early, parsed.late]).dropna()
+    if not len(times):
+        return None
+    return times.min().floor("s"), times.max().ceil("s")
+
+
+def _mark_kind(conn: psycopg.Connection, batch_id: uuid.UUID | None) -> None:
+    """The batch carries agent state events (import_batches.kind), in a transaction of its own."""
+    if batch_id is None or conn.closed or conn.broken:
+        return
+    with conn.transaction():
+        conn.execute("UPDATE wfm.import_batches SET kind = %s WHERE import_batch_id = %s", (KIND, batch_id))
+
+
+# ---------------------------------------------------------------- partitions
+def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> list[date]:
+    """Every UTC month from ``first``'s to ``last``'s (a state may span a month without events)."""
+    start = pd.Timestamp(first).tz_convert("UTC")
+    end = pd.Timestamp(last).tz_convert("UTC")
+    return [p.start_time.date() for p in pd.period_range(start.tz_localize(None).to_period("M"),
+                                                         end.tz_localize(None).to_period("M"), freq="M")]
+
+
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
+        pd.DataFrame, list[date], RowError | None]:
+    """The partition plan (no locks); events of a month outside the on-demand window become
+    ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
+    if not len(valid):
+        return valid, [], None
+    with conn.transaction():
+        plan = partitions.import_partitions(conn, AGENT_TABLES, _month_range(valid["at"].min(), valid["at"].max()),
+                                            create=False)
+        windows = {t: partitions.window(conn, t) for t in AGENT_TABLES}
+    outside = {a.month for a in plan if a.action == "outside_window"}
+    if outside:
+        first_ok = max(w[0] for w in windows.values())
+        last_ok = min(w[1] for w in windows.values())
+        month_of = valid["at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
+        bad = month_of.isin(outside).to_numpy()
+        errors = [RowError.of(int(row), "at", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(),
+                              interval=f"{ts.floor('15min'):%Y-%m-%d %H:%M}", month=f"{ts:%Y-%m}",
+                              first=f"{first_ok:%Y-%m}", last=f"{last_ok:%Y-%m}")
+                  for row, ts in zip(valid["source_row_number"][bad], valid["at"][bad].dt.tz_convert("UTC"))]
+        result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
+        result.rows_rejected += len(errors)
+        valid = valid[~bad].reset_index(drop=True)
+        _set_range(result, valid)
+        if not len(valid):
+            return valid, [], None
+    needed = set(_month_range(valid["at"].min(), valid["at"].max()))
+    missing = sorted({a.month for a in plan if a.action == "missing"} & needed)
+    limit = min(w[2] for w in windows.values())
+    if len(missing) > limit:
+        return valid, missing, RowError.of(None, None, E.TOO_MANY_NEW_MONTHS, None, count=len(missing),
+                                           first=f"{missing[0]:%Y-%m}", last=f"{missing[-1]:%Y-%m}", limit=limit)
+    return valid, missing, None
+
+
+def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
+    if len(valid):
+        result.first_interval = valid["at"].min().floor("15min")
+        result.last_interval = valid["at"].max().floor("15min")
+        result.months = sorted({f"{t:%Y-%m}" for t in valid["at"].dt.tz_convert("UTC")})
+    else:
+        result.first_interval = result.last_interval = None
+        result.months = []
+
+
+# ---------------------------------------------------------------- load
+def _utc_text(s: pd.Series) -> np.ndarray:
+    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT (numpy's C formatter)."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
+    text[pd.isna(s).to_numpy()] = None
+    return text
+
+
+def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
+    frame = pd.DataFrame({
+        "started_at": _utc_text(valid["at"]),
+        "ended_at": _utc_text(valid["ended_at"]),
+        "service_id": valid["service_id"].astype("int64"),
+        "agent_code": valid["agent_code"],
+        "state": valid["state"],
+        "reason": valid["reason"],
+        "group_id": valid["group_id"],
+        "import_batch_id": str(batch_id),
+        "source_row_number": valid["source_row_number"].astype("int64"),
+    }, columns=list(_COPY_COLUMNS))
+    buf = io.StringIO()
+    frame.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+    with conn.cursor() as cur, cur.copy(
+            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        copy.write(buf.getvalue().encode())
+
+
+def load_validated_events(conn: psycopg.Connection, validation: EventValidation, target: Target, *,
+                          file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
+                          validate_only: bool = False, progress: Progress | None = None, source: str = "file",
+                          policy: LoadPolicy | None = None, details: dict[str, Any] | None = None) -> ImportResult:
+    """Write one validated agent state file (module docstring); raises ``ImportFailedError``
+    (after recording the ``failed`` batch) when the load fails."""
+    require_idle(conn)
+    policy = policy or LoadPolicy.from_settings()
+    t0 = time.perf_counter()
+    result = ImportResult(
+        file=file or file_name, status="running", rows_total=validation.rows_total,
+        rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
+        first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
+        service=target.service_code, months=validation.months,
+        timings={"validate": validation.timings.get("total", 0.0)})
+    details = {**(details or {}), "kind": KIND, "time_zone": target.time_zone, "strict": strict,
+               "validate_only": validate_only}
+    attempt_log: list[str] = []
+    batch_id: uuid.UUID | None = None
+    try:
+        batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
+        _mark_kind(conn, batch_id)
+        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
+        details["months"] = result.months
+        if file_error is None and strict and result.rows_rejected > 0:
+            file_error = RowError.of(None, None, E.STRICT_MODE, None, rejected=result.rows_rejected,
+                                     total=result.rows_total, valid=len(valid))
+        if file_error is not None:
+            result.status = "rejected"
+            result.rows_rejected = result.rows_total - result.rows_skipped
+            result.errors.append(file_error)
+            result.error_message = file_error.message
+            result.first_interval = result.last_interval = None
+        writes = file_error is None and not validate_only and len(valid) > 0
+        t = time.perf_counter()
+        if writes and missing:
+            details["partitions_created"] = _with_retries(
+                conn, policy, "partitions", attempt_log,
+                lambda: _create_partitions(conn, missing, policy, AGENT_TABLES))
+        result.timings["partitions"] = time.perf_counter() - t
+        loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
+            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
+            file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
+            attempt_log=attempt_log))
+    except Exception as exc:
+        reason = describe_failure(exc, attempt_log)
+        failed = _failed_result(result, reason)
+        failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
+                                                target=target, source=source, result=failed)
+        _mark_kind(conn, failed.import_batch_id)
+        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
+                                failed.import_batch_id, failed) from exc
+    if loaded is not result:  # a duplicate found under the lock
+        return loaded
+    result.import_batch_id = batch_id
+    result.timings["load"] = time.perf_counter() - t0
+    _check_accounting(result)
+    if progress:
+        progress("done", result.rows_total, result.rows_total)
+    return result
+
+
+def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+               batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
+               sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
+               attempt_log: list[str]) -> ImportResult:
+    """The load transaction (retried as a whole)."""
+    with conn.transaction():
+        if sha256 and not validate_only:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
+            original = find_duplicate(conn, sha256, target)
+            if original is not None:
+                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
+                                        target=target, source=source, batch_id=batch_id)
+        if writes:
+            previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
+            conn.execute("LOCK TABLE " + ", ".join(f"ONLY {t}" for t in AGENT_TABLES) + " IN ROW EXCLUSIVE MODE")
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
+            if progress:
+                progress("copy", 0, len(valid))
+            t = time.perf_counter()
+            _copy_events(conn, valid, batch_id)
+            result.timings["copy_events"] = time.perf_counter() - t
+            if progress:
+                progress("copy", len(valid), len(valid))
+                progress("apply", 0, len(valid))
+            t = time.perf_counter()
+            applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s)", (batch_id,)).fetchone()
+            result.timings["apply"] = time.perf_counter() - t
+            result.rows_inserted, result.rows_updated, linked, written, deleted = applied
+            details.update({"transitions_linked": linked, "agent_rows_written": written,
+                            "agent_rows_deleted": deleted})
+            result.status = "completed_with_errors" if result.errors else "completed"
+        elif validate_only and result.status != "rejected":
+            result.status = "validated"
+            result.rows_updated = _predict(conn, valid)
+            result.rows_inserted = len(valid) - result.rows_updated
+        elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
+            result.status = "completed_with_errors" if result.errors else "completed"
+        _copy_errors(conn, batch_id, result.errors)
+        if attempt_log:
+            details["retries"] = list(attempt_log)
+        details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
+        _finish_batch(conn, batch_id, result, details)
+    return result
+
+
+def _predict(conn: psycopg.Connection, valid: pd.DataFrame) -> int:
+    """How many accepted events would replace a current version (validate-only)."""
+    if not len(valid):
+        return 0
+    return conn.execute(
+        """SELECT count(*) FROM unnest(%s::integer[], %s::text[], %s::timestamptz[]) AS n(s, a, t)
+           WHERE EXISTS (SELECT 1 FROM wfm.agent_state_transitions e
+                         WHERE e.service_id = n.s AND e.agent_code = n.a AND e.started_at = n.t AND e.is_current)""",
+        (valid["service_id"].astype("int64").tolist(), valid["agent_code"].tolist(),
+         [t.to_pydatetime() for t in valid["at"]])).fetchone()[0]
+
+
+# ---------------------------------------------------------------- one file, end to end
+def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool = False,
+                   validate_only: bool = False, progress: Progress | None = None, source: str = "file",
+                   policy: LoadPolicy | None = None, encoding: str | None = None, content: FileContent | None = None,
+                   folders: Folders | None = None) -> steps.FileRun:
+    """Import one agent state file: the Argus import's steps (``argus.steps``: inspect, reject,
+    file_away) around this module's parse, validation and load. File-level problems (unreadable,
+    missing columns, no rows, unknown service) give a ``rejected`` result, recorded as such; any
+    other failure raises ``ImportFailedError`` after recording a ``failed`` batch."""
+    require_idle(conn)
+    path = Path(path)
+    started = time.perf_counter()
+    insp = steps.Inspection(path)
+    try:
+        insp = steps.inspect(conn, path, service_code, None, content=content, folders=folders)
+        if insp.error is not None:
+            return _marked(conn, steps.reject(conn, insp, folders=folders, source=source))
+        if insp.duplicate_of is not None and not validate_only:
+            return _marked(conn, steps._duplicate(conn, insp, folders, source))
+        try:
+            raw = parse_agent_file(insp.content, insp.file_name, encoding=encoding)
+        except ArgusFileError as exc:
+            return _marked(conn, steps.reject(conn, insp, exc.error, folders=folders, source=source))
+        parsed = time.perf_counter()
+        insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
+        if progress:
+            progress("validate", 0, raw.rows_total)
+        validation = validate_file(conn, raw, insp.target)
+    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
+        failed = steps._failed(conn, insp, exc, source)
+        _mark_kind(conn, failed.import_batch_id)
+        raise failed from exc
+    details: dict[str, Any] = {"landing_file": insp.where} if insp.where else {}
+    details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
+    result = load_validated_events(conn, validation, insp.target, file_name=insp.file_name, sha256=insp.sha256,
+                                   file=str(path), strict=strict, validate_only=validate_only, progress=progress,
+                                   source=source, policy=policy, details=details)
+    result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
+    moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
+    return steps.FileRun(insp, result, None, moved)
+
+
+def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str, *_: Any,
+                      **options: Any) -> ImportResult:
+    """``run_agent_file(...).result``: the ``wfm import --kind agent-states --json`` line of one file
+    (extra positional arguments - the group of ``runner.import_files`` - are ignored)."""
+    return run_agent_file(conn, path, service_code, **options).result
+
+
+def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
+    """A rejected or duplicate agent state file: its batch carries kind agent_states too."""
+    _mark_kind(conn, run.result.import_batch_id)
+    return run
+
+
+__all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",
+           "validate_file"]
