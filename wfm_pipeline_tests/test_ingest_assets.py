@@ -234,8 +234,8 @@ def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, 
     assert (status, sha_db, errors) == ("completed_with_errors", sha, 1)
 
     january = materialization(result, "contact_statistics", "2024-01-01")
-    assert january["row_count"].value == 2 and january["import_batch_id"].value == batch_id
-    assert materialization(result, "contact_statistics", "2024-03-01")["row_count"].value == 1
+    assert january["dagster/row_count"].value == 2 and january["import_batch_id"].value == batch_id
+    assert materialization(result, "contact_statistics", "2024-03-01")["dagster/row_count"].value == 1
     materialized = instance.get_materialized_partitions(dg.AssetKey("contact_statistics"))
     assert materialized == {"2024-01-01", "2024-03-01"}
 
@@ -289,7 +289,7 @@ def test_a_month_materialization_rebuilds_it_from_the_history(settings, instance
                             resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
     meta = materialization(result, "contact_statistics")
-    assert meta["row_count"].value == 2 and meta["rows_deleted_before_rebuild"].value == 0
+    assert meta["dagster/row_count"].value == 2 and meta["rows_deleted_before_rebuild"].value == 0
     fed = {r.data["import_batch_id"]: r.data for r in meta["batches_that_fed_the_month"].value.records}
     assert fed[batch_1]["rows_in_history"] == 2 and fed[batch_1]["rows_current"] == 1
     assert fed[batch_2]["rows_in_history"] == 1 and fed[batch_2]["rows_current"] == 1

@@ -132,12 +132,15 @@ def test_retention_job_runs_dry_by_config(db_url, conn, old_months) -> None:
     assert conn.execute("SELECT to_regclass('wfm.contact_statistics_2020_02')").fetchone()[0] is not None
 
 
-def test_refresh_views_job_and_sensor_definitions(db_url) -> None:
+def test_refresh_views_job_and_automation_definitions(db_url) -> None:
     result = _job("refresh_views_job", db_url).execute_in_process()
     assert result.success
     assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
         "mv_hourly_stats", "mv_daily_service_stats"}
-    assert wh.refresh_views_after_load.asset_key == dg.AssetKey("contact_statistics")
+    # After an import: declarative automation (test_automation), no hand-written asset sensor.
+    for view in wh.VIEW_ASSETS:
+        assert view.automation_conditions_by_key[view.key] is not None
+        assert dg.AssetKey("contact_statistics") in view.asset_deps[view.key]
 
 
 def test_cli_views_refresh_and_status(wfm_env) -> None:

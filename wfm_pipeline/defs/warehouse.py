@@ -8,16 +8,21 @@ missing after it ran, and the health suite's ``partitions_premade`` check on con
 (daily, and on demand) judges the same ``wfm.missing_premade_partitions``. An asset
 ``monthly_partitions`` with a check of its own used to float here with no edges, recorded only by
 the premake op, duplicating that check.
+The views follow new months of contact_statistics through declarative automation
+(``defs.automation``), and hourly.
 """
 
 import dagster as dg
 
+from wfm_pipeline.db import partitions
+from wfm_pipeline.defs import keys, tables
+from wfm_pipeline.defs.automation import FOLLOW_NEW_DATA
+from wfm_pipeline.defs.keys import CONTACT_STATISTICS, MV_DAILY_SERVICE_STATS, MV_HOURLY_STATS
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import maintenance, views
-from wfm_pipeline.db import partitions
 
-GROUP = "warehouse"
-CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's monthly table asset
+GROUP = keys.WAREHOUSE
+VIEW_CODE_VERSION = "1"   # bump with a change of the views' SQL (sql/051 and its successors)
 
 
 # ------------------------------------------------------------------ partitions
@@ -28,6 +33,7 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
         conn.commit()
         missing = partitions.missing_premade(conn)
         summary = partitions.partition_summary(conn)
+        conn.rollback()
     context.log.info(f"created {len(created)} partitions: {created}")
     context.add_output_metadata({
         "created": dg.MetadataValue.json(created),
@@ -60,18 +66,20 @@ partition_premake_schedule = dg.ScheduleDefinition(
 
 
 # ------------------------------------------------------------------ materialized views
-def _view_asset(view: str, asset_name: str, description: str) -> dg.AssetsDefinition:
-    @dg.asset(name=asset_name, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
-              description=description)
+def _view_asset(view: str, key: dg.AssetKey, description: str) -> dg.AssetsDefinition:
+    @dg.asset(key=key, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
+              owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=VIEW_CODE_VERSION,
+              metadata=keys.table_name(key), automation_condition=FOLLOW_NEW_DATA, description=description)
     def _asset(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
         with wfm_db.connection() as conn:
             result = views.refresh(conn, view)
             conn.commit()
             fact = views.facts(conn, view)
+            table = tables.table_metadata(conn, key, row_count=result.row_count)
             conn.rollback()
         context.log.info(f"{view}: refreshed in {result.duration_ms:.0f} ms, {result.row_count} rows")
         return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(result.row_count),
+            **table,
             "refresh_duration_ms": dg.MetadataValue.float(result.duration_ms),
             "refreshed_concurrently": dg.MetadataValue.bool(result.concurrently),
             "services": dg.MetadataValue.int(fact.services),
@@ -88,13 +96,14 @@ def _view_asset(view: str, asset_name: str, description: str) -> dg.AssetsDefini
 
 
 mv_hourly_stats = _view_asset(
-    views.HOURLY, "mv_hourly_stats",
+    views.HOURLY, MV_HOURLY_STATS,
     "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. REFRESH CONCURRENTLY; "
-    "refreshed hourly and after imports.")
+    "refreshed within a minute of new months (automation) and hourly.")
 mv_daily_service_stats = _view_asset(
-    views.DAILY, "mv_daily_service_stats",
+    views.DAILY, MV_DAILY_SERVICE_STATS,
     "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
-    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed hourly and after imports.")
+    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed within a minute of "
+    "new months (automation) and hourly.")
 
 VIEW_ASSETS = [mv_hourly_stats, mv_daily_service_stats]
 
@@ -114,14 +123,6 @@ refresh_views_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Hourly: refresh the materialized views (also catches loads made through the SQL API).",
 )
-
-
-@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=refresh_views_job, minimum_interval_seconds=60,
-                 default_status=dg.DefaultSensorStatus.RUNNING,
-                 description="After an import touched contact_statistics, refresh the views (one run for a burst of months).")
-def refresh_views_after_load(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    # An asset sensor's cursor is the storage id of the event it was given: unique per event.
-    yield dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
 
 
 # ------------------------------------------------------------------ maintenance
@@ -195,5 +196,4 @@ defs = dg.Definitions(
     assets=[*VIEW_ASSETS],
     jobs=[partition_premake_job, refresh_views_job, analyze_partitioned_tables_job, retention_job],
     schedules=[partition_premake_schedule, refresh_views_schedule, analyze_schedule, retention_schedule],
-    sensors=[refresh_views_after_load],
 )
