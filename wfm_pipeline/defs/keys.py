@@ -23,6 +23,8 @@ CALL_FORECASTS = dg.AssetKey("call_forecasts")
 STAFFING_REQUIREMENTS = dg.AssetKey("staffing_requirements")
 # health: the database as a service (its SQL API's SLAs, security, the server's resources)
 WFM_DATABASE = dg.AssetKey("wfm_database")
+# agents: plan versus actual per day (issue 14)
+PLAN_VS_ACTUAL = dg.AssetKey("plan_vs_actual")
 
 # The relation behind each table-backed asset.
 TABLES: dict[dg.AssetKey, str] = {
@@ -42,6 +44,7 @@ INGEST = "ingest"
 WAREHOUSE = "warehouse"
 FORECASTING = "forecasting"
 HEALTH = "health"
+AGENTS = "agents"
 
 
 def tags(domain: str, **extra: str) -> dict[str, str]:
