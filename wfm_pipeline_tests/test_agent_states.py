@@ -315,3 +315,21 @@ def test_states_and_calls_combine_the_same_in_either_order(conn, svc, tmp_path: 
     assert {k: v[:5] for k, v in only_states.items()} == {
         k: v[:5] for k, v in first.items() if v[0] is not None}
     assert all(v[10:] == (0, "states") and v[5:10] == combined(v[:5], None, None) for v in only_states.values())
+
+
+def test_validate_only_and_strict_write_nothing_but_the_audit(conn, svc, tmp_path: Path) -> None:
+    rows = DAY_ONE + [event("A9", "ready", "01.10.2025 09:00:00")]          # NOT_LOGGED_IN
+    path = write_csv(tmp_path / "day1.csv", rows)
+    checked = import_agent_file(conn, path, "DESK", validate_only=True)
+    assert (checked.status, checked.rows_inserted, checked.rows_rejected) == ("validated", 10, 1)
+    strict = import_agent_file(conn, path, "DESK", strict=True)
+    assert strict.status == "rejected" and strict.errors[-1].code == E.STRICT_MODE
+    assert conn.execute("SELECT count(*) FROM wfm.agent_state_transitions").fetchone()[0] == 0
+    assert stored_activity(conn, svc["service_id"]) == {}
+    kinds = conn.execute("SELECT kind, status FROM wfm.import_batches ORDER BY created_at").fetchall()
+    assert kinds == [("agent_states", "validated"), ("agent_states", "rejected")]
+    conn.rollback()
+    done = import_agent_file(conn, path, "DESK")
+    assert (done.status, done.rows_inserted) == ("completed_with_errors", 10)
+    again = import_agent_file(conn, write_csv(tmp_path / "fix.csv", DAY_ONE[:2]), "DESK", validate_only=True)
+    assert (again.status, again.rows_inserted, again.rows_updated) == ("validated", 0, 2)
