@@ -14,9 +14,10 @@ import dagster as dg
 
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.forecasting.plot import markdown_image
+from wfm_pipeline.defs import keys
 from wfm_pipeline.warehouse import plan_vs_actual
 
-GROUP = "agents"
+GROUP = keys.AGENTS
 days = dg.DailyPartitionsDefinition(start_date="2024-01-01")
 
 
@@ -29,14 +30,17 @@ def _num(value, digits: int = 1) -> str:
 
 
 @dg.asset(
-    name="plan_vs_actual",
+    key=keys.PLAN_VS_ACTUAL,
     group_name=GROUP,
     kinds={"postgres"},
+    owners=keys.OWNERS,
+    tags=keys.tags(GROUP),
+    code_version="1",
     partitions_def=days,
-    deps=["call_forecasts", "contact_statistics"],
+    deps=[keys.CALL_FORECASTS, keys.CONTACT_STATISTICS],
     description="Plan versus actual per service and local day (wfm.api_get_plan_vs_actual): forecast vs actual "
                 "calls, required vs staffed and available agents, target / actual / predicted service level.",
-    check_specs=[dg.AssetCheckSpec("no_understaffed_intervals", asset="plan_vs_actual",
+    check_specs=[dg.AssetCheckSpec("no_understaffed_intervals", asset=keys.PLAN_VS_ACTUAL,
                                    description="No 15-minute interval's available agents fall short of the required "
                                                "by more than the service's understaffing_tolerance (WARN).")],
 )
