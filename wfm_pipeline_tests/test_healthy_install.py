@@ -17,6 +17,7 @@ import pandas as pd
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.bench import forecast_data as generator
 from wfm_pipeline.definitions import defs
+from wfm_pipeline.defs.agents import plan_vs_actual_day
 from wfm_pipeline.defs.forecasting import forecasts
 from wfm_pipeline.defs.ingest import argus_file_import
 from wfm_pipeline.defs.resources import WfmDatabase
@@ -82,6 +83,9 @@ def test_every_check_passes_on_a_healthy_small_install(wfm_env, db_url, conn) ->
                                   resources=resources).success
         assert dg.materialize(VIEW_ASSETS, instance=instance, resources=resources).success
         assert dg.materialize([forecasts], instance=instance, resources=resources).success
+        # Plan versus actual for the last day with data (no agent states here: nothing understaffed).
+        assert dg.materialize([plan_vs_actual_day], partition_key=(today - timedelta(days=1)).isoformat(),
+                              instance=instance, resources=resources).success
         for job in ("health_checks_job",):
             assert defs.resolve_job_def(job).execute_in_process(instance=instance, resources=resources).success
 
