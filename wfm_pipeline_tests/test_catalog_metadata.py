@@ -19,7 +19,7 @@ from wfm_pipeline.defs import keys
 from wfm_pipeline.defs.ingest import argus_file_import, contact_statistics
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.defs.warehouse import VIEW_ASSETS
-from wfm_pipeline_tests.test_ingest_assets import ROWS, materialization, register, run_file, write_xlsx
+from wfm_pipeline_tests.dagster_files import ROWS, materialization, register, run_file, write_xlsx
 
 DEFS = Path(__file__).resolve().parent.parent / "wfm_pipeline" / "defs"
 

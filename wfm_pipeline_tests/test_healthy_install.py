@@ -83,6 +83,7 @@ def test_every_check_passes_on_a_healthy_small_install(wfm_env, db_url, conn) ->
                                   resources=resources).success
         assert dg.materialize(VIEW_ASSETS, instance=instance, resources=resources).success
         assert dg.materialize([forecasts], instance=instance, resources=resources).success
+        # Plan versus actual for the last day with data (no agent states here: nothing understaffed).
         assert dg.materialize([plan_vs_actual_day], partition_key=(today - timedelta(days=1)).isoformat(),
                               instance=instance, resources=resources).success
         for job in ("health_checks_job",):

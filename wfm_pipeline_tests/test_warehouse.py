@@ -14,7 +14,7 @@ from wfm_pipeline.warehouse import maintenance
 from wfm_pipeline.bench import queries as bench_queries
 from wfm_pipeline.db import partitions
 from wfm_pipeline.defs import warehouse as wh
-from wfm_pipeline_tests.test_api_read import _batch, insert_row
+from wfm_pipeline_tests.stats_rows import insert_row, new_batch
 
 UTC = timezone.utc
 
@@ -66,7 +66,7 @@ def test_analyze_covers_every_partitioned_parent(db_url, conn) -> None:
 def old_months(conn: psycopg.Connection, service: dict) -> dict:
     """Partitions for 2020-01..03 with one row in February."""
     conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-01-01', '2020-03-01')")
-    insert_row(conn, _batch(conn), datetime(2020, 2, 10, 8, tzinfo=UTC), service["service_id"], service["group_id"],
+    insert_row(conn, new_batch(conn), datetime(2020, 2, 10, 8, tzinfo=UTC), service["service_id"], service["group_id"],
                1, 2, 10, 1)
     conn.commit()
     return service
@@ -100,7 +100,7 @@ def test_retention_detaches_into_the_archive_and_rebuilds_guards(conn, old_month
                         "AND is_guard AND range_start IS NULL").fetchone()[0]
     assert gaps == 1
     with pytest.raises(psycopg.errors.CheckViolation, match="no partition of wfm.contact_statistics for month 2020-02"):
-        insert_row(conn, _batch(conn), datetime(2020, 2, 11, tzinfo=UTC), old_months["service_id"], None, 1, 1, 1, 1)
+        insert_row(conn, new_batch(conn), datetime(2020, 2, 11, tzinfo=UTC), old_months["service_id"], None, 1, 1, 1, 1)
     conn.rollback()
     # Re-created and expired again: the second copy is archived under a new name.
     conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-02-01', '2020-02-01')")

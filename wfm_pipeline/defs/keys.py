@@ -21,10 +21,10 @@ MV_DAILY_SERVICE_STATS = dg.AssetKey("mv_daily_service_stats")
 # forecasting: one multi-asset writes both
 CALL_FORECASTS = dg.AssetKey("call_forecasts")
 STAFFING_REQUIREMENTS = dg.AssetKey("staffing_requirements")
+# agents: plan versus actual per service and local day
+PLAN_VS_ACTUAL = dg.AssetKey("plan_vs_actual")
 # health: the database as a service (its SQL API's SLAs, security, the server's resources)
 WFM_DATABASE = dg.AssetKey("wfm_database")
-# agents: plan versus actual per day (issue 14)
-PLAN_VS_ACTUAL = dg.AssetKey("plan_vs_actual")
 
 # The relation behind each table-backed asset.
 TABLES: dict[dg.AssetKey, str] = {
