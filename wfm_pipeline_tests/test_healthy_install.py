@@ -29,6 +29,10 @@ from wfm_pipeline_tests.argus_files import write_csv
 # Timings can WARN on a machine busy with other work (p95 above half an SLA); such a row is
 # measured again (up to twice) before the verdict counts: the test is about thresholds, not speed.
 TIMED = ("query.point.", "query.range.", "query.aggregation.", "integration.", "throughput.")
+# The buffer cache is the server's, shared with every other database on it: the parallel tests of
+# this suite on the same server (CI's PostgreSQL 15: 0.986 once) move this database's hit ratio,
+# so a WARN of this row alone says nothing about the install. Every other row must PASS.
+SHARED_SERVER = ("resources.cache_hit_ratio.",)
 
 
 def _weekly_files(folder, frame: pd.DataFrame, stem: str) -> list:
@@ -56,6 +60,15 @@ def _timing_only(evaluation) -> bool:
     rows = evaluation.metadata["results"].value.records
     bad = [r.data for r in rows if r.data["status"] != "PASS"]
     return bool(bad) and all(r["status"] == "WARN" and r["check"].startswith(TIMED) for r in bad)
+
+
+def _shared_server_only(evaluation) -> bool:
+    """A WARN whose only non-PASS rows depend on the other databases of a shared test server."""
+    results = evaluation.metadata.get("results")
+    if results is None:
+        return False
+    bad = [r.data for r in results.value.records if r.data["status"] != "PASS"]
+    return bool(bad) and all(r["status"] == "WARN" and r["check"].startswith(SHARED_SERVER) for r in bad)
 
 
 def test_every_check_passes_on_a_healthy_small_install(wfm_env, db_url, conn) -> None:
@@ -101,7 +114,8 @@ def test_every_check_passes_on_a_healthy_small_install(wfm_env, db_url, conn) ->
                 retries += 1
                 evaluation = _rerun(instance, check, resources)
             latest[check] = evaluation
-        failing = {f"{c.asset_key.to_user_string()}:{c.name}": e.description for c, e in latest.items() if not e.passed}
+        failing = {f"{c.asset_key.to_user_string()}:{c.name}": e.description for c, e in latest.items()
+                   if not e.passed and not _shared_server_only(e)}
         assert failing == {}
         security = dg.AssetCheckKey(dg.AssetKey("wfm_database"), "schema_security")
         assert _rerun(instance, security, resources).passed   # the same verdict measured again
