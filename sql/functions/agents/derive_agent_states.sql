@@ -20,9 +20,6 @@ CREATE OR REPLACE FUNCTION wfm.derive_agent_states(p_services integer[], p_agent
 RETURNS TABLE (transitions_linked integer, rows_written integer, rows_deleted integer)
 LANGUAGE plpgsql
 SET search_path = wfm, pg_catalog, pg_temp
--- Plans once per session (the statements' shapes never change; partitions are pruned at run
--- time): planning them anew for every file cost about a fifth of a daily file's load.
-SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
