@@ -41,9 +41,7 @@ from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import (
-    _FILE_LOCK_CLASS, ImportFailedError, ImportResult, LoadPolicy, Progress, Target, _check_accounting,
-    _copy_errors, _create_partitions, _failed_result, _finish_batch, _start_batch, _with_retries, describe_failure,
-    find_duplicate, record_duplicate, record_failure, require_idle,
+    ImportResult, LoadKind, LoadPolicy, Progress, Target, load_rows, mark_kind, require_idle,
 )
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
@@ -84,14 +82,6 @@ def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timesta
     if not len(times):
         return None
     return times.min().floor("s"), times.max().ceil("s")
-
-
-def _mark_kind(conn: psycopg.Connection, batch_id: uuid.UUID | None) -> None:
-    """The batch carries agent state events (import_batches.kind), in a transaction of its own."""
-    if batch_id is None or conn.closed or conn.broken:
-        return
-    with conn.transaction():
-        conn.execute("UPDATE wfm.import_batches SET kind = %s WHERE import_batch_id = %s", (KIND, batch_id))
 
 
 # ---------------------------------------------------------------- partitions
@@ -176,116 +166,33 @@ def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.U
         copy.write(buf.getvalue().encode())
 
 
-def load_validated_events(conn: psycopg.Connection, validation: EventValidation, target: Target, *,
-                          file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
-                          validate_only: bool = False, progress: Progress | None = None, source: str = "file",
-                          policy: LoadPolicy | None = None, details: dict[str, Any] | None = None) -> ImportResult:
-    """Write one validated agent state file (module docstring); raises ``ImportFailedError``
-    (after recording the ``failed`` batch) when the load fails."""
-    require_idle(conn)
-    policy = policy or LoadPolicy.from_settings()
-    t0 = time.perf_counter()
-    result = ImportResult(
-        file=file or file_name, status="running", rows_total=validation.rows_total,
-        rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
-        first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
-        service=target.service_code, months=validation.months,
-        timings={"validate": validation.timings.get("total", 0.0)})
-    details = {**(details or {}), "kind": KIND, "time_zone": target.time_zone, "strict": strict,
-               "validate_only": validate_only}
-    attempt_log: list[str] = []
-    batch_id: uuid.UUID | None = None
-    try:
-        batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
-        _mark_kind(conn, batch_id)
-        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
-        details["months"] = result.months
-        if file_error is None and strict and result.rows_rejected > 0:
-            file_error = RowError.of(None, None, E.STRICT_MODE, None, rejected=result.rows_rejected,
-                                     total=result.rows_total, valid=len(valid))
-        if file_error is not None:
-            result.status = "rejected"
-            result.rows_rejected = result.rows_total - result.rows_skipped
-            result.errors.append(file_error)
-            result.error_message = file_error.message
-            result.first_interval = result.last_interval = None
-        writes = file_error is None and not validate_only and len(valid) > 0
-        t = time.perf_counter()
-        if writes and missing:
-            details["partitions_created"] = _with_retries(
-                conn, policy, "partitions", attempt_log,
-                lambda: _create_partitions(conn, missing, policy, AGENT_TABLES))
-        result.timings["partitions"] = time.perf_counter() - t
-        loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
-            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
-            file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
-            attempt_log=attempt_log))
-    except Exception as exc:
-        reason = describe_failure(exc, attempt_log)
-        failed = _failed_result(result, reason)
-        failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
-                                                target=target, source=source, result=failed)
-        _mark_kind(conn, failed.import_batch_id)
-        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
-                                failed.import_batch_id, failed) from exc
-    if loaded is not result:  # a duplicate found under the lock
-        return loaded
-    result.import_batch_id = batch_id
-    result.timings["load"] = time.perf_counter() - t0
-    _check_accounting(result)
+def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+    """COPY the events, then link transitions and derive agent activity (apply_agent_states_batch)."""
     if progress:
-        progress("done", result.rows_total, result.rows_total)
-    return result
+        progress("copy", 0, len(valid))
+    t = time.perf_counter()
+    _copy_events(conn, valid, batch_id)
+    result.timings["copy_events"] = time.perf_counter() - t
+    if progress:
+        progress("copy", len(valid), len(valid))
+        progress("apply", 0, len(valid))
+    t = time.perf_counter()
+    applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s)", (batch_id,)).fetchone()
+    result.timings["apply"] = time.perf_counter() - t
+    result.rows_inserted, result.rows_updated, linked, written, deleted = applied
+    details.update({"transitions_linked": linked, "agent_rows_written": written, "agent_rows_deleted": deleted})
 
 
-def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-               batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
-               sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
-               attempt_log: list[str]) -> ImportResult:
-    """The load transaction (retried as a whole)."""
-    with conn.transaction():
-        if sha256 and not validate_only:
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                         (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
-            original = find_duplicate(conn, sha256, target)
-            if original is not None:
-                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
-                                        target=target, source=source, batch_id=batch_id)
-        if writes:
-            previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
-            conn.execute("LOCK TABLE " + ", ".join(f"ONLY {t}" for t in AGENT_TABLES) + " IN ROW EXCLUSIVE MODE")
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
-            if progress:
-                progress("copy", 0, len(valid))
-            t = time.perf_counter()
-            _copy_events(conn, valid, batch_id)
-            result.timings["copy_events"] = time.perf_counter() - t
-            if progress:
-                progress("copy", len(valid), len(valid))
-                progress("apply", 0, len(valid))
-            t = time.perf_counter()
-            applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s)", (batch_id,)).fetchone()
-            result.timings["apply"] = time.perf_counter() - t
-            result.rows_inserted, result.rows_updated, linked, written, deleted = applied
-            details.update({"transitions_linked": linked, "agent_rows_written": written,
-                            "agent_rows_deleted": deleted})
-            result.status = "completed_with_errors" if result.errors else "completed"
-        elif validate_only and result.status != "rejected":
-            result.status = "validated"
-            result.rows_updated = _predict(conn, valid)
-            result.rows_inserted = len(valid) - result.rows_updated
-        elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
-            result.status = "completed_with_errors" if result.errors else "completed"
-        _copy_errors(conn, batch_id, result.errors)
-        if attempt_log:
-            details["retries"] = list(attempt_log)
-        details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
-        _finish_batch(conn, batch_id, result, details)
-    return result
+def load_validated_events(conn: psycopg.Connection, validation: EventValidation, target: Target, *,
+                          details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
+    """Write one validated agent state file through the audited load (``loader.load_rows``);
+    raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
+    return load_rows(conn, validation, target, AGENT_STATES,
+                     details={**(details or {}), "time_zone": target.time_zone}, **options)
 
 
-def _predict(conn: psycopg.Connection, valid: pd.DataFrame) -> int:
+def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
     """How many accepted events would replace a current version (validate-only)."""
     if not len(valid):
         return 0
@@ -327,7 +234,7 @@ def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str
         validation = validate_file(conn, raw, insp.target)
     except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
         failed = steps._failed(conn, insp, exc, source)
-        _mark_kind(conn, failed.import_batch_id)
+        mark_kind(conn, failed.import_batch_id, KIND)
         raise failed from exc
     details: dict[str, Any] = {"landing_file": insp.where} if insp.where else {}
     details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
@@ -348,8 +255,12 @@ def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: 
 
 def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
     """A rejected or duplicate agent state file: its batch carries kind agent_states too."""
-    _mark_kind(conn, run.result.import_batch_id)
+    mark_kind(conn, run.result.import_batch_id, KIND)
     return run
+
+
+AGENT_STATES = LoadKind(name=KIND, tables=AGENT_TABLES, plan=_plan_partitions, write=_write_events,
+                        predict=_predict)
 
 
 __all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",

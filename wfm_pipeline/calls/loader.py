@@ -45,9 +45,7 @@ from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import (
-    _FILE_LOCK_CLASS, ImportFailedError, ImportResult, LoadPolicy, Progress, Target, _check_accounting,
-    _copy_errors, _create_partitions, _failed_result, _finish_batch, _start_batch, _with_retries, describe_failure,
-    find_duplicate, record_duplicate, record_failure, require_idle,
+    ImportResult, LoadKind, LoadPolicy, Progress, Target, load_rows, mark_kind, require_idle,
 )
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.calls.reader import parse_call_file
@@ -64,14 +62,6 @@ _COPY_COLUMNS = ("offered_at", "service_id", "call_id", "answered_at", "ended_at
 def groups_of(conn: psycopg.Connection, service_id: int) -> dict[str, int]:
     """Group code -> group id of a service (the ``group`` column names groups by code)."""
     return dict(conn.execute("SELECT code, group_id FROM wfm.groups WHERE service_id = %s", (service_id,)).fetchall())
-
-
-def _mark_calls(conn: psycopg.Connection, batch_id: uuid.UUID | None) -> None:
-    """The batch carries call records (import_batches.kind), in a transaction of its own."""
-    if batch_id is None or conn.closed or conn.broken:
-        return
-    with conn.transaction():
-        conn.execute("UPDATE wfm.import_batches SET kind = 'calls' WHERE import_batch_id = %s", (batch_id,))
 
 
 # ---------------------------------------------------------------- COPY text
@@ -202,112 +192,28 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------- load
-def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, target: Target, *,
-                         file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
-                         validate_only: bool = False, progress: Progress | None = None, source: str = "file",
-                         policy: LoadPolicy | None = None, details: dict[str, Any] | None = None) -> ImportResult:
-    """Write one validated call-record file (module docstring); raises ``ImportFailedError``
-    (after recording the ``failed`` batch) when the load fails."""
-    require_idle(conn)
-    policy = policy or LoadPolicy.from_settings()
-    t0 = time.perf_counter()
-    result = ImportResult(
-        file=file or file_name, status="running", rows_total=validation.rows_total,
-        rows_rejected=validation.rejected, rows_skipped=validation.skipped, errors=list(validation.errors),
-        first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
-        service=target.service_code, months=validation.months,
-        timings={"validate": validation.timings.get("total", 0.0)})
-    details = {**(details or {}), "kind": "calls", "time_zone": validation.time_zone, "strict": strict,
-               "validate_only": validate_only}
-    attempt_log: list[str] = []
-    batch_id: uuid.UUID | None = None
-    try:
-        batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
-        _mark_calls(conn, batch_id)
-        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
-        details["months"] = result.months
-        if file_error is None and strict and result.rows_rejected > 0:
-            file_error = RowError.of(None, None, E.STRICT_MODE, None, rejected=result.rows_rejected,
-                                     total=result.rows_total, valid=len(valid))
-        if file_error is not None:
-            result.status = "rejected"
-            result.rows_rejected = result.rows_total - result.rows_skipped
-            result.errors.append(file_error)
-            result.error_message = file_error.message
-            result.first_interval = result.last_interval = None
-        writes = file_error is None and not validate_only and len(valid) > 0
-        t = time.perf_counter()
-        if writes and missing:
-            details["partitions_created"] = _with_retries(
-                conn, policy, "partitions", attempt_log,
-                lambda: _create_partitions(conn, missing, policy, CALL_TABLES))
-        result.timings["partitions"] = time.perf_counter() - t
-        loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
-            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
-            file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
-            attempt_log=attempt_log))
-    except Exception as exc:
-        reason = describe_failure(exc, attempt_log)
-        failed = _failed_result(result, reason)
-        failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
-                                                target=target, source=source, result=failed)
-        _mark_calls(conn, failed.import_batch_id)
-        raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
-                                failed.import_batch_id, failed) from exc
-    if loaded is not result:  # a duplicate found under the lock
-        return loaded
-    result.import_batch_id = batch_id
-    result.timings["load"] = time.perf_counter() - t0
-    _check_accounting(result)
+def _write_calls(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+    """COPY the calls, then derive intervals and agent activity (apply_call_records_batch)."""
+    t = time.perf_counter()
+    _copy_calls(conn, call_copy_chunks(valid, target, batch_id), len(valid), progress)
+    result.timings["copy_calls"] = time.perf_counter() - t
     if progress:
-        progress("done", result.rows_total, result.rows_total)
-    return result
+        progress("apply", 0, len(valid))
+    t = time.perf_counter()
+    applied = conn.execute("SELECT * FROM wfm.apply_call_records_batch(%s)", (batch_id,)).fetchone()
+    result.timings["apply"] = time.perf_counter() - t
+    (result.rows_inserted, result.rows_updated, iv_ins, iv_upd, iv_del, ag_w, ag_d) = applied
+    details.update({"intervals_inserted": iv_ins, "intervals_updated": iv_upd, "intervals_deleted": iv_del,
+                    "agent_rows_written": ag_w, "agent_rows_deleted": ag_d})
 
 
-def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-               batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
-               sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
-               attempt_log: list[str]) -> ImportResult:
-    """Steps 1-5 of the module docstring: one transaction (retried as a whole)."""
-    with conn.transaction():
-        if sha256 and not validate_only:
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                         (_FILE_LOCK_CLASS, f"{sha256}/{target.service_id}/{target.group_id}"))
-            original = find_duplicate(conn, sha256, target)
-            if original is not None:
-                return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
-                                         target=target, source=source, batch_id=batch_id)
-        if writes:
-            previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
-            conn.execute("LOCK TABLE " + ", ".join(f"ONLY {t}" for t in CALL_TABLES) + " IN ROW EXCLUSIVE MODE")
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
-            t = time.perf_counter()
-            _copy_calls(conn, call_copy_chunks(valid, target, batch_id), len(valid), progress)
-            result.timings["copy_calls"] = time.perf_counter() - t
-            if progress:
-                progress("apply", 0, len(valid))
-            t = time.perf_counter()
-            applied = conn.execute("SELECT * FROM wfm.apply_call_records_batch(%s)", (batch_id,)).fetchone()
-            result.timings["apply"] = time.perf_counter() - t
-            (result.rows_inserted, result.rows_updated, iv_ins, iv_upd, iv_del, ag_w, ag_d) = applied
-            details.update({"intervals_inserted": iv_ins, "intervals_updated": iv_upd, "intervals_deleted": iv_del,
-                            "agent_rows_written": ag_w, "agent_rows_deleted": ag_d})
-            result.status = "completed_with_errors" if result.errors else "completed"
-        elif validate_only and result.status != "rejected":
-            result.status = "validated"
-            result.rows_updated = _predict(conn, valid, target)
-            result.rows_inserted = len(valid) - result.rows_updated
-        elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
-            result.status = "completed_with_errors" if result.errors else "completed"
-        if progress:
-            progress("errors", 0, len(result.errors))
-        _copy_errors(conn, batch_id, result.errors)
-        if attempt_log:
-            details["retries"] = list(attempt_log)
-        details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
-        _finish_batch(conn, batch_id, result, details)
-    return result
+def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, target: Target, *,
+                         details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
+    """Write one validated call-record file through the audited load (``loader.load_rows``);
+    raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
+    return load_rows(conn, validation, target, CALLS,
+                     details={**(details or {}), "time_zone": validation.time_zone}, **options)
 
 
 def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
@@ -360,7 +266,7 @@ def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str 
         validation = validate_calls(raw, insp.target.time_zone, groups, service=insp.target.service_code)
     except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
         failed = steps._failed(conn, insp, exc, source)
-        _mark_calls(conn, failed.import_batch_id)
+        mark_kind(conn, failed.import_batch_id, CALLS.name)
         raise failed from exc
     details = {"landing_file": insp.where} if insp.where else {}
     details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
@@ -379,5 +285,8 @@ def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: s
 
 def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
     """A rejected or duplicate call-record file: its batch carries kind calls too."""
-    _mark_calls(conn, run.result.import_batch_id)
+    mark_kind(conn, run.result.import_batch_id, CALLS.name)
     return run
+
+
+CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
