@@ -24,7 +24,6 @@ version (same service, agent and time); ``rows_total = inserted + updated + reje
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 import uuid
@@ -38,14 +37,13 @@ import psycopg
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.errors import ArgusFileError, RowError
-from wfm_pipeline.argus.landing import Folders
+from wfm_pipeline.argus.errors import RowError
 from wfm_pipeline.argus.loader import (
-    ImportResult, LoadKind, LoadPolicy, Progress, Target, load_rows, mark_kind, require_idle,
+    ImportResult, LoadKind, Progress, Target, load_rows,
 )
-from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
+from wfm_pipeline.calls.files import RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
 from wfm_pipeline.calls.validate import _parse_time, _text
 from wfm_pipeline.db import partitions
@@ -205,45 +203,10 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
 
 
 # ---------------------------------------------------------------- one file, end to end
-def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool = False,
-                   validate_only: bool = False, progress: Progress | None = None, source: str = "file",
-                   policy: LoadPolicy | None = None, encoding: str | None = None, content: FileContent | None = None,
-                   folders: Folders | None = None) -> steps.FileRun:
-    """Import one agent state file: the Argus import's steps (``argus.steps``: inspect, reject,
-    file_away) around this module's parse, validation and load. File-level problems (unreadable,
-    missing columns, no rows, unknown service) give a ``rejected`` result, recorded as such; any
-    other failure raises ``ImportFailedError`` after recording a ``failed`` batch."""
-    require_idle(conn)
-    path = Path(path)
-    started = time.perf_counter()
-    insp = steps.Inspection(path)
-    try:
-        insp = steps.inspect(conn, path, service_code, None, content=content, folders=folders)
-        if insp.error is not None:
-            return _marked(conn, steps.reject(conn, insp, folders=folders, source=source))
-        if insp.duplicate_of is not None and not validate_only:
-            return _marked(conn, steps._duplicate(conn, insp, folders, source))
-        try:
-            raw = parse_agent_file(insp.content, insp.file_name, encoding=encoding)
-        except ArgusFileError as exc:
-            return _marked(conn, steps.reject(conn, insp, exc.error, folders=folders, source=source))
-        parsed = time.perf_counter()
-        insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
-        if progress:
-            progress("validate", 0, raw.rows_total)
-        validation = validate_file(conn, raw, insp.target)
-    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
-        failed = steps._failed(conn, insp, exc, source)
-        mark_kind(conn, failed.import_batch_id, KIND)
-        raise failed from exc
-    details: dict[str, Any] = {"landing_file": insp.where} if insp.where else {}
-    details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
-    result = load_validated_events(conn, validation, insp.target, file_name=insp.file_name, sha256=insp.sha256,
-                                   file=str(path), strict=strict, validate_only=validate_only, progress=progress,
-                                   source=source, policy=policy, details=details)
-    result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
-    moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
-    return steps.FileRun(insp, result, None, moved)
+def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str | None,
+                   **options: Any) -> steps.FileRun:
+    """Import one agent state file (``files.run_record_file``: read once, reject, load, file away)."""
+    return run_record_file(conn, path, service_code, AGENT_FILES, **options)
 
 
 def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str, *_: Any,
@@ -253,14 +216,13 @@ def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: 
     return run_agent_file(conn, path, service_code, **options).result
 
 
-def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
-    """A rejected or duplicate agent state file: its batch carries kind agent_states too."""
-    mark_kind(conn, run.result.import_batch_id, KIND)
-    return run
-
 
 AGENT_STATES = LoadKind(name=KIND, tables=AGENT_TABLES, plan=_plan_partitions, write=_write_events,
                         predict=_predict)
+
+
+AGENT_FILES = RecordFileKind(KIND, lambda content, name, encoding: parse_agent_file(content, name, encoding=encoding),
+                             validate_file, load_validated_events)
 
 
 __all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",

@@ -28,7 +28,6 @@ intervals and agent rows written are in the batch's ``details``.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 import uuid
@@ -41,13 +40,12 @@ import pandas as pd
 import psycopg
 
 from wfm_pipeline.argus import errors as E
-from wfm_pipeline.argus.errors import ArgusFileError, RowError
+from wfm_pipeline.argus.errors import RowError
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import (
-    ImportResult, LoadKind, LoadPolicy, Progress, Target, load_rows, mark_kind, require_idle,
+    ImportResult, LoadKind, Progress, Target, load_rows,
 )
-from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.calls.files import RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
 from wfm_pipeline.db import partitions
@@ -232,50 +230,15 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
 
 
 # ---------------------------------------------------------------- one file, end to end
-def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool = False,
-                  validate_only: bool = False, progress: Progress | None = None, source: str = "file",
-                  policy: LoadPolicy | None = None, encoding: str | None = None, content: FileContent | None = None,
-                  folders: Folders | None = None) -> steps.FileRun:
-    """Import one call-record file: the Argus import's steps (``argus.steps``: inspect - read and
-    hash once, service, duplicate -, reject, file_away) around this module's parse, validation
-    and load. File-level problems (unreadable, missing columns, no rows, unknown service) give a
-    ``rejected`` result, recorded as such; any other failure raises ``ImportFailedError`` after
-    recording a ``failed`` batch (when the database is reachable)."""
-    require_idle(conn)
-    path = Path(path)
-    started = time.perf_counter()
-    insp = steps.Inspection(path)
-    try:
-        if progress:
-            progress("read", 0, 1)
-        insp = steps.inspect(conn, path, service_code, None, content=content, folders=folders)
-        if insp.error is not None:
-            return _marked(conn, steps.reject(conn, insp, folders=folders, source=source))
-        if insp.duplicate_of is not None and not validate_only:
-            return _marked(conn, steps._duplicate(conn, insp, folders, source))
-        try:
-            raw = parse_call_file(insp.content, insp.file_name, encoding=encoding)
-        except ArgusFileError as exc:
-            return _marked(conn, steps.reject(conn, insp, exc.error, folders=folders, source=source))
-        parsed = time.perf_counter()
-        insp.content = dataclasses.replace(insp.content, data=None)  # parsed: the bytes are not needed again
-        if progress:
-            progress("validate", 0, raw.rows_total)
-        groups = groups_of(conn, insp.target.service_id)
-        conn.rollback()
-        validation = validate_calls(raw, insp.target.time_zone, groups, service=insp.target.service_code)
-    except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
-        failed = steps._failed(conn, insp, exc, source)
-        mark_kind(conn, failed.import_batch_id, CALLS.name)
-        raise failed from exc
-    details = {"landing_file": insp.where} if insp.where else {}
-    details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))
-    result = load_validated_calls(conn, validation, insp.target, file_name=insp.file_name, sha256=insp.sha256,
-                                  file=str(path), strict=strict, validate_only=validate_only, progress=progress,
-                                  source=source, policy=policy, details=details)
-    result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
-    moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
-    return steps.FileRun(insp, result, validation, moved)
+def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:
+    groups = groups_of(conn, target.service_id)
+    conn.rollback()
+    return validate_calls(raw, target.time_zone, groups, service=target.service_code)
+
+
+def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, **options: Any) -> steps.FileRun:
+    """Import one call-record file (``files.run_record_file``: read once, reject, load, file away)."""
+    return run_record_file(conn, path, service_code, CALL_FILES, **options)
 
 
 def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: str, **options: Any) -> ImportResult:
@@ -283,10 +246,7 @@ def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: s
     return run_call_file(conn, path, service_code, **options).result
 
 
-def _marked(conn: psycopg.Connection, run: steps.FileRun) -> steps.FileRun:
-    """A rejected or duplicate call-record file: its batch carries kind calls too."""
-    mark_kind(conn, run.result.import_batch_id, CALLS.name)
-    return run
-
 
 CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
+CALL_FILES = RecordFileKind("calls", lambda content, name, encoding: parse_call_file(content, name, encoding=encoding),
+                            _validate, load_validated_calls)
