@@ -27,6 +27,7 @@ from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus import reader as argus_reader
 from wfm_pipeline.argus.errors import ArgusFileError
 from wfm_pipeline.argus.limits import ReaderLimits, check_xls, check_xlsx
+from wfm_pipeline.settings import get_settings
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.calls.reader import _clean, _header_name, _read_csv
 
@@ -90,24 +91,9 @@ def read_agent_file(path: str | Path, *, encoding: str | None = None,
 def parse_agent_file(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
                      limits: ReaderLimits | None = None) -> RawEvents:
     """The rows of an agent state file read once (``argus.reader.read_file``); raises ``ArgusFileError``."""
-    limits = limits or ReaderLimits.from_settings()
-    if isinstance(content, FileContent):
-        name = name or content.name
-        if content.too_large or content.size > limits.max_file_bytes:
-            raise argus_reader._too_large(name, content.size, limits)
-        if content.data is None:
-            raise ValueError(f"{name}: read with keep=False; nothing to parse")
-        data = content.data
-    else:
-        data = content
-    if name is None:
-        raise ValueError("parse_agent_file needs the file name (its suffix decides the format)")
-    suffix = argus_reader._check_suffix(name)
+    data, name, suffix, limits = argus_reader.unwrap_content(content, name, limits)
     if suffix in argus_reader.CSV_SUFFIXES:
-        if encoding is None:
-            from wfm_pipeline.settings import get_settings
-
-            encoding = get_settings().csv_encoding
+        encoding = encoding or get_settings().csv_encoding
         records = _read_csv(argus_reader._decode(data, name, encoding), name, limits)
     else:
         (check_xls if suffix == ".xls" else check_xlsx)(data, name, limits)

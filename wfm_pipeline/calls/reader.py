@@ -31,6 +31,7 @@ import pandas as pd
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus import reader as argus_reader
 from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.settings import get_settings
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.argus.limits import ReaderLimits, check_dimensions, check_xls, check_xlsx
 
@@ -68,24 +69,9 @@ def parse_call_file(content: FileContent | bytes, name: str | None = None, *, en
                     limits: ReaderLimits | None = None) -> RawCalls:
     """``read_call_file`` on bytes already read (``argus.reader.read_file``: the file is read
     and hashed once)."""
-    limits = limits or ReaderLimits.from_settings()
-    if isinstance(content, FileContent):
-        name = name or content.name
-        if content.too_large or content.size > limits.max_file_bytes:
-            raise argus_reader._too_large(name, content.size, limits)
-        if content.data is None:
-            raise ValueError(f"{name}: read with keep=False; nothing to parse")
-        data = content.data
-    else:
-        data = content
-    if name is None:
-        raise ValueError("parse_call_file needs the file name (its suffix decides the format)")
-    suffix = argus_reader._check_suffix(name)
+    data, name, suffix, limits = argus_reader.unwrap_content(content, name, limits)
     if suffix in argus_reader.CSV_SUFFIXES:
-        if encoding is None:
-            from wfm_pipeline.settings import get_settings
-
-            encoding = get_settings().csv_encoding
+        encoding = encoding or get_settings().csv_encoding
         text = argus_reader._decode(data, name, encoding)
         del data
         records = _read_csv(text, name, limits)
