@@ -1,4 +1,13 @@
-"""Dagster assets of the Argus file import (group ``ingest``), thin over ``wfm_pipeline.argus.steps``.
+"""Dagster assets of the file imports (group ``ingest``), thin over ``wfm_pipeline.argus.steps`` and
+``wfm_pipeline.calls.files``.
+
+Three kinds of landed file share one mechanism (``FileImport``, built by ``file_import_asset``):
+Argus exports (below), call records (``call_raw_file`` -> ``call_validated`` -> ``call_import_batch``,
+partitions ``call_files``; reports contact_statistics and agent_activity months) and agent states
+(``agent_states_*``, partitions ``agent_state_files``; reports agent_activity months). The record
+kinds run ``files.run_record_file`` (with its ANALYZE step) and judge the ``agent_activity`` checks
+for the months they wrote (``defs.activity``). What follows describes the Argus kind; the others
+differ only where said.
 
 Per landed file (dynamic partitions ``argus_files``), ONE step materializes three assets::
 
