@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from wfm_pipeline.defs import agents, automation, forecasting, health, ingest, sensors, warehouse
+from wfm_pipeline.defs import activity, agents, automation, forecasting, health, ingest, sensors, warehouse
 from wfm_pipeline.defs.resources import WfmDatabase
 
-DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs, ingest.defs, health.defs, agents.defs]
+DOMAINS: list[dg.Definitions] = [warehouse.defs, forecasting.defs, ingest.defs, health.defs, agents.defs,
+                                 activity.defs]
 
 defs = dg.Definitions.merge(
     *DOMAINS,

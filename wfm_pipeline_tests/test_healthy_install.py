@@ -2,7 +2,8 @@
 
 Six weeks of plausible history for a small service (about 1,300 calls a day, far below the
 100,000 the install is sized for by default), imported as Argus files through the file assets
-(validated, loaded, analyzed), the views refreshed and the forecasts made by their assets, yesterday's
+(validated, loaded, analyzed), a day of call records and agent states through their file assets
+(intervals and agent activity derived, their checks judged), the views refreshed and the forecasts made by their assets, yesterday's
 plan versus actual, then the daily health job and the partition check: zero WARN, zero ERROR. Before issue 12 the same data
 WARNed on capacity ("1308 vs 100 000 calls/day") and on parent statistics ("- vs 8 days").
 """
@@ -19,11 +20,12 @@ from wfm_pipeline.bench import forecast_data as generator
 from wfm_pipeline.definitions import defs
 from wfm_pipeline.defs.agents import plan_vs_actual_day
 from wfm_pipeline.defs.forecasting import forecasts
-from wfm_pipeline.defs.ingest import argus_file_import
+from wfm_pipeline.defs.ingest import agent_states_file_import, argus_file_import, call_file_import
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.defs.warehouse import VIEW_ASSETS
 from wfm_pipeline.argus import landing
 from wfm_pipeline.settings import get_settings
+from wfm_pipeline_tests import agent_data, call_data
 from wfm_pipeline_tests.argus_files import write_csv
 
 # Timings can WARN on a machine busy with other work (p95 above half an SLA); such a row is
@@ -94,6 +96,20 @@ def test_every_check_passes_on_a_healthy_small_install(wfm_env, db_url, conn) ->
             instance.add_dynamic_partitions("argus_files", [key])
             assert dg.materialize([argus_file_import], partition_key=key, instance=instance,
                                   resources=resources).success
+        # A day of call records and agent states (calls/ and agents/ folders) three days ago: they
+        # replace the Argus figures of the intervals with calls, fill agent_activity, and judge it.
+        day = today - timedelta(days=3)
+        record_files = [
+            (call_file_import, "calls", "call_files", call_data.write_csv(
+                landing.service_folder(settings.landing_dir, "SMALL", kind="calls") / "calls.csv",
+                call_data.generate(5, "UTC", [day], 200, agents=6, groups=("G1", "G1")))),
+            (agent_states_file_import, "agent_states", "agent_state_files", agent_data.write_csv(
+                landing.service_folder(settings.landing_dir, "SMALL", kind="agent_states") / "agents.csv",
+                agent_data.generate_shifts(5, "UTC", [day], 6, night_share=0.0)))]
+        for asset, kind, partitions, path in record_files:
+            key = landing.partition_key("SMALL", None, path.name, file_sha256(path), kind=kind)
+            instance.add_dynamic_partitions(partitions, [key])
+            assert dg.materialize([asset], partition_key=key, instance=instance, resources=resources).success
         assert dg.materialize(VIEW_ASSETS, instance=instance, resources=resources).success
         assert dg.materialize([forecasts], instance=instance, resources=resources).success
         # Plan versus actual for the last day with data (no agent states here: nothing understaffed).

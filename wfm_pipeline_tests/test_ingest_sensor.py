@@ -183,10 +183,12 @@ def test_the_sensor_targets_the_partitioned_file_import_job() -> None:
     from wfm_pipeline.definitions import defs
 
     sensor = defs.resolve_sensor_def("argus_landing_sensor")
-    assert sensor.job_name == "argus_file_import"
+    # one sensor, one job per kind of landed file (Argus, calls/, agents/)
+    assert {t.job_name for t in sensor.targets} == {"argus_file_import", "call_file_import", "agent_states_file_import"}
     assert sensor.minimum_interval_seconds <= 30  # a new file becomes a run within a minute
-    job = defs.resolve_job_def("argus_file_import")
-    assert job.partitions_def.name == "argus_files"
+    for job, partitions in (("argus_file_import", "argus_files"), ("call_file_import", "call_files"),
+                            ("agent_states_file_import", "agent_state_files")):
+        assert defs.resolve_job_def(job).partitions_def.name == partitions
 
 
 # ------------------------------------------------------------------ hardening (issue 9)

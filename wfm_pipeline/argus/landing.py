@@ -1,15 +1,25 @@
-"""The landing folder: finding Argus files, naming them, moving them (plain Python, no Dagster).
+"""The landing folder: finding Argus, call-record and agent-state files, naming them, moving
+them (plain Python, no Dagster).
 
 Layout::
 
-    $WFM_LANDING_DIR/<service_code>/[<group_code>/]<file>.xlsx|.xls|.csv   dropped by users
+    $WFM_LANDING_DIR/<service_code>/[<group_code>/]<file>.xlsx|.xls|.csv   Argus interval exports
+    $WFM_LANDING_DIR/<service_code>/calls/<file>.csv|.xlsx                 call records of the service
+    $WFM_LANDING_DIR/<service_code>/agents/<file>.csv|.xlsx                agent state events of the service
     $WFM_HOME/archive/<service_code>/<yyyy>/<mm>/<file>                     imported (kept)
     $WFM_HOME/rejected/<service_code>/[<group_code>/]<file>                 not imported, and
     $WFM_HOME/rejected/.../<file>.errors.csv                                 why
 
-A file is identified by its *partition key* ``<service>/<group or _>/<name>@<sha256[:12]>``:
-readable in the Dagster UI, stable for the same content, and different for a corrected file
-of the same name.
+A file is identified by its *partition key* ``<service>/<group or _>/<name>@<sha256[:12]>``
+(``<service>/calls/...`` and ``<service>/agents/...`` for the other kinds): readable in the
+Dagster UI, stable for the same content, and different for a corrected file of the same name.
+
+**Kinds.** ``calls`` and ``agents`` are *reserved folder names* (``KIND_FOLDERS``): directly
+under a service folder they hold that service's call-record and agent-state files, never a
+group's Argus files. Everything else about a file (settling, reading, naming, archive/ and
+rejected/) is the same for every kind; ``LandedFile.kind`` and ``FileKey.kind`` say which import
+takes it. A service that really has a group coded ``calls`` or ``agents`` is ambiguous: the
+landing sensor leaves such files where they are and says why (``reserved_folder_conflict``).
 
 **What counts as a landing file.** An entry with an Argus name (``.xlsx``/``.xls``/``.csv``, not
 hidden, not an Excel lock file) that is
@@ -63,6 +73,11 @@ NO_GROUP = "_"  # group part of a partition key for service-level files (not a l
 SHA_PREFIX_LEN = 12
 MAX_NAME_LEN = 80  # characters; 80 x 3 UTF-8 bytes + "@sha" stays a legal file name (IO manager paths)
 MAX_NAME_BYTES = 240  # ... and never more UTF-8 bytes than this (4-byte characters)
+ARGUS = "argus"  # the kind of a file in <service>/ or <service>/<group>/
+# Reserved folder names directly under a service folder -> the kind of the files they hold
+# (the import_batches.kind of their batches: calls, agent_states).
+KIND_FOLDERS: dict[str, str] = {"calls": "calls", "agents": "agent_states"}
+FOLDER_OF_KIND: dict[str, str] = {kind: folder for folder, kind in KIND_FOLDERS.items()}
 ERRORS_CSV_COLUMNS = ("file", "row", "column", "code", "message", "value")
 ERRORS_SUFFIX = ".errors.csv"
 _STAMP_FORMAT = "%Y%m%dT%H%M%S%f"                       # rejected/ clash suffix: 21 characters
@@ -113,6 +128,7 @@ class LandedFile:
     group_code: str | None
     size: int
     mtime_ns: int
+    kind: str = ARGUS         # ARGUS, or a value of KIND_FOLDERS (the file lies in that reserved folder)
 
     @property
     def misplaced(self) -> bool:
@@ -141,6 +157,12 @@ class FileKey:
     group_code: str | None
     name: str        # the safe file name
     sha_prefix: str
+    kind: str = ARGUS
+
+    @property
+    def folder(self) -> str:
+        """The file's folder below the service folder: the group, the kind's reserved folder, or ''."""
+        return FOLDER_OF_KIND.get(self.kind) or self.group_code or ""
 
 
 class NotALandingFile(Exception):
@@ -192,7 +214,8 @@ def entry_stat(path: Path, root: Path) -> os.stat_result:
 def scan(landing_dir: Path) -> LandingScan:
     """Landing files under ``landing_dir`` (sorted by relative path) and the skipped entries.
 
-    ``<service>/<file>`` and ``<service>/<group>/<file>`` are well placed; a file directly in
+    ``<service>/<file>`` and ``<service>/<group>/<file>`` are well placed (``<service>/calls/<file>``
+    and ``<service>/agents/<file>`` too, with their ``kind`` and no group); a file directly in
     the landing folder or nested deeper is returned with ``service_code=None`` so the caller
     can reject it with an explanation instead of ignoring it forever. Walks with
     ``os.scandir`` without following symlinks; hidden folders are not entered.
@@ -231,8 +254,10 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
         except FileNotFoundError:  # moved away while we looked
             continue
         service, group = (parts + (None, None))[:2] if 1 <= len(parts) <= 2 else (None, None)
-        out.files.append(LandedFile(path=Path(entry.path), rel=rel, service_code=service, group_code=group,
-                                    size=st.st_size, mtime_ns=st.st_mtime_ns))
+        kind = KIND_FOLDERS.get(group, ARGUS) if service is not None else ARGUS
+        out.files.append(LandedFile(path=Path(entry.path), rel=rel, service_code=service,
+                                    group_code=None if kind != ARGUS else group, size=st.st_size,
+                                    mtime_ns=st.st_mtime_ns, kind=kind))
 
 
 def scan_landing(landing_dir: Path) -> list[LandedFile]:
@@ -240,12 +265,19 @@ def scan_landing(landing_dir: Path) -> list[LandedFile]:
     return scan(landing_dir).files
 
 
-def service_folder(landing_dir: Path, service_code: str, group_code: str | None = None) -> Path:
-    """Create (if missing) and return ``<landing>/<service>/[<group>/]``, where the sensor looks.
+def service_folder(landing_dir: Path, service_code: str, group_code: str | None = None, *,
+                   kind: str = ARGUS) -> Path:
+    """Create (if missing) and return ``<landing>/<service>/[<group>/]``, where the sensor looks
+    (``<landing>/<service>/calls/`` or ``.../agents/`` for ``kind`` calls or agent_states).
 
     Service and group codes are path-safe by their CHECK constraints (letters, digits, ``_.-``,
-    never starting with a dot), so they are used as folder names as they are.
+    never starting with a dot), so they are used as folder names as they are. A group coded like a
+    reserved folder (``calls``, ``agents``) gets no folder of its own: ``reserved_folder_conflict``.
     """
+    if kind != ARGUS:
+        if group_code is not None:
+            raise ValueError(f"{kind} files belong to a service, not to a group ({group_code!r})")
+        group_code = FOLDER_OF_KIND[kind]
     for code in (service_code, group_code):
         if code is not None and (not code or code.startswith(".") or "/" in code or "\\" in code):
             raise ValueError(f"{code!r} cannot name a landing folder")
@@ -254,6 +286,17 @@ def service_folder(landing_dir: Path, service_code: str, group_code: str | None 
         folder = folder / group_code
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def reserved_folder_conflict(service_code: str, folder: str) -> str:
+    """Why a file in ``<service>/<folder>/`` is left alone when the service has a group coded like
+    the reserved folder: the folder cannot say whether it holds that group's Argus exports or the
+    service's call-record / agent-state files, and guessing would import one as the other."""
+    what = "call-record" if KIND_FOLDERS[folder] == "calls" else "agent-state"
+    return (f"service {service_code} has a group coded {folder!r}, but {service_code}/{folder}/ is reserved for the "
+            f"service's {what} files: left in place, nothing imported. Rename the group, or import the file "
+            f"with `wfm import --service {service_code} --group {folder}` (Argus) or "
+            f"`--kind {'calls' if folder == 'calls' else 'agent-states'}`")
 
 
 def open_within(path: Path, root: Path) -> BinaryIO:
@@ -302,8 +345,14 @@ def safe_name(name: str) -> str:
     return cleaned
 
 
-def partition_key(service_code: str, group_code: str | None, file_name: str, sha256: str) -> str:
-    """``<service>/<group or _>/<safe name>@<sha256[:12]>``."""
+def partition_key(service_code: str, group_code: str | None, file_name: str, sha256: str, *,
+                  kind: str = ARGUS) -> str:
+    """``<service>/<group or _>/<safe name>@<sha256[:12]>``; for a call-record or agent-state file
+    (``kind``) the reserved folder stands where the group would: ``<service>/calls/...``."""
+    if kind != ARGUS:
+        if group_code is not None:
+            raise ValueError(f"{kind} files belong to a service, not to a group ({group_code!r})")
+        group_code = FOLDER_OF_KIND[kind]
     return f"{service_code}/{group_code or NO_GROUP}/{safe_name(file_name)}@{sha256[:SHA_PREFIX_LEN]}"
 
 
@@ -318,11 +367,16 @@ def run_key(key: str, earlier_attempts: int) -> str:
 
 
 def parse_partition_key(key: str) -> FileKey:
+    """The parts of a partition key; ``<service>/calls/...`` and ``<service>/agents/...`` name
+    files of those kinds (no group can be addressed through a reserved folder)."""
     match = _KEY.match(key)
     if not match:
         raise ValueError(
-            f"not an Argus file partition key: {key!r} (expected <service>/<group or _>/<file>@<sha256 prefix>)")
+            f"not an Argus file partition key (nor a call-record or agent-state one): {key!r} (expected "
+            "<service>/<group, _, calls or agents>/<file>@<sha256 prefix>)")
     group = match["group"]
+    if group in KIND_FOLDERS:
+        return FileKey(match["service"], None, match["name"], match["sha"], KIND_FOLDERS[group])
     return FileKey(match["service"], None if group == NO_GROUP else group, match["name"], match["sha"])
 
 
@@ -394,7 +448,7 @@ def locate_file(key: str | FileKey, landing_dir: Path, archive_dir: Path) -> Fil
     doc) are candidates: a FIFO or a symlink leading out is never opened.
     """
     key = parse_partition_key(key) if isinstance(key, str) else key
-    folder = landing_dir / key.service_code / (key.group_code or "")
+    folder = landing_dir / key.service_code / key.folder
     in_landing = (p for p in _regular_files(folder, landing_dir) if safe_name(p.name) == key.name)
     found = _matching(in_landing, key, landing_dir)
     if found:
@@ -416,7 +470,7 @@ def rejected_copies(key: str | FileKey, rejected_dir: Path) -> list[Path]:
     """Files in ``rejected/`` under the key's service/group folder with the key's name (what a
     re-executed run of a rejected file points the user to)."""
     key = parse_partition_key(key) if isinstance(key, str) else key
-    folder = rejected_dir / key.service_code / (key.group_code or "")
+    folder = rejected_dir / key.service_code / key.folder
     matches = _archive_matcher(key)
     try:
         names = [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]

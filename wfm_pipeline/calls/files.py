@@ -1,13 +1,18 @@
 """One file of per-call or per-agent records, end to end: the Argus import's steps
 (``argus.steps``: inspect - read and hash once, service, duplicate -, reject, file_away) around
 a kind's own parse, validation and audited load. Call-record and agent-state files differ only
-in those three callables and in their batch kind."""
+in those three callables and in their batch kind.
+
+``analyze=True`` (the Dagster file assets) adds the Argus import's ANALYZE step after a load that
+wrote rows: the month partitions the kind writes (``ANALYZED``) where autovacuum's rule is met,
+and their parents when never analyzed (``warehouse.maintenance.analyze_touched``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,17 @@ from wfm_pipeline.argus.errors import ArgusFileError
 from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import ImportResult, LoadPolicy, Progress, Target, mark_kind, require_idle
 from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.warehouse import maintenance
+from wfm_pipeline.warehouse.maintenance import AnalyzedPartition
 
+# Per batch kind: the column of ``validation.valid`` whose UTC months a load writes, and the
+# partitioned tables it writes (agent_activity may also get the month after a call's, for talk
+# and wrap-up that run past midnight at a month end: counted with the call's month).
+ANALYZED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "calls": ("offered_at", ("wfm.call_records", "wfm.contact_statistics", "wfm.contact_statistics_history",
+                             "wfm.agent_activity")),
+    "agent_states": ("at", ("wfm.agent_state_transitions", "wfm.agent_activity")),
+}
 
 @dataclasses.dataclass(frozen=True)
 class RecordFileKind:
@@ -31,10 +46,12 @@ class RecordFileKind:
 def run_record_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, kind: RecordFileKind, *,
                     strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
                     source: str = "file", policy: LoadPolicy | None = None, encoding: str | None = None,
-                    content: FileContent | None = None, folders: Folders | None = None) -> steps.FileRun:
+                    content: FileContent | None = None, folders: Folders | None = None,
+                    analyze: bool = False) -> steps.FileRun:
     """Import one file of ``kind``. File-level problems (unreadable, missing columns, no rows,
     unknown service) give a ``rejected`` result, recorded as such; any other failure raises
-    ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable)."""
+    ``ImportFailedError`` after recording a ``failed`` batch (when the database is reachable).
+    ``analyze``: refresh the statistics of the months written (module doc)."""
     require_idle(conn)
     path = Path(path)
     started = time.perf_counter()
@@ -70,6 +87,33 @@ def run_record_file(conn: psycopg.Connection, path: str | Path, service_code: st
     result = kind.load(conn, validation, insp.target, details=details, file_name=insp.file_name, sha256=insp.sha256,
                        file=str(path), strict=strict, validate_only=validate_only, progress=progress, source=source,
                        policy=policy)
+    analyzed: list[AnalyzedPartition] = []
+    analyze_error = None
+    if analyze:
+        analyzing = time.perf_counter()
+        analyzed, analyze_error = analyze_written(conn, kind.batch_kind, validation, result)
+        if analyzed:
+            result.timings["analyze"] = time.perf_counter() - analyzing
     result.timings = {"read": parsed - started, **result.timings, "total": time.perf_counter() - started}
     moved = steps.file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
-    return steps.FileRun(insp, result, validation, moved)
+    return steps.FileRun(insp, result, validation, moved, analyzed, analyze_error)
+
+
+def analyze_written(conn: psycopg.Connection, batch_kind: str, validation: Any, result: ImportResult) -> tuple[
+        list[AnalyzedPartition], str | None]:
+    """``steps.analyze`` for a record kind: after a load that wrote rows, ANALYZE the month
+    partitions of the kind's tables (``ANALYZED``) where the rows written meet autovacuum's rule,
+    and every never-analyzed parent. A failure is reported, not raised: the import is committed."""
+    if (batch_kind not in ANALYZED or result.status not in ("completed", "completed_with_errors")
+            or not result.rows_inserted + result.rows_updated):
+        return [], None
+    column, tables = ANALYZED[batch_kind]
+    loaded = set(result.months)
+    months = validation.valid[column].dt.tz_convert("UTC").dt.strftime("%Y-%m").value_counts()
+    rows = {date.fromisoformat(f"{m}-01"): int(n) for m, n in months.items() if m in loaded}
+    try:
+        return [a for table in tables for a in maintenance.analyze_touched(conn, table, rows)], None
+    except psycopg.Error as exc:
+        if not conn.closed and not conn.broken:
+            conn.rollback()
+        return [], f"ANALYZE after the import failed: {str(exc).strip()}"

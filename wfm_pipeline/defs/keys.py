@@ -15,13 +15,21 @@ ARGUS_RAW_FILE = dg.AssetKey("argus_raw_file")
 ARGUS_VALIDATED = dg.AssetKey("argus_validated")
 ARGUS_IMPORT_BATCH = dg.AssetKey("argus_import_batch")
 CONTACT_STATISTICS = dg.AssetKey("contact_statistics")
+# ingest: call-record and agent-state files, the same three steps (calls/ and agents/ folders)
+CALL_RAW_FILE = dg.AssetKey("call_raw_file")
+CALL_VALIDATED = dg.AssetKey("call_validated")
+CALL_IMPORT_BATCH = dg.AssetKey("call_import_batch")
+AGENT_STATES_RAW_FILE = dg.AssetKey("agent_states_raw_file")
+AGENT_STATES_VALIDATED = dg.AssetKey("agent_states_validated")
+AGENT_STATES_IMPORT_BATCH = dg.AssetKey("agent_states_import_batch")
 # warehouse: materialized views
 MV_HOURLY_STATS = dg.AssetKey("mv_hourly_stats")
 MV_DAILY_SERVICE_STATS = dg.AssetKey("mv_daily_service_stats")
 # forecasting: one multi-asset writes both
 CALL_FORECASTS = dg.AssetKey("call_forecasts")
 STAFFING_REQUIREMENTS = dg.AssetKey("staffing_requirements")
-# agents: plan versus actual per service and local day
+# agents: agent time per month (derived from call records and agent states); plan versus actual
+AGENT_ACTIVITY = dg.AssetKey("agent_activity")
 PLAN_VS_ACTUAL = dg.AssetKey("plan_vs_actual")
 # health: the database as a service (its SQL API's SLAs, security, the server's resources)
 WFM_DATABASE = dg.AssetKey("wfm_database")
@@ -30,6 +38,9 @@ WFM_DATABASE = dg.AssetKey("wfm_database")
 TABLES: dict[dg.AssetKey, str] = {
     ARGUS_IMPORT_BATCH: "wfm.import_batches",
     CONTACT_STATISTICS: "wfm.contact_statistics",
+    CALL_IMPORT_BATCH: "wfm.import_batches",
+    AGENT_STATES_IMPORT_BATCH: "wfm.import_batches",
+    AGENT_ACTIVITY: "wfm.agent_activity",
     MV_HOURLY_STATS: "wfm.mv_hourly_stats",
     MV_DAILY_SERVICE_STATS: "wfm.mv_daily_service_stats",
     CALL_FORECASTS: "wfm.forecasts",

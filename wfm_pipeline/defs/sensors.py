@@ -1,4 +1,6 @@
-"""``argus_landing_sensor``: one run of the file-import job per new, settled file in the landing folder.
+"""``argus_landing_sensor``: one run of the file-import job of its kind per new, settled file in
+the landing folder (Argus exports, call records in ``<service>/calls/``, agent states in
+``<service>/agents/``: ``ingest.FILE_IMPORTS``; one scan, one cursor, the same rules for every kind).
 
 Each tick:
 
@@ -7,7 +9,9 @@ Each tick:
    folder; see ``wfm_pipeline.argus.landing``). Every other entry with such a name (a FIFO, a
    device, a symlink to ``/dev/zero`` or out of the folder) is skipped, reported once as a
    warning (the cursor remembers it until it goes away or changes), never recorded as a batch,
-   and never blocks the tick;
+   and never blocks the tick. So are files in a reserved folder (``calls``, ``agents``) of a
+   service that has a group of that code (``landing.reserved_folder_conflict``): they stay
+   where they are and are looked at again once the group is renamed;
 2. compares every file's (size, mtime) with the previous tick's (kept in the JSON cursor):
    a file counts as *settled* once it is unchanged on a later tick at least
    ``WFM_LANDING_SETTLE_SECONDS`` (default 20 s) after it was first seen that way. A file
@@ -18,8 +22,9 @@ Each tick:
    (or outside a service folder, or unreadable) is handed to ``steps.reject`` (a ``rejected``
    batch, the file moved to ``rejected/`` with ``<file>.errors.csv``); content already imported
    for that service/group is handed to ``steps.file_away`` (archived without a run: its run key
-   is used up); every other file becomes a dynamic partition and a run request (strict import
-   when ``WFM_LANDING_STRICT`` is set). The sensor validates nothing and loads nothing. Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
+   is used up); every other file becomes a dynamic partition of its kind and a run request of
+   its kind's job (strict import when ``WFM_LANDING_STRICT`` is set). Rejected call-record and
+   agent-state files get a batch of their kind. The sensor validates nothing and loads nothing. Its ``run_key`` is the partition key, plus ``#<n>`` when ``n`` earlier imports of the
    same content for the same service/group were reverted, rejected or failed
    (``landing.run_key``): a file dropped again after ``wfm batches revert`` is imported again.
 
@@ -39,8 +44,8 @@ import psycopg
 
 from wfm_pipeline.argus import batches, landing, steps
 from wfm_pipeline.argus.errors import FILE_UNREADABLE
-from wfm_pipeline.defs.keys import ARGUS_RAW_FILE
-from wfm_pipeline.defs.ingest import OP_NAME, argus_file_import_job, argus_files_partitions
+from wfm_pipeline.argus.loader import mark_kind
+from wfm_pipeline.defs.ingest import FILE_IMPORTS, FILE_JOBS
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
@@ -121,25 +126,48 @@ def observe(files: list[landing.LandedFile], state: dict[str, Seen], now: float,
     return settled, new_state
 
 
+def reserved_conflicts(conn: psycopg.Connection, files: list[landing.LandedFile]) -> list[landing.SkippedEntry]:
+    """Files in a reserved folder of a service that has a group of that code (module doc)."""
+    in_reserved = [f for f in files if f.kind != landing.ARGUS]
+    if not in_reserved:
+        return []
+    clashes = set(conn.execute(
+        "SELECT s.code, g.code FROM wfm.groups g JOIN wfm.services s ON s.service_id = g.service_id "
+        "WHERE g.code = ANY(%s)", (list(landing.KIND_FOLDERS),)).fetchall())
+    conn.rollback()
+    folder = landing.FOLDER_OF_KIND
+    return [landing.SkippedEntry(f.rel, landing.reserved_folder_conflict(f.service_code, folder[f.kind]))
+            for f in in_reserved if (f.service_code, folder[f.kind]) in clashes]
+
+
 @dg.sensor(
     name="argus_landing_sensor",
-    target=argus_file_import_job,
+    jobs=list(FILE_JOBS.values()),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     # Descriptions render as Markdown: placeholders are code spans in capitals, never <tags>.
-    description="Imports Argus files dropped into `$WFM_LANDING_DIR/SERVICE/` or `$WFM_LANDING_DIR/SERVICE/GROUP/`: "
-                "one run per settled new file (partition key = run key); a file of an unknown service or "
-                "group, or an unreadable one, goes to `rejected/` (an observation of argus_raw_file says why).",
+    description="Imports files dropped into the landing folder: Argus exports into `$WFM_LANDING_DIR/SERVICE/` or "
+                "`$WFM_LANDING_DIR/SERVICE/GROUP/`, call records into `$WFM_LANDING_DIR/SERVICE/calls/`, agent states "
+                "into `$WFM_LANDING_DIR/SERVICE/agents/`: one run of the kind's import job per settled new file "
+                "(partition key = run key); a file of an unknown service or group, or an unreadable one, goes to "
+                "`rejected/` (an observation of the kind's raw-file asset says why).",
 )
 def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabase) -> dg.SensorResult:
     settings = get_settings()
     folders = landing.Folders.of(settings)
     now = time.time()
     found = landing.scan(settings.landing_dir)
-    skipped = report_skipped(context, found.skipped, load_skipped(context.cursor))
-    settled, state = observe(found.files, load_cursor(context.cursor), now, settings.landing_settle_seconds)
+    files, entries = found.files, list(found.skipped)
+    if any(f.kind != landing.ARGUS for f in files):
+        with wfm_db.connection() as conn:
+            conflicts = reserved_conflicts(conn, files)
+        entries += conflicts
+        left_alone = {c.rel for c in conflicts}
+        files = [f for f in files if f.rel not in left_alone]
+    skipped = report_skipped(context, entries, load_skipped(context.cursor))
+    settled, state = observe(files, load_cursor(context.cursor), now, settings.landing_settle_seconds)
     run_requests: list[dg.RunRequest] = []
-    new_keys: list[str] = []
+    new_keys: dict[str, list[str]] = {}
     rejections: list[dg.AssetObservation] = []
     if settled:
         with wfm_db.connection() as conn:
@@ -147,15 +175,15 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
                 request = _handle_settled(context, conn, f, state, folders, rejections)
                 if request is not None:
                     run_requests.append(request)
-                    if not context.instance.has_dynamic_partition(argus_files_partitions.name, request.partition_key):
-                        new_keys.append(request.partition_key)
+                    partitions = FILE_IMPORTS[f.kind].partitions.name
+                    if not context.instance.has_dynamic_partition(partitions, request.partition_key):
+                        new_keys.setdefault(partitions, []).append(request.partition_key)
             conn.rollback()  # read-only; return the connection clean to the pool
     waiting = sorted(rel for rel, s in state.items() if s.key is None)
     return dg.SensorResult(
         run_requests=run_requests,
         asset_events=rejections,
-        dynamic_partitions_requests=(
-            [dg.AddDynamicPartitionsRequest(argus_files_partitions.name, new_keys)] if new_keys else []),
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(name, keys) for name, keys in new_keys.items()],
         cursor=dump_cursor(state, skipped),
         skip_reason=None if run_requests else (
             f"waiting for {len(waiting)} file(s) to settle: {term(', '.join(waiting[:5]))}" if waiting
@@ -167,7 +195,9 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
                     state: dict[str, Seen], folders: landing.Folders,
                     rejections: list[dg.AssetObservation]) -> dg.RunRequest | None:
     """Reject, archive (already imported) or request a run for one settled file. A rejection
-    also becomes an observation of ``argus_raw_file``: the catalog shows it, not only the tick log."""
+    also becomes an observation of the kind's raw-file asset: the catalog shows it, not only the
+    tick log."""
+    spec = FILE_IMPORTS[f.kind]
     try:
         insp = steps.inspect(conn, f.path, f.service_code, f.group_code, folders=folders, keep=False)
     except landing.NotALandingFile as exc:  # swapped for a FIFO/symlink since the scan: never read
@@ -179,7 +209,9 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
             state.pop(f.rel, None)
             return None
         rejected = steps.reject(conn, insp, folders=folders)
-        rejections.append(_rejection_event(f, rejected))
+        if f.kind != landing.ARGUS:  # the batch says what the file was meant to be
+            mark_kind(conn, rejected.result.import_batch_id, f.kind)
+        rejections.append(_rejection_event(f, rejected, spec.raw.key))
         _report_move(context, f, state, rejected.moved, warn=True,
                      why=f"{insp.error.code}: {insp.error.message} (batch {rejected.result.import_batch_id})")
         return None
@@ -192,7 +224,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
         return None
 
     target = insp.target
-    key = landing.partition_key(target.service_code, target.group_code, f.path.name, insp.sha256)
+    key = landing.partition_key(target.service_code, target.group_code, f.path.name, insp.sha256, kind=f.kind)
     run_key = landing.run_key(key, batches.earlier_attempts(conn, insp.sha256, target.service_id, target.group_id))
     conn.rollback()
     state[f.rel].key = key
@@ -200,8 +232,10 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
     return dg.RunRequest(
         run_key=run_key,
         partition_key=key,
-        run_config={"ops": {OP_NAME: {"config": {"strict": get_settings().landing_strict}}}},
-        tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256},
+        job_name=spec.job_name,
+        run_config={"ops": {spec.op_name: {"config": {"strict": get_settings().landing_strict}}}},
+        tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256,
+              "wfm/kind": f.kind},
     )
 
 
@@ -216,11 +250,11 @@ def _report_move(context: dg.SensorEvaluationContext, f: landing.LandedFile, sta
     state.pop(f.rel, None)
 
 
-def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun) -> dg.AssetObservation:
+def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun, asset_key: dg.AssetKey) -> dg.AssetObservation:
     """A file the sensor rejected (no run, so no partition): an observation with its error."""
     error = rejected.inspection.error
     return dg.AssetObservation(
-        asset_key=ARGUS_RAW_FILE,
+        asset_key=asset_key,
         description=f"rejected by the landing sensor: {term(f.rel)}",
         metadata={"status": "rejected", "landing_file": term(f.rel), "error_code": error.code,
                   "error_message": term(error.message), "sha256": rejected.inspection.sha256 or "",
