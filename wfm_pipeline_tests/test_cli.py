@@ -20,6 +20,10 @@ def test_usage_errors_exit_2_with_a_clear_message(wfm_env) -> None:
     unknown = run("groups", "add", "NOPE", "G", "--name", "g")
     assert unknown.exit_code == 2 and "unknown service 'NOPE'" in unknown.output
     run("services", "add", "A", "--name", "a", "--time-zone", "UTC")
+    for reserved in ("calls", "Agents"):  # landing/<service>/calls|agents/ hold other kinds of file
+        refused = run("groups", "add", "A", reserved, "--name", "x")
+        assert refused.exit_code == 2 and "is reserved" in refused.output, refused.output
+    assert "calls" not in run("services", "list").output
     dup = run("services", "add", "A", "--name", "a", "--time-zone", "UTC")
     assert dup.exit_code == 2 and "already exists" in dup.output
 

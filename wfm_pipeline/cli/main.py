@@ -128,6 +128,9 @@ def groups() -> None:
 @click.option("--name", required=True, help="Human-readable name.")
 def groups_add(service_code: str, group_code: str, name: str) -> None:
     """Register a group in a service."""
+    if group_code.lower() in landing.KIND_FOLDERS:  # case-insensitive: macOS folders are
+        raise UsageError(f"group code {group_code!r} is reserved: landing/<service>/{group_code.lower()}/ holds "
+                         f"the service's {landing.KIND_FOLDERS[group_code.lower()].replace('_', '-')} files")
     with connection.connect(db_url()) as conn:
         try:
             group = catalog.add_group(conn, service_code, group_code, name)
