@@ -278,7 +278,6 @@ def _calls(ctx: dict) -> dict[str, dict[str, Any]]:
         "ensure_import_partitions": {"p_tables": "{wfm.contact_statistics,wfm.contact_statistics_history}",
                                      "p_months": [day.date()]},
         "refresh_view": {"p_view": "wfm.mv_daily_service_stats"},
-        "whole_hours": {"p_span": "{[2020-01-01 00:10+00,2020-01-01 03:00+00)}"},   # untyped: tstzmultirange
         "rebuild_contact_statistics_month": {"p_month": day.date()},
     }
 

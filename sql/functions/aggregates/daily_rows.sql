@@ -2,15 +2,20 @@
 -- wfm.daily_rows: THE definition of a daily aggregate row (sql/051's mv_daily_service_stats):
 -- per service (group_id NULL: the service's 15-minute series) and per group, per LOCAL calendar
 -- day of the service, additive totals and the peak 15-minute interval, for the local days in
--- [p_from_day, p_to_day) that end before p_until (their local date is before p_until's).
+-- [p_from_day, p_to_day).
 --
 -- The scan is bounded in UTC one day wider than the local days on each side (no zone is more
 -- than 14 hours off UTC), then filtered on the local date: partition pruning and the index on
--- (service_id, interval_start_time) apply. Two aggregations UNIONed (not one over a UNION of
+-- (service_id, interval_start_time) apply. p_scan_from/p_scan_to bound the scan further: a caller
+-- inside a LATERAL join passes its own outer bounds there, so the partitions outside them are
+-- pruned when the plan starts (the per-range bounds prune only while it runs); a day cut by them
+-- is incomplete, so callers pass bounds that hold whole days or drop the cut days. Two aggregations UNIONed (not one over a UNION of
 -- inputs) so each is a hash aggregate. Peak without sorting: arrays compare element by element,
 -- so the maximum of [calls, -epoch] is the busiest interval, the earliest one on ties.
+DROP FUNCTION IF EXISTS wfm.daily_rows(integer[], date, date, timestamptz);
 CREATE OR REPLACE FUNCTION wfm.daily_rows(
-    p_service_ids integer[], p_from_day date, p_to_day date, p_until timestamptz DEFAULT 'infinity')
+    p_service_ids integer[], p_from_day date, p_to_day date,
+    p_scan_from timestamptz DEFAULT '-infinity', p_scan_to timestamptz DEFAULT 'infinity')
 RETURNS TABLE (
     service_id integer, group_id integer, stat_date date, intervals integer, source_rows bigint,
     unique_incoming bigint, non_unique_incoming bigint, talk_time_total bigint,
@@ -20,68 +25,74 @@ RETURNS TABLE (
     last_loaded_at timestamptz)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT x.service_id, NULL::integer, x.stat_date,
-           count(*)::integer,
-           sum(x.source_rows)::bigint,
-           sum(x.unique_incoming)::bigint,
-           sum(x.non_unique_incoming)::bigint,
-           sum(x.talk_time_total)::bigint,
-           sum(x.post_processing_time_total)::bigint,
-           sum(x.answered_calls)::bigint,
-           sum(x.sl_offered_calls)::bigint,
-           sum(x.answered_within_sl)::bigint,
-           sum(x.abandon_offered_calls)::bigint,
-           sum(x.abandoned_calls)::bigint,
-           max(x.sl_threshold_seconds),
-           to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
-                                    -extract(epoch FROM x.interval_start_time)::bigint]))[2]),
-           max(x.non_unique_incoming)::bigint,
-           max(x.last_loaded_at)
+    -- OFFSET 0 keeps the local-date filters above the aggregation: pushed below it (the planner's
+    -- default) they would convert every row's time to local time three more times.
+    SELECT d.service_id, d.group_id, d.stat_date, d.intervals, d.source_rows, d.unique_incoming,
+           d.non_unique_incoming, d.talk_time_total, d.post_processing_time_total, d.answered_calls,
+           d.sl_offered_calls, d.answered_within_sl, d.abandon_offered_calls, d.abandoned_calls,
+           d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at
     FROM (
-        SELECT si.*, (si.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date,
-               (p_until AT TIME ZONE s.time_zone)::date AS until_date
-        FROM wfm.service_interval_stats si
-        JOIN wfm.services s ON s.service_id = si.service_id
-        WHERE si.service_id = ANY (p_service_ids)
-          AND si.interval_start_time >= (p_from_day::timestamp - interval '1 day') AT TIME ZONE 'UTC'
-          AND si.interval_start_time < (p_to_day::timestamp + interval '1 day') AT TIME ZONE 'UTC'
-          AND si.interval_start_time < p_until
-    ) x
-    WHERE x.stat_date >= p_from_day AND x.stat_date < p_to_day AND x.stat_date < x.until_date
-    GROUP BY x.service_id, x.stat_date
-    UNION ALL
-    SELECT x.service_id, x.group_id, x.stat_date,
-           count(*)::integer,
-           count(*)::bigint,
-           sum(x.unique_incoming)::bigint,
-           sum(x.non_unique_incoming)::bigint,
-           sum(x.talk_time_total)::bigint,
-           sum(x.post_processing_time_total)::bigint,
-           sum(x.answered_calls)::bigint,
-           sum(x.non_unique_incoming) FILTER (WHERE x.answered_within_sl IS NOT NULL)::bigint,
-           sum(x.answered_within_sl)::bigint,
-           sum(x.non_unique_incoming) FILTER (WHERE x.abandoned_calls IS NOT NULL)::bigint,
-           sum(x.abandoned_calls)::bigint,
-           max(x.sl_threshold_seconds),
-           to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
-                                    -extract(epoch FROM x.interval_start_time)::bigint]))[2]),
-           max(x.non_unique_incoming)::bigint,
-           max(x.loaded_at)
-    FROM (
-        SELECT cs.*, (cs.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date,
-               (p_until AT TIME ZONE s.time_zone)::date AS until_date
-        FROM wfm.contact_statistics cs
-        JOIN wfm.services s ON s.service_id = cs.service_id
-        WHERE cs.group_id IS NOT NULL
-          AND cs.service_id = ANY (p_service_ids)
-          AND cs.interval_start_time >= (p_from_day::timestamp - interval '1 day') AT TIME ZONE 'UTC'
-          AND cs.interval_start_time < (p_to_day::timestamp + interval '1 day') AT TIME ZONE 'UTC'
-          AND cs.interval_start_time < p_until
-    ) x
-    WHERE x.stat_date >= p_from_day AND x.stat_date < p_to_day AND x.stat_date < x.until_date
-    GROUP BY x.service_id, x.group_id, x.stat_date
+        SELECT x.service_id, NULL::integer AS group_id, x.stat_date,
+               count(*)::integer AS intervals,
+               sum(x.source_rows)::bigint AS source_rows,
+               sum(x.unique_incoming)::bigint AS unique_incoming,
+               sum(x.non_unique_incoming)::bigint AS non_unique_incoming,
+               sum(x.talk_time_total)::bigint AS talk_time_total,
+               sum(x.post_processing_time_total)::bigint AS post_processing_time_total,
+               sum(x.answered_calls)::bigint AS answered_calls,
+               sum(x.sl_offered_calls)::bigint AS sl_offered_calls,
+               sum(x.answered_within_sl)::bigint AS answered_within_sl,
+               sum(x.abandon_offered_calls)::bigint AS abandon_offered_calls,
+               sum(x.abandoned_calls)::bigint AS abandoned_calls,
+               max(x.sl_threshold_seconds) AS sl_threshold_seconds,
+               to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
+                                        -extract(epoch FROM x.interval_start_time)::bigint]))[2]) AS peak_interval_start,
+               max(x.non_unique_incoming)::bigint AS peak_non_unique_incoming,
+               max(x.last_loaded_at) AS last_loaded_at
+        FROM (
+            SELECT si.*, (si.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date
+            FROM wfm.service_interval_stats si
+            JOIN wfm.services s ON s.service_id = si.service_id
+            WHERE si.service_id = ANY (p_service_ids)
+              AND si.interval_start_time >= (p_from_day::timestamp - interval '1 day') AT TIME ZONE 'UTC'
+              AND si.interval_start_time < (p_to_day::timestamp + interval '1 day') AT TIME ZONE 'UTC'
+              AND si.interval_start_time >= p_scan_from AND si.interval_start_time < p_scan_to
+        ) x
+        GROUP BY x.service_id, x.stat_date
+        UNION ALL
+        SELECT x.service_id, x.group_id, x.stat_date,
+               count(*)::integer,
+               count(*)::bigint,
+               sum(x.unique_incoming)::bigint,
+               sum(x.non_unique_incoming)::bigint,
+               sum(x.talk_time_total)::bigint,
+               sum(x.post_processing_time_total)::bigint,
+               sum(x.answered_calls)::bigint,
+               sum(x.non_unique_incoming) FILTER (WHERE x.answered_within_sl IS NOT NULL)::bigint,
+               sum(x.answered_within_sl)::bigint,
+               sum(x.non_unique_incoming) FILTER (WHERE x.abandoned_calls IS NOT NULL)::bigint,
+               sum(x.abandoned_calls)::bigint,
+               max(x.sl_threshold_seconds),
+               to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
+                                        -extract(epoch FROM x.interval_start_time)::bigint]))[2]),
+               max(x.non_unique_incoming)::bigint,
+               max(x.loaded_at)
+        FROM (
+            SELECT cs.*, (cs.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date
+            FROM wfm.contact_statistics cs
+            JOIN wfm.services s ON s.service_id = cs.service_id
+            WHERE cs.group_id IS NOT NULL
+              AND cs.service_id = ANY (p_service_ids)
+              AND cs.interval_start_time >= (p_from_day::timestamp - interval '1 day') AT TIME ZONE 'UTC'
+              AND cs.interval_start_time < (p_to_day::timestamp + interval '1 day') AT TIME ZONE 'UTC'
+              AND cs.interval_start_time >= p_scan_from AND cs.interval_start_time < p_scan_to
+        ) x
+        GROUP BY x.service_id, x.group_id, x.stat_date
+        OFFSET 0
+    ) d
+    WHERE d.stat_date >= p_from_day AND d.stat_date < p_to_day
 $$;
-COMMENT ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz) IS
-    'Internal: the daily aggregate rows (service total with group_id NULL, then per group) of the given services'' local days in [p_from_day, p_to_day) that ended before p_until, computed from contact_statistics; what wfm.refresh_aggregates() materializes.';
-REVOKE ALL ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz) TO wfm_readonly;
+COMMENT ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz, timestamptz) IS
+    'Internal: the daily aggregate rows (service total with group_id NULL, then per group) of the given services'' local days in [p_from_day, p_to_day) (reading only intervals in [p_scan_from, p_scan_to)), computed from contact_statistics; what wfm.refresh_aggregates() materializes.';
+REVOKE ALL ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz, timestamptz) TO wfm_readonly;

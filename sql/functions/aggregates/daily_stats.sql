@@ -36,8 +36,11 @@ AS $$
            d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at
     FROM parts p
     CROSS JOIN LATERAL unnest(p.days) AS r
-    JOIN wfm.agg_daily_service_stats d
-      ON d.service_id = p.service_id AND d.stat_date >= lower(r) AND d.stat_date < upper(r)
+    CROSS JOIN LATERAL (   -- per range through the key (OFFSET 0: never a scan of the whole table)
+        SELECT a.* FROM wfm.agg_daily_service_stats a
+        WHERE a.service_id = p.service_id AND a.stat_date >= lower(r) AND a.stat_date < upper(r)
+        OFFSET 0
+    ) d
     UNION ALL
     SELECT x.service_id, x.group_id, x.stat_date, x.intervals, x.source_rows, x.unique_incoming,
            x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total, x.answered_calls,
@@ -45,7 +48,10 @@ AS $$
            x.sl_threshold_seconds, x.peak_interval_start, x.peak_non_unique_incoming, x.last_loaded_at
     FROM parts p
     CROSS JOIN LATERAL unnest(p.raw) AS r
-    CROSS JOIN LATERAL wfm.daily_rows(ARRAY[p.service_id], lower(r), upper(r)) AS x
+    -- the outer bounds (whole days: one day wider than the range on each side) prune partitions at start-up
+    CROSS JOIN LATERAL wfm.daily_rows(ARRAY[p.service_id], lower(r), upper(r),
+                                      (p_from_day::timestamp - interval '1 day') AT TIME ZONE 'UTC',
+                                      (p_to_day::timestamp + interval '1 day') AT TIME ZONE 'UTC') AS x
 $$;
 COMMENT ON FUNCTION wfm.daily_stats(integer[], date, date) IS
     'Per service (NULL = all; group_id NULL = service total) and group, per local day in [p_from_day, p_to_day): from wfm.agg_daily_service_stats for days materialized and not pending, from contact_statistics for the rest. Always current; equal to aggregating the raw rows. Behind wfm.mv_daily_service_stats and api_get_service_summary.';

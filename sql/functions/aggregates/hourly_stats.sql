@@ -25,7 +25,10 @@ AS $$
                     WHERE a.view_name = 'wfm.mv_hourly_stats') st
         CROSS JOIN LATERAL (
             SELECT CASE WHEN st.w IS NULL THEN '{}'::tstzmultirange
-                        ELSE wfm.whole_hours(wfm.tstz_span(p_from, least(p_to, st.w)))
+                        ELSE wfm.tstz_span(date_bin(interval '1 hour', p_from + interval '59 minutes 59.999999 seconds',
+                                                    timestamptz '2000-01-01 00:00:00+00'),
+                                           least(date_bin(interval '1 hour', p_to, timestamptz '2000-01-01 00:00:00+00'),
+                                                 st.w))
                              - coalesce((SELECT range_agg(tstzrange(c.range_start, c.range_end))
                                          FROM wfm.aggregate_changes c
                                          WHERE c.service_id = s.service_id
@@ -40,8 +43,11 @@ AS $$
            h.last_loaded_at
     FROM parts p
     CROSS JOIN LATERAL unnest(p.hours) AS r
-    JOIN wfm.agg_hourly_stats h
-      ON h.service_id = p.service_id AND h.hour_start >= lower(r) AND h.hour_start < upper(r)
+    CROSS JOIN LATERAL (   -- per range through the key (OFFSET 0: never a scan of the whole table)
+        SELECT a.* FROM wfm.agg_hourly_stats a
+        WHERE a.service_id = p.service_id AND a.hour_start >= lower(r) AND a.hour_start < upper(r)
+        OFFSET 0
+    ) h
     UNION ALL
     SELECT x.service_id, x.hour_start, x.intervals, x.source_rows, x.unique_incoming, x.non_unique_incoming,
            x.talk_time_total, x.post_processing_time_total, x.answered_calls, x.sl_offered_calls,

@@ -71,7 +71,11 @@ BEGIN
         v_t := clock_timestamp();
         DELETE FROM wfm.agg_daily_service_stats;
         GET DIAGNOSTICS v_d_del = ROW_COUNT;
-        EXECUTE 'INSERT INTO wfm.agg_daily_service_stats SELECT * FROM wfm.daily_rows($1, ''-infinity'', ''infinity'', $2)'
+        -- Every interval before the watermark; its local day is cut, so only earlier days are kept.
+        EXECUTE 'INSERT INTO wfm.agg_daily_service_stats
+                 SELECT x.* FROM wfm.daily_rows($1, ''-infinity'', ''infinity'', ''-infinity'', $2) x
+                 JOIN wfm.services s ON s.service_id = x.service_id
+                 WHERE x.stat_date < ($2 AT TIME ZONE s.time_zone)::date'
             USING v_ids, v_new;
         GET DIAGNOSTICS v_d_ins = ROW_COUNT;
         ANALYZE wfm.agg_hourly_stats;

@@ -27,6 +27,9 @@ RETURNS TABLE (
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog, pg_temp
+-- One cached generic plan per session: planning the query (the raw part spans every partition,
+-- pruned at executor start-up) costs far more than running it.
+SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 BEGIN

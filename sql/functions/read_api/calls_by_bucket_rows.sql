@@ -44,16 +44,23 @@ AS $$
                         - pend.days
                    ELSE '{}'::datemultirange END AS days
         ) d0
-        CROSS JOIN LATERAL (   -- their UTC span: local midnight to local midnight
+        CROSS JOIN LATERAL (   -- their UTC span (local midnight to local midnight), and that span widened to whole hours
             SELECT d0.days,
-                   coalesce((SELECT range_agg(tstzrange(lower(r)::timestamp AT TIME ZONE s.time_zone,
-                                                        upper(r)::timestamp AT TIME ZONE s.time_zone))
-                             FROM unnest(d0.days) AS r), '{}') AS day_span
+                   coalesce(range_agg(tstzrange(m.lo, m.hi)), '{}') AS day_span,
+                   coalesce(range_agg(tstzrange(date_bin(interval '1 hour', m.lo, timestamptz '2000-01-01 00:00:00+00'),
+                                                date_bin(interval '1 hour', m.hi + interval '59 minutes 59.999999 seconds',
+                                                         timestamptz '2000-01-01 00:00:00+00'))), '{}') AS day_hours
+            FROM unnest(d0.days) AS r
+            CROSS JOIN LATERAL (SELECT lower(r)::timestamp AT TIME ZONE s.time_zone AS lo,
+                                       upper(r)::timestamp AT TIME ZONE s.time_zone AS hi) m
         ) d
-        CROSS JOIN LATERAL (
+        CROSS JOIN LATERAL (   -- whole UTC hours in the range before the watermark, outside those days and pending changes
             SELECT CASE WHEN st.w IS NULL THEN '{}'::tstzmultirange
-                        ELSE wfm.whole_hours(wfm.tstz_span(p_start_time, least(p_end_time, st.w)) - d.day_span)
-                             - pend.hours
+                        ELSE wfm.tstz_span(date_bin(interval '1 hour', p_start_time + interval '59 minutes 59.999999 seconds',
+                                                    timestamptz '2000-01-01 00:00:00+00'),
+                                           least(date_bin(interval '1 hour', p_end_time, timestamptz '2000-01-01 00:00:00+00'),
+                                                 st.w))
+                             - d.day_hours - pend.hours
                    END AS hours
         ) h0
         CROSS JOIN LATERAL (   -- local buckets: without the hours that straddle two local hours
@@ -61,9 +68,11 @@ AS $$
                         h0.hours - coalesce((
                             SELECT range_agg(tstzrange(x.hour_start, x.hour_start + interval '1 hour'))
                             FROM unnest(h0.hours) AS r
-                            JOIN wfm.agg_hourly_stats x
-                              ON x.service_id = s.service_id AND x.hour_start >= lower(r) AND x.hour_start < upper(r)
-                             AND NOT x.local_hour_aligned), '{}')
+                            CROSS JOIN LATERAL (   -- the partial index of such hours, per range
+                                SELECT a.hour_start FROM wfm.agg_hourly_stats a
+                                WHERE a.service_id = s.service_id AND NOT a.local_hour_aligned
+                                  AND a.hour_start >= lower(r) AND a.hour_start < upper(r)
+                                OFFSET 0) x), '{}')
                    ELSE h0.hours END AS hours
         ) h
         WHERE s.service_id = ANY (p_service_ids)
@@ -74,8 +83,13 @@ AS $$
                x.abandon_offered_calls
         FROM plan p
         CROSS JOIN LATERAL unnest(p.days) AS r
-        JOIN wfm.agg_daily_service_stats x
-          ON x.service_id = p.service_id AND x.group_id IS NULL AND x.stat_date >= lower(r) AND x.stat_date < upper(r)
+        CROSS JOIN LATERAL (   -- per range, through the unique key (the one-time filter skips it for other buckets)
+            SELECT d.* FROM wfm.agg_daily_service_stats d
+            WHERE d.service_id = p.service_id AND d.group_id IS NULL
+              AND d.stat_date >= lower(r) AND d.stat_date < upper(r)
+            OFFSET 0
+        ) x
+        WHERE p_interval_minutes = 1440
         UNION ALL
         SELECT p.service_id, p.time_zone, x.hour_start, x.intervals,
                x.unique_incoming, x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total,
@@ -83,8 +97,11 @@ AS $$
                x.abandon_offered_calls
         FROM plan p
         CROSS JOIN LATERAL unnest(p.hours) AS r
-        JOIN wfm.agg_hourly_stats x
-          ON x.service_id = p.service_id AND x.hour_start >= lower(r) AND x.hour_start < upper(r)
+        CROSS JOIN LATERAL (
+            SELECT h.* FROM wfm.agg_hourly_stats h
+            WHERE h.service_id = p.service_id AND h.hour_start >= lower(r) AND h.hour_start < upper(r)
+            OFFSET 0
+        ) x
         UNION ALL
         SELECT p.service_id, p.time_zone, si.interval_start_time, 1,
                si.unique_incoming::bigint, si.non_unique_incoming::bigint, si.talk_time_total::bigint,
@@ -92,50 +109,55 @@ AS $$
                si.answered_within_sl::bigint, si.sl_offered_calls::bigint, si.abandon_offered_calls::bigint
         FROM plan p
         CROSS JOIN LATERAL unnest(wfm.tstz_span(p_start_time, p_end_time) - p.day_span - p.hours) AS r
-        -- a subquery, not a join: the service and bounds then reach the index below the view's GROUP BY
+        -- a subquery kept apart (OFFSET 0), not a join: the service and bounds then reach the index
+        -- below the view's GROUP BY, per range, instead of the whole table being aggregated first
         CROSS JOIN LATERAL (
             SELECT v.* FROM wfm.service_interval_stats v
             WHERE v.service_id = p.service_id
               AND v.interval_start_time >= lower(r) AND v.interval_start_time < upper(r)
+              -- the query's own bounds too: they prune partitions when the plan starts
+              AND v.interval_start_time >= p_start_time AND v.interval_start_time < p_end_time
+            OFFSET 0
         ) si
     )
-    SELECT x.service_id,
-           b.bucket_start,
-           b.bucket_end,
-           b.local_start,
-           sum(x.intervals)::integer,
-           sum(x.unique_incoming)::bigint,
-           sum(x.non_unique_incoming)::bigint,
-           round((sum(x.talk_time_total) + sum(x.post_processing_time_total))::numeric
-                 / nullif(sum(x.non_unique_incoming), 0), 2),
-           round(sum(x.talk_time_total)::numeric / nullif(sum(x.non_unique_incoming), 0), 2),
-           round(sum(x.post_processing_time_total)::numeric / nullif(sum(x.non_unique_incoming), 0), 2),
-           sum(x.answered_calls)::bigint,
-           sum(x.abandoned_calls)::bigint,
-           round(100 * sum(x.answered_within_sl)::numeric / nullif(sum(x.sl_offered_calls), 0), 2),
-           round(100 * sum(x.abandoned_calls)::numeric / nullif(sum(x.abandon_offered_calls), 0), 2)
-    FROM parts x
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN p_interval_minutes >= 480
-                    THEN date_bin(make_interval(mins => p_interval_minutes),
-                                  x.t AT TIME ZONE x.time_zone, timestamp '2000-01-01')
-                    ELSE date_bin(make_interval(mins => p_interval_minutes),
-                                  x.t, timestamptz '2000-01-01 00:00:00+00') AT TIME ZONE x.time_zone
-               END AS local_start
-    ) l
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN p_interval_minutes >= 480 THEN l.local_start AT TIME ZONE x.time_zone
-                    ELSE date_bin(make_interval(mins => p_interval_minutes),
-                                  x.t, timestamptz '2000-01-01 00:00:00+00') END AS bucket_start,
+    -- Grouped by one key per row (UTC buckets: the bucket's start; local buckets: its local start),
+    -- the other two bucket columns derived once per bucket: the raw query's grouping, fewer
+    -- time-zone conversions.
+    SELECT g.service_id,
+           coalesce(g.utc_key, g.local_key AT TIME ZONE g.time_zone),
+           CASE WHEN g.utc_key IS NOT NULL THEN g.utc_key + make_interval(mins => p_interval_minutes)
+                ELSE (g.local_key + make_interval(mins => p_interval_minutes)) AT TIME ZONE g.time_zone END,
+           coalesce(g.local_key, g.utc_key AT TIME ZONE g.time_zone),
+           g.intervals, g.unique_incoming, g.non_unique_incoming,
+           round((g.talk_time_total + g.post_processing_time_total)::numeric / nullif(g.non_unique_incoming, 0), 2),
+           round(g.talk_time_total::numeric / nullif(g.non_unique_incoming, 0), 2),
+           round(g.post_processing_time_total::numeric / nullif(g.non_unique_incoming, 0), 2),
+           g.answered_calls, g.abandoned_calls,
+           round(100 * g.answered_within_sl::numeric / nullif(g.sl_offered_calls, 0), 2),
+           round(100 * g.abandoned_calls::numeric / nullif(g.abandon_offered_calls, 0), 2)
+    FROM (
+        SELECT x.service_id, x.time_zone,
+               CASE WHEN p_interval_minutes < 480
+                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t, timestamptz '2000-01-01 00:00:00+00')
+               END AS utc_key,
                CASE WHEN p_interval_minutes >= 480
-                    THEN (l.local_start + make_interval(mins => p_interval_minutes)) AT TIME ZONE x.time_zone
-                    ELSE date_bin(make_interval(mins => p_interval_minutes),
-                                  x.t, timestamptz '2000-01-01 00:00:00+00')
-                         + make_interval(mins => p_interval_minutes) END AS bucket_end,
-               l.local_start
-    ) b
-    GROUP BY x.service_id, b.bucket_start, b.bucket_end, b.local_start
-    ORDER BY x.service_id, b.bucket_start
+                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t AT TIME ZONE x.time_zone,
+                                  timestamp '2000-01-01')
+               END AS local_key,
+               sum(x.intervals)::integer AS intervals,
+               sum(x.unique_incoming)::bigint AS unique_incoming,
+               sum(x.non_unique_incoming)::bigint AS non_unique_incoming,
+               sum(x.talk_time_total) AS talk_time_total,
+               sum(x.post_processing_time_total) AS post_processing_time_total,
+               sum(x.answered_calls)::bigint AS answered_calls,
+               sum(x.abandoned_calls)::bigint AS abandoned_calls,
+               sum(x.answered_within_sl) AS answered_within_sl,
+               sum(x.sl_offered_calls) AS sl_offered_calls,
+               sum(x.abandon_offered_calls) AS abandon_offered_calls
+        FROM parts x
+        GROUP BY 1, 2, 3, 4
+    ) g
+    ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION wfm.calls_by_bucket_rows(timestamptz, timestamptz, integer, integer[]) IS
     'Internal (no argument checks): api_get_calls_by_interval for buckets of 60+ minutes, summed from the daily and hourly aggregates where they are materialized and valid and from raw rows elsewhere; equal to wfm.calls_by_interval_rows.';
