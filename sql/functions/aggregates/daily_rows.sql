@@ -25,13 +25,9 @@ RETURNS TABLE (
     last_loaded_at timestamptz)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    -- OFFSET 0 keeps the local-date filters above the aggregation: pushed below it (the planner's
-    -- default) they would convert every row's time to local time three more times.
-    SELECT d.service_id, d.group_id, d.stat_date, d.intervals, d.source_rows, d.unique_incoming,
-           d.non_unique_incoming, d.talk_time_total, d.post_processing_time_total, d.answered_calls,
-           d.sl_offered_calls, d.answered_within_sl, d.abandon_offered_calls, d.abandoned_calls,
-           d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at
-    FROM (
+    -- The day filters vanish when the bounds are infinite literals (the full rebuild): the query
+    -- is then sql/051's view query, planned as REFRESH planned it (both arms in parallel workers).
+    SELECT d.* FROM (
         SELECT x.service_id, NULL::integer AS group_id, x.stat_date,
                count(*)::integer AS intervals,
                sum(x.source_rows)::bigint AS source_rows,
@@ -59,7 +55,11 @@ AS $$
               AND si.interval_start_time >= p_scan_from AND si.interval_start_time < p_scan_to
         ) x
         GROUP BY x.service_id, x.stat_date
-        UNION ALL
+    ) d
+    WHERE (p_from_day = '-infinity' OR d.stat_date >= p_from_day)
+      AND (p_to_day = 'infinity' OR d.stat_date < p_to_day)
+    UNION ALL
+    SELECT d.* FROM (
         SELECT x.service_id, x.group_id, x.stat_date,
                count(*)::integer,
                count(*)::bigint,
@@ -88,9 +88,9 @@ AS $$
               AND cs.interval_start_time >= p_scan_from AND cs.interval_start_time < p_scan_to
         ) x
         GROUP BY x.service_id, x.group_id, x.stat_date
-        OFFSET 0
     ) d
-    WHERE d.stat_date >= p_from_day AND d.stat_date < p_to_day
+    WHERE (p_from_day = '-infinity' OR d.stat_date >= p_from_day)
+      AND (p_to_day = 'infinity' OR d.stat_date < p_to_day)
 $$;
 COMMENT ON FUNCTION wfm.daily_rows(integer[], date, date, timestamptz, timestamptz) IS
     'Internal: the daily aggregate rows (service total with group_id NULL, then per group) of the given services'' local days in [p_from_day, p_to_day) (reading only intervals in [p_scan_from, p_scan_to)), computed from contact_statistics; what wfm.refresh_aggregates() materializes.';

@@ -63,20 +63,25 @@ BEGIN
         v_t := clock_timestamp();
         DELETE FROM wfm.agg_hourly_stats;
         GET DIAGNOSTICS v_h_del = ROW_COUNT;
-        -- EXECUTE: planned for these values (a scan of every partition, hash aggregates).
-        EXECUTE 'INSERT INTO wfm.agg_hourly_stats SELECT * FROM wfm.hourly_rows($1, ''-infinity'', $2)'
-            USING v_ids, v_new;
+        -- Computed by CREATE TABLE AS, then inserted: an INSERT ... SELECT never runs in parallel
+        -- workers, CREATE TABLE AS (as REFRESH MATERIALIZED VIEW did) does, about 2x faster on 2
+        -- cores. EXECUTE with literals: planned for these values (a scan of every partition).
+        EXECUTE format('CREATE TEMP TABLE wfm_rebuild_hourly ON COMMIT DROP AS '
+                       'SELECT * FROM wfm.hourly_rows(%L::integer[], ''-infinity'', %L::timestamptz)', v_ids, v_new);
+        INSERT INTO wfm.agg_hourly_stats SELECT * FROM pg_temp.wfm_rebuild_hourly;
         GET DIAGNOSTICS v_h_ins = ROW_COUNT;
         v_h_ms := extract(epoch FROM clock_timestamp() - v_t)::numeric * 1000;
         v_t := clock_timestamp();
         DELETE FROM wfm.agg_daily_service_stats;
         GET DIAGNOSTICS v_d_del = ROW_COUNT;
         -- Every interval before the watermark; its local day is cut, so only earlier days are kept.
-        EXECUTE 'INSERT INTO wfm.agg_daily_service_stats
-                 SELECT x.* FROM wfm.daily_rows($1, ''-infinity'', ''infinity'', ''-infinity'', $2) x
-                 JOIN wfm.services s ON s.service_id = x.service_id
-                 WHERE x.stat_date < ($2 AT TIME ZONE s.time_zone)::date'
-            USING v_ids, v_new;
+        EXECUTE format('CREATE TEMP TABLE wfm_rebuild_daily ON COMMIT DROP AS '
+                       'SELECT * FROM wfm.daily_rows(%L::integer[], ''-infinity'', ''infinity'', ''-infinity'', %L::timestamptz)',
+                       v_ids, v_new);
+        INSERT INTO wfm.agg_daily_service_stats
+        SELECT x.* FROM pg_temp.wfm_rebuild_daily x
+        JOIN wfm.services s ON s.service_id = x.service_id
+        WHERE x.stat_date < (v_new AT TIME ZONE s.time_zone)::date;
         GET DIAGNOSTICS v_d_ins = ROW_COUNT;
         ANALYZE wfm.agg_hourly_stats;
         ANALYZE wfm.agg_daily_service_stats;
