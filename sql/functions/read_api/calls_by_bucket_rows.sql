@@ -77,7 +77,7 @@ AS $$
         ) h
         WHERE s.service_id = ANY (p_service_ids)
     ), parts AS (
-        SELECT p.service_id, p.time_zone, x.stat_date::timestamp AT TIME ZONE p.time_zone AS t, x.intervals,
+        SELECT p.service_id, p.time_zone, x.stat_date::timestamp AT TIME ZONE p.time_zone AS t, true AS whole, x.intervals,
                x.unique_incoming, x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total,
                x.answered_calls, x.abandoned_calls, x.answered_within_sl, x.sl_offered_calls,
                x.abandon_offered_calls
@@ -91,7 +91,7 @@ AS $$
         ) x
         WHERE p_interval_minutes = 1440
         UNION ALL
-        SELECT p.service_id, p.time_zone, x.hour_start, x.intervals,
+        SELECT p.service_id, p.time_zone, x.hour_start, p_interval_minutes = 60, x.intervals,
                x.unique_incoming, x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total,
                x.answered_calls, x.abandoned_calls, x.answered_within_sl, x.sl_offered_calls,
                x.abandon_offered_calls
@@ -103,7 +103,7 @@ AS $$
             OFFSET 0
         ) x
         UNION ALL
-        SELECT p.service_id, p.time_zone, si.interval_start_time, 1,
+        SELECT p.service_id, p.time_zone, si.interval_start_time, false, 1,
                si.unique_incoming::bigint, si.non_unique_incoming::bigint, si.talk_time_total::bigint,
                si.post_processing_time_total::bigint, si.answered_calls::bigint, si.abandoned_calls::bigint,
                si.answered_within_sl::bigint, si.sl_offered_calls::bigint, si.abandon_offered_calls::bigint
@@ -119,10 +119,20 @@ AS $$
               AND v.interval_start_time >= p_start_time AND v.interval_start_time < p_end_time
             OFFSET 0
         ) si
+    ), keyed AS (   -- the bucket of each part: UTC buckets by their start, local ones by their local start
+        SELECT x.*,
+               CASE WHEN p_interval_minutes < 480
+                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t, timestamptz '2000-01-01 00:00:00+00')
+               END AS utc_key,
+               CASE WHEN p_interval_minutes >= 480
+                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t AT TIME ZONE x.time_zone,
+                                  timestamp '2000-01-01')
+               END AS local_key
+        FROM parts x
     )
-    -- Grouped by one key per row (UTC buckets: the bucket's start; local buckets: its local start),
-    -- the other two bucket columns derived once per bucket: the raw query's grouping, fewer
-    -- time-zone conversions.
+    -- A part that is a whole bucket by itself (a day row for 1440, an hour row for 60 minutes:
+    -- disjoint from every other part's buckets) is passed through; the rest is summed per
+    -- bucket. The other two bucket columns are derived once per bucket.
     SELECT g.service_id,
            coalesce(g.utc_key, g.local_key AT TIME ZONE g.time_zone),
            CASE WHEN g.utc_key IS NOT NULL THEN g.utc_key + make_interval(mins => p_interval_minutes)
@@ -136,28 +146,30 @@ AS $$
            round(100 * g.answered_within_sl::numeric / nullif(g.sl_offered_calls, 0), 2),
            round(100 * g.abandoned_calls::numeric / nullif(g.abandon_offered_calls, 0), 2)
     FROM (
-        SELECT x.service_id, x.time_zone,
-               CASE WHEN p_interval_minutes < 480
-                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t, timestamptz '2000-01-01 00:00:00+00')
-               END AS utc_key,
-               CASE WHEN p_interval_minutes >= 480
-                    THEN date_bin(make_interval(mins => p_interval_minutes), x.t AT TIME ZONE x.time_zone,
-                                  timestamp '2000-01-01')
-               END AS local_key,
-               sum(x.intervals)::integer AS intervals,
-               sum(x.unique_incoming)::bigint AS unique_incoming,
-               sum(x.non_unique_incoming)::bigint AS non_unique_incoming,
-               sum(x.talk_time_total) AS talk_time_total,
-               sum(x.post_processing_time_total) AS post_processing_time_total,
-               sum(x.answered_calls)::bigint AS answered_calls,
-               sum(x.abandoned_calls)::bigint AS abandoned_calls,
-               sum(x.answered_within_sl) AS answered_within_sl,
-               sum(x.sl_offered_calls) AS sl_offered_calls,
-               sum(x.abandon_offered_calls) AS abandon_offered_calls
-        FROM parts x
-        GROUP BY 1, 2, 3, 4
+        SELECT k.service_id, k.time_zone, k.utc_key, k.local_key,
+               sum(k.intervals)::integer AS intervals,
+               sum(k.unique_incoming)::bigint AS unique_incoming,
+               sum(k.non_unique_incoming)::bigint AS non_unique_incoming,
+               sum(k.talk_time_total)::bigint AS talk_time_total,
+               sum(k.post_processing_time_total)::bigint AS post_processing_time_total,
+               sum(k.answered_calls)::bigint AS answered_calls,
+               sum(k.abandoned_calls)::bigint AS abandoned_calls,
+               sum(k.answered_within_sl)::bigint AS answered_within_sl,
+               sum(k.sl_offered_calls)::bigint AS sl_offered_calls,
+               sum(k.abandon_offered_calls)::bigint AS abandon_offered_calls
+        FROM keyed k
+        WHERE NOT k.whole
+        GROUP BY k.service_id, k.utc_key, k.local_key, k.time_zone
+        UNION ALL
+        SELECT k.service_id, k.time_zone, k.utc_key, k.local_key, k.intervals, k.unique_incoming,
+               k.non_unique_incoming, k.talk_time_total, k.post_processing_time_total, k.answered_calls,
+               k.abandoned_calls, k.answered_within_sl, k.sl_offered_calls, k.abandon_offered_calls
+        FROM keyed k
+        WHERE k.whole
     ) g
-    ORDER BY 1, 2
+    -- the bucket order (a local bucket's start orders as its local start: DST shifts are shorter
+    -- than the buckets)
+    ORDER BY g.service_id, g.utc_key, g.local_key
 $$;
 COMMENT ON FUNCTION wfm.calls_by_bucket_rows(timestamptz, timestamptz, integer, integer[]) IS
     'Internal (no argument checks): api_get_calls_by_interval for buckets of 60+ minutes, summed from the daily and hourly aggregates where they are materialized and valid and from raw rows elsewhere; equal to wfm.calls_by_interval_rows.';
