@@ -25,14 +25,36 @@ from wfm_pipeline_tests.health_data import load, today
 
 _TEMPLATE_LOCK = 0x57464D54  # serializes template builds across concurrent pytest processes
 _CHECKOUT = Path(__file__).resolve().parent.parent
+_LEASE = pytest.StashKey()
+
+
+def _test_home() -> Path:
+    return Path(os.environ.get("WFM_TEST_HOME") or _CHECKOUT / ".wfm-test")
 
 
 def _server_url() -> str:
     url = os.environ.get("WFM_DATABASE_URL")
     if url:
         return with_database(url, "postgres")
-    home = Path(os.environ.get("WFM_TEST_HOME") or _CHECKOUT / ".wfm-test")
-    return with_database(embedded.start(home / "pg"), "postgres")
+    return with_database(embedded.start(_test_home() / "pg"), "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run (not each xdist worker) leases the embedded test server: see server_lease."""
+    if os.environ.get("WFM_DATABASE_URL") or hasattr(config, "workerinput"):
+        return
+    from wfm_pipeline_tests.server_lease import ServerLease
+
+    config.stash[_LEASE] = lease = ServerLease(_test_home())
+    lease.take()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded test server at the end of the run if this suite started it and no other
+    run uses it (a server started otherwise, or shared with a parallel run, keeps running)."""
+    lease = config.stash.get(_LEASE, None)
+    if lease is not None and lease.give_back():
+        config.get_terminal_writer().line(f"stopped the embedded test server ({lease.pgdata})")
 
 
 @pytest.fixture(scope="session")

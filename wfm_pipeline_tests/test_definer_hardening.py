@@ -279,6 +279,9 @@ def _calls(ctx: dict) -> dict[str, dict[str, Any]]:
                                      "p_months": [day.date()]},
         "refresh_view": {"p_view": "wfm.mv_daily_service_stats"},
         "rebuild_contact_statistics_month": {"p_month": day.date()},
+        # after a file import: the data's month, as if 10 rows were written
+        "analyze_touched_partitions": {"p_table": "wfm.contact_statistics", "p_months": [day.date()],
+                                       "p_rows_written": [10]},
     }
 
 
@@ -435,7 +438,7 @@ def test_planted_temp_relations_change_nothing(db_url: str, conn: psycopg.Connec
     if group == "wfm_api":
         assert {"api_get_calls_by_interval", "api_refresh_all_views", "api_batch_insert_calls",
                 "import_argus_format_data", "import_excel_batch"} <= set(outcomes)
-        # Reads are current (sql/170): the 8 loaded intervals and the API row this run imported at 05:00.
+        # Reads are current (sql/200): the 8 loaded intervals and the API row this run imported at 05:00.
         assert outcomes["api_get_calls_by_interval"] and outcomes["api_get_service_summary"][0]["intervals"] == 9
         assert [r["used_concurrently"] for r in outcomes["api_refresh_all_views"]] == [True, True]
         assert all(r["status"] == "completed" for f in ("api_batch_insert_calls", "import_argus_format_data",

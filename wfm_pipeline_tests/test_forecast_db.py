@@ -33,6 +33,16 @@ def _load(conn: psycopg.Connection, service: dict, group: bool = False, daily_ca
     return frame
 
 
+def _png_width(markdown: str) -> int:
+    """Width in pixels of the first base64 PNG of a Markdown image (its IHDR chunk)."""
+    import base64
+    import struct
+
+    data = base64.b64decode(markdown.split("base64,", 1)[1].split(")", 1)[0])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">I", data[16:20])[0]
+
+
 def _json_lines(output: str) -> list[dict]:
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert rows, output
@@ -188,8 +198,21 @@ def test_one_pass_forecasts_staffs_and_stores_each_run_once(db_url, conn, servic
     by_key = {m.asset_key.to_user_string(): m.metadata for m in result.asset_materializations_for_node("forecasts")}
     assert set(by_key) == {"call_forecasts", "staffing_requirements"}
     meta = by_key["call_forecasts"]
-    assert meta["backtest_wape_model"].value < meta["backtest_wape_naive"].value
-    assert "data:image/png;base64," in meta["plot"].value and meta["old_runs_pruned"].value == 0
+    assert meta["backtest_wape_model_pct"].value < meta["backtest_wape_naive_pct"].value
+    # WAPE in percent everywhere: the plotted number, the per-series table and the text agree.
+    wape = runs["S1"]["wape_model"]
+    assert meta["backtest_wape_model_pct"].value == round(wape * 100, 2)
+    (row,) = meta["forecasts"].value.records
+    assert row.data["series"] == "S1" and row.data["run_id"] == runs["S1"]["run_id"]
+    assert row.data["wape_model_pct"] == round(wape * 100, 2) and row.data["beats_naive"] is True
+    assert f"model {wape * 100:.1f} %" in meta["backtest_wape"].value
+    assert "| S1 | " in meta["model_selection"].value and f"{wape * 100:.1f} %" in meta["model_selection"].value
+    # The plot first (one click on the entry shows it), 1200 px wide; every series stacked too.
+    assert meta["plot"].value.startswith("![S1 forecast](data:image/png;base64,")
+    assert meta["plot_per_series"].value.startswith("![forecast per series](data:image/png;base64,")
+    assert _png_width(meta["plot"].value) >= 1000   # was 680 px
+    assert meta["old_runs_pruned"].value == 0
+    assert meta["dagster/row_count"].value == 14 * 96 and meta["dagster/table_name"].value == "wfm.forecasts"
     selection = meta["model_selection"].value
     assert "| S1 |" in selection and "holt_horizon" in selection and "median of 5" in selection
     checks = result.get_asset_check_evaluations()
@@ -209,7 +232,8 @@ def test_definitions_reference_contact_statistics_without_defining_it() -> None:
     repo = defs.get_repository_def()
     assert repo.has_job("forecasting_job")
     assert repo.get_schedule_def("forecasting_weekly").cron_schedule == "0 5 * * 1"
-    assert repo.get_sensor_def("forecast_on_new_statistics").asset_key == dg.AssetKey("contact_statistics")
+    # New data is followed by declarative automation (test_automation), not an hourly asset sensor.
+    assert repo.asset_graph.get(dg.AssetKey("call_forecasts")).automation_condition is not None
     graph = repo.asset_graph
     assert dg.AssetKey("contact_statistics") in graph.get(dg.AssetKey("call_forecasts")).parent_keys
     assert graph.get(dg.AssetKey("staffing_requirements")).group_name == "forecasting"
@@ -247,20 +271,6 @@ def test_special_day_command_sets_lists_and_removes(wfm_env, service) -> None:
     assert "2025-12-25" in listing.output and "excluded" in listing.output and "Xmas" in listing.output
     assert "removed 1" in run("forecast", "special-day", "S1", "2025-12-25", "--remove").output
     assert run("forecast", "special-day", "NOPE").exit_code == 2
-
-
-def test_sensor_requests_one_run_per_new_contact_statistics_materialization() -> None:
-    from wfm_pipeline.definitions import defs
-    from wfm_pipeline.defs.forecasting import forecast_on_new_statistics
-
-    with dg.DagsterInstance.ephemeral() as instance:
-        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
-        assert not forecast_on_new_statistics.evaluate_tick(ctx).run_requests       # nothing landed yet
-        instance.report_runless_asset_event(dg.AssetMaterialization("contact_statistics"))
-        first = forecast_on_new_statistics.evaluate_tick(ctx)
-        assert len(first.run_requests) == 1 and first.run_requests[0].run_key.startswith("contact_statistics-")
-        again = dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor)
-        assert not forecast_on_new_statistics.evaluate_tick(again).run_requests     # same event: no rerun
 
 
 def test_assets_with_no_statistics_forecast_nothing(db_url) -> None:
@@ -351,3 +361,31 @@ def test_special_days_in_bulk(wfm_env, conn, service, tmp_path) -> None:
         assert country.exit_code == 0 and "special days of S1 set" in country.output
         assert conn.execute("SELECT description FROM special_days WHERE day = '2027-10-03'").fetchone()[0]
     assert run("forecast", "special-day", "S1", "--years", "2027").exit_code == 2
+
+
+def test_cli_forecast_is_reported_to_dagster_when_an_instance_exists(wfm_env, conn, service) -> None:
+    from wfm_pipeline.defs.instance import existing_instance, write_dagster_yaml
+    from wfm_pipeline.settings import get_settings
+
+    _load(conn, service)
+    alone = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1")
+    assert alone.exit_code == 0 and "reported to Dagster" not in alone.output   # no instance: nothing said
+
+    write_dagster_yaml(get_settings())      # what `wfm dev` writes (storage: this database)
+    result = run("forecast", "--service", "S1", "--as-of", str(AS_OF), "--horizon-days", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert "reported to Dagster" in result.stderr and "reported" not in result.stdout  # JSON stays clean
+    run_id = conn.execute("SELECT max(forecast_run_id) FROM forecast_runs").fetchone()[0]
+    instance = existing_instance(get_settings())
+    try:
+        for key in ("call_forecasts", "staffing_requirements"):
+            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            meta = event.asset_materialization.metadata
+            assert meta["source"].value == "wfm forecast (CLI)" and meta["forecast_run_id"].value == run_id
+            assert meta["dagster/row_count"].value == 96 and meta["series"].value == 1
+        forecast = instance.get_latest_materialization_event(dg.AssetKey("call_forecasts")).asset_materialization
+        (row,) = forecast.metadata["forecasts"].value.records
+        assert row.data["series"] == "S1" and row.data["run_id"] == run_id
+        assert forecast.metadata["plot"].value.startswith("![S1 forecast](data:image/png;base64,")
+    finally:
+        instance.dispose()

@@ -52,9 +52,11 @@ def test_missing_premade_partition_fails(conn: psycopg.Connection, how: str) -> 
     conn.commit()
     check = rows(conn, "database_health_check")["health.partitions_premade"]
     assert check.status == "FAIL" and check.measured == 1
-    assert check.details["missing"] == [{"table": "contact_statistics", "month": f"{ahead:%Y-%m}"}]
+    assert check.details["missing"] == [{"table": "contact_statistics", "month": f"{ahead:%Y-%m}",
+                                         "partition": f"wfm.{name}"}]
     capacity = rows(conn, "validate_throughput_capacity", p_rows=10)
     assert capacity["capacity.partitions_premade.contact_statistics"].status == "FAIL"
+    assert capacity["capacity.partitions_premade.contact_statistics"].details["missing"] == [f"wfm.{name}"]
     premake = conn.execute("SELECT premake_months FROM partition_config "
                            "WHERE table_name = 'wfm.contact_statistics'::regclass").fetchone()[0]
     conn.rollback()

@@ -131,3 +131,12 @@ def test_no_import_cycles_between_modules() -> None:
     for module in sorted(internal):
         if module not in state:
             visit(module)
+
+
+def test_test_modules_share_helpers_through_helper_modules_only() -> None:
+    """Tests import shared data and helpers from helper modules (argus_files, dagster_files,
+    stats_rows, health_data, months, conftest fixtures), never from another test module."""
+    tests = Path(__file__).resolve().parent
+    offenders = sorted(f"{path.name} imports {name}" for path in tests.glob("*.py")
+                       for name in _imports(path) if name.startswith("wfm_pipeline_tests.test_"))
+    assert not offenders

@@ -5,39 +5,16 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
-import openpyxl
 import psycopg
 import pytest
 
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.argus import landing
-from wfm_pipeline.defs.ingest import argus_file_import, contact_statistics
+from wfm_pipeline.defs.ingest import contact_statistics
 from wfm_pipeline.defs.sensors import argus_landing_sensor
 from wfm_pipeline.settings import get_settings
-
-# One step materializes argus_raw_file, argus_validated and argus_import_batch (a multi-asset).
-FILE_ASSETS = [argus_file_import]
-
-# 31.01.2024 23:30 and 23:45 Berlin are 22:30/22:45 UTC (January); 01.02 00:00 Berlin is
-# 31.01 23:00 UTC: all three rows land in the January partition. Row 5 is bad (B > C).
-ROWS = [
-    ("Interval start", "Unique", "Non-unique", "Talk", "Post"),
-    ("Argus export", None, None, None, None),
-    (datetime(2024, 1, 31, 23, 30), 3, 4, 120, 30),
-    (datetime(2024, 1, 31, 23, 45), 2, 2, 100, 20),
-    (datetime(2024, 2, 1, 0, 0), 9, 5, 100, 20),
-    ("01.03.2024 10:00:00", 1, 1, 60, 10),
-]
-
-
-def write_xlsx(path: Path, rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook()
-    for r in rows:
-        wb.active.append(list(r))
-    wb.save(path)
-    return path
+from wfm_pipeline_tests.dagster_files import FILE_ASSETS, ROWS, materialization, register, run_file, write_xlsx
 
 
 @pytest.fixture
@@ -52,21 +29,6 @@ def instance():
     inst = dg.DagsterInstance.ephemeral()
     yield inst
     inst.dispose()
-
-
-def register(instance: dg.DagsterInstance, path: Path, service: str, group: str | None) -> str:
-    key = landing.partition_key(service, group, path.name, file_sha256(path))
-    instance.add_dynamic_partitions("argus_files", [key])
-    return key
-
-
-def materialization(result: dg.ExecuteInProcessResult, asset: str, partition: str | None = None):
-    """The one materialization of ``asset`` (for ``partition``, when given) in a run: its metadata."""
-    found = [m for m in (e.event_specific_data.materialization for e in result.all_events
-                         if e.event_type_value == "ASSET_MATERIALIZATION")
-             if m.asset_key == dg.AssetKey(asset) and (partition is None or m.partition == partition)]
-    assert len(found) == 1, found
-    return found[0].metadata
 
 
 def test_raw_file_and_validated_report_hash_counts_errors_and_months(settings, instance, db_url) -> None:
@@ -205,12 +167,6 @@ def stats_rows(conn: psycopg.Connection) -> list[tuple]:
            FROM contact_statistics ORDER BY 1""").fetchall()
 
 
-def run_file(instance, key: str, db_url: str, strict: bool = False) -> dg.ExecuteInProcessResult:
-    return dg.materialize(FILE_ASSETS, partition_key=key, instance=instance, raise_on_error=False,
-                          resources={"wfm_db": WfmDatabase(url=db_url)},
-                          run_config={"ops": {"argus_import_batch": {"config": {"strict": strict}}}})
-
-
 def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, instance, db_url, conn) -> None:
     path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
     sha = file_sha256(path)
@@ -234,8 +190,8 @@ def test_file_import_loads_archives_and_reports_the_months_it_touched(settings, 
     assert (status, sha_db, errors) == ("completed_with_errors", sha, 1)
 
     january = materialization(result, "contact_statistics", "2024-01-01")
-    assert january["row_count"].value == 2 and january["import_batch_id"].value == batch_id
-    assert materialization(result, "contact_statistics", "2024-03-01")["row_count"].value == 1
+    assert january["dagster/row_count"].value == 2 and january["import_batch_id"].value == batch_id
+    assert materialization(result, "contact_statistics", "2024-03-01")["dagster/row_count"].value == 1
     materialized = instance.get_materialized_partitions(dg.AssetKey("contact_statistics"))
     assert materialized == {"2024-01-01", "2024-03-01"}
 
@@ -289,7 +245,7 @@ def test_a_month_materialization_rebuilds_it_from_the_history(settings, instance
                             resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
     meta = materialization(result, "contact_statistics")
-    assert meta["row_count"].value == 2 and meta["rows_deleted_before_rebuild"].value == 0
+    assert meta["dagster/row_count"].value == 2 and meta["rows_deleted_before_rebuild"].value == 0
     fed = {r.data["import_batch_id"]: r.data for r in meta["batches_that_fed_the_month"].value.records}
     assert fed[batch_1]["rows_in_history"] == 2 and fed[batch_1]["rows_current"] == 1
     assert fed[batch_2]["rows_in_history"] == 1 and fed[batch_2]["rows_current"] == 1

@@ -1,4 +1,4 @@
-"""The reader views (sql/051, aggregates since sql/170): content, refresh, freshness, Dagster assets, privileges."""
+"""The reader views (sql/051, aggregates since sql/200): content, refresh, freshness, Dagster assets, privileges."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import views
-from wfm_pipeline_tests.test_api_read import _batch, ensure_months, insert_row
+from wfm_pipeline_tests.stats_rows import ensure_stat_months, insert_row, new_batch
 
 UTC = timezone.utc
 T0 = datetime(2024, 3, 4, 18, 15, tzinfo=UTC)   # 23:45 in Kolkata (UTC+05:30)
@@ -22,8 +22,8 @@ def loaded(conn: psycopg.Connection, service: dict) -> dict:
                       "RETURNING service_id").fetchone()[0]
     k1 = conn.execute("INSERT INTO groups (service_id, code, name) VALUES (%s, 'K1', 'K') RETURNING group_id",
                       (s2,)).fetchone()[0]
-    ensure_months(conn, T0, T0)
-    b = _batch(conn)
+    ensure_stat_months(conn, T0, T0)
+    b = new_batch(conn)
     s1, g1 = service["service_id"], service["group_id"]
     insert_row(conn, b, T0, s1, None, 3, 6, 100, 10)               # service row wins over G1 in this interval
     insert_row(conn, b, T0, s1, g1, 2, 5, 90, 9)
@@ -74,7 +74,7 @@ def test_daily_view_uses_the_local_day_with_groups_and_peak(conn, loaded) -> Non
 def test_concurrent_refresh_picks_up_changes(conn, loaded) -> None:
     views.refresh_all(conn)
     conn.commit()
-    insert_row(conn, _batch(conn), T0 + timedelta(hours=1), loaded["s1"], loaded["g1"], 1, 1, 1, 1)
+    insert_row(conn, new_batch(conn), T0 + timedelta(hours=1), loaded["s1"], loaded["g1"], 1, 1, 1, 1)
     conn.execute("DELETE FROM contact_statistics WHERE service_id = %s", (loaded["s2"],))
     conn.commit()
     views.refresh(conn, views.HOURLY)

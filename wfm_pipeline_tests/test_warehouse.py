@@ -14,26 +14,22 @@ from wfm_pipeline.warehouse import maintenance
 from wfm_pipeline.bench import queries as bench_queries
 from wfm_pipeline.db import partitions
 from wfm_pipeline.defs import warehouse as wh
-from wfm_pipeline_tests.test_api_read import _batch, insert_row
+from wfm_pipeline_tests.stats_rows import insert_row, new_batch
 
 UTC = timezone.utc
 
 
 def _job(name: str, db_url: str):
-    defs = dg.Definitions(assets=[wh.monthly_partitions, *wh.VIEW_ASSETS], asset_checks=[wh.premade_partitions_exist],
-                          jobs=[wh.partition_check_job, wh.refresh_views_job],
+    defs = dg.Definitions(assets=[*wh.VIEW_ASSETS], jobs=[wh.refresh_views_job],
                           resources={"wfm_db": WfmDatabase(url=db_url)})
     return defs.resolve_job_def(name)
 
 
-def _check_passed(result: dg.ExecuteInProcessResult) -> bool:
-    (evaluation,) = result.get_asset_check_evaluations()
-    return evaluation.passed
-
-
-def test_partition_check_passes_after_premake_and_fails_when_a_month_is_missing(db_url, conn) -> None:
-    assert _check_passed(_job("partition_check_job", db_url).execute_in_process())
-    # Lose a premade month (detach it, cover the gap with a guard): the check must fail.
+def test_premake_job_passes_then_fails_naming_a_month_it_cannot_make(db_url, conn) -> None:
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    assert wh.partition_premake_job.execute_in_process(resources=resources).success
+    # Lose a premade month: detached, its name still taken, the gap covered by a guard. Premake
+    # cannot put it back, so the daily job fails and names the month.
     now = datetime.now(UTC)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     name = f"contact_statistics_{year:04d}_{month:02d}"
@@ -41,10 +37,20 @@ def test_partition_check_passes_after_premake_and_fails_when_a_month_is_missing(
     conn.execute("SELECT wfm.rebuild_partition_guards('wfm.contact_statistics')")
     conn.commit()
     assert [m.month for m in partitions.missing_premade(conn)] == [f"{year:04d}-{month:02d}"]
-    result = _job("partition_check_job", db_url).execute_in_process(raise_on_error=False)
-    assert not _check_passed(result)
-    (evaluation,) = result.get_asset_check_evaluations()
-    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    result = wh.partition_premake_job.execute_in_process(resources=resources, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_node_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.event_specific_data.user_failure_data.metadata["missing"].value == [f"contact_statistics {year:04d}-{month:02d}"]
+
+
+def test_partitions_are_no_floating_asset() -> None:
+    # The premake job records nothing under an asset key of its own (it used to materialize an
+    # edge-less `monthly_partitions`): the partition check lives on contact_statistics.
+    from wfm_pipeline.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "monthly_partitions" not in keys
+    assert "partition_check_job" not in {j.name for j in defs.resolve_all_job_defs()}
 
 
 def test_analyze_covers_every_partitioned_parent(db_url, conn) -> None:
@@ -60,7 +66,7 @@ def test_analyze_covers_every_partitioned_parent(db_url, conn) -> None:
 def old_months(conn: psycopg.Connection, service: dict) -> dict:
     """Partitions for 2020-01..03 with one row in February."""
     conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-01-01', '2020-03-01')")
-    insert_row(conn, _batch(conn), datetime(2020, 2, 10, 8, tzinfo=UTC), service["service_id"], service["group_id"],
+    insert_row(conn, new_batch(conn), datetime(2020, 2, 10, 8, tzinfo=UTC), service["service_id"], service["group_id"],
                1, 2, 10, 1)
     conn.commit()
     return service
@@ -94,7 +100,7 @@ def test_retention_detaches_into_the_archive_and_rebuilds_guards(conn, old_month
                         "AND is_guard AND range_start IS NULL").fetchone()[0]
     assert gaps == 1
     with pytest.raises(psycopg.errors.CheckViolation, match="no partition of wfm.contact_statistics for month 2020-02"):
-        insert_row(conn, _batch(conn), datetime(2020, 2, 11, tzinfo=UTC), old_months["service_id"], None, 1, 1, 1, 1)
+        insert_row(conn, new_batch(conn), datetime(2020, 2, 11, tzinfo=UTC), old_months["service_id"], None, 1, 1, 1, 1)
     conn.rollback()
     # Re-created and expired again: the second copy is archived under a new name.
     conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.contact_statistics', '2020-02-01', '2020-02-01')")
@@ -126,12 +132,17 @@ def test_retention_job_runs_dry_by_config(db_url, conn, old_months) -> None:
     assert conn.execute("SELECT to_regclass('wfm.contact_statistics_2020_02')").fetchone()[0] is not None
 
 
-def test_refresh_views_job_and_sensor_definitions(db_url) -> None:
+def test_refresh_views_job_and_automation_definitions(db_url) -> None:
     result = _job("refresh_views_job", db_url).execute_in_process()
     assert result.success
     assert {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()} == {
         "mv_hourly_stats", "mv_daily_service_stats"}
-    assert wh.refresh_views_after_load.asset_key == dg.AssetKey("contact_statistics")
+    # After an import: declarative automation (test_automation), no hand-written asset sensor.
+    # One multi-asset refreshes both (they share one change log and watermark).
+    (aggregates,) = wh.VIEW_ASSETS
+    for key in aggregates.keys:
+        assert aggregates.automation_conditions_by_key[key] is not None
+        assert dg.AssetKey("contact_statistics") in aggregates.asset_deps[key]
 
 
 def test_cli_views_refresh_and_status(wfm_env) -> None:

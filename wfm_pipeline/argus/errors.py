@@ -58,14 +58,48 @@ OUTSIDE_PARTITION_WINDOW = "OUTSIDE_PARTITION_WINDOW"  # row: its month is missi
 TOO_MANY_NEW_MONTHS = "TOO_MANY_NEW_MONTHS"  # file: needs more new months than one import may create
 IMPORT_FAILED = "IMPORT_FAILED"  # file: the load failed and was rolled back (why: the message)
 
+# sql/120: call-detail records (wfm_pipeline/calls). UNKNOWN_GROUP is also a row error there
+# (the group column names a group per call).
+INVALID_OUTCOME = "INVALID_OUTCOME"
+OUTCOME_CONFLICT = "OUTCOME_CONFLICT"
+ANSWERED_BEFORE_OFFERED = "ANSWERED_BEFORE_OFFERED"
+ENDED_BEFORE_ANSWERED = "ENDED_BEFORE_ANSWERED"
+ENDED_BEFORE_OFFERED = "ENDED_BEFORE_OFFERED"
+TALK_TOO_LONG = "TALK_TOO_LONG"
+WAIT_TOO_LONG = "WAIT_TOO_LONG"
+DUPLICATE_CALL_ID = "DUPLICATE_CALL_ID"
+MISSING_COLUMN = "MISSING_COLUMN"      # file: a required column is not in the header row
+DUPLICATE_COLUMN = "DUPLICATE_COLUMN"  # file: two header cells name the same column
+CALL_ROW_CODES: frozenset[str] = frozenset({
+    INVALID_OUTCOME, OUTCOME_CONFLICT, ANSWERED_BEFORE_OFFERED, ENDED_BEFORE_ANSWERED, ENDED_BEFORE_OFFERED,
+    TALK_TOO_LONG, WAIT_TOO_LONG, DUPLICATE_CALL_ID,
+})
+# The codes only call records emit (their own conformance test covers both paths).
+CALL_CODES: frozenset[str] = CALL_ROW_CODES | {MISSING_COLUMN, DUPLICATE_COLUMN}
+
+# sql/190: agent state events (wfm_pipeline/agents, wfm.stage_agent_events: one SQL validator
+# for files and JSON). DUPLICATE_COLUMN is shared with call-record files.
+INVALID_STATE = "INVALID_STATE"
+EVENT_OUT_OF_ORDER = "EVENT_OUT_OF_ORDER"
+DUPLICATE_EVENT = "DUPLICATE_EVENT"
+NOT_LOGGED_IN = "NOT_LOGGED_IN"
+OVERLAPPING_SESSION = "OVERLAPPING_SESSION"
+MISSING_EVENT_COLUMN = "MISSING_EVENT_COLUMN"  # file: a required column of an agent state file is missing
+AGENT_ROW_CODES: frozenset[str] = frozenset({
+    INVALID_STATE, EVENT_OUT_OF_ORDER, DUPLICATE_EVENT, NOT_LOGGED_IN, OVERLAPPING_SESSION,
+})
+# The codes only agent state events emit (their conformance test covers both paths).
+AGENT_CODES: frozenset[str] = AGENT_ROW_CODES | {MISSING_EVENT_COLUMN}
+
 ROW_CODES: frozenset[str] = frozenset({
     MISSING_VALUE, INVALID_DATETIME, MISALIGNED_INTERVAL, INVALID_LOCAL_TIME, NOT_INTEGER,
     NEGATIVE_VALUE, OUT_OF_RANGE, UNIQUE_EXCEEDS_NON_UNIQUE, DUPLICATE_INTERVAL, DUPLICATE_ROW, NO_PARTITION,
     OUTSIDE_PARTITION_WINDOW,
-})
+}) | CALL_ROW_CODES | AGENT_ROW_CODES
 FILE_CODES: frozenset[str] = frozenset({
     FILE_UNREADABLE, TOO_FEW_COLUMNS, NO_DATA_ROWS, UNKNOWN_SERVICE, UNKNOWN_GROUP, STRICT_MODE,
-    TOO_MANY_NEW_MONTHS, IMPORT_FAILED, FILE_TOO_LARGE, SHEET_TOO_LARGE,
+    TOO_MANY_NEW_MONTHS, IMPORT_FAILED, FILE_TOO_LARGE, SHEET_TOO_LARGE, MISSING_COLUMN, DUPLICATE_COLUMN,
+    MISSING_EVENT_COLUMN,
 })
 ALL_CODES: frozenset[str] = ROW_CODES | FILE_CODES
 

@@ -240,6 +240,22 @@ def scan_landing(landing_dir: Path) -> list[LandedFile]:
     return scan(landing_dir).files
 
 
+def service_folder(landing_dir: Path, service_code: str, group_code: str | None = None) -> Path:
+    """Create (if missing) and return ``<landing>/<service>/[<group>/]``, where the sensor looks.
+
+    Service and group codes are path-safe by their CHECK constraints (letters, digits, ``_.-``,
+    never starting with a dot), so they are used as folder names as they are.
+    """
+    for code in (service_code, group_code):
+        if code is not None and (not code or code.startswith(".") or "/" in code or "\\" in code):
+            raise ValueError(f"{code!r} cannot name a landing folder")
+    folder = Path(landing_dir) / service_code
+    if group_code is not None:
+        folder = folder / group_code
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def open_within(path: Path, root: Path) -> BinaryIO:
     """Open a file for reading only if it is a regular file inside ``root`` (see module doc).
 

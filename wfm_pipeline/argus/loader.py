@@ -386,11 +386,9 @@ def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: Impo
         valid = _reject_outside_window(valid, outside, windows, result)
     limit = min((w[2] for w in windows.values()), default=0)
     if len(missing) > limit:
-        return valid, missing, RowError(
-            None, None, E.TOO_MANY_NEW_MONTHS,
-            f"the file needs {len(missing)} new monthly partitions ({missing[0]:%Y-%m} .. {missing[-1]:%Y-%m}); one "
-            f"import may create at most {limit} (wfm.partition_config.ondemand_max_new_months): create them first "
-            f"with wfm.ensure_monthly_partitions")
+        return valid, missing, RowError.of(
+            None, None, E.TOO_MANY_NEW_MONTHS, count=len(missing), first=f"{missing[0]:%Y-%m}",
+            last=f"{missing[-1]:%Y-%m}", limit=limit)
     return valid, missing, None
 
 
@@ -402,10 +400,8 @@ def _reject_outside_window(valid: pd.DataFrame, outside: list[date], windows: di
     dropped = valid[mask]
     utc = dropped["interval_start_time"].dt.tz_convert("UTC")
     errors = [
-        RowError(int(row), "A", E.OUTSIDE_PARTITION_WINDOW,
-                 f"interval {ts:%Y-%m-%d %H:%M} UTC is in month {ts:%Y-%m}, which has no partition and is outside "
-                 f"the months imports may create ({first:%Y-%m} .. {last:%Y-%m}, wfm.partition_config); an "
-                 f"administrator can create it with wfm.ensure_monthly_partitions", ts.isoformat())
+        RowError.of(int(row), "A", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(), interval=f"{ts:%Y-%m-%d %H:%M}",
+                    month=f"{ts:%Y-%m}", first=f"{first:%Y-%m}", last=f"{last:%Y-%m}")
         for row, ts in zip(dropped["source_row_number"].tolist(), utc)]
     result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
     result.rows_rejected += len(errors)
@@ -421,11 +417,12 @@ def _reject_outside_window(valid: pd.DataFrame, outside: list[date], windows: di
     return kept
 
 
-def _create_partitions(conn: psycopg.Connection, months: list[date], policy: LoadPolicy) -> list[str]:
-    """Step 3: the missing months, in a short transaction of their own."""
+def _create_partitions(conn: psycopg.Connection, months: list[date], policy: LoadPolicy,
+                       tables: tuple[str, ...] = IMPORT_TABLES) -> list[str]:
+    """Step 3: the missing months of ``tables``, in a short transaction of their own."""
     with conn.transaction():
         conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
-        plan = partitions.import_partitions(conn, IMPORT_TABLES, months, create=True)
+        plan = partitions.import_partitions(conn, tables, months, create=True)
     return [f"{a.table}:{a.month:%Y-%m}" for a in plan if a.action == "created"]
 
 
@@ -448,14 +445,53 @@ def _with_retries(conn: psycopg.Connection, policy: LoadPolicy, step: str, attem
 
 
 # ---------------------------------------------------------------- load
+WriteRows = Callable[[psycopg.Connection, "ImportResult", pd.DataFrame, Target, uuid.UUID, dict[str, Any],
+                      "Progress | None"], None]
+
+
+@dataclass(frozen=True)
+class LoadKind:
+    """What differs between the audited loads of interval files, call records and agent states;
+    the batch row, strict mode, partitions, retries, the duplicate check, the table locks, the
+    errors and the accounting are the same driver (``load_rows``) for all of them."""
+
+    name: str | None            # import_batches.kind; None: the default ('intervals')
+    tables: tuple[str, ...]     # locked in this order (THE lock order of the kind); partitions made for these
+    plan: Callable[[psycopg.Connection, pd.DataFrame, "ImportResult"],
+                   tuple[pd.DataFrame, list[date], RowError | None]]
+    write: WriteRows            # COPY + apply inside the load transaction: sets rows_inserted/updated
+    predict: Callable[[psycopg.Connection, pd.DataFrame, Target], int]  # validate-only: rows that would update
+
+
+def mark_kind(conn: psycopg.Connection, batch_id: uuid.UUID | None, kind: str | None) -> None:
+    """Record what a batch carries (import_batches.kind), in a transaction of its own."""
+    if kind is None or batch_id is None or conn.closed or conn.broken:
+        return
+    with conn.transaction():
+        conn.execute("UPDATE wfm.import_batches SET kind = %s WHERE import_batch_id = %s", (kind, batch_id))
+
+
 def load_validated(conn: psycopg.Connection, validation: ValidationResult, target: Target, *,
                    file_name: str, sha256: str | None, file: str | None = None, strict: bool = False,
                    validate_only: bool = False, progress: Progress | None = None,
                    source: str = "file", policy: LoadPolicy | None = None) -> ImportResult:
-    """Write one validated file (see the module docstring); returns the batch's ImportResult.
+    """Write one validated Argus file (see the module docstring); returns the batch's ImportResult.
 
     Raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails.
     """
+    details = {"header_rows": validation.header_rows, "blank_rows": validation.blank_rows,
+               "time_zone": validation.time_zone}
+    return load_rows(conn, validation, target, INTERVALS, details=details, file_name=file_name, sha256=sha256,
+                     file=file, strict=strict, validate_only=validate_only, progress=progress, source=source,
+                     policy=policy)
+
+
+def load_rows(conn: psycopg.Connection, validation: Any, target: Target, kind: LoadKind, *,
+              details: dict[str, Any], file_name: str, sha256: str | None, file: str | None = None,
+              strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
+              source: str = "file", policy: LoadPolicy | None = None) -> ImportResult:
+    """The audited load of any kind: ``validation`` has ``valid``, ``errors``, ``rows_total``,
+    ``rejected``, ``skipped``, ``first_interval``, ``last_interval``, ``months`` and ``timings``."""
     require_idle(conn)
     policy = policy or LoadPolicy.from_settings()
     t0 = time.perf_counter()
@@ -465,19 +501,19 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
         first_interval=validation.first_interval, last_interval=validation.last_interval, sha256=sha256,
         service=target.service_code, group=target.group_code, months=validation.months,
         timings={"validate": validation.timings.get("total", 0.0)})
-    details: dict[str, Any] = {"header_rows": validation.header_rows, "blank_rows": validation.blank_rows,
-                               "time_zone": validation.time_zone, "strict": strict, "validate_only": validate_only}
+    details = {**details, "strict": strict, "validate_only": validate_only}
+    if kind.name is not None:
+        details["kind"] = kind.name
     attempt_log: list[str] = []
     batch_id: uuid.UUID | None = None
     try:
         batch_id = _start_batch(conn, result, source=source, file_name=file_name, sha256=sha256, target=target)
-        valid, missing, file_error = _plan_partitions(conn, validation.valid, result)
+        mark_kind(conn, batch_id, kind.name)
+        valid, missing, file_error = kind.plan(conn, validation.valid, result)
         details["months"] = result.months
         if file_error is None and strict and result.rows_rejected > 0:
-            file_error = RowError(
-                None, None, E.STRICT_MODE,
-                f"strict import: {result.rows_rejected} of {result.rows_total} rows are invalid, so none "
-                f"of the {len(valid)} valid rows was imported")
+            file_error = RowError.of(None, None, E.STRICT_MODE, rejected=result.rows_rejected,
+                                     total=result.rows_total, valid=len(valid))
         if file_error is not None:  # rejected as a whole: every non-skipped row counts as rejected
             result.status = "rejected"
             result.rows_rejected = result.rows_total - result.rows_skipped
@@ -488,10 +524,11 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
         t = time.perf_counter()
         if writes and missing:
             details["partitions_created"] = _with_retries(
-                conn, policy, "partitions", attempt_log, lambda: _create_partitions(conn, missing, policy))
+                conn, policy, "partitions", attempt_log,
+                lambda: _create_partitions(conn, missing, policy, kind.tables))
         result.timings["partitions"] = time.perf_counter() - t
         loaded = _with_retries(conn, policy, "load", attempt_log, lambda: _load_once(
-            conn, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
+            conn, kind, result, valid, target, batch_id, details, writes=writes, validate_only=validate_only,
             file_name=file_name, sha256=sha256, source=source, progress=progress, policy=policy,
             attempt_log=attempt_log))
     except Exception as exc:
@@ -499,6 +536,7 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
         failed = _failed_result(result, reason)
         failed.import_batch_id = record_failure(conn, reason, batch_id=batch_id, file_name=file_name, sha256=sha256,
                                                 target=target, source=source, result=failed)
+        mark_kind(conn, failed.import_batch_id, kind.name)
         raise ImportFailedError(f"{file_name}: import failed and was rolled back: {reason}",
                                 failed.import_batch_id, failed) from exc
     if loaded is not result:  # a duplicate found under the lock
@@ -511,7 +549,7 @@ def load_validated(conn: psycopg.Connection, validation: ValidationResult, targe
     return result
 
 
-def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+def _load_once(conn: psycopg.Connection, kind: LoadKind, result: ImportResult, valid: pd.DataFrame, target: Target,
                batch_id: uuid.UUID, details: dict[str, Any], *, writes: bool, validate_only: bool, file_name: str,
                sha256: str | None, source: str, progress: Progress | None, policy: LoadPolicy,
                attempt_log: list[str]) -> ImportResult:
@@ -527,27 +565,18 @@ def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFra
                 return record_duplicate(conn, original, file=result.file, file_name=file_name, sha256=sha256,
                                          target=target, source=source, batch_id=batch_id)
         if writes:
-            # THE lock order: contact_statistics before its history (module docstring). Only
-            # these waits are bounded here: the advisory locks above and in apply serialize
-            # imports of one file / one service and may rightly wait for a whole load.
+            # THE lock order of the kind (module docstring). Only these waits are bounded here:
+            # the advisory locks above and in apply serialize imports of one file / one service
+            # and may rightly wait for a whole load.
             previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]
             conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{policy.lock_timeout_ms}ms",))
-            conn.execute(f"LOCK TABLE ONLY {STATS_TABLE}, ONLY {HISTORY_TABLE} IN ROW EXCLUSIVE MODE")
+            conn.execute("LOCK TABLE " + ", ".join(f"ONLY {t}" for t in kind.tables) + " IN ROW EXCLUSIVE MODE")
             conn.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
-            t = time.perf_counter()
-            chunks = history_copy_chunks(valid, target, batch_id)
-            _copy_history(conn, chunks, len(valid), progress)
-            result.timings["copy_history"] = time.perf_counter() - t
-            if progress:
-                progress("apply", 0, len(valid))
-            t = time.perf_counter()
-            result.rows_inserted, result.rows_updated = conn.execute(
-                "SELECT rows_inserted, rows_updated FROM wfm.apply_import_batch(%s)", (batch_id,)).fetchone()
-            result.timings["apply"] = time.perf_counter() - t
+            kind.write(conn, result, valid, target, batch_id, details, progress)
             result.status = "completed_with_errors" if result.errors else "completed"
         elif validate_only and result.status != "rejected":
             result.status = "validated"
-            result.rows_updated = _predict(conn, valid, target)
+            result.rows_updated = kind.predict(conn, valid, target)
             result.rows_inserted = len(valid) - result.rows_updated
         elif result.status != "rejected":  # nothing valid: every row was rejected or skipped
             result.status = "completed_with_errors" if result.errors else "completed"
@@ -559,6 +588,19 @@ def _load_once(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFra
         details["timings_s"] = {k: round(v, 4) for k, v in result.timings.items()}
         _finish_batch(conn, batch_id, result, details)
     return result
+
+
+def _write_intervals(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+                     batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+    t = time.perf_counter()
+    _copy_history(conn, history_copy_chunks(valid, target, batch_id), len(valid), progress)
+    result.timings["copy_history"] = time.perf_counter() - t
+    if progress:
+        progress("apply", 0, len(valid))
+    t = time.perf_counter()
+    result.rows_inserted, result.rows_updated = conn.execute(
+        "SELECT rows_inserted, rows_updated FROM wfm.apply_import_batch(%s)", (batch_id,)).fetchone()
+    result.timings["apply"] = time.perf_counter() - t
 
 
 def _check_accounting(result: ImportResult) -> None:
@@ -591,7 +633,7 @@ def _failed_result(result: ImportResult, reason: str) -> ImportResult:
     """The ``failed`` outcome: nothing imported; every non-skipped row counts as rejected."""
     # The row errors found so far (validation and partition window) stay; a file-level verdict
     # reached before the failure is replaced by the failure.
-    errors = [e for e in result.errors if e.row is not None] + [RowError(None, None, E.IMPORT_FAILED, reason)]
+    errors = [e for e in result.errors if e.row is not None] + [RowError.of(None, None, E.IMPORT_FAILED, reason=reason)]
     return ImportResult(file=result.file, status="failed", rows_total=result.rows_total,
                         rows_rejected=result.rows_total - result.rows_skipped, rows_skipped=result.rows_skipped,
                         errors=errors, sha256=result.sha256, service=result.service, group=result.group,
@@ -635,6 +677,11 @@ def mark_failed(conn: psycopg.Connection, batch_id: uuid.UUID, reason: str, *,
         {"total": total, "skipped": skipped, "reason": reason, "id": batch_id}).fetchone()
     if row is None:
         return False
-    errors = result.errors if result else [RowError(None, None, E.IMPORT_FAILED, reason)]
+    errors = result.errors if result else [RowError.of(None, None, E.IMPORT_FAILED, reason=reason)]
     _copy_errors(conn, batch_id, errors)
     return True
+
+
+# Argus interval files: contact_statistics before its history (THE lock order of interval loads).
+INTERVALS = LoadKind(name=None, tables=(STATS_TABLE, HISTORY_TABLE), plan=_plan_partitions, write=_write_intervals,
+                     predict=_predict)

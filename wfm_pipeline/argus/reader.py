@@ -48,6 +48,7 @@ from pandas.api.types import infer_dtype
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.settings import get_settings
 from wfm_pipeline.argus.limits import ReaderLimits, check_dimensions, check_xls, check_xlsx
 
 COLUMNS = ("A", "B", "C", "D", "E")
@@ -250,12 +251,13 @@ def read_argus_file(path: str | Path, *, encoding: str | None = None,
     return parse_argus(read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
 
 
-def parse_argus(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
-                limits: ReaderLimits | None = None) -> RawArgusData:
-    """``read_argus_file`` on bytes already read (``read_file``): nothing is read from disk again."""
+def unwrap_content(content: FileContent | bytes, name: str | None,
+                   limits: ReaderLimits | None) -> tuple[bytes, str, str, ReaderLimits]:
+    """What every parser of a file read once needs first: its bytes (a file too large to keep is
+    refused with ``FILE_TOO_LARGE``), its name, its checked suffix and the limits in force."""
+    limits = limits or ReaderLimits.from_settings()
     if isinstance(content, FileContent):
         name = name or content.name
-        limits = limits or ReaderLimits.from_settings()
         if content.too_large or content.size > limits.max_file_bytes:
             raise _too_large(name, content.size, limits)
         if content.data is None:
@@ -264,14 +266,16 @@ def parse_argus(content: FileContent | bytes, name: str | None = None, *, encodi
     else:
         data = content
     if name is None:
-        raise ValueError("parse_argus needs the file name (its suffix decides the format)")
-    suffix = _check_suffix(name)
-    limits = limits or ReaderLimits.from_settings()
-    if suffix in CSV_SUFFIXES:
-        if encoding is None:
-            from wfm_pipeline.settings import get_settings
+        raise ValueError("a file's name is needed to parse it (its suffix decides the format)")
+    return data, name, _check_suffix(name), limits
 
-            encoding = get_settings().csv_encoding
+
+def parse_argus(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
+                limits: ReaderLimits | None = None) -> RawArgusData:
+    """``read_argus_file`` on bytes already read (``read_file``): nothing is read from disk again."""
+    data, name, suffix, limits = unwrap_content(content, name, limits)
+    if suffix in CSV_SUFFIXES:
+        encoding = encoding or get_settings().csv_encoding
         rows, width = _read_csv(data, name, encoding, limits)
     else:
         if suffix == ".xls":

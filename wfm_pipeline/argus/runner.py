@@ -28,11 +28,14 @@ Connect = Callable[[], psycopg.Connection]
 def import_files(connect: Connect, paths: Iterable[Path], service_code: str, group_code: str | None = None, *,
                  strict: bool = False, validate_only: bool = False,
                  progress_for: Callable[[Path], Progress | None] | None = None,
-                 policy: LoadPolicy | None = None, **options: Any) -> Iterator[ImportResult]:
+                 policy: LoadPolicy | None = None, importer: Callable[..., ImportResult] | None = None,
+                 **options: Any) -> Iterator[ImportResult]:
     """Import each path with ``import_file`` (``options`` are passed on); yields the results.
 
-    ``connect`` opens a new connection (called again after a connection broke).
+    ``connect`` opens a new connection (called again after a connection broke). ``importer``
+    replaces ``import_file`` (same arguments; call records: ``calls.loader.import_call_file``).
     """
+    importer = importer or import_file
     conn: psycopg.Connection | None = None
     try:
         for path in paths:
@@ -40,8 +43,8 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str, gro
             progress = progress_for(path) if progress_for else None
             try:
                 conn = _usable(conn, connect)
-                result = import_file(conn, path, service_code, group_code, strict=strict,
-                                     validate_only=validate_only, progress=progress, policy=policy, **options)
+                result = importer(conn, path, service_code, group_code, strict=strict,
+                                  validate_only=validate_only, progress=progress, policy=policy, **options)
             except ImportFailedError as exc:
                 result = exc.result or ImportResult(file=str(path), status="failed", error_message=str(exc))
                 result.import_batch_id = exc.import_batch_id
@@ -50,7 +53,7 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str, gro
             except Exception as exc:  # noqa: BLE001 - reported as this file's failure; the next file goes on
                 reason = describe_failure(exc)
                 result = ImportResult(file=str(path), status="failed", error_message=reason,
-                                      errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
+                                      errors=[RowError.of(None, None, E.IMPORT_FAILED, reason=reason)])
                 conn = _audit_after_reconnect(connect, path, service_code, group_code, result, old=conn)
             finally:
                 close = getattr(progress, "close", None)

@@ -6,6 +6,8 @@
                look for an earlier completed import of the same content (duplicate)
     validate   parse the bytes read (reader) and check every row (pandera)
     load       the audited, transactional load (``loader.load_validated``)
+    analyze    planner statistics of the months the load wrote, when it wrote enough of them
+               (``warehouse.maintenance.analyze_touched``; the guide's "ANALYZE after large imports")
     file_away  THE place that moves a landing file: imported or duplicate -> archive/,
                rejected -> rejected/ with ``<file>.errors.csv``; anything else stays
     reject     THE place that records a file rejected as a whole (a ``rejected`` batch with its
@@ -29,6 +31,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -37,11 +40,13 @@ from wfm_pipeline.argus import batches, landing
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.landing import Folders
-from wfm_pipeline.argus.loader import (ImportFailedError, ImportResult, LoadPolicy, Progress, Target,
+from wfm_pipeline.argus.loader import (IMPORT_TABLES, ImportFailedError, ImportResult, LoadPolicy, Progress, Target,
                                        describe_failure, find_duplicate, load_validated, record_duplicate,
                                        record_failure, record_rejection, require_idle, resolve_target)
 from wfm_pipeline.argus.reader import FileContent, parse_argus, read_file
 from wfm_pipeline.argus.validate import ValidationResult, validate_argus
+from wfm_pipeline.warehouse import maintenance
+from wfm_pipeline.warehouse.maintenance import AnalyzedPartition
 
 KEPT_STATUSES = ("completed", "completed_with_errors", "duplicate")  # the content is in the database: archive
 MISPLACED = ("files must be dropped into <landing>/<service_code>/ or "
@@ -81,6 +86,8 @@ class FileRun:
     result: ImportResult
     validation: ValidationResult | None = None
     moved: Moved = field(default_factory=Moved)
+    analyzed: list[AnalyzedPartition] = field(default_factory=list)  # the months written, after ``analyze``
+    analyze_error: str | None = None                                  # statistics not refreshed (import done)
 
 
 # ---------------------------------------------------------------- the steps
@@ -147,6 +154,26 @@ def load(conn: psycopg.Connection, insp: Inspection, validation: ValidationResul
                           source=source, policy=policy)
 
 
+def analyze(conn: psycopg.Connection, validation: ValidationResult, result: ImportResult) -> tuple[
+        list[AnalyzedPartition], str | None]:
+    """After a load that wrote rows: ANALYZE the month partitions it wrote where the rows written
+    meet autovacuum's rule (see sql/functions/maintenance/analyze_touched_partitions.sql), and
+    return every written month's row estimate. A failure is reported, not raised: the import
+    is committed, autovacuum will catch up."""
+    if result.status not in ("completed", "completed_with_errors") or not result.rows_inserted + result.rows_updated:
+        return [], None
+    loaded = {f"{m}-01" for m in result.months}
+    utc = validation.valid["interval_start_time"].dt.tz_convert("UTC")
+    per_month = utc.dt.strftime("%Y-%m-01").value_counts()
+    rows = {date.fromisoformat(k): int(n) for k, n in per_month.items() if k in loaded}
+    try:  # both tables the load wrote: the current values and their history
+        return [a for table in IMPORT_TABLES for a in maintenance.analyze_touched(conn, table, rows)], None
+    except psycopg.Error as exc:
+        if not conn.closed and not conn.broken:
+            conn.rollback()
+        return [], f"ANALYZE after the import failed: {str(exc).strip()}"
+
+
 def file_away(conn: psycopg.Connection, insp: Inspection, status: str, folders: Folders | None, *,
               errors: list[RowError] | tuple = (), batch_id: uuid.UUID | None = None) -> Moved:
     """Move a landing file where its outcome says: content kept (``KEPT_STATUSES``) ->
@@ -199,7 +226,7 @@ def run_file(conn: psycopg.Connection, path: str | Path, service_code: str | Non
              strict: bool = False, validate_only: bool = False, progress: Progress | None = None,
              source: str = "file", policy: LoadPolicy | None = None, encoding: str | None = None,
              content: FileContent | None = None, folders: Folders | None = None) -> FileRun:
-    """Import one Argus file: inspect -> (reject | duplicate | validate -> load) -> file_away.
+    """Import one Argus file: inspect -> (reject | duplicate | validate -> load -> analyze) -> file_away.
 
     File-level problems (unreadable, too few columns, no data rows, unknown service or group)
     give a ``rejected`` result, recorded as such; any other failure raises ``ImportFailedError``
@@ -229,10 +256,14 @@ def run_file(conn: psycopg.Connection, path: str | Path, service_code: str | Non
         raise _failed(conn, insp, exc, source) from exc
     result = load(conn, insp, validation, strict=strict, validate_only=validate_only, progress=progress,
                   source=source, policy=policy)
+    analyzing = time.perf_counter()
+    analyzed, analyze_error = analyze(conn, validation, result)
+    if analyzed:
+        result.timings["analyze"] = time.perf_counter() - analyzing
     result.timings = {"read": inspected - started + validation.timings.get("parse", 0.0), **result.timings,
                       "total": time.perf_counter() - started}
     moved = file_away(conn, insp, result.status, folders, errors=result.errors, batch_id=result.import_batch_id)
-    return FileRun(insp, result, validation, moved)
+    return FileRun(insp, result, validation, moved, analyzed, analyze_error)
 
 
 def import_file(conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None,
@@ -254,7 +285,7 @@ def _failed(conn: psycopg.Connection, insp: Inspection, exc: BaseException, sour
     target = insp.target
     failed = ImportResult(file=str(insp.path), status="failed", sha256=insp.sha256,
                           service=target.service_code if target else None, group=target.group_code if target else None,
-                          error_message=reason, errors=[RowError(None, None, E.IMPORT_FAILED, reason)])
+                          error_message=reason, errors=[RowError.of(None, None, E.IMPORT_FAILED, reason=reason)])
     failed.import_batch_id = record_failure(conn, reason, batch_id=None, file_name=insp.file_name,
                                             sha256=insp.sha256, target=target, source=source, result=failed)
     return ImportFailedError(f"{insp.file_name}: import failed: {reason}", failed.import_batch_id, failed)

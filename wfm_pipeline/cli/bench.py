@@ -7,7 +7,7 @@ import time
 
 import click
 
-from wfm_pipeline.bench import api_insert, forecast, forecast_accuracy, imports, queries
+from wfm_pipeline.bench import agent_states, api_insert, calls, forecast, forecast_accuracy, imports, queries
 from wfm_pipeline.cli.common import db_url
 from wfm_pipeline.db import migrations
 from wfm_pipeline.textsafe import term
@@ -135,3 +135,47 @@ def bench_forecast_accuracy(seeds: str, volumes: str, weeks: int, with_sf: bool 
         return
     click.echo(forecast_accuracy.format_report(results))
     click.echo(f"({time.perf_counter() - t0:.0f} s)")
+
+
+@bench.command("calls")
+@click.option("--services", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--days", default=31, show_default=True, type=click.IntRange(1, 62))
+@click.option("--calls-per-day", default=100_000, show_default=True, type=click.IntRange(1, 10_000_000),
+              help="Calls a day over all services.")
+@click.option("--agents", default=400, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--queries", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="api_get_agent_stats calls for the latency figures.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
+def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queries: int, as_json: bool,
+                keep: bool) -> None:
+    """Call-record import: end to end vs bare COPY, a one-day correction, api_get_agent_stats."""
+    results = calls.run(services=services, days=days, calls_per_day=calls_per_day, agents=agents, queries=queries,
+                        keep=keep, echo=lambda m: click.echo(m, err=True))
+    click.echo(calls.format_table(results))
+    if as_json:
+        click.echo(json.dumps(results, default=str))
+
+
+@bench.command("agent-states")
+@click.option("--services", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--agents", default=400, show_default=True, type=click.IntRange(1, 100_000), help="Agents in all.")
+@click.option("--changes", default=60, show_default=True, type=click.IntRange(2, 1000),
+              help="State changes per agent a day.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 31))
+@click.option("--file-days", default=1, show_default=True, type=click.IntRange(1, 31),
+              help="Days per file (1: daily exports).")
+@click.option("--queries", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="api_get_plan_vs_actual calls for the latency figures.")
+@click.option("--scale-months", default=13, show_default=True, type=click.IntRange(1, 36),
+              help="Months of agent activity and statistics the latency is measured at.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark database wfm_bench_agents.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_agent_states(services: int, agents: int, changes: int, days: int, file_days: int, queries: int,
+                       scale_months: int, keep: bool, as_json: bool) -> None:
+    """Agent state events imported and turned into per-interval agent time (720,000 events by
+    default), against a bare COPY; api_get_plan_vs_actual latency. Uses its own database."""
+    results = agent_states.run(services=services, agents=agents, changes=changes, days=days, file_days=file_days,
+                               queries=queries, scale_months=scale_months, keep=keep,
+                               echo=(lambda _: None) if as_json else click.echo)
+    click.echo(json.dumps(results) if as_json else agent_states.format_table(results))

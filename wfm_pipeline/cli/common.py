@@ -5,6 +5,8 @@ Command modules import this module, never ``cli.main`` (which imports them).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import psycopg
 
@@ -47,3 +49,23 @@ def db_url(*, upgrade: bool = False) -> str:
 def connect() -> psycopg.Connection:
     """A connection to the WFM database, checked by ``db_url``."""
     return connection.connect(db_url())
+
+
+def ago(age: timedelta | None) -> str:
+    """A past duration as people say it: "45 s ago", "11 min ago", "3 h 5 min ago",
+    "2 days 4 h ago"; "never" for None (rounded down: "11 min" means at least eleven minutes)."""
+    if age is None:
+        return "never"
+    seconds = int(age.total_seconds())
+    if seconds < 0:  # a clock ahead of the database's: it happened, just now
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if hours < 24:
+        return f"{hours} h {minutes % 60} min ago" if minutes % 60 else f"{hours} h ago"
+    rest = hours % 24
+    unit = "day" if days == 1 else "days"
+    return f"{days} {unit} {rest} h ago" if rest else f"{days} {unit} ago"

@@ -97,6 +97,7 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
         result = pipeline.run_forecast(conn, key, as_of=_as_of(as_of, key.time_zone),
                                        horizon_days=horizon_days)
         conn.commit()
+        _report_to_dagster(conn, result)
     frame = result.frame
     if as_json:
         for row in frame.itertuples(index=False):
@@ -120,6 +121,33 @@ def forecast(ctx: click.Context, service_code: str | None, group_code: str | Non
                    f"{row.aht:>8.1f}"
                    f"{row.required_agents:>6d}{row.scheduled_agents:>6d}{row.service_level:>8.1%}"
                    f"{row.asa:>8.1f}{row.occupancy:>7.1%}")
+
+
+def _report_to_dagster(conn, result: pipeline.RunResult) -> None:
+    """When a Dagster instance exists ($DAGSTER_HOME/dagster.yaml, as `wfm dev` writes it), the run
+    becomes a materialization of call_forecasts and staffing_requirements there (stderr says so).
+    The forecast is stored either way: a failure to report is a warning, not an error."""
+    from wfm_pipeline.defs.instance import existing_instance
+    from wfm_pipeline.settings import get_settings
+
+    settings = get_settings()
+    try:
+        instance = existing_instance(settings)
+        if instance is None:
+            return
+        try:
+            from wfm_pipeline.defs.forecasting import report_cli_run
+
+            report_cli_run(instance, conn, result)
+        finally:
+            instance.dispose()
+        conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - the run is stored; the UI is a bonus
+        click.echo(f"warning: forecast run {result.run_id} stored, but not reported to Dagster "
+                   f"({term(settings.dagster_home)}): {term(exc)}", err=True)
+        return
+    click.echo(f"reported to Dagster ({term(settings.dagster_home)}): call_forecasts and staffing_requirements "
+               f"materialized by run {result.run_id}", err=True)
 
 
 @forecast.command("backtest")

@@ -20,7 +20,7 @@ def _print_table(results: list[checks.CheckResult]) -> None:
     click.echo(f"{'check':<{width}}  {'status':<6}  {'measured':>12}  {'threshold':>12}  unit")
     for r in results:
         status = click.style(f"{term(r.status):<6}", fg=_COLORS.get(r.status), bold=r.status != "PASS")
-        click.echo(f"{term(r.check_name):<{width}}  {status}  {checks.format_number(r.measured):>12}  "
+        click.echo(f"{term(r.check_name):<{width}}  {status}  {term(checks.measured_text(r)):>12}  "
                    f"{checks.format_number(r.threshold):>12}  {term(r.unit)}")
         if not r.passed:
             click.echo(f"{'':<{width}}  └ {term(checks.first_reason(r)[:200])}")

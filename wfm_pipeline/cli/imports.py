@@ -1,4 +1,5 @@
-"""CLI: ``wfm import``, ``wfm batches list|show|revert`` and ``wfm bench import``.
+"""CLI: ``wfm import`` (Argus files, call records with ``--kind calls``, agent state events with
+``--kind agent-states``), ``wfm batches list|show|revert``.
 
 Text from files and the database (file names, sources, messages, values) is printed through
 ``wfm_pipeline.textsafe.term``: control characters and escape sequences show as ``\\x1b``...,
@@ -25,6 +26,8 @@ from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
+from wfm_pipeline.calls.agent_loader import import_agent_file
+from wfm_pipeline.calls.loader import import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
 
@@ -105,9 +108,20 @@ def _check_encoding(value: str | None) -> str | None:
 @click.option("--encoding", default=None, callback=lambda ctx, param, value: _check_encoding(value),
               help="Encoding of CSV files, e.g. cp1251, cp1252, latin-1, utf-8 (default: WFM_CSV_ENCODING, "
                    "else detected).")
+@click.option("--kind", type=click.Choice(["argus", "calls", "agent-states"]), default="argus", show_default=True,
+              help="argus: interval exports; calls: call-detail records; agent-states: agent state events "
+                   "(both with a header row; docs/import.md).")
 def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
-               validate_only: bool, as_json: bool, encoding: str | None) -> None:
-    """Import Argus files (.xlsx, .xls, .csv) into contact_statistics."""
+               validate_only: bool, as_json: bool, encoding: str | None, kind: str) -> None:
+    """Import Argus files (.xlsx, .xls, .csv) into contact_statistics, call-detail records
+    (--kind calls) into call_records, or agent state events (--kind agent-states) into
+    agent_state_transitions, deriving their intervals and agent activity."""
+    importer = None
+    if kind in ("calls", "agent-states"):
+        if group_code is not None:
+            raise UsageError(f"--group does not apply to {'call records' if kind == 'calls' else 'agent state events'}: "
+                             "each row names its group (column group)")
+        importer = _import_calls if kind == "calls" else _import_agents
 
     exit_code = 0
     try:
@@ -126,7 +140,8 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     # gets its audited `rejected` batch there; here it only decides the exit code (2, usage).
     usage: str | None = None
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
-                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding)
+                           progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding,
+                           importer=importer)
     for result in results:
         file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
         if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
@@ -140,6 +155,16 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     if usage is not None:
         raise UsageError(usage)
     sys.exit(exit_code)
+
+
+def _import_calls(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
+                  **options) -> ImportResult:
+    return import_call_file(conn, path, service_code, **options)
+
+
+def _import_agents(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
+                   **options) -> ImportResult:
+    return import_agent_file(conn, path, service_code, **options)
 
 
 # ---------------------------------------------------------------- batches

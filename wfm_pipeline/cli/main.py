@@ -12,7 +12,8 @@ import psycopg
 
 from wfm_pipeline.db import catalog, connection, embedded, migrations
 from wfm_pipeline.settings import get_settings
-from wfm_pipeline.cli import bench, forecast, health, imports, warehouse
+from wfm_pipeline.argus import landing
+from wfm_pipeline.cli import bench, calls, demo, dev, forecast, health, imports, report, warehouse
 from wfm_pipeline.cli.common import UsageError, db_url
 from wfm_pipeline.textsafe import term, term_lines
 
@@ -96,7 +97,9 @@ def services_add(code: str, name: str, time_zone: str) -> None:
             raise UsageError(f"service {term(code)!r} already exists") from exc
         except (psycopg.errors.InvalidParameterValue, psycopg.errors.CheckViolation) as exc:
             raise UsageError(exc.diag.message_primary or str(exc)) from exc
-    click.echo(f"service {term(service.code)} (id {service.service_id}, {term(service.time_zone)}) added")
+    folder = landing.service_folder(get_settings().landing_dir, service.code)
+    click.echo(f"service {term(service.code)} (id {service.service_id}, {term(service.time_zone)}) added; "
+               f"landing folder {term(folder)}")
 
 
 @services.command("list")
@@ -135,37 +138,14 @@ def groups_add(service_code: str, group_code: str, name: str) -> None:
             raise UsageError(f"group {group_code!r} already exists in service {service_code!r}") from exc
         except psycopg.errors.CheckViolation as exc:
             raise UsageError(exc.diag.message_primary or str(exc)) from exc
-    click.echo(f"group {term(service_code)}/{term(group.code)} (id {group.group_id}) added")
+    folder = landing.service_folder(get_settings().landing_dir, service_code, group.code)
+    click.echo(f"group {term(service_code)}/{term(group.code)} (id {group.group_id}) added; landing folder {term(folder)}")
 
 
-# ---------------------------------------------------------------- dev
-@cli.command()
-@click.option("--port", default=3000, show_default=True, help="Dagster UI port on 127.0.0.1.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-def dev(port: int, host: str) -> None:
-    """Start the database, migrate, and run the Dagster UI and daemon."""
-    from wfm_pipeline.defs.instance import write_dagster_yaml, write_workspace_yaml
-
-    settings = get_settings()
-    url = db_url(upgrade=True)
-    click.echo(f"WFM database: {url}")
-    settings.landing_dir.mkdir(parents=True, exist_ok=True)
-    config = write_dagster_yaml(settings)
-    workspace = write_workspace_yaml(settings)
-    click.echo(f"Dagster instance: {config}")
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), "WFM_DATABASE_URL": url,
-           "WFM_HOME": str(settings.home), "WFM_LANDING_DIR": str(settings.landing_dir)}
-    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
-    cmd = [dagster, "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
-    click.echo(f"Dagster UI on http://{host}:{port}  (Ctrl-C to stop; `wfm db stop` stops PostgreSQL)")
-    # cwd: Dagster puts its working directory on the code server's sys.path; $DAGSTER_HOME holds
-    # no package, so the code location is the wfm_pipeline this command itself runs.
-    sys.exit(subprocess.call(cmd, env=env, cwd=settings.dagster_home))
-
-
-for command in (imports.import_cmd, imports.batches_group, forecast.forecast, warehouse.views_group,
-                health.validate, health.health, bench.bench):
+for command in (dev.dev, demo.demo_cmd, imports.import_cmd, imports.batches_group, forecast.forecast,
+                warehouse.views_group, health.validate, health.health, bench.bench, report.report_group):
     cli.add_command(command)
+services.add_command(calls.set_patience)
 
 
 def main() -> None:

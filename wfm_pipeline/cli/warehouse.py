@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wfm_pipeline.cli.common import connect
+from wfm_pipeline.cli.common import ago, connect
 from wfm_pipeline.textsafe import term
 
 
@@ -44,5 +44,5 @@ def views_status() -> None:
         else:
             until = f"{f.materialized_until:%Y-%m-%d %H:%M %Z}" if f.materialized_until else "-"
             click.echo(f"{term(f.view):<28} materialized up to {until}, {f.pending_changes:,} changes pending; "
-                       f"refreshed {f.last_refreshed_at:%Y-%m-%d %H:%M:%S %Z} ({f.age} ago) "
+                       f"refreshed {f.last_refreshed_at:%Y-%m-%d %H:%M:%S %Z} ({ago(f.age)}) "
                        f"in {f.last_duration_ms:.0f} ms, {f.row_count:,} rows")

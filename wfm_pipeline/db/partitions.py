@@ -18,6 +18,11 @@ class MissingPartition:
     table: str
     month: str  # YYYY-MM
 
+    @property
+    def partition(self) -> str:
+        """The partition's name (``wfm.partition_name``'s rule): ``wfm.contact_statistics_2024_01``."""
+        return f"{self.table}_{self.month.replace('-', '_')}"
+
 
 def ensure_partitions(conn: psycopg.Connection, table: str, first: datetime, last: datetime) -> list[str]:
     """Create the monthly partitions of ``table`` covering first..last; returns names created.

@@ -18,6 +18,20 @@ gone) fails the step; its file stays in the landing folder for a re-execution.
 
 ``contact_statistics[month]`` materialized by itself rebuilds that month from the batch
 history (``wfm.rebuild_contact_statistics_month``): the table can always be reconstructed.
+
+Its dependency on ``argus_import_batch`` is lineage only (``SpecificPartitionsPartitionMapping([])``:
+no month depends on any file *partition*). Which files fed a month is decided by their content,
+which no partition mapping can express, and the import that writes a month reports that month
+itself, after its own ``argus_import_batch`` event. With ``AllPartitionMapping`` every month
+turned "Unsynced" whenever any file was imported (Dagster compares the month's last event with
+every file partition's, up to 100 of them), and the months the import had just written too
+(their events came first). Downstream, the views and forecasts follow the months through
+declarative automation (Dagster never flags them "Unsynced" for a month: it does not compare an
+unpartitioned asset with each partition of a time-partitioned one).
+
+Catalog metadata (``dagster/table_name``, ``dagster/column_schema`` read from the database
+catalog with the column comments, ``dagster/row_count``) is attached at materialization:
+definitions load without a database.
 """
 
 import shutil
@@ -30,12 +44,19 @@ from pydantic import Field
 
 from wfm_pipeline.argus import batches, landing, steps
 from wfm_pipeline.argus.loader import ImportFailedError, ImportResult
-from wfm_pipeline.defs import months
+from wfm_pipeline.defs import keys, months, tables
+from wfm_pipeline.defs.keys import ARGUS_IMPORT_BATCH, ARGUS_RAW_FILE, ARGUS_VALIDATED, CONTACT_STATISTICS
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
+from wfm_pipeline.warehouse import maintenance
 
-GROUP = "ingest"
+GROUP = keys.INGEST
+DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads an event's data version from
+# Bump when what an asset computes changes (Dagster then shows older materializations as having
+# an older code version; nothing is recomputed by itself).
+FILE_CODE_VERSION = "2"           # one step, steps.run_file (+ ANALYZE of the months written)
+MONTH_CODE_VERSION = "2"          # rebuild from contact_statistics_history, newest applied batch wins
 FIRST_ERRORS_SHOWN = 50
 OP_NAME = "argus_import_batch"  # run config: ops.argus_import_batch.config.strict (as before the merge)
 # The three assets used to hand a pickled ArgusFile and a pickled DataFrame to each other
@@ -91,20 +112,22 @@ def _ts(value: datetime | None) -> dg.MetadataValue:
 
 # ------------------------------------------------------------------ per-file assets
 RAW_FILE = dg.AssetSpec(
-    "argus_raw_file", group_name=GROUP, kinds={"file"}, partitions_def=argus_files_partitions,
+    ARGUS_RAW_FILE, group_name=GROUP, kinds={"file"}, partitions_def=argus_files_partitions,
+    owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=FILE_CODE_VERSION,
     description=f"A landed Argus file, one partition per file ({KEY_FORMAT}): found in the landing "
                 "folder or the archive and confirmed by its sha256. `file_path` is where the file is now "
                 "(the archive after an import, rejected/ after a rejection).")
 VALIDATED = dg.AssetSpec(
-    "argus_validated", group_name=GROUP, kinds={"pandas", "pandera"}, partitions_def=argus_files_partitions,
-    deps=[RAW_FILE],
+    ARGUS_VALIDATED, group_name=GROUP, kinds={"pandas", "pandera"}, partitions_def=argus_files_partitions,
+    owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=FILE_CODE_VERSION, deps=[RAW_FILE],
     description="The file parsed and validated (pandera DataFrameModel): rows total/valid/rejected with "
                 "row, column, code, message and value of the first errors. A file rejected as a whole "
                 "(unreadable, too few columns, no data, unknown service or group) shows `status` rejected "
                 "and fails the `all_rows_valid` check.")
 IMPORT_BATCH = dg.AssetSpec(
-    "argus_import_batch", group_name=GROUP, kinds={"postgres"}, partitions_def=argus_files_partitions,
-    deps=[VALIDATED],
+    ARGUS_IMPORT_BATCH, group_name=GROUP, kinds={"postgres"}, partitions_def=argus_files_partitions,
+    owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=FILE_CODE_VERSION, deps=[VALIDATED],
+    metadata=keys.table_name(ARGUS_IMPORT_BATCH),
     description="The file's import batch: history rows COPYed and upserted into contact_statistics "
                 "(latest batch wins) in one transaction with import_batches/import_errors. Reports an "
                 "AssetMaterialization of every contact_statistics month it touched; the file then moves "
@@ -116,7 +139,7 @@ IMPORT_BATCH = dg.AssetSpec(
     name=OP_NAME,
     specs=[RAW_FILE, VALIDATED, IMPORT_BATCH],
     check_specs=[dg.AssetCheckSpec(
-        "all_rows_valid", asset="argus_validated",
+        "all_rows_valid", asset=ARGUS_VALIDATED,
         description="Every data row passed the Argus schema (pandera, lazy: all errors collected). "
                     "WARN: some rows rejected (recorded in import_errors, not imported); ERROR: no valid row, "
                     "or the file was rejected as a whole.")],
@@ -141,23 +164,36 @@ def argus_file_import(context: dg.AssetExecutionContext, config: ArgusImportConf
         result = run.result
         touched = months.partition_keys(_month_dates(result.months))
         wrote = result.status in ("completed", "completed_with_errors") and result.rows_inserted + result.rows_updated
-        month_rows = batches.month_row_counts(conn, _month_dates(result.months)) if wrote else {}
+        month_rows = _month_rows(conn, run) if wrote else {}
+        batch_table = tables.table_metadata(conn, ARGUS_IMPORT_BATCH)
+        month_table = tables.table_metadata(conn, CONTACT_STATISTICS) if wrote else {}
         conn.rollback()
     batch_id = str(result.import_batch_id) if result.import_batch_id else ""
     if batch_id:  # the Runs page can be filtered by this tag
         context.instance.add_run_tags(context.run.run_id, {"wfm/import_batch_id": batch_id})
     if run.moved.error:  # the import is done; the file could not be moved (metadata move_error too)
         context.log.error(term(run.moved.error))
+    if run.analyze_error:
+        context.log.warning(term(run.analyze_error))
     if result.status == "rejected":
         context.log.warning(f"{term(found.name)}: rejected: {term(result.error_message)} (batch {batch_id})")
-    if wrote:
-        _report_months(context, touched, month_rows, batch_id, found.name)
 
-    yield dg.MaterializeResult(asset_key="argus_raw_file", metadata=_raw_file_metadata(run, location))
-    yield dg.MaterializeResult(asset_key="argus_validated", metadata=_validated_metadata(run, touched))
+    yield dg.MaterializeResult(asset_key=ARGUS_RAW_FILE, metadata=_raw_file_metadata(run, location))
+    yield dg.MaterializeResult(asset_key=ARGUS_VALIDATED, metadata=_validated_metadata(run, touched))
     yield _check(context, run)
-    yield dg.MaterializeResult(asset_key="argus_import_batch",
-                               metadata=_batch_metadata(result, run.moved, touched, config.strict))
+    yield dg.MaterializeResult(asset_key=ARGUS_IMPORT_BATCH, metadata={
+        **_batch_metadata(result, run.moved, touched, config.strict), **batch_table})
+    if wrote:  # after the batch's own event: the months are newer than everything that fed them
+        _report_months(context, touched, month_rows, batch_id, found.name, month_table)
+
+
+def _month_rows(conn, run: steps.FileRun) -> dict[str, int]:
+    """Rows per written month: the partition's estimate after the import's ANALYZE step (no count
+    of the month, so the cost does not grow with the data), counted only if that step failed."""
+    table = keys.TABLES[CONTACT_STATISTICS]
+    if run.analyzed:
+        return {m.month.isoformat(): m.estimated_rows for m in run.analyzed if m.month is not None and m.table == table}
+    return batches.month_row_counts(conn, _month_dates(run.result.months))
 
 
 def _month_dates(labels: list[str]) -> list[date]:
@@ -233,14 +269,14 @@ def _check(context: dg.AssetExecutionContext, run: steps.FileRun) -> dg.AssetChe
     result, validation = run.result, run.validation
     if validation is None and result.status == "duplicate":
         return dg.AssetCheckResult(
-            check_name="all_rows_valid", asset_key="argus_validated", passed=True,
+            check_name="all_rows_valid", asset_key=ARGUS_VALIDATED, passed=True,
             description=f"same content as batch {result.duplicate_of}, validated when it was imported",
             metadata={"partition": context.partition_key, "duplicate_of": str(result.duplicate_of)})
     errors = validation.errors if validation is not None else result.errors
     rejected = validation.rejected if validation is not None else result.rows_rejected
     valid = len(validation.valid) if validation is not None else 0
     return dg.AssetCheckResult(
-        check_name="all_rows_valid", asset_key="argus_validated",
+        check_name="all_rows_valid", asset_key=ARGUS_VALIDATED,
         passed=validation is not None and rejected == 0,
         # ERROR when the file contributes nothing at all; WARN when some rows were rejected
         severity=dg.AssetCheckSeverity.ERROR if valid == 0 else dg.AssetCheckSeverity.WARN,
@@ -269,6 +305,7 @@ def _batch_metadata(result: ImportResult, moved: steps.Moved, touched: list[str]
         "last_interval": _ts(result.last_interval),
         "months_touched": dg.MetadataValue.json(touched),
         "strict": strict,
+        "dagster/row_count": dg.MetadataValue.int(result.rows_inserted + result.rows_updated),
     }
     if result.status == "duplicate":
         metadata["duplicate_of"] = str(result.duplicate_of)
@@ -287,19 +324,21 @@ def _errors_by_code(errors) -> dict[str, int]:
 
 
 def _report_months(context: dg.AssetExecutionContext, touched: list[str], month_rows: dict[str, int],
-                   batch_id: str, file_name: str) -> None:
+                   batch_id: str, file_name: str, table: dict) -> None:
     """The batch changed these months of contact_statistics: record them as materializations, so
-    the monthly partitions show as up to date (with this batch) without a rebuild run."""
+    the monthly partitions show as up to date (with this batch) without a rebuild run. The batch id
+    is the event's data version (shown with the event)."""
     for month_key in touched:
         if not months.in_range(month_key):
             context.log.warning(f"month {month_key} is outside the contact_statistics partitions "
                                 f"(from {months.FIRST_MONTH} to the current month); not reported")
             continue
         context.log_event(dg.AssetMaterialization(
-            asset_key="contact_statistics", partition=month_key,
+            asset_key=CONTACT_STATISTICS, partition=month_key,
             description=f"upserted by import batch {batch_id} ({term(file_name)})",
-            metadata={"import_batch_id": batch_id, "file": context.partition_key,
-                      "row_count": dg.MetadataValue.int(month_rows.get(month_key, 0))}))
+            tags={DATA_VERSION_TAG: batch_id},
+            metadata={"import_batch_id": batch_id, "file": context.partition_key, **table,
+                      "dagster/row_count": dg.MetadataValue.int(month_rows.get(month_key, 0))}))
 
 
 def _prune_legacy_pickles(context: dg.AssetExecutionContext) -> None:
@@ -314,10 +353,16 @@ def _prune_legacy_pickles(context: dg.AssetExecutionContext) -> None:
 
 # ------------------------------------------------------------------ monthly table
 @dg.asset(
+    key=CONTACT_STATISTICS,
     partitions_def=contact_statistics_months,
     group_name=GROUP,
     kinds={"postgres"},
-    deps=[dg.AssetDep("argus_import_batch", partition_mapping=dg.AllPartitionMapping())],
+    owners=keys.OWNERS,
+    tags=keys.tags(GROUP),
+    code_version=MONTH_CODE_VERSION,
+    metadata=keys.table_name(CONTACT_STATISTICS),
+    # Lineage only: no month depends on a file partition (see the module doc).
+    deps=[dg.AssetDep(ARGUS_IMPORT_BATCH, partition_mapping=dg.SpecificPartitionsPartitionMapping([]))],
     description="wfm.contact_statistics, one partition per UTC month. File imports upsert into it "
                 "(and report the months they touched); materializing a month rebuilds it from the batch "
                 "history (newest applied, non-reverted batch per interval).",
@@ -326,10 +371,15 @@ def contact_statistics(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -
     month = context.partition_time_window.start.date()
     with wfm_db.connection() as conn:
         deleted, inserted = batches.rebuild_month(conn, month)
+        # A rebuild rewrites the whole month: its statistics, like after a large import.
+        analyzed = maintenance.analyze_touched(conn, keys.TABLES[CONTACT_STATISTICS], {month: deleted + inserted})
         fed = batches.month_batches(conn, month)
+        table = tables.table_metadata(conn, CONTACT_STATISTICS, row_count=inserted)  # the rebuild's own count
         conn.rollback()
+    context.log.info(f"{month:%Y-%m}: {deleted} rows deleted, {inserted} rebuilt from the history; analyzed "
+                     + (", ".join(a.partition for a in analyzed if a.analyzed) or "nothing"))
     return dg.MaterializeResult(metadata={
-        "row_count": dg.MetadataValue.int(inserted),
+        **table,
         "rows_deleted_before_rebuild": dg.MetadataValue.int(deleted),
         "batches": dg.MetadataValue.int(len(fed)),
         "batches_that_fed_the_month": _batches_table(fed),

@@ -20,6 +20,17 @@ def dagster_storage_url(settings: Settings) -> str:
     return url
 
 
+def existing_instance(settings: Settings):
+    """The Dagster instance of $DAGSTER_HOME when one is configured (its dagster.yaml exists, as
+    ``wfm dev`` writes it), else None: a command outside Dagster reports to it only if it exists.
+    The caller disposes of it. (dagster is imported here, not at the top: the CLI starts faster.)"""
+    if not (settings.dagster_home / "dagster.yaml").is_file():
+        return None
+    import dagster as dg
+
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
 def write_dagster_yaml(settings: Settings) -> Path:
     """Write $DAGSTER_HOME/dagster.yaml when absent (or when we wrote it and the URL moved)."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ import psycopg
 
 from wfm_pipeline.argus import batches, landing, steps
 from wfm_pipeline.argus.errors import FILE_UNREADABLE
+from wfm_pipeline.defs.keys import ARGUS_RAW_FILE
 from wfm_pipeline.defs.ingest import OP_NAME, argus_file_import_job, argus_files_partitions
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.settings import get_settings
@@ -219,7 +220,7 @@ def _rejection_event(f: landing.LandedFile, rejected: steps.FileRun) -> dg.Asset
     """A file the sensor rejected (no run, so no partition): an observation with its error."""
     error = rejected.inspection.error
     return dg.AssetObservation(
-        asset_key="argus_raw_file",
+        asset_key=ARGUS_RAW_FILE,
         description=f"rejected by the landing sensor: {term(f.rel)}",
         metadata={"status": "rejected", "landing_file": term(f.rel), "error_code": error.code,
                   "error_message": term(error.message), "sha256": rejected.inspection.sha256 or "",

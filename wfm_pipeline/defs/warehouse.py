@@ -1,17 +1,28 @@
 """Warehouse Dagster wiring: partitions, the aggregates behind the reader views, maintenance schedules.
 
-Every job here is also runnable by hand from the UI (Launchpad): premake, the partition
-check, view refresh, weekly ANALYZE, retention and the daily health check.
+Every job here is also runnable by hand from the UI (Launchpad): premake, view refresh, weekly
+ANALYZE, retention and the daily health check.
+
+Partitions are no asset of their own: the premake job fails (listing them) when months are still
+missing after it ran, and the health suite's ``partitions_premade`` check on contact_statistics
+(daily, and on demand) judges the same ``wfm.missing_premade_partitions``. An asset
+``monthly_partitions`` with a check of its own used to float here with no edges, recorded only by
+the premake op, duplicating that check.
+The views follow new months of contact_statistics through declarative automation
+(``defs.automation``), and hourly.
 """
 
 import dagster as dg
 
+from wfm_pipeline.db import partitions
+from wfm_pipeline.defs import keys, tables
+from wfm_pipeline.defs.automation import FOLLOW_NEW_DATA
+from wfm_pipeline.defs.keys import CONTACT_STATISTICS, MV_DAILY_SERVICE_STATS, MV_HOURLY_STATS
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import maintenance, views
-from wfm_pipeline.db import partitions
 
-GROUP = "warehouse"
-CONTACT_STATISTICS = dg.AssetKey("contact_statistics")   # the ingest domain's monthly table asset
+GROUP = keys.WAREHOUSE
+VIEW_CODE_VERSION = "2"   # bump with a change of the views' SQL (sql/051, sql/200 and their successors)
 
 
 # ------------------------------------------------------------------ partitions
@@ -22,19 +33,15 @@ def premake_partitions_op(context: dg.OpExecutionContext, wfm_db: WfmDatabase) -
         conn.commit()
         missing = partitions.missing_premade(conn)
         summary = partitions.partition_summary(conn)
+        conn.rollback()
     context.log.info(f"created {len(created)} partitions: {created}")
     context.add_output_metadata({
         "created": dg.MetadataValue.json(created),
         "still_missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing]),
+        "partitions": dg.MetadataValue.int(len(summary)),
+        "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
+        "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default="")),
     })
-    # The partitions are an asset of their own: record what they look like now.
-    context.log_event(dg.AssetMaterialization(
-        asset_key="monthly_partitions",
-        description="premake_partitions_op ran",
-        metadata={"created": dg.MetadataValue.json(created),
-                  "partitions": dg.MetadataValue.int(len(summary)),
-                  "newest": dg.MetadataValue.text(max((s[3] or "" for s in summary), default="")),
-                  "oldest": dg.MetadataValue.text(min((s[2] or "" for s in summary), default=""))}))
     if missing:
         raise dg.Failure(
             description="premade partitions are still missing after premake",
@@ -48,36 +55,6 @@ def partition_premake_job() -> None:
     premake_partitions_op()
 
 
-monthly_partitions = dg.AssetSpec(
-    "monthly_partitions",
-    group_name=GROUP,
-    kinds={"postgres"},
-    description="The monthly partitions of every table in wfm.partition_config (current month plus "
-                "premake_months ahead must exist). Written by partition_premake_job and the import paths.",
-)
-
-
-@dg.asset_check(asset=monthly_partitions.key, name="premade_partitions_exist",
-                description="Fails (severity ERROR) when a month between now and a table's premake horizon has no partition.")
-def premade_partitions_exist(wfm_db: WfmDatabase) -> dg.AssetCheckResult:
-    with wfm_db.connection() as conn:
-        missing = partitions.missing_premade(conn)
-        conn.rollback()
-    return dg.AssetCheckResult(
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=("all premade months exist" if not missing else
-                     f"{len(missing)} needed partitions are missing: run partition_premake_job"),
-        metadata={"missing": dg.MetadataValue.json([f"{m.table} {m.month}" for m in missing])},
-    )
-
-
-partition_check_job = dg.define_asset_job(
-    "partition_check_job",
-    selection=dg.AssetSelection.checks(premade_partitions_exist),
-    description="Checks that every premade partition exists (runs after the daily premake).",
-)
-
 partition_premake_schedule = dg.ScheduleDefinition(
     name="partition_premake_daily",
     job=partition_premake_job,
@@ -87,30 +64,27 @@ partition_premake_schedule = dg.ScheduleDefinition(
     description="Daily: keep at least three months of partitions ahead.",
 )
 
-partition_check_schedule = dg.ScheduleDefinition(
-    name="partition_check_daily",
-    job=partition_check_job,
-    cron_schedule="45 0 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily, after the premake: fail the premade_partitions_exist check if a needed partition is missing.",
-)
-
 
 # ------------------------------------------------------------------ aggregates (the reader views)
+_VIEW_OF_KEY = {MV_HOURLY_STATS: views.HOURLY, MV_DAILY_SERVICE_STATS: views.DAILY}
 _VIEW_SPECS = [
     dg.AssetSpec(
-        "mv_hourly_stats", group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
-        description="wfm.mv_hourly_stats: per service and UTC hour, additive call totals. Always current "
-                    "(wfm.agg_hourly_stats up to the watermark + raw rows after it and for pending changes); "
-                    "the refresh recomputes only what the change log lists."),
-    dg.AssetSpec(
-        "mv_daily_service_stats", group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
-        description="wfm.mv_daily_service_stats: per service and group, per local day (service time zone), "
-                    "totals and the peak interval; serves api_get_service_summary. Always current "
-                    "(wfm.agg_daily_service_stats + raw rows); the refresh recomputes only logged days."),
+        key, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS], owners=keys.OWNERS,
+        tags=keys.tags(GROUP), code_version=VIEW_CODE_VERSION, metadata=keys.table_name(key),
+        automation_condition=FOLLOW_NEW_DATA, description=description)
+    for key, description in (
+        (MV_HOURLY_STATS,
+         "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. Always current "
+         "(wfm.agg_hourly_stats up to the watermark + raw rows after it and for pending changes); "
+         "the refresh recomputes only what the change log lists. Refreshed within a minute of new "
+         "months (automation) and hourly."),
+        (MV_DAILY_SERVICE_STATS,
+         "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
+         "the peak interval; serves api_get_service_summary. Always current (wfm.agg_daily_service_stats + "
+         "raw rows); the refresh recomputes only logged days. Refreshed within a minute of new months "
+         "(automation) and hourly."),
+    )
 ]
-_VIEW_OF_KEY = {"mv_hourly_stats": views.HOURLY, "mv_daily_service_stats": views.DAILY}
 
 
 class AggregatesConfig(dg.Config):
@@ -125,13 +99,15 @@ def aggregates(context: dg.AssetExecutionContext, config: AggregatesConfig, wfm_
         results = {r.view: r for r in views.refresh_all(conn, full=config.full)}
         conn.commit()
         facts = {view: views.facts(conn, view) for view in views.VIEWS}
+        tables_md = {key: tables.table_metadata(conn, key, row_count=results[view].row_count)
+                     for key, view in _VIEW_OF_KEY.items()}
         conn.rollback()
     for key, view in _VIEW_OF_KEY.items():
         result, fact = results[view], facts[view]
         context.log.info(f"{view}: {result.mode} refresh in {result.duration_ms:.0f} ms, "
                          f"{result.rows_written} rows written, {result.row_count} rows")
         yield dg.MaterializeResult(asset_key=key, metadata={
-            "dagster/row_count": dg.MetadataValue.int(result.row_count),
+            **tables_md[key],
             "refresh_duration_ms": dg.MetadataValue.float(result.duration_ms),
             "refresh_mode": dg.MetadataValue.text(result.mode),
             "refreshed_concurrently": dg.MetadataValue.bool(result.concurrently),
@@ -171,14 +147,6 @@ refresh_views_schedule = dg.ScheduleDefinition(
     description="Hourly: refresh the aggregates incrementally and move their watermark (reads are current "
                 "without it; it keeps them fast).",
 )
-
-
-@dg.asset_sensor(asset_key=CONTACT_STATISTICS, job=refresh_views_job, minimum_interval_seconds=60,
-                 default_status=dg.DefaultSensorStatus.RUNNING,
-                 description="After an import touched contact_statistics, refresh the aggregates (one run for a burst of months).")
-def refresh_views_after_load(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
-    # An asset sensor's cursor is the storage id of the event it was given: unique per event.
-    yield dg.RunRequest(run_key=f"contact_statistics-{context.cursor}")
 
 
 # ------------------------------------------------------------------ maintenance
@@ -249,11 +217,7 @@ retention_schedule = dg.ScheduleDefinition(
 
 
 defs = dg.Definitions(
-    assets=[monthly_partitions, *VIEW_ASSETS],
-    asset_checks=[premade_partitions_exist],
-    jobs=[partition_premake_job, partition_check_job, refresh_views_job, analyze_partitioned_tables_job,
-          retention_job],
-    schedules=[partition_premake_schedule, partition_check_schedule, refresh_views_schedule, analyze_schedule,
-               retention_schedule],
-    sensors=[refresh_views_after_load],
+    assets=[*VIEW_ASSETS],
+    jobs=[partition_premake_job, refresh_views_job, analyze_partitioned_tables_job, retention_job],
+    schedules=[partition_premake_schedule, refresh_views_schedule, analyze_schedule, retention_schedule],
 )

@@ -25,7 +25,7 @@ combines the best ones (``selection.py``):
   without data), the open days around them and robust outlier days are left out of training
   too. Future special days scale the forecast by their multiplier; the days next to a known
   closure get a multiplier learnt from earlier holidays (``holidays.py``).
-* Unique-call ratio and AHT (call-weighted: Σ handle seconds / Σ calls) per weekday and
+* Unique-call ratio and AHT (call-weighted: Σ handle seconds / Σ handled calls) per weekday and
   slot, shrunk toward the slot's all-days value and the overall value by pseudo-counts.
 
 Plain numpy/pandas; no Dagster, no database.
@@ -153,6 +153,8 @@ class SeriesData:
     handle: np.ndarray
     special: dict[date, SpecialDay]
     cfg: ModelConfig
+    # the calls ``handle`` is per: answered where known, else offered (issue 13); None = ``calls``
+    handled: np.ndarray | None = None
     engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,12 +164,17 @@ class SeriesData:
     def build(cls, history: pd.DataFrame, tz: str, first_day: date, last_day: date,
               special: dict[date, SpecialDay] | None, cfg: ModelConfig) -> "SeriesData":
         special = special or {}
-        calls, uniq, handle = local_grid(history, tz, first_day, last_day)
+        # AHT is per handled call; a history without handled_calls (synthetic data) has every call handled
+        columns = ("calls", "unique_calls", "handle_seconds") + (("handled_calls",) if "handled_calls" in history else ())
+        calls, uniq, handle, *rest = local_grid(history, tz, first_day, last_day, columns)
+        handled = rest[0] if rest else None
         for day, sd in special.items():
             i = (day - first_day).days
             if sd.exclude_from_training and 0 <= i < calls.shape[0]:
                 calls[i] = uniq[i] = handle[i] = np.nan
-        return cls(tz, first_day, calls, uniq, handle, special, cfg)
+                if handled is not None:
+                    handled[i] = np.nan
+        return cls(tz, first_day, calls, uniq, handle, special, cfg, handled)
 
     def index(self, day: date) -> int:
         return (day - self.first_day).days
@@ -182,7 +189,8 @@ def forecast_series(history: pd.DataFrame, tz: str, as_of: datetime, horizon_end
     """Forecast [as_of, horizon_end) from history of the local days before ``as_of``'s day.
 
     ``history``: interval_start (tz-aware), calls, unique_calls, handle_seconds (talk + wrap-up
-    totals). Rows at or after ``as_of`` are dropped here as well, so no caller can leak them.
+    totals) and optionally handled_calls (the calls handle_seconds is per; default: calls).
+    Rows at or after ``as_of`` are dropped here as well, so no caller can leak them.
     """
     cfg = cfg or ModelConfig()
     as_of_ts = pd.Timestamp(as_of).tz_convert("UTC")
@@ -229,7 +237,8 @@ def forecast_from(data: SeriesData, as_of: pd.Timestamp, horizon_end: pd.Timesta
     if prep is not None:
         rows &= ~prep.excluded
     uniq_ratio = np.clip(ratio_table(data.uniq[lo:origin], calls, dows, rows, cfg.aht_pseudo_calls, 1.0), 0.0, 1.0)
-    aht = ratio_table(data.handle[lo:origin], calls, dows, rows, cfg.aht_pseudo_calls, default_aht)
+    handled = calls if data.handled is None else data.handled[lo:origin]
+    aht = ratio_table(data.handle[lo:origin], handled, dows, rows, cfg.aht_pseudo_calls, default_aht)
     f_dow = local.dayofweek.to_numpy()
     frame = pd.DataFrame({
         "interval_start": intervals,

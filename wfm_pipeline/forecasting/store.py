@@ -82,7 +82,7 @@ def load_special_days(conn: psycopg.Connection, service_id: int) -> dict[date, S
 
 def load_history(conn: psycopg.Connection, key: SeriesKey, start: datetime, end: datetime) -> pd.DataFrame:
     """Intervals in [start, end) of one series: calls, unique calls, handle seconds (talk +
-    wrap-up totals). Same rule as load_service_histories, which it reads through."""
+    wrap-up totals) and the handled calls they are per. Same rule as load_service_histories, which it reads through."""
     frame = load_service_histories(conn, key.service_id, start, end).get(key.group_id)
     if frame is None:
         frame = pd.DataFrame({"interval_start": pd.Series(dtype="datetime64[ns, UTC]"),
@@ -121,7 +121,8 @@ def remove_special_days(conn: psycopg.Connection, service_id: int, days: list[da
                         (service_id, list(days))).rowcount
 
 
-HISTORY_COLUMNS = ["interval_start", "calls", "unique_calls", "handle_seconds"]
+# handled_calls: the calls handle_seconds is per (answered where known, else offered; issue 13).
+HISTORY_COLUMNS = ["interval_start", "calls", "unique_calls", "handle_seconds", "handled_calls"]
 
 
 def load_service_histories(conn: psycopg.Connection, service_id: int, start: datetime,
@@ -133,7 +134,8 @@ def load_service_histories(conn: psycopg.Connection, service_id: int, start: dat
     """
     query = sql.SQL(
         """COPY (SELECT coalesce(group_id, -1), extract(epoch FROM interval_start_time)::bigint,
-                        non_unique_incoming, unique_incoming, talk_time_total + post_processing_time_total
+                        non_unique_incoming, unique_incoming, talk_time_total + post_processing_time_total,
+                        handled_calls
                  FROM wfm.contact_statistics
                  WHERE service_id = {} AND interval_start_time >= {} AND interval_start_time < {})
            TO STDOUT WITH (FORMAT csv)""").format(sql.Literal(service_id), sql.Literal(start), sql.Literal(end))
@@ -142,9 +144,9 @@ def load_service_histories(conn: psycopg.Connection, service_id: int, start: dat
         for chunk in cp:
             buf.write(chunk)
     buf.seek(0)
-    raw = pd.read_csv(buf, names=["group_id", "epoch", "calls", "unique_calls", "handle_seconds"],
+    raw = pd.read_csv(buf, names=["group_id", "epoch", "calls", "unique_calls", "handle_seconds", "handled_calls"],
                       dtype={"group_id": "int64", "epoch": "int64", "calls": "float64",
-                             "unique_calls": "float64", "handle_seconds": "float64"})
+                             "unique_calls": "float64", "handle_seconds": "float64", "handled_calls": "float64"})
     raw["interval_start"] = pd.to_datetime(raw["epoch"], unit="s", utc=True)
     out: dict[int | None, pd.DataFrame] = {}
     for gid, part in raw.groupby("group_id", sort=False):

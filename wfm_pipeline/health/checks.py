@@ -122,12 +122,34 @@ def to_json(results: Iterable[CheckResult]) -> str:
     return json.dumps([r.as_dict() for r in results], indent=2, default=str)
 
 
+def measured_text(result: CheckResult) -> str:
+    """The measured value as text; when nothing was measured, what the row says instead
+    (``details.measured_text``, e.g. "never" for a table never analyzed), else "not measured"."""
+    if result.measured is not None:
+        return format_number(result.measured)
+    return str((result.details or {}).get("measured_text") or "not measured")
+
+
 def summary(result: CheckResult) -> str:
     """One line: measured vs threshold with the unit."""
     unit = f" {result.unit}" if result.unit else ""
     if result.threshold is None:
-        return f"{format_number(result.measured)}{unit}"
-    return f"{format_number(result.measured)} vs {format_number(result.threshold)}{unit}"
+        return f"{measured_text(result)}{unit}"
+    return f"{measured_text(result)} vs {format_number(result.threshold)}{unit}"
+
+
+def partitions_named(result: CheckResult) -> list[str]:
+    """The partitions a partition check's row is about: missing premade months, guard partitions
+    holding rows (empty for other rows)."""
+    details: Mapping[str, Any] = result.details or {}
+    named: list[str] = []
+    for item in details.get("missing") or []:
+        named.append(item.get("partition") or f"{item.get('table')} {item.get('month')}" if isinstance(item, dict)
+                     else str(item))
+    for item in details.get("guards_with_rows") or []:
+        if isinstance(item, dict):
+            named.append(f"{item.get('guard')} ({item.get('rows')} rows)")
+    return named
 
 
 def first_reason(result: CheckResult) -> str:

@@ -6,7 +6,7 @@ Plain Python over the SQL functions of sql/053 (no Dagster imports).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 
@@ -31,6 +31,31 @@ class DetachedPartition:
 def analyze_partitioned_tables(conn: psycopg.Connection) -> list[tuple[str, float]]:
     """ANALYZE every partitioned parent (autovacuum never does); (table, ms) each."""
     return [(t, float(ms)) for t, ms in conn.execute("SELECT * FROM wfm.analyze_partitioned_tables()")]
+
+
+@dataclass(frozen=True)
+class AnalyzedPartition:
+    """One month partition of ``table`` (``month`` None: the parent) after ``analyze_touched``."""
+
+    table: str
+    month: date | None
+    partition: str
+    analyzed: bool
+    estimated_rows: int
+    duration_ms: float
+
+
+def analyze_touched(conn: psycopg.Connection, table: str, rows_by_month: dict[date, int], *,
+                    min_share: float = 0.1) -> list[AnalyzedPartition]:
+    """``wfm.analyze_touched_partitions``: ANALYZE the months an import wrote where autovacuum's
+    rule (50 + ``min_share`` x rows) is met or they were never analyzed, and a never-analyzed parent.
+    Runs in a transaction of its own (ANALYZE holds SHARE UPDATE EXCLUSIVE until it ends)."""
+    months = sorted(rows_by_month)
+    with conn.transaction():
+        rows = conn.execute(
+            "SELECT * FROM wfm.analyze_touched_partitions(%s::regclass, %s::date[], %s::bigint[], %s::numeric)",
+            (table, months, [int(rows_by_month[m]) for m in months], min_share)).fetchall()
+    return [AnalyzedPartition(table, m, name, done, int(est), float(ms)) for m, name, done, est, ms in rows]
 
 
 def retention_settings(conn: psycopg.Connection) -> list[RetentionSetting]:

@@ -1,6 +1,6 @@
 """The aggregates behind the reader views: refresh, freshness and summary facts.
 
-Since sql/170 ``wfm.mv_hourly_stats`` and ``wfm.mv_daily_service_stats`` are plain views that are
+Since sql/200 ``wfm.mv_hourly_stats`` and ``wfm.mv_daily_service_stats`` are plain views that are
 always current (materialized rows up to a watermark plus raw rows for the rest); a refresh
 (``wfm.refresh_aggregates``) recomputes only what the change log lists and moves the watermark.
 Plain Python over the SQL functions; the caller commits.

@@ -22,7 +22,7 @@ RETURNS TABLE (
     post_processing_time_total bigint, answered_calls bigint, sl_offered_calls bigint,
     answered_within_sl bigint, abandon_offered_calls bigint, abandoned_calls bigint,
     sl_threshold_seconds integer, peak_interval_start timestamptz, peak_non_unique_incoming bigint,
-    last_loaded_at timestamptz)
+    last_loaded_at timestamptz, handled_calls bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     -- The day filters vanish when the bounds are infinite literals (the full rebuild): the query
@@ -44,7 +44,8 @@ AS $$
                to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
                                         -extract(epoch FROM x.interval_start_time)::bigint]))[2]) AS peak_interval_start,
                max(x.non_unique_incoming)::bigint AS peak_non_unique_incoming,
-               max(x.last_loaded_at) AS last_loaded_at
+               max(x.last_loaded_at) AS last_loaded_at,
+               sum(x.handled_calls)::bigint AS handled_calls
         FROM (
             SELECT si.*, (si.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date
             FROM wfm.service_interval_stats si
@@ -76,7 +77,8 @@ AS $$
                to_timestamp(-(max(ARRAY[x.non_unique_incoming::bigint,
                                         -extract(epoch FROM x.interval_start_time)::bigint]))[2]),
                max(x.non_unique_incoming)::bigint,
-               max(x.loaded_at)
+               max(x.loaded_at),
+               sum(x.handled_calls)::bigint
         FROM (
             SELECT cs.*, (cs.interval_start_time AT TIME ZONE s.time_zone)::date AS stat_date
             FROM wfm.contact_statistics cs

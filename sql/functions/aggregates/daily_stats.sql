@@ -10,7 +10,7 @@ RETURNS TABLE (
     post_processing_time_total bigint, answered_calls bigint, sl_offered_calls bigint,
     answered_within_sl bigint, abandon_offered_calls bigint, abandoned_calls bigint,
     sl_threshold_seconds integer, peak_interval_start timestamptz, peak_non_unique_incoming bigint,
-    last_loaded_at timestamptz)
+    last_loaded_at timestamptz, handled_calls bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     WITH parts AS (
@@ -33,7 +33,8 @@ AS $$
     SELECT d.service_id, d.group_id, d.stat_date, d.intervals, d.source_rows, d.unique_incoming,
            d.non_unique_incoming, d.talk_time_total, d.post_processing_time_total, d.answered_calls,
            d.sl_offered_calls, d.answered_within_sl, d.abandon_offered_calls, d.abandoned_calls,
-           d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at
+           d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at,
+           d.handled_calls
     FROM parts p
     CROSS JOIN LATERAL unnest(p.days) AS r
     CROSS JOIN LATERAL (   -- per range through the key (OFFSET 0: never a scan of the whole table)
@@ -45,7 +46,8 @@ AS $$
     SELECT x.service_id, x.group_id, x.stat_date, x.intervals, x.source_rows, x.unique_incoming,
            x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total, x.answered_calls,
            x.sl_offered_calls, x.answered_within_sl, x.abandon_offered_calls, x.abandoned_calls,
-           x.sl_threshold_seconds, x.peak_interval_start, x.peak_non_unique_incoming, x.last_loaded_at
+           x.sl_threshold_seconds, x.peak_interval_start, x.peak_non_unique_incoming, x.last_loaded_at,
+           x.handled_calls
     FROM parts p
     CROSS JOIN LATERAL unnest(p.raw) AS r
     -- the outer bounds (whole days: one day wider than the range on each side) prune partitions at start-up

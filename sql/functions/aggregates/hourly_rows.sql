@@ -14,13 +14,13 @@ RETURNS TABLE (
     unique_incoming bigint, non_unique_incoming bigint, talk_time_total bigint,
     post_processing_time_total bigint, answered_calls bigint, sl_offered_calls bigint,
     answered_within_sl bigint, abandon_offered_calls bigint, abandoned_calls bigint,
-    sl_threshold_seconds integer, last_loaded_at timestamptz, local_hour_aligned boolean)
+    sl_threshold_seconds integer, last_loaded_at timestamptz, handled_calls bigint, local_hour_aligned boolean)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT h.service_id, h.hour_start, h.intervals, h.source_rows, h.unique_incoming, h.non_unique_incoming,
            h.talk_time_total, h.post_processing_time_total, h.answered_calls, h.sl_offered_calls,
            h.answered_within_sl, h.abandon_offered_calls, h.abandoned_calls, h.sl_threshold_seconds,
-           h.last_loaded_at,
+           h.last_loaded_at, h.handled_calls,
            -- the hour starts on a local whole hour and no offset change happens inside it
            extract(minute FROM h.hour_start AT TIME ZONE s.time_zone) = 0
            AND (h.hour_start + interval '45 minutes') AT TIME ZONE s.time_zone
@@ -40,7 +40,8 @@ AS $$
                sum(si.abandon_offered_calls)::bigint      AS abandon_offered_calls,
                sum(si.abandoned_calls)::bigint            AS abandoned_calls,
                max(si.sl_threshold_seconds)               AS sl_threshold_seconds,
-               max(si.last_loaded_at)                     AS last_loaded_at
+               max(si.last_loaded_at)                     AS last_loaded_at,
+               sum(si.handled_calls)::bigint              AS handled_calls
         FROM wfm.service_interval_stats si
         WHERE si.service_id = ANY (p_service_ids)
           AND si.interval_start_time >= p_from

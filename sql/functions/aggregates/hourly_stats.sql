@@ -14,7 +14,7 @@ RETURNS TABLE (
     unique_incoming bigint, non_unique_incoming bigint, talk_time_total bigint,
     post_processing_time_total bigint, answered_calls bigint, sl_offered_calls bigint,
     answered_within_sl bigint, abandon_offered_calls bigint, abandoned_calls bigint,
-    sl_threshold_seconds integer, last_loaded_at timestamptz)
+    sl_threshold_seconds integer, last_loaded_at timestamptz, handled_calls bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     WITH parts AS (
@@ -40,7 +40,7 @@ AS $$
     SELECT h.service_id, h.hour_start, h.intervals, h.source_rows, h.unique_incoming, h.non_unique_incoming,
            h.talk_time_total, h.post_processing_time_total, h.answered_calls, h.sl_offered_calls,
            h.answered_within_sl, h.abandon_offered_calls, h.abandoned_calls, h.sl_threshold_seconds,
-           h.last_loaded_at
+           h.last_loaded_at, h.handled_calls
     FROM parts p
     CROSS JOIN LATERAL unnest(p.hours) AS r
     CROSS JOIN LATERAL (   -- per range through the key (OFFSET 0: never a scan of the whole table)
@@ -52,7 +52,7 @@ AS $$
     SELECT x.service_id, x.hour_start, x.intervals, x.source_rows, x.unique_incoming, x.non_unique_incoming,
            x.talk_time_total, x.post_processing_time_total, x.answered_calls, x.sl_offered_calls,
            x.answered_within_sl, x.abandon_offered_calls, x.abandoned_calls, x.sl_threshold_seconds,
-           x.last_loaded_at
+           x.last_loaded_at, x.handled_calls
     FROM parts p
     CROSS JOIN LATERAL unnest(p.raw) AS r
     CROSS JOIN LATERAL wfm.hourly_rows(ARRAY[p.service_id], lower(r), upper(r)) AS x

@@ -1,6 +1,8 @@
 -- wfm.revert_import_batch (first defined in sql/021_import_batch_apply_revert.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it.
+-- schema-qualified, so a caller's temporary objects cannot steer it. Issue 13: a batch of call
+-- records (kind calls) is reverted by wfm.revert_call_records_batch. Issue 14: a batch of agent
+-- state events (kind agent_states) by wfm.revert_agent_states_batch.
 
 CREATE OR REPLACE FUNCTION wfm.revert_import_batch(p_import_batch_id uuid)
 RETURNS TABLE (rows_restored integer, rows_deleted integer, already_reverted boolean)
@@ -11,15 +13,26 @@ AS $$
 DECLARE
     v_status   text;
     v_seq      bigint;
+    v_kind     text;
     v_first    timestamptz;
     v_last     timestamptz;
     v_services integer[];
 BEGIN
-    SELECT b.status, b.apply_seq INTO v_status, v_seq
+    SELECT b.status, b.apply_seq, b.kind INTO v_status, v_seq, v_kind
     FROM wfm.import_batches b WHERE b.import_batch_id = p_import_batch_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown import batch %', p_import_batch_id
             USING ERRCODE = 'no_data_found', HINT = 'See SELECT * FROM wfm.import_batches ORDER BY created_at DESC.';
+    END IF;
+    -- Call records (issue 13): their versions go back and the intervals are re-derived.
+    IF v_kind = 'calls' THEN
+        RETURN QUERY SELECT * FROM wfm.revert_call_records_batch(p_import_batch_id);
+        RETURN;
+    END IF;
+    -- Agent state events (issue 14): their versions go back and the timelines are re-derived.
+    IF v_kind = 'agent_states' THEN
+        RETURN QUERY SELECT * FROM wfm.revert_agent_states_batch(p_import_batch_id);
+        RETURN;
     END IF;
     IF v_status = 'reverted' THEN
         rows_restored := 0; rows_deleted := 0; already_reverted := true;
@@ -104,6 +117,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.revert_import_batch(uuid) IS
-    'Reverts an applied batch: every interval whose current value came from it gets the value of the newest remaining non-reverted batch from the history, or is deleted; marks the batch reverted. Idempotent (a second call returns already_reverted = true); unknown id raises no_data_found.';
+    'Reverts an applied batch: every interval whose current value came from it gets the value of the newest remaining non-reverted batch from the history, or is deleted; marks the batch reverted. Idempotent (a second call returns already_reverted = true); unknown id raises no_data_found. A batch of call records (kind calls) is reverted by wfm.revert_call_records_batch (its calls'' earlier versions come back and the intervals they touch are re-derived), a batch of agent state events (kind agent_states) by wfm.revert_agent_states_batch.';
 REVOKE ALL ON FUNCTION wfm.revert_import_batch(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.revert_import_batch(uuid) TO wfm_etl;

@@ -64,6 +64,57 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
      '(wfm.partition_config.ondemand_months_ahead/back); an administrator creates it with wfm.ensure_monthly_partitions.',
      'interval {interval} UTC is in month {month}, which has no partition and is outside the months imports may '
      'create ({first} .. {last}, wfm.partition_config); an administrator can create it with wfm.ensure_monthly_partitions'),
+    -- call-detail records (issue 13; wfm_pipeline/calls, wfm.stage_call_records)
+    ('INVALID_OUTCOME', 'row',
+     'The outcome of a call record is not answered, abandoned or other.',
+     'column {column} {value} is not an outcome: answered, abandoned or other (in any case)'),
+    ('OUTCOME_CONFLICT', 'row',
+     'answered_at is set on a call record whose outcome is abandoned.',
+     'column {column} {value} is set, but the outcome is abandoned (a call an agent answered is answered)'),
+    ('ANSWERED_BEFORE_OFFERED', 'row',
+     'answered_at is before offered_at.',
+     'column {column} {value} is before offered_at'),
+    ('ENDED_BEFORE_ANSWERED', 'row',
+     'ended_at is before answered_at.',
+     'column {column} {value} is before answered_at'),
+    ('ENDED_BEFORE_OFFERED', 'row',
+     'ended_at is before offered_at (a call without answered_at).',
+     'column {column} {value} is before offered_at (the call has no answered_at)'),
+    ('TALK_TOO_LONG', 'row',
+     'The talk (ended_at - answered_at) is longer than 24 hours.',
+     'column {column} {value}: the talk (ended_at - answered_at) is longer than 24 hours'),
+    ('WAIT_TOO_LONG', 'row',
+     'The wait in the queue (answered_at, or for an unanswered call ended_at, minus offered_at) is longer than 24 hours.',
+     'column {column} {value}: the wait in the queue (from offered_at) is longer than 24 hours'),
+    ('DUPLICATE_CALL_ID', 'row',
+     'The same call_id (same service, same UTC month of offered_at) appears more than once in one input with '
+     'different values; all copies are rejected.',
+     'call {value} appears in rows {rows} with different values (same service, call_id and UTC month of '
+     'offered_at); all of them are rejected'),
+    -- agent state events (issue 14; wfm_pipeline/agents, wfm.stage_agent_events)
+    ('INVALID_STATE', 'row',
+     'The state of an agent state event is not logged_in, ready, not_ready, talking, post_processing or logged_out.',
+     'column {column} {value} is not an agent state: logged_in, ready, not_ready, talking, post_processing or '
+     'logged_out (in any case)'),
+    ('EVENT_OUT_OF_ORDER', 'row',
+     'An agent state event is earlier than an event of the same agent in an earlier row of the same input: each '
+     'agent''s events must come in time order.',
+     'column {column} {value} is earlier than row {first_row} of the same agent: an agent''s events must be in '
+     'time order'),
+    ('DUPLICATE_EVENT', 'row',
+     'The same agent (same service) has the same state at the same time more than once in one input with a '
+     'different reason or group; all copies are rejected.',
+     'column {column} {value}: the agent has this state at this time in rows {rows} with a different reason or '
+     'group; all of them are rejected'),
+    ('NOT_LOGGED_IN', 'row',
+     'An agent state event other than logged_in (a logout too) while the agent is not logged in: no earlier event, '
+     'or the previous one (in the input or stored) is logged_out.',
+     'column {column} {value}: the agent is not logged in at this time ({reason}); an agent''s session starts '
+     'with logged_in'),
+    ('OVERLAPPING_SESSION', 'row',
+     'A logged_in event while the agent is already logged in: the previous event (in the input or stored) is not '
+     'logged_out.',
+     'column {column} {value}: the agent is already logged in ({reason}); a new session needs a logged_out first'),
     -- ------------------------------------------------------------ the whole input is rejected
     ('FILE_UNREADABLE', 'file',
      'The file could not be opened or parsed as xlsx, xls or csv.',
@@ -100,7 +151,19 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
     ('IMPORT_FAILED', 'file',
      'The load failed and was rolled back (lock timeout, deadlock, lost connection, interrupted process, ...): none of '
      'the input''s rows was imported; importing the file again is safe.',
-     '{reason}')
+     '{reason}'),
+    ('MISSING_COLUMN', 'file',
+     'A required column of a call-record file (call_id, offered_at, answered_at, ended_at, outcome, agent) is missing '
+     'from its header row.',
+     '{file}: the header row has no column {columns}; call-record files need call_id, offered_at, answered_at, '
+     'ended_at, outcome and agent (optional: customer_id, wrap_up_seconds, group; names are case-insensitive)'),
+    ('MISSING_EVENT_COLUMN', 'file',
+     'A required column of an agent state file (agent, state, at) is missing from its header row.',
+     '{file}: the header row has no column {columns}; agent state files need agent, state and at (optional: '
+     'reason, group; names are case-insensitive)'),
+    ('DUPLICATE_COLUMN', 'file',
+     'Two columns of a call-record file''s header row have the same name (names are case-insensitive).',
+     '{file}: the header row names column {columns} twice (names are case-insensitive)')
 ON CONFLICT (error_code) DO UPDATE
 SET scope = EXCLUDED.scope, description = EXCLUDED.description, message_template = EXCLUDED.message_template
 WHERE (c.scope, c.description, c.message_template)

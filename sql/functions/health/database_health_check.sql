@@ -112,13 +112,20 @@ BEGIN
                            'rule', 'max age(datfrozenxid); WARN >= 1.3e9, FAIL >= 1.4e9 (check_postgres txn_wraparound); PostgreSQL stops assigning XIDs near 2^31'));
 
     -- Premade partitions: the current month plus premake_months ahead for every table.
-    SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('table', mp.table_name::text, 'month', to_char(mp.month, 'YYYY-MM'))
+    SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('table', mp.table_name::text, 'month', to_char(mp.month, 'YYYY-MM'),
+                                                           'partition', 'wfm.' || wfm.partition_name(mp.table_name, mp.month))
                                         ORDER BY mp.table_name::text, mp.month), '[]'::jsonb)
     INTO v_count, v_details
     FROM wfm.missing_premade_partitions mp;
     v_rows := v_rows || wfm.health_row('health.partitions_premade',
         CASE WHEN v_count > 0 THEN 'FAIL' ELSE 'PASS' END, v_count, 0, 'missing partitions',
         jsonb_build_object('missing', v_details,
+                           'premade', (SELECT jsonb_agg(jsonb_build_object(
+                                                'table', c.table_name::text,
+                                                'through', to_char(date_trunc('month', now() AT TIME ZONE 'UTC')
+                                                                   + make_interval(months => c.premake_months), 'YYYY-MM'))
+                                            ORDER BY c.table_name::text)
+                                       FROM wfm.partition_config c),
                            'rule', 'every table of wfm.partition_config has the current UTC month and premake_months ahead',
                            'hint', 'SELECT wfm.premake_partitions();  (or run partition_premake_job in Dagster)'));
 
@@ -145,7 +152,7 @@ BEGIN
                            'rule', 'guard partitions cover months without a partition and must stay empty',
                            'hint', 'Create the months (wfm.ensure_monthly_partitions), then move the rows: INSERT INTO the parent from the guard and DELETE them from the guard, in one transaction.'));
 
-    -- Aggregates (sql/170): built, and refreshed after the last data change within the schedule.
+    -- Aggregates (sql/200): built, and refreshed after the last data change within the schedule.
     -- Readers stay current either way; what is not refreshed is read raw (slower reads).
     FOR v_rec IN
         SELECT a.view_name, split_part(a.view_name, '.', 2) AS matviewname,

@@ -182,6 +182,7 @@ BEGIN
             v_rows := v_rows || wfm.health_row('resources.last_analyze.' || v_rec.relname, v_status,
                 v_age_days, round((extract(epoch FROM p_analyze_max_age) / 86400)::numeric, 3), 'days',
                 jsonb_build_object('last_analyze', v_rec.analyzed_at, 'has_rows', v_has_rows,
+                                   'measured_text', CASE WHEN v_rec.analyzed_at IS NULL THEN 'never' END,
                                    'rule', 'partitioned parents are never auto-analyzed; WARN when a non-empty parent was never analyzed or longer ago than the limit',
                                    'hint', format('ANALYZE wfm.%I;', v_rec.relname)));
         END LOOP;

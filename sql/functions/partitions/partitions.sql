@@ -21,3 +21,10 @@ CROSS JOIN LATERAL (
                          'FROM \(''?([^'')]+)''?\) TO \(''?([^'')]+)''?\)'))[2] AS hi
 ) bound;
 COMMENT ON VIEW wfm.partitions IS 'Partitions of the wfm partitioned tables with their ranges; is_guard marks the empty guards covering months without a partition.';
+COMMENT ON COLUMN wfm.partitions.parent_table IS 'The partitioned table (one of wfm.partition_config).';
+COMMENT ON COLUMN wfm.partitions.partition IS 'The partition (or guard) attached to it.';
+COMMENT ON COLUMN wfm.partitions.partition_name IS 'Its name: <table>_YYYY_MM for a month, <table>_nopart_<n> for a guard.';
+COMMENT ON COLUMN wfm.partitions.is_guard IS 'True for a guard: an always-empty partition covering months without one, whose trigger rejects rows.';
+COMMENT ON COLUMN wfm.partitions.range_start IS 'First instant of the range (inclusive); NULL = unbounded (MINVALUE).';
+COMMENT ON COLUMN wfm.partitions.range_end IS 'End of the range (exclusive); NULL = unbounded (MAXVALUE).';
+COMMENT ON COLUMN wfm.partitions.estimated_rows IS 'Planner estimate of the rows (pg_class.reltuples; -1 = never analyzed).';

@@ -1,6 +1,7 @@
 -- wfm.api_get_realtime_stats (first defined in sql/052_read_api.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it.
+-- schema-qualified, so a caller's temporary objects cannot steer it. Issue 13: averages are per
+-- handled call (service_interval_stats.handled_calls: answered where known, else offered).
 
 CREATE OR REPLACE FUNCTION wfm.api_get_realtime_stats(
     p_service_ids integer[],
@@ -53,9 +54,9 @@ BEGIN
            coalesce(sum(si.unique_incoming), 0)::bigint,
            coalesce(sum(si.non_unique_incoming), 0)::bigint,
            round((sum(si.talk_time_total) + sum(si.post_processing_time_total))::numeric
-                 / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.talk_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
+                 / nullif(sum(si.handled_calls), 0), 2),
+           round(sum(si.talk_time_total)::numeric / nullif(sum(si.handled_calls), 0), 2),
+           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.handled_calls), 0), 2),
            sum(si.answered_calls)::bigint,
            sum(si.abandoned_calls)::bigint,
            round(100 * sum(si.answered_within_sl)::numeric / nullif(sum(si.sl_offered_calls), 0), 2),
@@ -73,6 +74,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.api_get_realtime_stats(integer[], integer) IS
-    'Per requested service (NULL = all), totals and call-weighted averages of the intervals that started in the last p_lookback_minutes (15..1440); services without data get a row with 0 calls.';
+    'Per requested service (NULL = all), totals and averages per handled call (answered where known, else offered) of the intervals that started in the last p_lookback_minutes (15..1440); services without data get a row with 0 calls.';
 REVOKE ALL ON FUNCTION wfm.api_get_realtime_stats(integer[], integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_realtime_stats(integer[], integer) TO wfm_api;

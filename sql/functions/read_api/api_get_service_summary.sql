@@ -1,6 +1,7 @@
 -- wfm.api_get_service_summary (first defined in sql/052_read_api.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it. Issue 15: always current
+-- schema-qualified, so a caller's temporary objects cannot steer it. Issue 13: averages are per
+-- handled call (handled_calls: answered where known, else offered). Issue 15: always current
 -- (the daily aggregate where materialized and unchanged, raw rows otherwise); view_refreshed_at
 -- is the aggregate's watermark, "materialized up to".
 
@@ -49,9 +50,9 @@ BEGIN
            coalesce(d.intervals, 0),
            coalesce(d.unique_incoming, 0)::bigint,
            coalesce(d.non_unique_incoming, 0)::bigint,
-           round((d.talk_time_total + d.post_processing_time_total)::numeric / nullif(d.non_unique_incoming, 0), 2),
-           round(d.talk_time_total::numeric / nullif(d.non_unique_incoming, 0), 2),
-           round(d.post_processing_time_total::numeric / nullif(d.non_unique_incoming, 0), 2),
+           round((d.talk_time_total + d.post_processing_time_total)::numeric / nullif(d.handled_calls, 0), 2),
+           round(d.talk_time_total::numeric / nullif(d.handled_calls, 0), 2),
+           round(d.post_processing_time_total::numeric / nullif(d.handled_calls, 0), 2),
            d.answered_calls,
            d.abandoned_calls,
            round(100 * d.answered_within_sl::numeric / nullif(d.sl_offered_calls, 0), 2),
@@ -67,6 +68,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.api_get_service_summary(integer, date) IS
-    'The service''s local calendar day p_date from wfm.mv_daily_service_stats: first row the service total (group_id NULL), then one row per group; totals, call-weighted averages, SL/abandonment where known, peak 15-minute interval; view_refreshed_at = the aggregate''s watermark (materialized up to). Always current: days not yet materialized or changed since are aggregated from raw rows. A day without data gives one service row with 0 calls.';
+    'The service''s local calendar day p_date from wfm.mv_daily_service_stats: first row the service total (group_id NULL), then one row per group; totals, averages per handled call (answered where known, else offered), SL/abandonment where known, peak 15-minute interval; view_refreshed_at = the aggregate''s watermark (materialized up to). Always current: days not yet materialized or changed since are aggregated from raw rows. A day without data gives one service row with 0 calls.';
 REVOKE ALL ON FUNCTION wfm.api_get_service_summary(integer, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_service_summary(integer, date) TO wfm_api;

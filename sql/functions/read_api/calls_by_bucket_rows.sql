@@ -80,7 +80,7 @@ AS $$
         SELECT p.service_id, p.time_zone, x.stat_date::timestamp AT TIME ZONE p.time_zone AS t, true AS whole, x.intervals,
                x.unique_incoming, x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total,
                x.answered_calls, x.abandoned_calls, x.answered_within_sl, x.sl_offered_calls,
-               x.abandon_offered_calls
+               x.abandon_offered_calls, x.handled_calls
         FROM plan p
         CROSS JOIN LATERAL unnest(p.days) AS r
         CROSS JOIN LATERAL (   -- per range, through the unique key (the one-time filter skips it for other buckets)
@@ -94,7 +94,7 @@ AS $$
         SELECT p.service_id, p.time_zone, x.hour_start, p_interval_minutes = 60, x.intervals,
                x.unique_incoming, x.non_unique_incoming, x.talk_time_total, x.post_processing_time_total,
                x.answered_calls, x.abandoned_calls, x.answered_within_sl, x.sl_offered_calls,
-               x.abandon_offered_calls
+               x.abandon_offered_calls, x.handled_calls
         FROM plan p
         CROSS JOIN LATERAL unnest(p.hours) AS r
         CROSS JOIN LATERAL (
@@ -106,7 +106,8 @@ AS $$
         SELECT p.service_id, p.time_zone, si.interval_start_time, false, 1,
                si.unique_incoming::bigint, si.non_unique_incoming::bigint, si.talk_time_total::bigint,
                si.post_processing_time_total::bigint, si.answered_calls::bigint, si.abandoned_calls::bigint,
-               si.answered_within_sl::bigint, si.sl_offered_calls::bigint, si.abandon_offered_calls::bigint
+               si.answered_within_sl::bigint, si.sl_offered_calls::bigint, si.abandon_offered_calls::bigint,
+               si.handled_calls::bigint
         FROM plan p
         CROSS JOIN LATERAL unnest(wfm.tstz_span(p_start_time, p_end_time) - p.day_span - p.hours) AS r
         -- a subquery kept apart (OFFSET 0), not a join: the service and bounds then reach the index
@@ -139,9 +140,10 @@ AS $$
                 ELSE (g.local_key + make_interval(mins => p_interval_minutes)) AT TIME ZONE g.time_zone END,
            coalesce(g.local_key, g.utc_key AT TIME ZONE g.time_zone),
            g.intervals, g.unique_incoming, g.non_unique_incoming,
-           round((g.talk_time_total + g.post_processing_time_total)::numeric / nullif(g.non_unique_incoming, 0), 2),
-           round(g.talk_time_total::numeric / nullif(g.non_unique_incoming, 0), 2),
-           round(g.post_processing_time_total::numeric / nullif(g.non_unique_incoming, 0), 2),
+           -- averages per handled call (answered where known, else offered: issue 13)
+           round((g.talk_time_total + g.post_processing_time_total)::numeric / nullif(g.handled_calls, 0), 2),
+           round(g.talk_time_total::numeric / nullif(g.handled_calls, 0), 2),
+           round(g.post_processing_time_total::numeric / nullif(g.handled_calls, 0), 2),
            g.answered_calls, g.abandoned_calls,
            round(100 * g.answered_within_sl::numeric / nullif(g.sl_offered_calls, 0), 2),
            round(100 * g.abandoned_calls::numeric / nullif(g.abandon_offered_calls, 0), 2)
@@ -156,14 +158,16 @@ AS $$
                sum(k.abandoned_calls)::bigint AS abandoned_calls,
                sum(k.answered_within_sl)::bigint AS answered_within_sl,
                sum(k.sl_offered_calls)::bigint AS sl_offered_calls,
-               sum(k.abandon_offered_calls)::bigint AS abandon_offered_calls
+               sum(k.abandon_offered_calls)::bigint AS abandon_offered_calls,
+               sum(k.handled_calls)::bigint AS handled_calls
         FROM keyed k
         WHERE NOT k.whole
         GROUP BY k.service_id, k.utc_key, k.local_key, k.time_zone
         UNION ALL
         SELECT k.service_id, k.time_zone, k.utc_key, k.local_key, k.intervals, k.unique_incoming,
                k.non_unique_incoming, k.talk_time_total, k.post_processing_time_total, k.answered_calls,
-               k.abandoned_calls, k.answered_within_sl, k.sl_offered_calls, k.abandon_offered_calls
+               k.abandoned_calls, k.answered_within_sl, k.sl_offered_calls, k.abandon_offered_calls,
+               k.handled_calls
         FROM keyed k
         WHERE k.whole
     ) g

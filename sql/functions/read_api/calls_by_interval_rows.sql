@@ -2,6 +2,8 @@
 -- The bucketed query itself, as an inlinable SQL function (STABLE, not SECURITY DEFINER, no
 -- SET): the planner expands it into the caller's query, so partition pruning and the index on
 -- (service_id, interval_start_time) apply to the caller's arguments. Internal: no grant.
+-- Issue 13: averages are per handled call (answered where known, else offered); service level
+-- and abandonment stay over offered calls.
 CREATE OR REPLACE FUNCTION wfm.calls_by_interval_rows(
     p_start_time timestamptz, p_end_time timestamptz, p_interval_minutes integer, p_service_ids integer[])
 RETURNS TABLE (
@@ -18,10 +20,11 @@ AS $$
            count(*)::integer,
            sum(si.unique_incoming)::bigint,
            sum(si.non_unique_incoming)::bigint,
+           -- averages per handled call (answered where known, else offered: issue 13)
            round((sum(si.talk_time_total) + sum(si.post_processing_time_total))::numeric
-                 / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.talk_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
-           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.non_unique_incoming), 0), 2),
+                 / nullif(sum(si.handled_calls), 0), 2),
+           round(sum(si.talk_time_total)::numeric / nullif(sum(si.handled_calls), 0), 2),
+           round(sum(si.post_processing_time_total)::numeric / nullif(sum(si.handled_calls), 0), 2),
            sum(si.answered_calls)::bigint,
            sum(si.abandoned_calls)::bigint,
            round(100 * sum(si.answered_within_sl)::numeric / nullif(sum(si.sl_offered_calls), 0), 2),

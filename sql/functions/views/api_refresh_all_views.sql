@@ -1,4 +1,4 @@
--- wfm.api_refresh_all_views (first defined in sql/051_materialized_views.sql). Since sql/170 the
+-- wfm.api_refresh_all_views (first defined in sql/051_materialized_views.sql). Since sql/200 the
 -- "views" are incrementally maintained aggregates: this is wfm.refresh_aggregates() with the
 -- result columns it has always had. used_concurrently: true for an incremental refresh, false
 -- for a full rebuild (the first one); readers are never blocked either way.

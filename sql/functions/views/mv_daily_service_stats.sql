@@ -6,7 +6,8 @@ CREATE OR REPLACE VIEW wfm.mv_daily_service_stats AS
 SELECT d.service_id, d.group_id, d.stat_date, d.intervals, d.source_rows, d.unique_incoming,
        d.non_unique_incoming, d.talk_time_total, d.post_processing_time_total, d.answered_calls,
        d.sl_offered_calls, d.answered_within_sl, d.abandon_offered_calls, d.abandoned_calls,
-       d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at
+       d.sl_threshold_seconds, d.peak_interval_start, d.peak_non_unique_incoming, d.last_loaded_at,
+       d.handled_calls
 FROM wfm.daily_stats(NULL, '-infinity', 'infinity') d;
 COMMENT ON VIEW wfm.mv_daily_service_stats IS
     'Per service (group_id NULL) and per group, per local calendar day of the service: additive totals and the peak 15-minute interval. Always current: wfm.agg_daily_service_stats for days before the watermark''s (wfm.aggregates) without pending changes, contact_statistics for the rest. Serves api_get_service_summary.';
@@ -17,7 +18,7 @@ COMMENT ON COLUMN wfm.mv_daily_service_stats.intervals IS '15-minute intervals w
 COMMENT ON COLUMN wfm.mv_daily_service_stats.source_rows IS 'contact_statistics rows aggregated.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.unique_incoming IS 'Unique incoming calls.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
-COMMENT ON COLUMN wfm.mv_daily_service_stats.talk_time_total IS 'Talk seconds.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.talk_time_total IS 'Talk seconds; avg talk = talk_time_total / handled_calls.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.post_processing_time_total IS 'Post-processing seconds.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.answered_calls IS 'Answered calls where known.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.sl_offered_calls IS 'Offered calls of rows that know answered_within_sl.';
@@ -28,4 +29,5 @@ COMMENT ON COLUMN wfm.mv_daily_service_stats.sl_threshold_seconds IS 'SL thresho
 COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_interval_start IS 'The 15-minute interval of the day with the most non-unique calls (earliest on ties).';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.peak_non_unique_incoming IS 'Non-unique calls in the peak interval.';
 COMMENT ON COLUMN wfm.mv_daily_service_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
+COMMENT ON COLUMN wfm.mv_daily_service_stats.handled_calls IS 'Calls the averages are per (answered where known, else offered).';
 GRANT SELECT ON wfm.mv_daily_service_stats TO wfm_readonly;

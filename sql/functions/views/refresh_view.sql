@@ -1,4 +1,4 @@
--- wfm.refresh_view (first defined in sql/051_materialized_views.sql). Since sql/170 both
+-- wfm.refresh_view (first defined in sql/051_materialized_views.sql). Since sql/200 both
 -- aggregates share one change log and one watermark, so refreshing one refreshes both; this
 -- returns the row of the one asked for. p_concurrently => false asks for a full rebuild.
 

@@ -1,5 +1,5 @@
 -- wfm.view_freshness (first defined in sql/051_materialized_views.sql; over wfm.aggregates since
--- sql/170): each aggregate behind a reader view, its watermark, last refresh and backlog.
+-- sql/200): each aggregate behind a reader view, its watermark, last refresh and backlog.
 CREATE OR REPLACE VIEW wfm.view_freshness AS
 SELECT a.view_name,
        a.materialized_until IS NOT NULL AS populated,

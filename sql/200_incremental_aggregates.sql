@@ -3,8 +3,9 @@
 -- requires: functions/aggregates/services_time_zone_changed.sql
 -- Issue 15: aggregates that scale with change, not with history.
 --
--- The two materialized views of sql/051 were recomputed in full on every refresh (13 months at
--- 7.6 M rows: 8-12 s each, whatever changed). They become tables maintained by the product:
+-- The two materialized views of sql/051 (re-created with handled_calls by sql/121) were
+-- recomputed in full on every refresh (13 months at 7.6 M rows: 8-12 s each, whatever changed).
+-- They become tables maintained by the product:
 --
 --   wfm.agg_hourly_stats, wfm.agg_daily_service_stats   the materialized part (same rows the
 --                        views held), complete for everything before the watermark
@@ -41,6 +42,7 @@ CREATE TABLE wfm.agg_hourly_stats (
     abandoned_calls            bigint,
     sl_threshold_seconds       integer,
     last_loaded_at             timestamptz,
+    handled_calls              bigint,
     local_hour_aligned         boolean NOT NULL,
     CONSTRAINT agg_hourly_stats_key PRIMARY KEY (service_id, hour_start)
 );
@@ -52,7 +54,7 @@ COMMENT ON COLUMN wfm.agg_hourly_stats.intervals IS '15-minute intervals with da
 COMMENT ON COLUMN wfm.agg_hourly_stats.source_rows IS 'contact_statistics rows aggregated.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.unique_incoming IS 'Unique incoming calls.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
-COMMENT ON COLUMN wfm.agg_hourly_stats.talk_time_total IS 'Talk seconds.';
+COMMENT ON COLUMN wfm.agg_hourly_stats.talk_time_total IS 'Talk seconds (avg_talk_time x handled calls, summed).';
 COMMENT ON COLUMN wfm.agg_hourly_stats.post_processing_time_total IS 'Post-processing seconds.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.answered_calls IS 'Answered calls where known.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.sl_offered_calls IS 'Offered calls of rows that know answered_within_sl (SL denominator).';
@@ -61,6 +63,7 @@ COMMENT ON COLUMN wfm.agg_hourly_stats.abandon_offered_calls IS 'Offered calls o
 COMMENT ON COLUMN wfm.agg_hourly_stats.abandoned_calls IS 'Abandoned calls, where known.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.sl_threshold_seconds IS 'SL threshold (the largest when rows differ).';
 COMMENT ON COLUMN wfm.agg_hourly_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
+COMMENT ON COLUMN wfm.agg_hourly_stats.handled_calls IS 'Calls the averages are per (answered where known, else offered: sql/121); avg talk = talk_time_total / handled_calls.';
 COMMENT ON COLUMN wfm.agg_hourly_stats.local_hour_aligned IS
     'The hour''s four intervals fall into one wall-clock hour of the service''s time zone (false for +05:30 zones and inside some DST switches): only then can local 8/12/24-hour buckets be summed from this row.';
 -- The reads of local buckets look up the hours that are not (Asia/Kolkata, Lord Howe's DST).
@@ -88,6 +91,7 @@ CREATE TABLE wfm.agg_daily_service_stats (
     peak_interval_start        timestamptz,
     peak_non_unique_incoming   bigint,
     last_loaded_at             timestamptz,
+    handled_calls              bigint,
     CONSTRAINT agg_daily_service_stats_key UNIQUE NULLS NOT DISTINCT (service_id, stat_date, group_id)
 );
 COMMENT ON TABLE wfm.agg_daily_service_stats IS
@@ -99,7 +103,7 @@ COMMENT ON COLUMN wfm.agg_daily_service_stats.intervals IS '15-minute intervals 
 COMMENT ON COLUMN wfm.agg_daily_service_stats.source_rows IS 'contact_statistics rows aggregated.';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.unique_incoming IS 'Unique incoming calls.';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.non_unique_incoming IS 'Non-unique incoming (offered) calls.';
-COMMENT ON COLUMN wfm.agg_daily_service_stats.talk_time_total IS 'Talk seconds.';
+COMMENT ON COLUMN wfm.agg_daily_service_stats.talk_time_total IS 'Talk seconds (avg_talk_time x handled calls, summed).';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.post_processing_time_total IS 'Post-processing seconds.';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.answered_calls IS 'Answered calls where known.';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.sl_offered_calls IS 'Offered calls of rows that know answered_within_sl.';
@@ -110,6 +114,7 @@ COMMENT ON COLUMN wfm.agg_daily_service_stats.sl_threshold_seconds IS 'SL thresh
 COMMENT ON COLUMN wfm.agg_daily_service_stats.peak_interval_start IS 'The 15-minute interval of the day with the most non-unique calls (earliest on ties).';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.peak_non_unique_incoming IS 'Non-unique calls in the peak interval.';
 COMMENT ON COLUMN wfm.agg_daily_service_stats.last_loaded_at IS 'Newest loaded_at of the source rows.';
+COMMENT ON COLUMN wfm.agg_daily_service_stats.handled_calls IS 'Calls the averages are per (answered where known, else offered: sql/121).';
 
 CREATE TABLE wfm.aggregate_changes (
     change_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

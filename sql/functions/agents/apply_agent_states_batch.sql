@@ -1,0 +1,95 @@
+-- Applying a batch of agent state events (issue 14), in the transaction that wrote them into
+-- wfm.agent_state_transitions (files: COPY; JSON: api_batch_insert_agent_events), set-based:
+--   1. the batch becomes kind 'agent_states'; the services' apply locks (the order of every
+--      write path);
+--   2. versions: an event (service, agent, time) sent again replaces the current version
+--      (is_current moves to the new row; the old one stays for revert);
+--   3. the timelines of the batch's agents: ended_at re-linked and agent_activity re-derived from
+--      the event before the batch's first event of each agent to the event after its last
+--      (wfm.derive_agent_states);
+--   4. the batch is applied (apply_seq) and its interval range recorded.
+CREATE OR REPLACE FUNCTION wfm.apply_agent_states_batch(p_import_batch_id uuid)
+RETURNS TABLE (events_inserted integer, events_replaced integer, transitions_linked integer,
+               agent_rows_written integer, agent_rows_deleted integer)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = wfm, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_status   text;
+    v_seq      bigint;
+    v_services integer[];
+    v_first    timestamptz;
+    v_last     timestamptz;
+    v_total    integer;
+    v_s        integer[];
+    v_a        text[];
+    v_lo       timestamptz[];
+    v_hi       timestamptz[];
+BEGIN
+    SELECT b.status, b.apply_seq INTO v_status, v_seq
+    FROM wfm.import_batches b WHERE b.import_batch_id = p_import_batch_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown import batch %', p_import_batch_id
+            USING ERRCODE = 'no_data_found', HINT = 'See SELECT * FROM wfm.import_batches ORDER BY created_at DESC.';
+    END IF;
+    IF v_seq IS NOT NULL THEN
+        RAISE EXCEPTION 'import batch % was already applied (apply_seq %)', p_import_batch_id, v_seq
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF v_status <> 'running' THEN
+        RAISE EXCEPTION 'import batch % has status %; only a running batch can be applied', p_import_batch_id, v_status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE wfm.import_batches b SET kind = 'agent_states' WHERE b.import_batch_id = p_import_batch_id;
+
+    SELECT pg_catalog.array_agg(DISTINCT t.service_id ORDER BY t.service_id), pg_catalog.min(t.started_at),
+           pg_catalog.max(t.started_at), count(*)::integer
+    INTO v_services, v_first, v_last, v_total
+    FROM wfm.agent_state_transitions t WHERE t.import_batch_id = p_import_batch_id;
+
+    events_inserted := 0; events_replaced := 0; transitions_linked := 0;
+    agent_rows_written := 0; agent_rows_deleted := 0;
+    IF v_total > 0 THEN
+        PERFORM wfm.lock_services_for_apply(v_services);
+
+        -- 2. the current versions this batch replaces
+        WITH displaced AS (
+            UPDATE wfm.agent_state_transitions o SET is_current = false, ended_at = NULL
+            FROM wfm.agent_state_transitions n
+            WHERE n.import_batch_id = p_import_batch_id AND n.started_at BETWEEN v_first AND v_last
+              AND o.service_id = n.service_id AND o.agent_code = n.agent_code AND o.started_at = n.started_at
+              AND o.started_at BETWEEN v_first AND v_last
+              AND o.import_batch_id <> p_import_batch_id AND o.is_current
+            RETURNING 1
+        )
+        SELECT count(*)::integer INTO events_replaced FROM displaced;
+        events_inserted := v_total - events_replaced;
+
+        -- 3. the timelines
+        SELECT pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
+               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
+        INTO v_s, v_a, v_lo, v_hi
+        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi
+              FROM wfm.agent_state_transitions t
+              WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN v_first AND v_last
+              GROUP BY t.service_id, t.agent_code) x;
+        SELECT d.transitions_linked, d.rows_written, d.rows_deleted
+        INTO transitions_linked, agent_rows_written, agent_rows_deleted
+        FROM wfm.derive_agent_states(v_s, v_a, v_lo, v_hi, p_import_batch_id) d;
+    END IF;
+
+    -- 4. applied: apply order and the batch's interval range
+    UPDATE wfm.import_batches b
+    SET apply_seq = pg_catalog.nextval('wfm.import_batch_apply_seq'),
+        first_interval = pg_catalog.date_bin('15 minutes', v_first, timestamptz '2000-01-01 00:00+00'),
+        last_interval = pg_catalog.date_bin('15 minutes', v_last, timestamptz '2000-01-01 00:00+00')
+    WHERE b.import_batch_id = p_import_batch_id;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION wfm.apply_agent_states_batch(uuid) IS
+    'Applies a running batch whose agent state events were written to wfm.agent_state_transitions in this transaction: replaces earlier versions of its events, re-links the state intervals (ended_at) of its agents and re-derives their agent_activity (wfm.derive_agent_states); returns events inserted/replaced, transitions re-linked, agent rows written/deleted. Call in the transaction that wrote the rows.';
+REVOKE ALL ON FUNCTION wfm.apply_agent_states_batch(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wfm.apply_agent_states_batch(uuid) TO wfm_etl;

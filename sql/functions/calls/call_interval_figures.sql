@@ -1,0 +1,75 @@
+-- The interval figures of call records, set-based: for each (service, 15-minute interval) pair
+-- given, from the CURRENT call records offered in it (outcome other excluded), one service row
+-- (group_id NULL: every call of the service) and one row per group that had calls:
+--   non_unique_incoming  calls offered (answered + abandoned)
+--   unique_incoming      distinct known callers + calls with an unknown caller
+--   answered_calls, abandoned_calls
+--   avg_talk_time        mean of ended_at - answered_at over answered calls, rounded to the second
+--                        (half away from zero); 0 when no call was answered
+--   avg_post_processing_time  mean wrap_up_seconds (missing = 0) over answered calls, likewise
+--   answered_within_sl   answered calls whose wait (answered_at - offered_at) <= the service's
+--                        sl_threshold_seconds; NULL with the threshold when it is 0
+--   owner_apply_seq      apply_seq of the newest batch among the calls of the row; NULL when a
+--                        call of the batch being applied (apply_seq not yet set) is among them
+-- Intervals are UTC-aligned 15-minute bins of offered_at. Pairs without counted calls give no row.
+CREATE OR REPLACE FUNCTION wfm.call_interval_figures(p_services integer[], p_intervals timestamptz[])
+RETURNS TABLE (service_id integer, group_id integer, interval_start_time timestamptz,
+               unique_incoming integer, non_unique_incoming integer, avg_talk_time integer,
+               avg_post_processing_time integer, answered_calls integer, answered_within_sl integer,
+               abandoned_calls integer, sl_threshold_seconds integer, owner_apply_seq bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = wfm, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_lo timestamptz;
+    v_hi timestamptz;
+    v_services integer[];
+BEGIN
+    SELECT pg_catalog.min(iv), pg_catalog.max(iv) + interval '15 minutes' INTO v_lo, v_hi
+    FROM pg_catalog.unnest(p_intervals) AS iv;
+    IF v_lo IS NULL THEN
+        RETURN;
+    END IF;
+    v_services := ARRAY(SELECT DISTINCT s FROM pg_catalog.unnest(p_services) AS s ORDER BY s);
+    RETURN QUERY
+    WITH pairs AS MATERIALIZED (
+        SELECT DISTINCT x.s, x.iv FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_intervals)) AS x(s, iv)
+    ), calls AS (
+        SELECT c.service_id, c.group_id, pg_catalog.date_bin('15 minutes', c.offered_at, timestamptz '2000-01-01 00:00+00') AS iv,
+               c.outcome, c.customer_id, c.offered_at, c.answered_at, c.ended_at, c.wrap_up_seconds,
+               c.import_batch_id
+        FROM wfm.call_records c
+        WHERE c.offered_at >= v_lo AND c.offered_at < v_hi
+          AND c.service_id = ANY (v_services)
+          AND c.is_current AND c.outcome <> 'other'
+    )
+    SELECT c.service_id, c.group_id, c.iv,
+           (count(DISTINCT c.customer_id) + count(*) FILTER (WHERE c.customer_id IS NULL))::integer,
+           count(*)::integer,
+           coalesce(pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM c.ended_at - c.answered_at))
+                                         FILTER (WHERE c.outcome = 'answered')
+                                     / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer,
+           coalesce(pg_catalog.round(pg_catalog.sum(coalesce(c.wrap_up_seconds, 0)) FILTER (WHERE c.outcome = 'answered')::numeric
+                                     / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer,
+           count(*) FILTER (WHERE c.outcome = 'answered')::integer,
+           CASE WHEN pg_catalog.max(sv.sl_threshold_seconds) > 0 THEN
+                count(*) FILTER (WHERE c.outcome = 'answered'
+                                   AND c.answered_at - c.offered_at <= pg_catalog.make_interval(secs => sv.sl_threshold_seconds))
+           END::integer,
+           count(*) FILTER (WHERE c.outcome = 'abandoned')::integer,
+           NULLIF(pg_catalog.max(sv.sl_threshold_seconds), 0)::integer,
+           -- the newest batch among the row's calls (NULL: the batch being applied is among them)
+           CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END
+    FROM calls c
+    JOIN pairs p ON p.s = c.service_id AND p.iv = c.iv
+    JOIN wfm.services sv ON sv.service_id = c.service_id
+    JOIN wfm.import_batches b ON b.import_batch_id = c.import_batch_id
+    GROUP BY GROUPING SETS ((c.service_id, c.iv), (c.service_id, c.group_id, c.iv))
+    -- the second set's NULL group is the calls without a group: the service row has them
+    HAVING GROUPING(c.group_id) = 1 OR c.group_id IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION wfm.call_interval_figures(integer[], timestamptz[]) IS
+    'Internal: contact_statistics figures derived from the current call records of the given (service, 15-minute interval) pairs: a service row and one row per group, with the apply_seq of the newest batch among the calls (see the file header for every rule).';
+REVOKE ALL ON FUNCTION wfm.call_interval_figures(integer[], timestamptz[]) FROM PUBLIC;

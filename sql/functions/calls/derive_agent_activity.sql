@@ -1,0 +1,152 @@
+-- Agent activity derived from call records, per service over a range of 15-minute intervals
+-- [p_lo[i], p_hi[i]] (inclusive interval starts) of service p_services[i]. From the CURRENT
+-- answered calls with an agent:
+--   talk_seconds             overlap of [answered_at, ended_at) with the interval (a long call
+--                            spreads over intervals), summed, rounded to the second
+--   post_processing_seconds  overlap of [ended_at, ended_at + wrap_up_seconds) likewise
+--   calls_handled            calls answered in the interval
+-- Issue 14: the call figures are combined with what agent states put on the row (state_*
+-- columns, wfm.derive_agent_states) by wfm.agent_time_combined (logged_in / ready / not_ready
+-- stay NULL where the states say nothing); handling_source = 'calls'. Rows of the ranges that no
+-- call makes up any more are deleted, or, when agent states filled them, keep their state seconds
+-- with talk and post-processing from the talking / post_processing states (handling_source
+-- 'states'). The rows' import_batch_id is the newest batch (apply
+-- order) among their calls; p_pending names the batch being applied (apply_seq not yet set).
+-- A call's activity ends at most 3 days after it was offered (wait, talk and wrap-up are each at
+-- most 24 hours: the validators and call_records' CHECKs), which bounds the scan.
+CREATE OR REPLACE FUNCTION wfm.derive_agent_activity(p_services integer[], p_lo timestamptz[], p_hi timestamptz[],
+                                                     p_pending uuid DEFAULT NULL)
+RETURNS TABLE (rows_written integer, rows_deleted integer)
+LANGUAGE plpgsql
+SET search_path = wfm, pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_lo timestamptz;
+    v_hi timestamptz;
+BEGIN
+    SELECT pg_catalog.min(l), pg_catalog.max(h) INTO v_lo, v_hi
+    FROM ROWS FROM (pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS x(l, h);
+    rows_written := 0;
+    rows_deleted := 0;
+    IF v_lo IS NULL THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    -- Agents are created on first sight (their code is all a call record knows).
+    INSERT INTO wfm.agents (code)
+    SELECT DISTINCT c.agent_code
+    FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
+    JOIN wfm.call_records c ON c.service_id = r.s
+    WHERE c.offered_at >= v_lo - interval '3 days' AND c.offered_at < v_hi + interval '15 minutes'
+      AND c.is_current AND c.outcome = 'answered' AND c.agent_code IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM wfm.agents a WHERE a.code = c.agent_code)
+    ORDER BY 1
+    ON CONFLICT (code) DO NOTHING;
+
+    WITH ranges AS MATERIALIZED (
+        SELECT r.s, r.lo, r.hi FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
+    ), calls AS (
+        SELECT c.agent_code, c.service_id, c.answered_at, c.ended_at,
+               c.ended_at + pg_catalog.make_interval(secs => coalesce(c.wrap_up_seconds, 0)) AS act_end,
+               pg_catalog.date_bin('15 minutes', c.answered_at, timestamptz '2000-01-01 00:00+00') AS first_bin,
+               c.import_batch_id, r.lo, r.hi
+        FROM ranges r
+        JOIN wfm.call_records c ON c.service_id = r.s
+        WHERE c.offered_at >= v_lo - interval '3 days' AND c.offered_at < v_hi + interval '15 minutes'
+          AND c.is_current AND c.outcome = 'answered' AND c.agent_code IS NOT NULL
+          AND c.answered_at < r.hi + interval '15 minutes'
+          AND c.offered_at >= r.lo - interval '3 days'
+    ), spans AS (
+        SELECT c.*, pg_catalog.date_bin('15 minutes', GREATEST(c.act_end - interval '1 microsecond', c.answered_at),
+                                        timestamptz '2000-01-01 00:00+00') AS last_bin
+        FROM calls c
+    ), pieces AS (
+        SELECT s.agent_code, s.service_id, g.iv, s.import_batch_id,
+               GREATEST(LEAST(s.ended_at, g.iv + interval '15 minutes') - GREATEST(s.answered_at, g.iv), interval '0') AS talk,
+               GREATEST(LEAST(s.act_end, g.iv + interval '15 minutes') - GREATEST(s.ended_at, g.iv), interval '0') AS pp,
+               (s.first_bin = g.iv) AS handled
+        FROM spans s
+        CROSS JOIN LATERAL pg_catalog.generate_series(GREATEST(s.first_bin, s.lo), LEAST(s.last_bin, s.hi),
+                                                      interval '15 minutes') AS g(iv)
+        WHERE s.last_bin >= s.lo
+    ), figures AS MATERIALIZED (
+        SELECT a.agent_id, p.service_id, p.iv,
+               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.talk)))::integer AS talk_seconds,
+               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.pp)))::integer AS pp_seconds,
+               count(*) FILTER (WHERE p.handled)::integer AS calls_handled,
+               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
+        FROM pieces p
+        JOIN wfm.agents a ON a.code = p.agent_code
+        JOIN wfm.import_batches b ON b.import_batch_id = p.import_batch_id
+        GROUP BY a.agent_id, p.service_id, p.iv
+        HAVING pg_catalog.sum(EXTRACT(epoch FROM p.talk)) > 0 OR pg_catalog.sum(EXTRACT(epoch FROM p.pp)) > 0
+            OR count(*) FILTER (WHERE p.handled) > 0
+    ), owned AS (
+        SELECT f.*, coalesce(ob.import_batch_id, p_pending) AS owner
+        FROM figures f
+        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq
+    ), written AS (
+        -- the call figures, combined with what agent states say about the row (wfm.agent_time_combined)
+        INSERT INTO wfm.agent_activity AS aa (interval_start_time, agent_id, service_id, group_id,
+                                              logged_in_seconds, ready_seconds, talk_seconds,
+                                              post_processing_seconds, not_ready_seconds, calls_handled,
+                                              import_batch_id, loaded_at, handling_source)
+        SELECT o.iv, o.agent_id, o.service_id, NULL, NULL, NULL, o.talk_seconds, o.pp_seconds, NULL,
+               o.calls_handled, o.owner, pg_catalog.now(), 'calls'
+        FROM owned o
+        ON CONFLICT (agent_id, service_id, interval_start_time) DO UPDATE SET
+            (logged_in_seconds, ready_seconds, not_ready_seconds, talk_seconds, post_processing_seconds) = (
+                SELECT c.logged_in_seconds, c.ready_seconds, c.not_ready_seconds, c.talk_seconds,
+                       c.post_processing_seconds
+                FROM wfm.agent_time_combined(
+                    aa.state_logged_in_seconds, aa.state_ready_seconds, aa.state_not_ready_seconds,
+                    aa.state_talking_seconds, aa.state_post_processing_seconds,
+                    EXCLUDED.talk_seconds, EXCLUDED.post_processing_seconds) c),
+            calls_handled = EXCLUDED.calls_handled,
+            handling_source = 'calls',
+            import_batch_id = EXCLUDED.import_batch_id,
+            loaded_at = pg_catalog.now()
+        WHERE (aa.talk_seconds, aa.post_processing_seconds, aa.calls_handled, aa.import_batch_id, aa.handling_source)
+              IS DISTINCT FROM (EXCLUDED.talk_seconds, EXCLUDED.post_processing_seconds, EXCLUDED.calls_handled,
+                                EXCLUDED.import_batch_id, 'calls')
+        RETURNING 1
+    ), gone AS (
+        DELETE FROM wfm.agent_activity aa
+        USING ranges r
+        WHERE aa.service_id = r.s AND aa.interval_start_time BETWEEN r.lo AND r.hi
+          AND aa.interval_start_time BETWEEN v_lo AND v_hi
+          AND aa.state_logged_in_seconds IS NULL
+          AND NOT EXISTS (SELECT 1 FROM figures f
+                          WHERE f.agent_id = aa.agent_id AND f.service_id = aa.service_id AND f.iv = aa.interval_start_time)
+        RETURNING 1
+    ), zeroed AS (
+        -- rows agent states filled keep their state seconds; talk and post-processing fall back
+        -- to the talking / post_processing states
+        UPDATE wfm.agent_activity aa
+        SET (logged_in_seconds, ready_seconds, not_ready_seconds, talk_seconds, post_processing_seconds) = (
+                SELECT c.logged_in_seconds, c.ready_seconds, c.not_ready_seconds, c.talk_seconds,
+                       c.post_processing_seconds
+                FROM wfm.agent_time_combined(
+                    aa.state_logged_in_seconds, aa.state_ready_seconds, aa.state_not_ready_seconds,
+                    aa.state_talking_seconds, aa.state_post_processing_seconds, NULL, NULL) c),
+            calls_handled = 0, handling_source = 'states', loaded_at = pg_catalog.now()
+        FROM ranges r
+        WHERE aa.service_id = r.s AND aa.interval_start_time BETWEEN r.lo AND r.hi
+          AND aa.interval_start_time BETWEEN v_lo AND v_hi
+          AND aa.state_logged_in_seconds IS NOT NULL
+          AND aa.handling_source = 'calls'
+          AND NOT EXISTS (SELECT 1 FROM figures f
+                          WHERE f.agent_id = aa.agent_id AND f.service_id = aa.service_id AND f.iv = aa.interval_start_time)
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM written)::integer + (SELECT count(*) FROM zeroed)::integer,
+           (SELECT count(*) FROM gone)::integer
+    INTO rows_written, rows_deleted;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION wfm.derive_agent_activity(integer[], timestamptz[], timestamptz[], uuid) IS
+    'Internal: re-derives agent_activity (talk, post-processing, calls handled per agent, service and 15-minute interval) from the current call records for per-service interval ranges, combined with the rows'' agent-state seconds (wfm.agent_time_combined); writes only rows that change, deletes rows neither calls nor states make up any more. Returns rows written and deleted.';
+REVOKE ALL ON FUNCTION wfm.derive_agent_activity(integer[], timestamptz[], timestamptz[], uuid) FROM PUBLIC;

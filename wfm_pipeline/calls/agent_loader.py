@@ -1,0 +1,229 @@
+"""Loading agent state files: audited, transactional, idempotent, as Argus and call-record files are.
+
+``run_agent_file(conn, path, service_code, ...) -> steps.FileRun`` imports one file;
+``import_agent_file`` returns just its ``ImportResult``. The steps:
+
+1. ``argus.steps.inspect`` (read and hash the file once, resolve the service, look for the same
+   content imported before), then ``agent_reader.parse_agent_file`` (header row, columns);
+2. validation: ``agent_validate.validate_events`` (the rules of ``api_batch_insert_agent_events``'s
+   ``wfm.stage_agent_events``; a conformance test holds them to the same verdicts), the session
+   rules against the agents' stored events read beforehand (read-only, a transaction of its own);
+3. the Argus loader's protocol: a committed ``running`` batch, a partition plan without locks
+   (every UTC month from the first to the last accepted event, in ``agent_activity`` and
+   ``agent_state_transitions``; a row of a month outside the on-demand window is
+   ``OUTSIDE_PARTITION_WINDOW``), missing months created in a short transaction of their own,
+   then ONE load transaction retried on lock timeouts/deadlocks: the duplicate-file check under
+   the file's advisory lock, ROW EXCLUSIVE on ``agent_activity`` and ``agent_state_transitions``
+   (THE lock order: tables by name), ``COPY`` of the accepted events into
+   ``wfm.agent_state_transitions``, ``wfm.apply_agent_states_batch`` (versions, state intervals,
+   agent_activity, set-based), the ``import_errors`` rows and the batch counters.
+
+Counters: ``rows_inserted`` = new events, ``rows_updated`` = events that replaced an earlier
+version (same service, agent and time); ``rows_total = inserted + updated + rejected + skipped``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus import steps
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.loader import (
+    ImportResult, LoadKind, Progress, Target, load_rows,
+)
+from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
+from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
+from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls.loader import groups_of
+from wfm_pipeline.calls.validate import _parse_time, _text
+from wfm_pipeline.db import partitions
+
+# THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
+AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
+KIND = "agent_states"
+_COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
+                 "import_batch_id", "source_row_number")
+
+
+def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
+    """``agent_validate.validate_events`` with what it needs from the database (the service's
+    groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
+    try:
+        groups = groups_of(conn, target.service_id)
+        agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
+        stored = None
+        span = _time_span(raw, target) if agents else None
+        if span is not None:
+            stored = stored_events(conn, target.service_id, agents, *span)
+    finally:
+        conn.rollback()
+    return validate_events(raw, target, groups, stored)
+
+
+def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last valid time of the file (both candidates of an ambiguous one): the
+    stored events to read lie around them."""
+    if "at" not in raw.frame:
+        return None
+    parsed = _parse_time(raw.frame["at"], target.time_zone)
+    times = pd.concat([parsed.early, parsed.late]).dropna()
+    if not len(times):
+        return None
+    return times.min().floor("s"), times.max().ceil("s")
+
+
+# ---------------------------------------------------------------- partitions
+def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> list[date]:
+    """Every UTC month from ``first``'s to ``last``'s (a state may span a month without events)."""
+    start = pd.Timestamp(first).tz_convert("UTC")
+    end = pd.Timestamp(last).tz_convert("UTC")
+    return [p.start_time.date() for p in pd.period_range(start.tz_localize(None).to_period("M"),
+                                                         end.tz_localize(None).to_period("M"), freq="M")]
+
+
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
+        pd.DataFrame, list[date], RowError | None]:
+    """The partition plan (no locks); events of a month outside the on-demand window become
+    ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
+    if not len(valid):
+        return valid, [], None
+    with conn.transaction():
+        plan = partitions.import_partitions(conn, AGENT_TABLES, _month_range(valid["at"].min(), valid["at"].max()),
+                                            create=False)
+        windows = {t: partitions.window(conn, t) for t in AGENT_TABLES}
+    outside = {a.month for a in plan if a.action == "outside_window"}
+    if outside:
+        first_ok = max(w[0] for w in windows.values())
+        last_ok = min(w[1] for w in windows.values())
+        month_of = valid["at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.date
+        bad = month_of.isin(outside).to_numpy()
+        errors = [RowError.of(int(row), "at", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(),
+                              interval=f"{ts.floor('15min'):%Y-%m-%d %H:%M}", month=f"{ts:%Y-%m}",
+                              first=f"{first_ok:%Y-%m}", last=f"{last_ok:%Y-%m}")
+                  for row, ts in zip(valid["source_row_number"][bad], valid["at"][bad].dt.tz_convert("UTC"))]
+        result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
+        result.rows_rejected += len(errors)
+        valid = valid[~bad].reset_index(drop=True)
+        _set_range(result, valid)
+        if not len(valid):
+            return valid, [], None
+    needed = set(_month_range(valid["at"].min(), valid["at"].max()))
+    missing = sorted({a.month for a in plan if a.action == "missing"} & needed)
+    limit = min(w[2] for w in windows.values())
+    if len(missing) > limit:
+        return valid, missing, RowError.of(None, None, E.TOO_MANY_NEW_MONTHS, None, count=len(missing),
+                                           first=f"{missing[0]:%Y-%m}", last=f"{missing[-1]:%Y-%m}", limit=limit)
+    return valid, missing, None
+
+
+def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
+    if len(valid):
+        result.first_interval = valid["at"].min().floor("15min")
+        result.last_interval = valid["at"].max().floor("15min")
+        result.months = sorted({f"{t:%Y-%m}" for t in valid["at"].dt.tz_convert("UTC")})
+    else:
+        result.first_interval = result.last_interval = None
+        result.months = []
+
+
+# ---------------------------------------------------------------- load
+def _utc_text(s: pd.Series) -> np.ndarray:
+    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT (numpy's C formatter)."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
+    text[pd.isna(s).to_numpy()] = None
+    return text
+
+
+def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
+    frame = pd.DataFrame({
+        "started_at": _utc_text(valid["at"]),
+        "ended_at": _utc_text(valid["ended_at"]),
+        "service_id": valid["service_id"].astype("int64"),
+        "agent_code": valid["agent_code"],
+        "state": valid["state"],
+        "reason": valid["reason"],
+        "group_id": valid["group_id"],
+        "import_batch_id": str(batch_id),
+        "source_row_number": valid["source_row_number"].astype("int64"),
+    }, columns=list(_COPY_COLUMNS))
+    buf = io.StringIO()
+    frame.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+    with conn.cursor() as cur, cur.copy(
+            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        copy.write(buf.getvalue().encode())
+
+
+def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+    """COPY the events, then link transitions and derive agent activity (apply_agent_states_batch)."""
+    if progress:
+        progress("copy", 0, len(valid))
+    t = time.perf_counter()
+    _copy_events(conn, valid, batch_id)
+    result.timings["copy_events"] = time.perf_counter() - t
+    if progress:
+        progress("copy", len(valid), len(valid))
+        progress("apply", 0, len(valid))
+    t = time.perf_counter()
+    applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s)", (batch_id,)).fetchone()
+    result.timings["apply"] = time.perf_counter() - t
+    result.rows_inserted, result.rows_updated, linked, written, deleted = applied
+    details.update({"transitions_linked": linked, "agent_rows_written": written, "agent_rows_deleted": deleted})
+
+
+def load_validated_events(conn: psycopg.Connection, validation: EventValidation, target: Target, *,
+                          details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
+    """Write one validated agent state file through the audited load (``loader.load_rows``);
+    raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
+    return load_rows(conn, validation, target, AGENT_STATES,
+                     details={**(details or {}), "time_zone": target.time_zone}, **options)
+
+
+def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
+    """How many accepted events would replace a current version (validate-only)."""
+    if not len(valid):
+        return 0
+    return conn.execute(
+        """SELECT count(*) FROM unnest(%s::integer[], %s::text[], %s::timestamptz[]) AS n(s, a, t)
+           WHERE EXISTS (SELECT 1 FROM wfm.agent_state_transitions e
+                         WHERE e.service_id = n.s AND e.agent_code = n.a AND e.started_at = n.t AND e.is_current)""",
+        (valid["service_id"].astype("int64").tolist(), valid["agent_code"].tolist(),
+         [t.to_pydatetime() for t in valid["at"]])).fetchone()[0]
+
+
+# ---------------------------------------------------------------- one file, end to end
+def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str | None,
+                   **options: Any) -> steps.FileRun:
+    """Import one agent state file (``files.run_record_file``: read once, reject, load, file away)."""
+    return run_record_file(conn, path, service_code, AGENT_FILES, **options)
+
+
+def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str, *_: Any,
+                      **options: Any) -> ImportResult:
+    """``run_agent_file(...).result``: the ``wfm import --kind agent-states --json`` line of one file
+    (extra positional arguments - the group of ``runner.import_files`` - are ignored)."""
+    return run_agent_file(conn, path, service_code, **options).result
+
+
+
+AGENT_STATES = LoadKind(name=KIND, tables=AGENT_TABLES, plan=_plan_partitions, write=_write_events,
+                        predict=_predict)
+
+
+AGENT_FILES = RecordFileKind(KIND, lambda content, name, encoding: parse_agent_file(content, name, encoding=encoding),
+                             validate_file, load_validated_events)
+
+
+__all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",
+           "validate_file"]

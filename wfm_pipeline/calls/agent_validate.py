@@ -1,0 +1,325 @@
+"""Validating agent state events of a file: every rule, every error, column-at-a-time.
+
+``validate_events(raw, target, groups, stored) -> EventValidation``. The rules are those of the
+JSON path (``wfm.stage_agent_events``, sql/functions/agents/), which a conformance test holds to
+the same verdicts and messages:
+
+=================  ===========================================================================
+agent              MISSING_VALUE, OUT_OF_RANGE (longer than 100 characters)
+state              MISSING_VALUE, INVALID_STATE (logged_in, ready, not_ready, talking,
+                   post_processing, logged_out; any case)
+at                 MISSING_VALUE, INVALID_DATETIME, INVALID_LOCAL_TIME (daylight-saving gap)
+reason             OUT_OF_RANGE (longer than 100 characters)
+group              UNKNOWN_GROUP (not a group code of the service)
+=================  ===========================================================================
+
+and per agent, among rows whose agent and time are valid: ``EVENT_OUT_OF_ORDER`` (earlier than
+an earlier row of the agent), ``DUPLICATE_ROW`` (the same state at the same time again with the
+same reason and group: skipped) and ``DUPLICATE_EVENT`` (the same state at the same time with
+another reason or group: every copy rejected); several states of an agent in one second keep the
+file's order (the n-th is placed n-1 microseconds later). Then the session rules on the agent's
+timeline - the rows without any error above merged with ``stored``, the agent's current events
+in the database around the file (an input row replaces a stored event at the same time):
+``NOT_LOGGED_IN`` (a state other than logged_in while logged out) and ``OVERLAPPING_SESSION``
+(logged_in while logged in), "logged in" decided by the latest earlier logged_in / logged_out of
+the file, or stored event (any stored state but logged_out means logged in).
+
+Times are the call records' (``calls.validate._parse_time``: date cells, ``DD.MM.YYYY
+HH:MM[:SS]``, ISO 8601 wall-clock or with an offset), fractions of a second dropped; an
+ambiguous wall-clock time is the earlier instant unless that is before an earlier row of the same
+agent, then the later one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.loader import Target
+from wfm_pipeline.calls.agent_reader import FIELDS, STATES, RawEvents
+from wfm_pipeline.calls.validate import _parse_time, _text
+
+MAX_TEXT = 100
+_ROW_BITS = 2 ** 24      # row numbers below 16.7 million: (second, row) packed in one int64
+
+
+@dataclass
+class EventValidation:
+    """The verdicts on one file's events.
+
+    ``valid``: one row per accepted event (columns ``at`` (UTC), ``ended_at`` (the agent's next
+    event in the file, NaT for its last), ``service_id``, ``agent_code``, ``state``, ``reason``,
+    ``group_id``, ``source_row_number``); ``errors``: every problem by row; ``skipped``: exact
+    copies (DUPLICATE_ROW only).
+    """
+
+    valid: pd.DataFrame
+    errors: list[RowError]
+    skipped: int
+    rejected: int
+    rows_total: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def first_interval(self) -> pd.Timestamp | None:
+        return self.valid["at"].min().floor("15min") if len(self.valid) else None
+
+    @property
+    def last_interval(self) -> pd.Timestamp | None:
+        return self.valid["at"].max().floor("15min") if len(self.valid) else None
+
+    @property
+    def months(self) -> list[str]:
+        """UTC months (YYYY-MM) of the accepted events."""
+        if not len(self.valid):
+            return []
+        return sorted({f"{t:%Y-%m}" for t in self.valid["at"].dt.tz_convert("UTC")})
+
+
+def stored_events(conn: psycopg.Connection, service_id: int, agents: list[str], first: pd.Timestamp,
+                  last: pd.Timestamp) -> pd.DataFrame:
+    """The agents' current stored events in [first, last] and the last one before ``first``:
+    columns agent, at (UTC), state."""
+    rows = conn.execute(
+        """SELECT a.agent, t.started_at, t.state
+           FROM unnest(%s::text[]) AS a(agent)
+           JOIN wfm.agent_state_transitions t
+             ON t.service_id = %s AND t.agent_code = a.agent AND t.started_at BETWEEN %s AND %s
+           WHERE t.is_current
+           UNION ALL
+           SELECT a.agent, b.started_at, b.state
+           FROM unnest(%s::text[]) AS a(agent)
+           CROSS JOIN LATERAL (
+               SELECT t.started_at, t.state FROM wfm.agent_state_transitions t
+               WHERE t.service_id = %s AND t.agent_code = a.agent AND t.started_at < %s AND t.is_current
+               ORDER BY t.started_at DESC LIMIT 1) b""",
+        (agents, service_id, first.to_pydatetime(), last.to_pydatetime(), agents, service_id,
+         first.to_pydatetime())).fetchall()
+    frame = pd.DataFrame(rows, columns=["agent", "at", "state"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+class _Errors:
+    """(position, column, code) triples with extra message parameters, collected as arrays."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask: np.ndarray, column: str | None, code: str, **params: object) -> None:
+        positions = np.flatnonzero(mask)
+        if positions.size:
+            part = pd.DataFrame({"pos": positions, "column": column, "code": code})
+            for key, values in params.items():
+                part[key] = np.asarray(values, dtype=object)[positions] if isinstance(values, np.ndarray) else values
+            self.parts.append(part)
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": pd.Series([], dtype=object),
+                                 "code": pd.Series([], dtype=object)})
+        return pd.concat(self.parts, ignore_index=True)
+
+
+def _running_max_before(values: np.ndarray, keys: pd.Series, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per key, the maximum of the int64 ``values`` over EARLIER positions where ``mask`` holds:
+    (whether there is one, the maximum or 0)."""
+    v = pd.Series(pd.array(values, dtype="Int64"))[mask]
+    k = keys[mask]
+    before = v.groupby(k).cummax().groupby(k).shift(1)
+    has = np.zeros(len(values), dtype=bool)
+    out = np.zeros(len(values), dtype="int64")
+    has[before.index.to_numpy()] = before.notna().to_numpy()
+    out[before.index.to_numpy()] = before.fillna(0).to_numpy("int64")
+    return has, out
+
+
+def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[str, int] | None = None,
+                    stored: pd.DataFrame | None = None) -> EventValidation:
+    """Validate the rows of an agent state file of ``target`` (see the module docstring)."""
+    t0 = time.perf_counter()
+    frame = (raw.frame if isinstance(raw, RawEvents) else raw).reset_index(drop=True)
+    n = len(frame)
+    groups = groups or {}
+    cells = {f: (frame[f] if f in frame else pd.Series([None] * n, dtype=object)) for f in FIELDS}
+    text = {f: _text(cells[f]) for f in ("agent", "state", "reason", "group")}
+    rows = frame["row"].to_numpy("int64")
+    errs = _Errors()
+
+    agent = text["agent"]
+    agent_blank = agent.isna().to_numpy()
+    agent_long = (agent.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+    errs.add(agent_blank, "agent", E.MISSING_VALUE)
+    errs.add(agent_long, "agent", E.OUT_OF_RANGE, limit=f"at most {MAX_TEXT} characters")
+
+    state = text["state"].str.lower()
+    state_blank = state.isna().to_numpy()
+    state_bad = ~state_blank & ~state.isin(STATES).to_numpy()
+    errs.add(state_blank, "state", E.MISSING_VALUE)
+    errs.add(state_bad, "state", E.INVALID_STATE)
+
+    parsed = _parse_time(cells["at"], target.time_zone)
+    errs.add(parsed.blank, "at", E.MISSING_VALUE)
+    for code in (E.INVALID_DATETIME, E.INVALID_LOCAL_TIME):
+        errs.add(parsed.code == code, "at", code, time_zone=target.time_zone)
+    at_ok = ~parsed.blank & pd.isna(parsed.code)
+    early = parsed.early.dt.floor("s")
+    late = parsed.late.dt.floor("s")
+
+    reason_long = (text["reason"].str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+    errs.add(reason_long, "reason", E.OUT_OF_RANGE, limit=f"at most {MAX_TEXT} characters")
+    group_id = text["group"].map(groups)
+    group_bad = text["group"].notna().to_numpy() & group_id.isna().to_numpy()
+    errs.add(group_bad, "group", E.UNKNOWN_GROUP, service=target.service_code)
+
+    # ---- per agent: the instant, time order, duplicates
+    keyok = ~agent_blank & ~agent_long & at_ok & early.notna().to_numpy()
+    agent_key = agent.where(keyok)
+    zero = pd.Timestamp(0, tz="UTC")
+    early_s = np.where(keyok, early.fillna(zero).astype("int64").to_numpy() // 10**9, 0)
+    late_s = np.where(keyok, late.fillna(zero).astype("int64").to_numpy() // 10**9, 0)
+    has_early, max_early = _running_max_before(early_s, agent_key, keyok)
+    at_s = np.where(~has_early | (early_s >= max_early), early_s, late_s)
+    packed = at_s.astype("int64") * _ROW_BITS + rows
+    has_before, latest = _running_max_before(packed, agent_key, keyok)
+    latest_s = latest // _ROW_BITS
+    out_of_order = keyok & has_before & (at_s < latest_s)
+    order_row = np.where(has_before, latest - latest_s * _ROW_BITS, 0).astype("int64")
+    errs.add(out_of_order, "at", E.EVENT_OUT_OF_ORDER, first_row=order_row)
+
+    dup_event = np.zeros(n, dtype=bool)
+    dup_row = np.zeros(n, dtype=bool)
+    first_row = np.zeros(n, dtype="int64")
+    dup_rows = np.full(n, None, dtype=object)
+    same = pd.DataFrame({"agent": agent_key, "at": at_s, "state": state.fillna("\x01"),
+                         "sig": text["reason"].fillna("\x01") + "\x00" + text["group"].fillna("\x01"),
+                         "row": rows})[keyok]
+    if len(same):
+        key = ["agent", "at", "state"]
+        size = same.groupby(key)["row"].transform("size")
+        many = same[size > 1]
+        if len(many):
+            conflict = many.groupby(key)["sig"].transform("nunique") > 1
+            firsts = many.groupby(key)["row"].transform("min")
+            listed = many.groupby(key)["row"].transform(lambda r: ", ".join(map(str, sorted(r))))
+            idx = many.index.to_numpy()
+            dup_event[idx[conflict.to_numpy()]] = True
+            later = ~conflict.to_numpy() & (many["row"].to_numpy() > firsts.to_numpy())
+            dup_row[idx[later]] = True
+            first_row[idx] = firsts.to_numpy()
+            dup_rows[idx] = listed.to_numpy()
+    errs.add(dup_event, "at", E.DUPLICATE_EVENT, rows=dup_rows)
+    errs.add(dup_row, None, E.DUPLICATE_ROW, first_row=first_row)
+
+    # the n-th of several states of an agent in one second: n-1 microseconds later
+    counted = keyok & ~dup_row
+    nth = pd.Series(counted.astype(int)).groupby([agent_key, pd.Series(at_s)]).cumsum().to_numpy() - 1
+    at = pd.to_datetime(at_s, unit="s", utc=True) + pd.to_timedelta(np.where(counted, nth, 0), unit="us")
+    at = pd.Series(at)
+
+    # ---- the session rules on the timeline (this file's clean rows and the stored events)
+    field_bad = agent_blank | agent_long | state_blank | state_bad | ~at_ok | reason_long | group_bad
+    seq = keyok & ~field_bad & ~out_of_order & ~dup_event & ~dup_row
+    seq_err, why = _session_rules(seq, agent_key, state, at, rows, stored, target.time_zone)
+    errs.add(seq_err == E.NOT_LOGGED_IN, "state", E.NOT_LOGGED_IN, reason=why)
+    errs.add(seq_err == E.OVERLAPPING_SESSION, "state", E.OVERLAPPING_SESSION, reason=why)
+
+    ef = errs.frame().sort_values(["pos"], kind="stable")
+    skipped_only = ef.groupby("pos")["code"].agg(lambda s: set(s) == {E.DUPLICATE_ROW})
+    bad = np.zeros(n, dtype=bool)
+    bad[ef["pos"].to_numpy()] = True
+    errors = _materialize(ef, rows, text, cells)
+    ok = ~bad
+    valid = pd.DataFrame({
+        "at": at[ok].reset_index(drop=True),
+        "service_id": target.service_id,
+        "agent_code": agent[ok].reset_index(drop=True),
+        "state": state[ok].reset_index(drop=True),
+        "reason": text["reason"][ok].reset_index(drop=True),
+        "group_id": group_id[ok].astype("Int64").reset_index(drop=True),
+        "source_row_number": pd.Series(rows[ok]),
+    })
+    # each event's end as far as the file knows (the load re-links it against stored events)
+    order = valid.sort_values(["agent_code", "at"], kind="stable").index
+    nxt = valid.loc[order].groupby("agent_code")["at"].shift(-1)
+    valid["ended_at"] = nxt.reindex(valid.index)
+    return EventValidation(valid=valid, errors=errors, skipped=int(skipped_only.sum()),
+                           rejected=int((~skipped_only).sum()), rows_total=n,
+                           timings={"total": time.perf_counter() - t0})
+
+
+def _session_rules(seq: np.ndarray, agent: pd.Series, state: pd.Series, at: pd.Series, rows: np.ndarray,
+                   stored: pd.DataFrame | None, time_zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """NOT_LOGGED_IN / OVERLAPPING_SESSION per input position (None: fine) and the {reason} text."""
+    n = len(seq)
+    result = np.full(n, None, dtype=object)
+    why = np.full(n, None, dtype=object)
+    if not seq.any():
+        return result, why
+    mine = pd.DataFrame({"agent": agent[seq].to_numpy(), "at": at[seq].to_numpy(), "state": state[seq].to_numpy(),
+                         "row": rows[seq], "pos": np.flatnonzero(seq)})
+    parts = [mine]
+    if stored is not None and len(stored):
+        theirs = stored[stored["agent"].isin(set(mine["agent"]))].copy()
+        theirs = theirs.merge(mine[["agent", "at"]], on=["agent", "at"], how="left", indicator=True)
+        theirs = theirs[theirs["_merge"] == "left_only"].drop(columns="_merge")   # replaced by the file
+        theirs["row"] = 0
+        theirs["pos"] = -1
+        parts.append(theirs[["agent", "at", "state", "row", "pos"]])
+    line = pd.concat(parts, ignore_index=True).sort_values(["agent", "at"], kind="stable").reset_index(drop=True)
+    stored_row = (line["pos"] < 0).to_numpy()
+    decides = stored_row | line["state"].isin(("logged_in", "logged_out")).to_numpy()
+    # the latest earlier deciding event of the agent (its index in `line`)
+    marker = pd.Series(np.where(decides, np.arange(len(line)), np.nan))
+    prev = marker.groupby(line["agent"]).shift(1)
+    prev = prev.groupby(line["agent"]).ffill().to_numpy()
+    has = ~np.isnan(prev)
+    p = np.nan_to_num(prev).astype("int64")
+    logged_in = has & (line["state"].to_numpy()[p] != "logged_out")
+    st = line["state"].to_numpy()
+    err = np.where((st == "logged_in") & logged_in, E.OVERLAPPING_SESSION,
+                   np.where((st != "logged_in") & ~logged_in, E.NOT_LOGGED_IN, None))
+    mask = (line["pos"].to_numpy() >= 0) & (err != None)  # noqa: E711 - elementwise over objects
+    if not mask.any():
+        return result, why
+    local = pd.to_datetime(line["at"], utc=True).dt.tz_convert(time_zone).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    row_of = line["row"].to_numpy()
+    for i in np.flatnonzero(mask):
+        pos = int(line["pos"].iat[i])
+        result[pos] = err[i]
+        if not has[i]:
+            why[pos] = "no logged_in before it"
+        else:
+            j = p[i]
+            where = f"row {row_of[j]}" if row_of[j] else "stored"
+            why[pos] = f"{st[j]} at {local[j]}, {where}"
+    return result, why
+
+
+def _materialize(ef: pd.DataFrame, rows: np.ndarray, text: dict[str, pd.Series],
+                 cells: dict[str, pd.Series]) -> list[RowError]:
+    """RowError objects (a Python loop over the errors only). Messages are the codes' templates
+    with the parameters the JSON path passes for the same errors."""
+    from wfm_pipeline.argus.validate import _raw_text
+
+    if ef.empty:
+        return []
+    params = [c for c in ef.columns if c not in ("pos", "column", "code")]
+    out: list[RowError] = []
+    for rec in ef.to_dict("records"):
+        pos = int(rec["pos"])
+        column = rec["column"] if isinstance(rec["column"], str) else None
+        if column is None or column == "at":
+            value = _raw_text(cells["at"].iloc[pos])
+        else:
+            value = text[column].iloc[pos]
+        extra = {k: rec[k] for k in params if rec.get(k) is not None and not (isinstance(rec[k], float)
+                                                                              and np.isnan(rec[k]))}
+        out.append(RowError.of(int(rows[pos]), column, rec["code"], value, **extra))
+    return out

@@ -1,0 +1,252 @@
+"""Loading call-record files: audited, transactional, idempotent, as Argus files are.
+
+``import_call_file(conn, path, service_code, ...) -> ImportResult`` reads, validates and loads one
+file; ``load_validated_calls(conn, validation, target, ...)`` loads what ``validate_calls``
+accepted. The protocol is the Argus loader's (``wfm_pipeline.argus.loader``), whose pieces this
+module uses as they are: a committed ``running`` batch first (swept to ``failed`` if the process
+dies), a partition plan without locks, missing months created in a short transaction of their
+own, then ONE load transaction retried on lock timeouts/deadlocks (``LoadPolicy``):
+
+1. the duplicate-file check under the file's advisory lock;
+2. ROW EXCLUSIVE on ``agent_activity``, ``call_records``, ``contact_statistics``,
+   ``contact_statistics_history`` (THE lock order: tables by name, as partition creation takes
+   them, so a load and a creation cannot deadlock);
+3. ``COPY`` of the accepted calls straight into ``wfm.call_records`` (its monthly partitions);
+4. ``wfm.apply_call_records_batch``: versions (a call sent again replaces the current one),
+   the intervals of contact_statistics (through its history: latest applied batch wins) and
+   agent_activity, all set-based;
+5. the ``import_errors`` rows and the batch counters.
+
+Partitions: a call needs its offered_at month in call_records, contact_statistics and the
+history, and the months its talk and wrap-up cover in agent_activity; a row whose months lie
+outside the on-demand window is ``OUTSIDE_PARTITION_WINDOW``.
+
+Counters: ``rows_inserted`` = new calls, ``rows_updated`` = calls that replaced an earlier
+version; ``rows_total = inserted + updated + rejected + skipped`` for every status. The
+intervals and agent rows written are in the batch's ``details``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus import steps
+from wfm_pipeline.argus.loader import (
+    ImportResult, LoadKind, Progress, Target, load_rows,
+)
+from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls.reader import parse_call_file
+from wfm_pipeline.calls.validate import CallValidation, validate_calls
+from wfm_pipeline.db import partitions
+
+# THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
+CALL_TABLES = ("wfm.agent_activity", "wfm.call_records", "wfm.contact_statistics", "wfm.contact_statistics_history")
+COPY_CHUNK_ROWS = 50_000
+_COPY_COLUMNS = ("offered_at", "service_id", "call_id", "answered_at", "ended_at", "outcome", "agent_code",
+                 "customer_id", "wrap_up_seconds", "group_id", "import_batch_id", "source_row_number")
+
+
+def groups_of(conn: psycopg.Connection, service_id: int) -> dict[str, int]:
+    """Group code -> group id of a service (the ``group`` column names groups by code)."""
+    return dict(conn.execute("SELECT code, group_id FROM wfm.groups WHERE service_id = %s", (service_id,)).fetchall())
+
+
+# ---------------------------------------------------------------- COPY text
+def _utc_text(s: pd.Series) -> np.ndarray:
+    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.datetime_as_string(values, unit="us").astype(object)
+    text = np.char.add(text.astype(str), "Z").astype(object)
+    text[pd.isna(s).to_numpy()] = None
+    return text
+
+
+def call_copy_chunks(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID,
+                     chunk_rows: int = COPY_CHUNK_ROWS) -> list[tuple[int, bytes]]:
+    """The accepted calls as COPY csv, in chunks: [(rows in chunk, bytes)] (pandas' writer
+    quotes text holding delimiters, quotes or newlines; an empty field is NULL)."""
+    n = len(valid)
+    if n == 0:
+        return []
+    frame = pd.DataFrame({
+        "offered_at": _utc_text(valid["offered_at"]),
+        "service_id": target.service_id,
+        "call_id": valid["call_id"].to_numpy(dtype=object),
+        "answered_at": _utc_text(valid["answered_at"]),
+        "ended_at": _utc_text(valid["ended_at"]),
+        "outcome": valid["outcome"].to_numpy(dtype=object),
+        "agent_code": valid["agent_code"].to_numpy(dtype=object),
+        "customer_id": valid["customer_id"].to_numpy(dtype=object),
+        "wrap_up_seconds": valid["wrap_up_seconds"].astype("Int64"),
+        "group_id": valid["group_id"].astype("Int64"),
+        "import_batch_id": str(batch_id),
+        "source_row_number": valid["source_row_number"].to_numpy("int64"),
+    }, columns=list(_COPY_COLUMNS))
+    chunks = []
+    for start in range(0, n, chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        buf = io.StringIO()
+        part.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+        chunks.append((len(part), buf.getvalue().encode()))
+    return chunks
+
+
+def _copy_calls(conn: psycopg.Connection, chunks: list[tuple[int, bytes]], total: int,
+                progress: Progress | None) -> None:
+    done = 0
+    with conn.cursor() as cur, cur.copy(
+            f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for rows, data in chunks:
+            copy.write(data)
+            done += rows
+            if progress:
+                progress("copy", done, total)
+
+
+# ---------------------------------------------------------------- partitions
+def _row_months(valid: pd.DataFrame) -> pd.DataFrame:
+    """Per accepted call, the UTC months it needs (offered_at; talk and wrap-up for agent
+    activity) as year*100+month keys: columns ``first``, ``last``."""
+    offered = valid["offered_at"].dt.tz_convert("UTC")
+    first = offered.dt.year * 100 + offered.dt.month
+    act_end = valid["ended_at"] + pd.to_timedelta(valid["wrap_up_seconds"].fillna(0).astype("int64"), unit="s")
+    has_agent = (valid["outcome"] == "answered") & valid["agent_code"].notna()
+    end = act_end.where(has_agent, valid["offered_at"]).dt.tz_convert("UTC")
+    last = end.dt.year * 100 + end.dt.month
+    return pd.DataFrame({"first": first.astype("int64"), "last": np.maximum(first, last).astype("int64")})
+
+
+def _month_list(keys: set[int]) -> list[date]:
+    return [date(k // 100, k % 100, 1) for k in sorted(keys)]
+
+
+def _months_between(first: int, last: int) -> list[int]:
+    out, y, m = [], first // 100, first % 100
+    while y * 100 + m <= last:
+        out.append(y * 100 + m)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
+        pd.DataFrame, list[date], RowError | None]:
+    """The partition plan (no locks); rows needing a month outside the on-demand window become
+    ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
+    if not len(valid):
+        return valid, [], None
+    spans = _row_months(valid)
+    pairs = spans.drop_duplicates()
+    needed = {m for f, t in zip(pairs["first"], pairs["last"]) for m in _months_between(int(f), int(t))}
+    with conn.transaction():
+        plan = partitions.import_partitions(conn, CALL_TABLES, _month_list(needed), create=False)
+        windows = {t: partitions.window(conn, t) for t in CALL_TABLES}
+    outside = {a.month.year * 100 + a.month.month for a in plan if a.action == "outside_window"}
+    missing = sorted({a.month for a in plan if a.action == "missing"} - set(_month_list(outside)))
+    if outside:
+        first_ok = max(w[0] for w in windows.values())
+        last_ok = min(w[1] for w in windows.values())
+        bad = np.array([any(m in outside for m in _months_between(int(f), int(t)))
+                        for f, t in zip(spans["first"], spans["last"])], dtype=bool)
+        dropped = valid[bad]
+        errors = [
+            RowError.of(int(row), "offered_at", E.OUTSIDE_PARTITION_WINDOW, ts.isoformat(),
+                        interval=f"{ts.floor('15min'):%Y-%m-%d %H:%M}", month=f"{ts:%Y-%m}",
+                        first=f"{first_ok:%Y-%m}", last=f"{last_ok:%Y-%m}")
+            for row, ts in zip(dropped["source_row_number"], dropped["offered_at"].dt.tz_convert("UTC"))]
+        result.errors = sorted(result.errors + errors, key=lambda e: (e.row is None, e.row or 0))
+        result.rows_rejected += len(errors)
+        valid = valid[~bad].reset_index(drop=True)
+        kept = _row_months(valid)
+        needed = {m for f, t in zip(kept["first"], kept["last"]) for m in _months_between(int(f), int(t))}
+        missing = [m for m in missing if m.year * 100 + m.month in needed]
+        _set_range(result, valid)
+    limit = min(w[2] for w in windows.values())
+    if len(missing) > limit:
+        return valid, missing, RowError.of(None, None, E.TOO_MANY_NEW_MONTHS, None, count=len(missing),
+                                           first=f"{missing[0]:%Y-%m}", last=f"{missing[-1]:%Y-%m}", limit=limit)
+    return valid, missing, None
+
+
+def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
+    if len(valid):
+        result.first_interval = valid["offered_at"].min().floor("15min")
+        result.last_interval = valid["offered_at"].max().floor("15min")
+        utc = valid["offered_at"].dt.tz_convert("UTC")
+        result.months = sorted({f"{y:04d}-{m:02d}" for y, m in zip(utc.dt.year, utc.dt.month)})
+    else:
+        result.first_interval = result.last_interval = None
+        result.months = []
+
+
+# ---------------------------------------------------------------- load
+def _write_calls(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
+                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+    """COPY the calls, then derive intervals and agent activity (apply_call_records_batch)."""
+    t = time.perf_counter()
+    _copy_calls(conn, call_copy_chunks(valid, target, batch_id), len(valid), progress)
+    result.timings["copy_calls"] = time.perf_counter() - t
+    if progress:
+        progress("apply", 0, len(valid))
+    t = time.perf_counter()
+    applied = conn.execute("SELECT * FROM wfm.apply_call_records_batch(%s)", (batch_id,)).fetchone()
+    result.timings["apply"] = time.perf_counter() - t
+    (result.rows_inserted, result.rows_updated, iv_ins, iv_upd, iv_del, ag_w, ag_d) = applied
+    details.update({"intervals_inserted": iv_ins, "intervals_updated": iv_upd, "intervals_deleted": iv_del,
+                    "agent_rows_written": ag_w, "agent_rows_deleted": ag_d})
+
+
+def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, target: Target, *,
+                         details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
+    """Write one validated call-record file through the audited load (``loader.load_rows``);
+    raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
+    return load_rows(conn, validation, target, CALLS,
+                     details={**(details or {}), "time_zone": validation.time_zone}, **options)
+
+
+def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> int:
+    """How many accepted calls would replace a current version (validate-only)."""
+    if not len(valid):
+        return 0
+    offered = valid["offered_at"].dt.tz_convert("UTC")
+    return conn.execute(
+        """SELECT count(*) FROM unnest(%s::text[], %s::timestamptz[]) AS n(call_id, offered_at)
+           WHERE EXISTS (SELECT 1 FROM wfm.call_records c
+                         WHERE c.service_id = %s AND c.call_id = n.call_id AND c.is_current
+                           AND c.offered_at >= date_trunc('month', n.offered_at, 'UTC')
+                           AND c.offered_at < date_trunc('month', n.offered_at, 'UTC') + interval '1 month'
+                           AND date_trunc('month', c.offered_at, 'UTC') = date_trunc('month', n.offered_at, 'UTC'))""",
+        (valid["call_id"].tolist(), [t.to_pydatetime() for t in offered], target.service_id)).fetchone()[0]
+
+
+# ---------------------------------------------------------------- one file, end to end
+def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:
+    groups = groups_of(conn, target.service_id)
+    conn.rollback()
+    return validate_calls(raw, target.time_zone, groups, service=target.service_code)
+
+
+def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, **options: Any) -> steps.FileRun:
+    """Import one call-record file (``files.run_record_file``: read once, reject, load, file away)."""
+    return run_record_file(conn, path, service_code, CALL_FILES, **options)
+
+
+def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: str, **options: Any) -> ImportResult:
+    """``run_call_file(...).result``: the ``wfm import --kind calls --json`` line of one file."""
+    return run_call_file(conn, path, service_code, **options).result
+
+
+
+CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
+CALL_FILES = RecordFileKind("calls", lambda content, name, encoding: parse_call_file(content, name, encoding=encoding),
+                            _validate, load_validated_calls)

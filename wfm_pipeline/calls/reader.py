@@ -1,0 +1,172 @@
+"""Reading call-record files (.csv, .xlsx, .xls) into a raw frame, within bounds.
+
+``read_call_file(path) -> RawCalls``: the first sheet (or the CSV) as a DataFrame with column
+``row`` (the spreadsheet's own 1-based row number, the header counted) and one column per known
+field present in the header (``FIELDS``), holding the raw cells: ``str`` for text (stripped;
+empty is ``None``), ``datetime`` for date cells, ``float`` for numbers.
+
+The file-level rules: the first non-blank row is the header; names are matched
+case-insensitively (surrounding white space ignored) and unknown columns are ignored; a missing
+required column is ``MISSING_COLUMN``, a name given twice ``DUPLICATE_COLUMN``; no row after the
+header is ``NO_DATA_ROWS``; fully blank rows are skipped.
+
+Everything about bytes is the Argus reader's (``wfm_pipeline.argus.reader``): regular files
+only, ``WFM_MAX_FILE_MB`` before anything is read, the Excel pre-checks of ``argus.limits``
+(uncompressed size, compression ratio, used range, shared strings) before calamine materializes
+a sheet, CSV encoding (given or detected: UTF-16 BOM, UTF-8, cp1251/cp1252) and delimiter
+sniffing. CSV records are counted before they are parsed (``SHEET_TOO_LARGE`` beyond
+``max_rows``), then parsed by pandas' C parser (the call files of a busy centre are large).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus import reader as argus_reader
+from wfm_pipeline.argus.errors import ArgusFileError
+from wfm_pipeline.settings import get_settings
+from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.argus.limits import ReaderLimits, check_dimensions, check_xls, check_xlsx
+
+REQUIRED = ("call_id", "offered_at", "answered_at", "ended_at", "outcome", "agent")
+OPTIONAL = ("customer_id", "wrap_up_seconds", "group")
+FIELDS = REQUIRED + OPTIONAL
+TIME_FIELDS = ("offered_at", "answered_at", "ended_at")
+
+
+@dataclass(frozen=True)
+class RawCalls:
+    """The data rows of one call-record file, unvalidated."""
+
+    frame: pd.DataFrame        # columns: row (int64) and the FIELDS present (object)
+    file_name: str
+    header_row: int            # 1-based row number of the header
+    blank_rows: int            # fully blank rows skipped after the header
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def rows_total(self) -> int:
+        return len(self.frame)
+
+
+def read_call_file(path: str | Path, *, encoding: str | None = None,
+                   limits: ReaderLimits | None = None) -> RawCalls:
+    """Read a call-record file (see the module docstring); raises ``ArgusFileError``."""
+    path = Path(path)
+    argus_reader._check_suffix(path.name)  # before anything is read
+    limits = limits or ReaderLimits.from_settings()
+    return parse_call_file(argus_reader.read_bytes(path, limits), path.name, encoding=encoding, limits=limits)
+
+
+def parse_call_file(content: FileContent | bytes, name: str | None = None, *, encoding: str | None = None,
+                    limits: ReaderLimits | None = None) -> RawCalls:
+    """``read_call_file`` on bytes already read (``argus.reader.read_file``: the file is read
+    and hashed once)."""
+    data, name, suffix, limits = argus_reader.unwrap_content(content, name, limits)
+    if suffix in argus_reader.CSV_SUFFIXES:
+        encoding = encoding or get_settings().csv_encoding
+        text = argus_reader._decode(data, name, encoding)
+        del data
+        records = _read_csv(text, name, limits)
+    else:
+        (check_xls if suffix == ".xls" else check_xlsx)(data, name, limits)
+        rows, _width = argus_reader._read_excel(data, name)
+        del data
+        records = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
+    return _to_raw(records, name)
+
+
+def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
+    """All records (header included) as a frame of strings; row i is record i + 1."""
+    delimiter = argus_reader.sniff_delimiter(text)
+    argus_reader._raise_csv_field_limit(len(text))
+    if text.count("\n") + 1 > limits.max_rows:
+        # Newlines bound the records from above (quoted fields may hold some): count exactly,
+        # keeping nothing, before refusing.
+        records = sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        if records > limits.max_rows:
+            check_dimensions(name, records, 0, limits, where="CSV")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError):
+        # Ragged records (a row with more fields than the first, or a blank first line): the csv
+        # module takes them.
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as exc:
+            raise ArgusFileError.of(E.FILE_UNREADABLE, file=name, reason=f"malformed CSV: {exc}") from exc
+        width = max(map(len, rows), default=0)
+        check_dimensions(name, len(rows), width, limits, where="CSV")
+        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+    check_dimensions(name, len(frame), frame.shape[1], limits, where="CSV")
+    return frame
+
+
+def _normalise(value: object) -> object:
+    """A cell as the validator sees it: text stripped (empty -> None), other types as they are."""
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _clean(column: pd.Series) -> pd.Series:
+    """``_normalise`` over a column, vectorised for the usual all-text column (CSV)."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        stripped = pd.Series(values, dtype=object).str.strip()
+        return stripped.where(stripped != "", None)
+    return pd.Series([_normalise(v) for v in values], dtype=object)
+
+
+def _header_name(value: object) -> str:
+    value = _normalise(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().lower()
+
+
+def _to_raw(records: pd.DataFrame, name: str) -> RawCalls:
+    if records.empty:
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
+    cells = pd.DataFrame({i: _clean(records.iloc[:, i]) for i in range(records.shape[1])})
+    blank = cells.isna().all(axis=1).to_numpy()
+    non_blank = np.flatnonzero(~blank)
+    if non_blank.size == 0:
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
+    header_pos = int(non_blank[0])
+    names = [_header_name(v) for v in cells.iloc[header_pos].tolist()]
+    seen: dict[str, int] = {}
+    for position, field in enumerate(names):
+        if field in FIELDS:
+            if field in seen:
+                raise ArgusFileError.of(E.DUPLICATE_COLUMN, file=name, columns=field, value=field)
+            seen[field] = position
+    missing = [f for f in REQUIRED if f not in seen]
+    if missing:
+        raise ArgusFileError.of(E.MISSING_COLUMN, file=name, columns=", ".join(missing), value=", ".join(missing))
+    body = cells.iloc[header_pos + 1:]
+    keep = ~blank[header_pos + 1:]
+    data = body[keep]
+    if data.empty:
+        raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
+    frame = pd.DataFrame({"row": (np.flatnonzero(keep) + header_pos + 2).astype(np.int64)})
+    for field, position in seen.items():
+        frame[field] = data.iloc[:, position].to_numpy(dtype=object)
+    ignored = tuple(n for i, n in enumerate(names) if n and i not in seen.values())
+    return RawCalls(frame=frame, file_name=name, header_row=header_pos + 1,
+                    blank_rows=int((~keep).sum()), ignored_columns=ignored)

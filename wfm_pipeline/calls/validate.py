@@ -1,0 +1,367 @@
+"""Validating call records: every rule, every error, column-at-a-time.
+
+``validate_calls(raw, time_zone, groups) -> CallValidation``. The rules are those of the JSON
+path (``wfm.stage_call_records``, sql/functions/calls/), which a conformance test holds to the
+same verdicts. Per field, one error (the first that applies):
+
+=================  ===========================================================================
+call_id            MISSING_VALUE, OUT_OF_RANGE (longer than 100 characters)
+offered_at         MISSING_VALUE, INVALID_DATETIME, INVALID_LOCAL_TIME (daylight-saving gap)
+outcome            MISSING_VALUE, INVALID_OUTCOME (answered, abandoned, other; any case)
+answered_at        MISSING_VALUE (outcome answered), INVALID_DATETIME, INVALID_LOCAL_TIME,
+                   OUTCOME_CONFLICT (outcome abandoned), ANSWERED_BEFORE_OFFERED, WAIT_TOO_LONG
+ended_at           MISSING_VALUE (answered, abandoned), INVALID_DATETIME, INVALID_LOCAL_TIME,
+                   then against answered_at when one is given (ENDED_BEFORE_ANSWERED,
+                   TALK_TOO_LONG) else against offered_at (ENDED_BEFORE_OFFERED, WAIT_TOO_LONG)
+agent, customer_id OUT_OF_RANGE (longer than 100 characters)
+wrap_up_seconds    NOT_INTEGER, NEGATIVE_VALUE, OUT_OF_RANGE (above 86,400)
+group              UNKNOWN_GROUP (not a group code of the service)
+(whole row)        DUPLICATE_ROW: an identical copy of an earlier row (skipped) /
+                   DUPLICATE_CALL_ID: the same call_id and UTC month of offered_at with other
+                   values (every copy rejected); among rows with a valid call_id and offered_at
+=================  ===========================================================================
+
+Times are date cells, ``DD.MM.YYYY HH:MM[:SS]`` or ISO 8601 (the Argus parser,
+``argus.validate._parse_datetime``): wall-clock times of the service's zone, or instants when
+they carry an offset; years 1678-2261. An ambiguous wall-clock time (the hour repeated when
+daylight-saving time ends) is the earlier instant for offered_at; answered_at and ended_at take
+the earlier instant unless it lies before the time they follow, then the later one. A row with
+several problems reports each; a row whose only error is DUPLICATE_ROW is skipped, any other
+error rejects it: ``rows_total = valid + rejected + skipped``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from wfm_pipeline.argus import errors as E
+from wfm_pipeline.argus.errors import RowError
+from wfm_pipeline.argus.validate import END_TIME, MIN_TIME, _parse_datetime, _parse_number, _raw_text
+from wfm_pipeline.calls.reader import FIELDS, TIME_FIELDS, RawCalls
+
+MAX_TEXT = 100            # call_id, agent, customer_id (call_records' CHECKs)
+MAX_WRAP_UP = 86_400      # seconds
+MAX_SPAN = pd.Timedelta(days=1)   # a wait or a talk
+OUTCOMES = ("answered", "abandoned", "other")
+TEXT_FIELDS = ("call_id", "outcome", "agent", "customer_id", "group")
+
+VALID_COLUMNS = ("call_id", "offered_at", "answered_at", "ended_at", "outcome", "agent_code", "customer_id",
+                 "wrap_up_seconds", "group_id", "source_row_number")
+
+
+@dataclass
+class CallValidation:
+    """Outcome of validating one file's call records.
+
+    ``valid``: one row per accepted call (``VALID_COLUMNS``; times tz-aware UTC, ``None``/NaT
+    where empty; ``wrap_up_seconds`` and ``group_id`` nullable Int64). ``errors``: every problem,
+    sorted by row. ``skipped``: exact copies (DUPLICATE_ROW).
+    """
+
+    valid: pd.DataFrame
+    errors: list[RowError]
+    skipped: int
+    rows_total: int
+    rejected: int
+    time_zone: str
+    file_name: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def first_interval(self) -> pd.Timestamp | None:
+        return self.valid["offered_at"].min().floor("15min") if len(self.valid) else None
+
+    @property
+    def last_interval(self) -> pd.Timestamp | None:
+        return self.valid["offered_at"].max().floor("15min") if len(self.valid) else None
+
+    @property
+    def months(self) -> list[str]:
+        """UTC months (YYYY-MM) of the accepted calls' offered_at."""
+        if not len(self.valid):
+            return []
+        utc = self.valid["offered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        return [str(m) for m in np.unique(utc.astype("datetime64[M]"))]
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Cells as text (numbers as the JSON path sees them: 12.0 -> "12"), None when empty."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return pd.Series(values, dtype=object)
+    return pd.Series([_raw_text(v) for v in values], dtype=object)
+
+
+class _Errors:
+    """(position, field, code) triples, collected as arrays."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask: np.ndarray, column: str | None, code: str) -> None:
+        positions = np.flatnonzero(mask)
+        if positions.size:
+            self.parts.append(pd.DataFrame({"pos": positions, "column": column, "code": code}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": pd.Series([], dtype=object),
+                                 "code": pd.Series([], dtype=object)})
+        return pd.concat(self.parts, ignore_index=True)
+
+
+@dataclass
+class _Time:
+    """One time column parsed: blank mask, error code per row (None = fine) and the two
+    candidate instants (equal unless the wall-clock time is ambiguous)."""
+
+    blank: np.ndarray
+    code: np.ndarray
+    early: pd.Series
+    late: pd.Series
+
+
+_ISO_SECONDS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+
+
+def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """``_parse_datetime`` with a fast path for the usual ACD form ``YYYY-MM-DDTHH:MM:SS``
+    (a wall-clock time; C-level ``to_datetime``, the positional fast path of
+    wfm.json_cell_local_ts): the Argus parser's regex extraction of ISO text costs ~10 us a
+    cell. Every other cell (and any cell the fast path cannot take) goes the Argus way."""
+    values = column.to_numpy(dtype=object)
+    is_str = np.fromiter((type(v) is str and len(v) == 19 for v in values), dtype=bool, count=len(values))
+    if not is_str.any():
+        return _parse_datetime(column)
+    text = pd.Series(values[is_str], dtype=object)
+    shaped = text.str.fullmatch(_ISO_SECONDS).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(shaped), format="%Y-%m-%dT%H:%M:%S", errors="coerce")
+    fast = np.zeros(len(values), dtype=bool)
+    # shaped and parsed, seconds below 60 (strptime would roll a leap second over)
+    fast[np.flatnonzero(is_str)[shaped & parsed.notna().to_numpy() & (text.str[17:19] < "60").to_numpy()]] = True
+    out = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
+    invalid = np.zeros(len(values), dtype=bool)
+    instant = np.zeros(len(values), dtype=bool)
+    out[fast] = parsed[(fast[is_str])].to_numpy()
+    rest = ~fast
+    if rest.any():
+        r_out, r_invalid, r_instant = _parse_datetime(column[rest])
+        out[rest] = r_out.to_numpy()
+        invalid[rest] = r_invalid
+        instant[rest] = r_instant
+    out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
+    invalid |= out.isna().to_numpy() & ~column.isna().to_numpy()
+    return out, invalid, instant
+
+
+def _parse_time(column: pd.Series, time_zone: str) -> _Time:
+    blank = column.isna().to_numpy()
+    naive, invalid, instant = _parse_datetime_fast(column)
+    n = len(column)
+    local = naive.where(~pd.Series(instant, index=naive.index))
+    early = local.dt.tz_localize(time_zone, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")
+    late = local.dt.tz_localize(time_zone, ambiguous=np.zeros(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")
+    if instant.any():
+        utc = naive[instant].dt.tz_localize("UTC")
+        early, late = early.copy(), late.copy()
+        early[instant] = utc
+        late[instant] = utc
+    gap = ~blank & ~invalid & early.isna().to_numpy()
+    code = np.full(n, None, dtype=object)
+    code[invalid] = E.INVALID_DATETIME
+    code[gap] = E.INVALID_LOCAL_TIME
+    return _Time(blank=blank, code=code, early=early.reset_index(drop=True), late=late.reset_index(drop=True))
+
+
+def _pick(t: _Time, after: pd.Series) -> pd.Series:
+    """The instant of each valid cell: the earlier candidate unless it is before ``after``."""
+    ok = pd.Series(pd.isna(t.code), dtype=bool)
+    use_late = (t.early < after).fillna(False).to_numpy(dtype=bool)
+    chosen = t.early.where(~use_late, t.late)
+    return chosen.where(ok.to_numpy(), pd.NaT)
+
+
+def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[str, int] | None = None,
+                   service: str | None = None) -> CallValidation:
+    """Validate raw call rows of a service (code ``service``, for messages) in ``time_zone``
+    whose group codes map to ids by ``groups`` (see the module docstring)."""
+    t0 = time.perf_counter()
+    if isinstance(raw, RawCalls):
+        frame, file_name = raw.frame, raw.file_name
+    else:
+        frame, file_name = raw, None
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    groups = groups or {}
+    cells = {f: (frame[f] if f in frame else pd.Series([None] * n, dtype=object)) for f in FIELDS}
+    text = {f: _text(cells[f]) for f in TEXT_FIELDS}
+    errs = _Errors()
+
+    # call_id
+    call_id = text["call_id"]
+    id_blank = call_id.isna().to_numpy()
+    id_long = (call_id.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+    errs.add(id_blank, "call_id", E.MISSING_VALUE)
+    errs.add(id_long, "call_id", E.OUT_OF_RANGE)
+
+    # outcome
+    outcome = text["outcome"].str.lower()
+    out_blank = outcome.isna().to_numpy()
+    out_ok = outcome.isin(OUTCOMES).to_numpy()
+    errs.add(out_blank, "outcome", E.MISSING_VALUE)
+    errs.add(~out_blank & ~out_ok, "outcome", E.INVALID_OUTCOME)
+    is_answered = (outcome == "answered").to_numpy()
+    is_abandoned = (outcome == "abandoned").to_numpy()
+
+    # times
+    times = {f: _parse_time(cells[f], time_zone) for f in TIME_FIELDS}
+    off, ans, end = times["offered_at"], times["answered_at"], times["ended_at"]
+    errs.add(off.blank, "offered_at", E.MISSING_VALUE)
+    for f in TIME_FIELDS:
+        for code in (E.INVALID_DATETIME, E.INVALID_LOCAL_TIME):
+            errs.add(times[f].code == code, f, code)
+    offered_at = _pick(off, pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"))
+    answered_at = _pick(ans, offered_at)
+    ended_ref = answered_at.where(~ans.blank, offered_at)
+    ended_at = _pick(end, ended_ref)
+
+    ans_ok = ~ans.blank & pd.isna(ans.code)
+    errs.add(ans.blank & is_answered, "answered_at", E.MISSING_VALUE)
+    conflict = ans_ok & is_abandoned
+    errs.add(conflict, "answered_at", E.OUTCOME_CONFLICT)
+    wait = (answered_at - offered_at)
+    checkable = ans_ok & ~conflict & offered_at.notna().to_numpy()
+    before = checkable & (wait < pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
+    errs.add(before, "answered_at", E.ANSWERED_BEFORE_OFFERED)
+    errs.add(checkable & ~before & (wait > MAX_SPAN).fillna(False).to_numpy(dtype=bool), "answered_at", E.WAIT_TOO_LONG)
+
+    end_ok = ~end.blank & pd.isna(end.code)
+    errs.add(end.blank & (is_answered | is_abandoned), "ended_at", E.MISSING_VALUE)
+    span = ended_at - ended_ref
+    checkable = end_ok & ended_ref.notna().to_numpy()
+    before = checkable & (span < pd.Timedelta(0)).fillna(False).to_numpy(dtype=bool)
+    too_long = checkable & ~before & (span > MAX_SPAN).fillna(False).to_numpy(dtype=bool)
+    follows_answer = ~ans.blank
+    errs.add(before & follows_answer, "ended_at", E.ENDED_BEFORE_ANSWERED)
+    errs.add(before & ~follows_answer, "ended_at", E.ENDED_BEFORE_OFFERED)
+    errs.add(too_long & follows_answer, "ended_at", E.TALK_TOO_LONG)
+    errs.add(too_long & ~follows_answer, "ended_at", E.WAIT_TOO_LONG)
+
+    # agent, customer_id
+    for f in ("agent", "customer_id"):
+        errs.add((text[f].str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool), f, E.OUT_OF_RANGE)
+
+    # wrap_up_seconds
+    wrap, unparseable, _keys = _parse_number(cells["wrap_up_seconds"])
+    wrap_blank = cells["wrap_up_seconds"].isna().to_numpy()
+    values = wrap.to_numpy()
+    with np.errstate(invalid="ignore"):
+        not_int = unparseable | (~np.isnan(values) & (values != np.floor(values)))
+        negative = ~not_int & (values < 0)
+        too_big = ~not_int & ~negative & (values > MAX_WRAP_UP)
+    errs.add(not_int & ~wrap_blank, "wrap_up_seconds", E.NOT_INTEGER)
+    errs.add(negative, "wrap_up_seconds", E.NEGATIVE_VALUE)
+    errs.add(too_big, "wrap_up_seconds", E.OUT_OF_RANGE)
+
+    # group
+    group = text["group"]
+    group_id = group.map(groups)
+    errs.add(group.notna().to_numpy() & group_id.isna().to_numpy(), "group", E.UNKNOWN_GROUP)
+
+    # duplicates: same call_id and UTC month of offered_at
+    keyed = ~id_blank & ~id_long & offered_at.notna().to_numpy()
+    dup_row, dup_call, first_of = _duplicates(keyed, call_id, offered_at, text, cells)
+    errs.add(dup_row, None, E.DUPLICATE_ROW)
+    errs.add(dup_call, None, E.DUPLICATE_CALL_ID)
+
+    ef = errs.frame().sort_values(["pos"], kind="stable")
+    skipped_only = ef.groupby("pos")["code"].agg(lambda s: set(s) == {E.DUPLICATE_ROW})
+    skipped = int(skipped_only.sum())
+    rejected = int((~skipped_only).sum())
+    bad = np.zeros(n, dtype=bool)
+    bad[ef["pos"].to_numpy()] = True
+
+    errors = _materialize(ef, frame, text, cells, first_of, time_zone, service)
+    ok = ~bad
+    valid = pd.DataFrame({
+        "call_id": call_id[ok].reset_index(drop=True),
+        "offered_at": offered_at[ok].reset_index(drop=True),
+        "answered_at": answered_at[ok].reset_index(drop=True),
+        "ended_at": ended_at[ok].reset_index(drop=True),
+        "outcome": outcome[ok].reset_index(drop=True),
+        "agent_code": text["agent"][ok].reset_index(drop=True),
+        "customer_id": text["customer_id"][ok].where(text["customer_id"][ok] != "0", None).reset_index(drop=True),
+        "wrap_up_seconds": pd.Series(values[ok], dtype="Float64").astype("Int64").reset_index(drop=True),
+        "group_id": group_id[ok].astype("Int64").reset_index(drop=True),
+        "source_row_number": frame["row"][ok].astype("int64").reset_index(drop=True),
+    })
+    t_end = time.perf_counter()
+    return CallValidation(valid=valid, errors=errors, skipped=skipped, rows_total=n, rejected=rejected,
+                          time_zone=time_zone, file_name=file_name, timings={"total": t_end - t0})
+
+
+def _duplicates(keyed: np.ndarray, call_id: pd.Series, offered_at: pd.Series, text: dict[str, pd.Series],
+                cells: dict[str, pd.Series]) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Masks of DUPLICATE_ROW and DUPLICATE_CALL_ID rows, and each duplicated row's first row position."""
+    n = len(call_id)
+    none = np.zeros(n, dtype=bool)
+    if not keyed.any():
+        return none, none, pd.Series(dtype="int64")
+    month = offered_at.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str)
+    key = (call_id.astype(str) + "\x00" + month).where(keyed)
+    dup = key.duplicated(keep=False).to_numpy() & keyed
+    if not dup.any():
+        return none, none, pd.Series(dtype="int64")
+    # Identical means the same text in every field (times as sent).
+    sig = pd.DataFrame({f: (text[f] if f in text else _text(cells[f])).fillna("\x01") for f in FIELDS})[dup]
+    fingerprint = pd.util.hash_pandas_object(sig, index=False)
+    k = key[dup]
+    conflict = (fingerprint.groupby(k).transform("nunique") > 1).to_numpy()
+    later = (k.groupby(k).cumcount() > 0).to_numpy()
+    first = pd.Series(np.flatnonzero(dup), index=k.index).groupby(k).transform("first")
+    rows = np.flatnonzero(dup)
+    dup_row = none.copy()
+    dup_call = none.copy()
+    dup_row[rows[~conflict & later]] = True
+    dup_call[rows[conflict]] = True
+    return dup_row, dup_call, first
+
+
+def _materialize(ef: pd.DataFrame, frame: pd.DataFrame, text: dict[str, pd.Series], cells: dict[str, pd.Series],
+                 first_of: pd.Series, time_zone: str, service: str | None) -> list[RowError]:
+    """RowError objects (a Python loop over the errors only, never over all rows). Messages are
+    the codes' templates (sql/functions/errors/error_codes.sql) with the parameters the JSON
+    path (wfm.stage_call_records) passes for the same errors."""
+    if ef.empty:
+        return []
+    rows = frame["row"].to_numpy()
+    dup_rows: dict[str, list[int]] = {}
+    for pos in ef.loc[ef["code"] == E.DUPLICATE_CALL_ID, "pos"].to_numpy():
+        dup_rows.setdefault(text["call_id"].iloc[pos], []).append(int(rows[pos]))
+    out: list[RowError] = []
+    for pos, column, code in zip(ef["pos"].to_numpy(), ef["column"].to_numpy(), ef["code"].to_numpy()):
+        pos = int(pos)
+        column = column if isinstance(column, str) else None
+        if column is None:
+            value = text["call_id"].iloc[pos]
+        elif column in text:
+            value = text[column].iloc[pos]
+        else:
+            value = _raw_text(cells[column].iloc[pos])
+        params: dict[str, object] = {}
+        if code == E.INVALID_LOCAL_TIME:
+            params["time_zone"] = time_zone
+        elif code == E.OUT_OF_RANGE:
+            params["limit"] = "at most 86,400 seconds" if column == "wrap_up_seconds" else f"at most {MAX_TEXT} characters"
+        elif code == E.UNKNOWN_GROUP:
+            params["service"] = service
+        elif code == E.DUPLICATE_ROW:
+            params["first_row"] = int(rows[first_of.loc[pos]])
+        elif code == E.DUPLICATE_CALL_ID:
+            params["rows"] = ", ".join(map(str, dup_rows.get(value, [])))
+        out.append(RowError.of(int(rows[pos]), column, code, value, **params))
+    return out

@@ -1,0 +1,64 @@
+"""`wfm import --kind agent-states`, `wfm batches revert` of an agent-state batch and `wfm report
+plan-vs-actual` end to end through the CLI (real database, real files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import psycopg
+from click.testing import CliRunner
+
+from wfm_pipeline.cli.main import cli
+from wfm_pipeline_tests.agent_data import event, generate_shifts, write_csv
+
+ZONE = "Europe/Berlin"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_import_agent_states_report_and_revert(wfm_env, db_url: str, tmp_path: Path) -> None:
+    assert run("services", "add", "DESK", "--name", "Desk", "--time-zone", ZONE).exit_code == 0
+    rows = generate_shifts(5, ZONE, [dt.date(2026, 1, 5)], 8)
+    rows.insert(3, event("X9", "ready", "05.01.2026 08:00:00"))         # never logged in
+    good = write_csv(tmp_path / "states.csv", rows)
+    result = run("import", str(good), "--service", "DESK", "--kind", "agent-states", "--json")
+    assert result.exit_code == 0, result.output
+    [line] = json_lines(result.output)
+    assert (line["status"], line["rows_total"], line["rows_inserted"], line["rows_rejected"]) == \
+        ("completed_with_errors", len(rows), len(rows) - 1, 1)
+    assert (line["errors"][0]["row"], line["errors"][0]["code"]) == (5, "NOT_LOGGED_IN")
+    with psycopg.connect(db_url) as conn:
+        logged_in = conn.execute("SELECT sum(logged_in_seconds) FROM wfm.agent_activity").fetchone()[0]
+    assert logged_in > 8 * 7 * 3600
+
+    # text output; a file without the required columns: exit 1; --group does not apply
+    bad = tmp_path / "bad.csv"
+    bad.write_text("agent;at\nA1;05.01.2026 10:00:00\n", encoding="utf-8")
+    text = run("import", str(bad), "--service", "DESK", "--kind", "agent-states")
+    assert text.exit_code == 1 and "MISSING_EVENT_COLUMN" in text.output and "state" in text.output
+    assert run("import", str(good), "--service", "DESK", "--group", "G1", "--kind", "agent-states").exit_code == 2
+
+    # the report: every interval of the local day, the staffed agents of the shifts
+    report = run("report", "plan-vs-actual", "--service", "DESK", "--date", "2026-01-05", "--json")
+    assert report.exit_code == 0, report.output
+    day = json.loads(report.output)
+    assert day["date"] == "2026-01-05" and len(day["intervals"]) == 96
+    assert day["summary"]["staffed_agents"] == round(logged_in / 900 / 96, 2)
+    assert day["intervals"][0]["local_start"] == "2026-01-05T00:00:00"
+    table = run("report", "plan-vs-actual", "--service", "DESK", "--date", "2026-01-05")
+    assert table.exit_code == 0 and "plan vs actual: service DESK, 2026-01-05" in table.output
+    assert run("report", "plan-vs-actual", "--service", "NOPE", "--date", "2026-01-05").exit_code == 2
+
+    # the revert of an agent-state batch takes its time out of agent_activity
+    reverted = run("batches", "revert", line["import_batch_id"], "--json")
+    assert reverted.exit_code == 0, reverted.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM wfm.agent_activity").fetchone()[0] == 0

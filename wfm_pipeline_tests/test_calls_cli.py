@@ -1,0 +1,89 @@
+"""`wfm import --kind calls`, `wfm batches revert` of a call-record batch and `wfm services
+set-patience` end to end through the CLI (real database, real files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import psycopg
+from click.testing import CliRunner
+
+from wfm_pipeline.cli.main import cli
+from wfm_pipeline_tests.call_data import call_row, generate, write_csv
+
+ZONE = "Europe/Berlin"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_import_calls_json_lines_revert_and_exit_codes(wfm_env, db_url: str, tmp_path: Path) -> None:
+    assert run("services", "add", "BANK", "--name", "Bank", "--time-zone", ZONE).exit_code == 0
+    assert run("groups", "add", "BANK", "G1", "--name", "g").exit_code == 0
+    assert run("groups", "add", "BANK", "G2", "--name", "g").exit_code == 0
+    rows = generate(3, ZONE, [dt.date(2026, 1, 5)], 120)
+    rows[7]["outcome"] = "lost"
+    good = write_csv(tmp_path / "calls.csv", rows)
+    result = run("import", str(good), "--service", "BANK", "--kind", "calls", "--json")
+    assert result.exit_code == 0, result.output
+    [line] = json_lines(result.output)
+    assert (line["status"], line["rows_total"], line["rows_inserted"], line["rows_rejected"]) == \
+        ("completed_with_errors", 120, 119, 1)
+    assert line["errors"][0]["row"] == 9 and line["errors"][0]["code"] == "INVALID_OUTCOME"
+    assert line["errors"][0]["message"] == "column outcome 'lost' is not an outcome: answered, abandoned or other (in any case)"
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM wfm.call_records").fetchone()[0] == 119
+        assert conn.execute("SELECT count(*) > 0 FROM wfm.contact_statistics").fetchone()[0]
+
+    # text output, and a file without the required columns: exit 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("call_id;offered_at\nx;05.01.2026 10:00:00\n", encoding="utf-8")
+    text = run("import", str(bad), "--service", "BANK", "--kind", "calls")
+    assert text.exit_code == 1 and "MISSING_COLUMN" in text.output
+
+    # --group is for Argus files; an unknown service is a usage error (exit 2), audited
+    assert run("import", str(good), "--service", "BANK", "--group", "G1", "--kind", "calls").exit_code == 2
+    unknown = run("import", str(good), "--service", "NOPE", "--kind", "calls", "--json")
+    assert unknown.exit_code == 2 and json_lines(unknown.output)[0]["status"] == "rejected"
+
+    # the revert of a call-record batch takes its calls out of the intervals
+    reverted = run("batches", "revert", line["import_batch_id"], "--json")
+    assert reverted.exit_code == 0, reverted.output
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM wfm.contact_statistics").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM wfm.agent_activity").fetchone()[0] == 0
+        assert conn.execute("SELECT kind, status FROM wfm.import_batches WHERE import_batch_id = %s",
+                            (line["import_batch_id"],)).fetchone() == ("calls", "reverted")
+
+
+def test_set_patience_from_calls_by_hand_and_cleared(wfm_env, db_url: str, tmp_path: Path) -> None:
+    assert run("services", "add", "BANK", "--name", "Bank", "--time-zone", ZONE).exit_code == 0
+    rows = [call_row("a1", agent="A1", group=""),
+            call_row("a2", answered="", ended="05.01.2026 10:01:40", outcome="abandoned", agent="", group=""),
+            call_row("a3", offered="05.01.2026 11:00:00", answered="", ended="05.01.2026 11:00:50",
+                     outcome="abandoned", agent="", group="")]
+    path = write_csv(tmp_path / "p.csv", rows)
+    assert run("import", str(path), "--service", "BANK", "--kind", "calls").exit_code == 0
+
+    def stored() -> object:
+        with psycopg.connect(db_url) as conn:
+            return conn.execute("SELECT patience_seconds FROM wfm.services WHERE code = 'BANK'").fetchone()[0]
+
+    out = run("services", "set-patience", "BANK", "--from-calls", "--since", "2026-01-01", "--until", "2026-02-01")
+    assert out.exit_code == 0, out.output
+    # waits 15 (answered) + 100 + 50 (abandoned) = 165 s over 2 abandonments
+    assert "82.50 s from 2 abandoned of 3 offered calls" in out.output and float(stored()) == 82.5
+    assert run("services", "set-patience", "BANK", "--seconds", "120").exit_code == 0 and float(stored()) == 120
+    assert run("services", "set-patience", "BANK", "--clear").exit_code == 0 and stored() is None
+    assert run("services", "set-patience", "BANK", "--from-calls").exit_code == 2            # no --since
+    assert run("services", "set-patience", "BANK", "--clear", "--seconds", "5").exit_code == 2
+    none = run("services", "set-patience", "BANK", "--from-calls", "--since", "2025-01-01", "--until", "2025-02-01")
+    assert none.exit_code == 2 and "no abandoned call" in none.output
+    assert run("services", "set-patience", "NOPE", "--seconds", "5").exit_code == 2
