@@ -1,4 +1,4 @@
-"""Materialized views (sql/051): content, concurrent refresh, freshness, Dagster assets, privileges."""
+"""The reader views (sql/051, aggregates since sql/200): content, refresh, freshness, Dagster assets, privileges."""
 
 from __future__ import annotations
 
@@ -84,12 +84,14 @@ def test_concurrent_refresh_picks_up_changes(conn, loaded) -> None:
     assert conn.execute("SELECT count(*) FROM mv_hourly_stats WHERE service_id = %s", (loaded["s1"],)).fetchone()[0] == 2
 
 
-def test_both_views_have_a_unique_index_on_plain_columns(conn) -> None:
-    for view in views.VIEWS:
+def test_both_aggregate_tables_have_a_unique_key_on_plain_columns(conn) -> None:
+    tables = dict(conn.execute("SELECT view_name, table_name::text FROM wfm.aggregates").fetchall())
+    assert set(tables) == set(views.VIEWS)
+    for table in tables.values():
         unique = conn.execute(
             "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND indisunique AND indpred IS NULL "
-            "AND indexprs IS NULL", (view,)).fetchone()[0]
-        assert unique == 1, view
+            "AND indexprs IS NULL", (table,)).fetchone()[0]
+        assert unique == 1, table
 
 
 def test_refresh_view_rejects_other_relations(conn) -> None:
@@ -114,10 +116,9 @@ def test_readonly_reads_views_and_api_refreshes_through_the_function(conn, loade
 
 
 def test_view_assets_materialize_with_row_counts_and_freshness(db_url, conn, loaded) -> None:
-    from wfm_pipeline.defs.warehouse import mv_daily_service_stats, mv_hourly_stats
+    from wfm_pipeline.defs.warehouse import aggregates
 
-    result = dg.materialize([mv_hourly_stats, mv_daily_service_stats],
-                            resources={"wfm_db": WfmDatabase(url=db_url)})
+    result = dg.materialize([aggregates], resources={"wfm_db": WfmDatabase(url=db_url)})
     assert result.success
     by_key = {e.materialization.asset_key.to_user_string(): e.materialization.metadata
               for e in result.get_asset_materialization_events()}
@@ -126,3 +127,11 @@ def test_view_assets_materialize_with_row_counts_and_freshness(db_url, conn, loa
     assert hourly["services"].value == 2
     assert hourly["newest_source_row_loaded_at"].value != "none"
     assert by_key["mv_daily_service_stats"]["dagster/row_count"].value == 6
+    assert hourly["refresh_mode"].value == "full"                # the first build
+    again = dg.materialize([aggregates], resources={"wfm_db": WfmDatabase(url=db_url)})
+    (meta, _) = [e.materialization.metadata for e in again.get_asset_materialization_events()]
+    assert meta["refresh_mode"].value == "incremental" and meta["rows_written"].value == 0
+    rebuilt = dg.materialize([aggregates], resources={"wfm_db": WfmDatabase(url=db_url)},
+                             run_config={"ops": {"aggregates": {"config": {"full": True}}}})
+    (meta, _) = [e.materialization.metadata for e in rebuilt.get_asset_materialization_events()]
+    assert meta["refresh_mode"].value == "full" and meta["dagster/row_count"].value == 2

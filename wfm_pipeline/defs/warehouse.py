@@ -1,4 +1,4 @@
-"""Warehouse Dagster wiring: partitions, materialized views and maintenance schedules.
+"""Warehouse Dagster wiring: partitions, the aggregates behind the reader views, maintenance schedules.
 
 Every job here is also runnable by hand from the UI (Launchpad): premake, view refresh, weekly
 ANALYZE, retention and the daily health check.
@@ -22,7 +22,7 @@ from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.warehouse import maintenance, views
 
 GROUP = keys.WAREHOUSE
-VIEW_CODE_VERSION = "1"   # bump with a change of the views' SQL (sql/051 and its successors)
+VIEW_CODE_VERSION = "2"   # bump with a change of the views' SQL (sql/051, sql/200 and their successors)
 
 
 # ------------------------------------------------------------------ partitions
@@ -65,54 +65,77 @@ partition_premake_schedule = dg.ScheduleDefinition(
 )
 
 
-# ------------------------------------------------------------------ materialized views
-def _view_asset(view: str, key: dg.AssetKey, description: str) -> dg.AssetsDefinition:
-    @dg.asset(key=key, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS],
-              owners=keys.OWNERS, tags=keys.tags(GROUP), code_version=VIEW_CODE_VERSION,
-              metadata=keys.table_name(key), automation_condition=FOLLOW_NEW_DATA, description=description)
-    def _asset(context: dg.AssetExecutionContext, wfm_db: WfmDatabase) -> dg.MaterializeResult:
-        with wfm_db.connection() as conn:
-            result = views.refresh(conn, view)
-            conn.commit()
-            fact = views.facts(conn, view)
-            table = tables.table_metadata(conn, key, row_count=result.row_count)
-            conn.rollback()
-        context.log.info(f"{view}: refreshed in {result.duration_ms:.0f} ms, {result.row_count} rows")
-        return dg.MaterializeResult(metadata={
-            **table,
+# ------------------------------------------------------------------ aggregates (the reader views)
+_VIEW_OF_KEY = {MV_HOURLY_STATS: views.HOURLY, MV_DAILY_SERVICE_STATS: views.DAILY}
+_VIEW_SPECS = [
+    dg.AssetSpec(
+        key, group_name=GROUP, kinds={"postgres"}, deps=[CONTACT_STATISTICS], owners=keys.OWNERS,
+        tags=keys.tags(GROUP), code_version=VIEW_CODE_VERSION, metadata=keys.table_name(key),
+        automation_condition=FOLLOW_NEW_DATA, description=description)
+    for key, description in (
+        (MV_HOURLY_STATS,
+         "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. Always current "
+         "(wfm.agg_hourly_stats up to the watermark + raw rows after it and for pending changes); "
+         "the refresh recomputes only what the change log lists. Refreshed within a minute of new "
+         "months (automation) and hourly."),
+        (MV_DAILY_SERVICE_STATS,
+         "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
+         "the peak interval; serves api_get_service_summary. Always current (wfm.agg_daily_service_stats + "
+         "raw rows); the refresh recomputes only logged days. Refreshed within a minute of new months "
+         "(automation) and hourly."),
+    )
+]
+
+
+class AggregatesConfig(dg.Config):
+    full: bool = False   # recompute everything instead of the logged changes
+
+
+@dg.multi_asset(specs=_VIEW_SPECS, name="aggregates", can_subset=False,
+                description="One incremental refresh (wfm.refresh_aggregates) of both aggregates: they share one "
+                            "change log and one watermark. Config full=true rebuilds them from scratch.")
+def aggregates(context: dg.AssetExecutionContext, config: AggregatesConfig, wfm_db: WfmDatabase):
+    with wfm_db.connection() as conn:
+        results = {r.view: r for r in views.refresh_all(conn, full=config.full)}
+        conn.commit()
+        facts = {view: views.facts(conn, view) for view in views.VIEWS}
+        tables_md = {key: tables.table_metadata(conn, key, row_count=results[view].row_count)
+                     for key, view in _VIEW_OF_KEY.items()}
+        conn.rollback()
+    for key, view in _VIEW_OF_KEY.items():
+        result, fact = results[view], facts[view]
+        context.log.info(f"{view}: {result.mode} refresh in {result.duration_ms:.0f} ms, "
+                         f"{result.rows_written} rows written, {result.row_count} rows")
+        yield dg.MaterializeResult(asset_key=key, metadata={
+            **tables_md[key],
             "refresh_duration_ms": dg.MetadataValue.float(result.duration_ms),
+            "refresh_mode": dg.MetadataValue.text(result.mode),
             "refreshed_concurrently": dg.MetadataValue.bool(result.concurrently),
+            "changes_applied": dg.MetadataValue.int(result.changes_applied),
+            "rows_written": dg.MetadataValue.int(result.rows_written),
+            "materialized_until": dg.MetadataValue.text(
+                result.materialized_until.isoformat() if result.materialized_until else "none"),
             "services": dg.MetadataValue.int(fact.services),
             "first": dg.MetadataValue.text(str(fact.first)),
             "last": dg.MetadataValue.text(str(fact.last)),
-            # Freshness: the newest source row the view now includes.
+            # Freshness: the newest source row now materialized (newer ones are read raw).
             "newest_source_row_loaded_at": dg.MetadataValue.text(
                 fact.newest_source_row_loaded_at.isoformat() if fact.newest_source_row_loaded_at else "none"),
             "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
                 fact.newest_source_row_loaded_at.timestamp() if fact.newest_source_row_loaded_at else 0.0),
         })
 
-    return _asset
 
-
-mv_hourly_stats = _view_asset(
-    views.HOURLY, MV_HOURLY_STATS,
-    "wfm.mv_hourly_stats: per service and UTC hour, additive call totals. REFRESH CONCURRENTLY; "
-    "refreshed within a minute of new months (automation) and hourly.")
-mv_daily_service_stats = _view_asset(
-    views.DAILY, MV_DAILY_SERVICE_STATS,
-    "wfm.mv_daily_service_stats: per service and group, per local day (service time zone), totals and "
-    "the peak interval; serves api_get_service_summary. REFRESH CONCURRENTLY; refreshed within a minute of "
-    "new months (automation) and hourly.")
-
-VIEW_ASSETS = [mv_hourly_stats, mv_daily_service_stats]
+VIEW_ASSETS = [aggregates]
 
 refresh_views_job = dg.define_asset_job(
     "refresh_views_job",
     # The health suite's checks on the views time real queries for seconds: they run on their
     # own schedule (health_checks_daily), not on every refresh.
     selection=dg.AssetSelection.assets(*VIEW_ASSETS).without_checks(),
-    description="REFRESH MATERIALIZED VIEW CONCURRENTLY for mv_hourly_stats and mv_daily_service_stats.",
+    description="Incremental refresh of the aggregates behind mv_hourly_stats and mv_daily_service_stats "
+                "(only the changed days and the hours since the last watermark). Launch with config "
+                "ops.aggregates.config.full=true for a full rebuild.",
 )
 
 refresh_views_schedule = dg.ScheduleDefinition(
@@ -121,7 +144,8 @@ refresh_views_schedule = dg.ScheduleDefinition(
     cron_schedule="5 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: refresh the materialized views (also catches loads made through the SQL API).",
+    description="Hourly: refresh the aggregates incrementally and move their watermark (reads are current "
+                "without it; it keeps them fast).",
 )
 
 

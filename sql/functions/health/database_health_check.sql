@@ -12,9 +12,10 @@
 --   connections              check_postgres backends: WARN 90 %, FAIL 95 %
 --   premade partitions       any missing month (current + premake_months ahead) FAIL
 --   rows in guard partitions any FAIL (a guard's trigger was bypassed)
---   view freshness           data imported after the last refresh and older than the
---                            refresh schedule (hourly + 5 min grace) WARN; older than a day
---                            (the guide's daily refresh) FAIL; never populated FAIL
+--   view freshness           data imported after the last refresh of the aggregates and
+--                            older than the refresh schedule (hourly + 5 min grace) WARN;
+--                            older than a day (the guide's daily refresh) FAIL; never built
+--                            FAIL (reads stay current, but aggregate raw rows: slow)
 --   imports                  failed or rejected in the last day WARN; running > 1 h WARN
 
 CREATE OR REPLACE FUNCTION wfm.database_health_check(
@@ -151,13 +152,15 @@ BEGIN
                            'rule', 'guard partitions cover months without a partition and must stay empty',
                            'hint', 'Create the months (wfm.ensure_monthly_partitions), then move the rows: INSERT INTO the parent from the guard and DELETE them from the guard, in one transaction.'));
 
-    -- Materialized views: populated, and refreshed after the last data change within the schedule.
+    -- Aggregates (sql/200): built, and refreshed after the last data change within the schedule.
+    -- Readers stay current either way; what is not refreshed is read raw (slower reads).
     FOR v_rec IN
-        SELECT format('%I.%I', schemaname, matviewname)::regclass AS view_name, matviewname, ispopulated
-        FROM pg_catalog.pg_matviews WHERE schemaname = 'wfm' ORDER BY matviewname
+        SELECT a.view_name, split_part(a.view_name, '.', 2) AS matviewname,
+               a.materialized_until IS NOT NULL AS ispopulated
+        FROM wfm.aggregates a ORDER BY 2
     LOOP
         SELECT max(started_at) INTO v_last FROM wfm.view_refresh_history
-        WHERE view_name = format('%I.%I', 'wfm', v_rec.matviewname);
+        WHERE view_name = v_rec.view_name;
         -- Earliest data change (a finished import) the view has not seen yet.
         SELECT min(coalesce(finished_at, created_at)) INTO v_stale_since
         FROM wfm.import_batches

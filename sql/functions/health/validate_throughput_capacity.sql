@@ -131,8 +131,8 @@ BEGIN
     -- Read in a rolled-back subtransaction: the AccessShare locks on the views and partitions
     -- are released before we return.
     BEGIN
-        -- Peak day: from the daily view (service totals) when populated, else raw recent data.
-        IF (SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = to_regclass('wfm.mv_daily_service_stats')) THEN
+        -- Peak day: from the daily view (service totals) once its aggregate is built, else raw recent data.
+        IF (SELECT a.materialized_until IS NOT NULL FROM wfm.aggregates a WHERE a.view_name = 'wfm.mv_daily_service_stats') THEN
             SELECT stat_date::timestamptz, calls INTO v_at, v_value FROM (
                 SELECT stat_date, sum(non_unique_incoming) AS calls
                 FROM wfm.mv_daily_service_stats WHERE group_id IS NULL
@@ -145,7 +145,7 @@ BEGIN
                 FROM wfm.service_interval_stats
                 WHERE interval_start_time >= now() - interval '35 days'
                 GROUP BY 1 ORDER BY calls DESC, 1 DESC LIMIT 1) d;
-            v_source := 'service_interval_stats, last 35 days (mv_daily_service_stats not populated)';
+            v_source := 'service_interval_stats, last 35 days (aggregates not built yet)';
         END IF;
         v_rows := v_rows || wfm.health_row('capacity.daily_calls',
             CASE WHEN coalesce(v_value, 0) >= v_target.warn_share * v_daily THEN 'WARN' ELSE 'PASS' END,
@@ -156,7 +156,7 @@ BEGIN
                                'rule', 'busiest stored day (non-unique calls, all services) vs the daily volume the install is sized for (wfm.capacity_targets, default the guide''s 100,000); WARN from warn_share of it on: headroom running out',
                                'hint', 'UPDATE wfm.capacity_targets SET daily_calls = ... once `wfm bench queries` showed the SLAs hold at that volume'));
 
-        IF (SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = to_regclass('wfm.mv_hourly_stats')) THEN
+        IF (SELECT a.materialized_until IS NOT NULL FROM wfm.aggregates a WHERE a.view_name = 'wfm.mv_hourly_stats') THEN
             SELECT hour_start, calls INTO v_at, v_value FROM (
                 SELECT hour_start, sum(non_unique_incoming) AS calls FROM wfm.mv_hourly_stats
                 GROUP BY hour_start ORDER BY calls DESC, hour_start DESC LIMIT 1) h;
@@ -168,7 +168,7 @@ BEGIN
                 FROM wfm.service_interval_stats
                 WHERE interval_start_time >= now() - interval '35 days'
                 GROUP BY 1 ORDER BY calls DESC, 1 DESC LIMIT 1) h;
-            v_source := 'service_interval_stats, last 35 days (mv_hourly_stats not populated)';
+            v_source := 'service_interval_stats, last 35 days (aggregates not built yet)';
         END IF;
         v_rows := v_rows || wfm.health_row('capacity.peak_hour_calls',
             CASE WHEN coalesce(v_value, 0) >= v_target.warn_share * v_peak THEN 'WARN' ELSE 'PASS' END,

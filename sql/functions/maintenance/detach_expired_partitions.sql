@@ -1,6 +1,7 @@
 -- wfm.detach_expired_partitions (first defined in sql/053_maintenance.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it.
+-- schema-qualified, so a caller's temporary objects cannot steer it. Issue 15: a detached month
+-- of contact_statistics is logged in wfm.aggregate_changes (wfm.log_changed_ranges).
 
 CREATE OR REPLACE FUNCTION wfm.detach_expired_partitions(p_dry_run boolean DEFAULT false, p_now timestamptz DEFAULT now())
 RETURNS TABLE (parent_table text, partition_name text, range_start timestamptz, range_end timestamptz,
@@ -39,6 +40,10 @@ BEGIN
                 v_touched := v_touched || v_part.parent_table;
             END IF;
             EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', v_part.parent_table, v_part.partition);
+            -- DETACH fires no row trigger: tell the aggregates their days in the range are gone.
+            IF v_part.parent_table = 'wfm.contact_statistics'::regclass THEN
+                PERFORM wfm.log_changed_ranges(NULL, v_part.range_start, v_part.range_end, 'retention');
+            END IF;
             IF v_target <> v_part.partition_name THEN
                 -- Rename (table and its indexes, which move along) before the move, so nothing
                 -- collides with the earlier copy in wfm_archive.

@@ -1,6 +1,7 @@
 -- wfm.api_get_calls_by_interval (first defined in sql/052_read_api.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it.
+-- schema-qualified, so a caller's temporary objects cannot steer it. Issue 15: buckets of 60
+-- minutes and more come from the aggregates (wfm.calls_by_bucket_rows), 15 and 30 from raw rows.
 
 CREATE OR REPLACE FUNCTION wfm.api_get_calls_by_interval(
     p_start_time timestamptz,
@@ -52,7 +53,11 @@ BEGIN
     END IF;
     v_ids := wfm.check_service_ids(p_service_ids);
 
-    IF p_end_time - p_start_time <= interval '2 days' THEN
+    IF p_interval_minutes >= 60 THEN
+        -- Hourly and longer buckets: summed from the aggregates (materialized up to their
+        -- watermark, without pending changes) plus raw rows for the rest; the same result.
+        RETURN QUERY SELECT * FROM wfm.calls_by_bucket_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
+    ELSIF p_end_time - p_start_time <= interval '2 days' THEN
         RETURN QUERY SELECT * FROM wfm.calls_by_interval_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
     ELSE
         -- Longer ranges: plan with the actual values (bitmap scans over whole partitions beat
@@ -63,6 +68,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[]) IS
-    'Calls per service in buckets of 15/30/60/120/240 minutes (UTC-aligned) or 480/720/1440 minutes (service-local day) for intervals starting in [p_start_time, p_end_time) (at most 400 days); NULL p_service_ids = all services. Call-weighted AHT/talk/post-processing, SL and abandonment where known. Buckets without data are omitted.';
+    'Calls per service in buckets of 15/30/60/120/240 minutes (UTC-aligned) or 480/720/1440 minutes (service-local day) for intervals starting in [p_start_time, p_end_time) (at most 400 days); NULL p_service_ids = all services. Call-weighted AHT/talk/post-processing, SL and abandonment where known. Buckets without data are omitted. Always current: 60+ minute buckets are summed from the hourly/daily aggregates up to their watermark plus raw rows for the rest.';
 REVOKE ALL ON FUNCTION wfm.api_get_calls_by_interval(timestamp with time zone, timestamp with time zone, integer, integer[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_get_calls_by_interval(timestamp with time zone, timestamp with time zone, integer, integer[]) TO wfm_api;

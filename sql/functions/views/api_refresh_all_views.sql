@@ -1,6 +1,7 @@
--- wfm.api_refresh_all_views (first defined in sql/051_materialized_views.sql). Issue 9: search_path ends
--- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
--- schema-qualified, so a caller's temporary objects cannot steer it.
+-- wfm.api_refresh_all_views (first defined in sql/051_materialized_views.sql). Since sql/200 the
+-- "views" are incrementally maintained aggregates: this is wfm.refresh_aggregates() with the
+-- result columns it has always had. used_concurrently: true for an incremental refresh, false
+-- for a full rebuild (the first one); readers are never blocked either way.
 
 CREATE OR REPLACE FUNCTION wfm.api_refresh_all_views()
 RETURNS TABLE (view_name text, refresh_duration_ms numeric, row_count bigint, used_concurrently boolean)
@@ -8,17 +9,13 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog, pg_temp
 AS $$
-#variable_conflict use_column
-DECLARE
-    v_view regclass;
 BEGIN
-    FOR v_view IN SELECT m.view_name FROM wfm.materialized_views m ORDER BY m.refresh_order LOOP
-        RETURN QUERY SELECT r.view_name, r.duration_ms, r.row_count, r.used_concurrently
-                     FROM wfm.refresh_view(v_view, true) r;
-    END LOOP;
+    RETURN QUERY
+    SELECT r.view_name, r.duration_ms, r.row_count, r.mode = 'incremental'
+    FROM wfm.refresh_aggregates() r;
 END
 $$;
 COMMENT ON FUNCTION wfm.api_refresh_all_views() IS
-    'Refreshes every WFM materialized view (CONCURRENTLY once populated: readers are not blocked) and returns each view with its refresh duration in ms and row count.';
+    'Refreshes the aggregates behind wfm.mv_hourly_stats and wfm.mv_daily_service_stats incrementally (only what changed since the last refresh; the first time in full) and returns each view with its refresh duration in ms, row count and whether it was incremental. Readers never need it to see current data.';
 REVOKE ALL ON FUNCTION wfm.api_refresh_all_views() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION wfm.api_refresh_all_views() TO wfm_api, wfm_etl;
