@@ -24,7 +24,6 @@ version (same service, agent and time); ``rows_total = inserted + updated + reje
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 from datetime import date
@@ -45,7 +44,7 @@ from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
 from wfm_pipeline.calls.files import RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
-from wfm_pipeline.calls.validate import _parse_time, _text
+from wfm_pipeline.calls.validate import _parse_time, _text, _Time
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
@@ -58,24 +57,22 @@ _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", 
 def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
     """``agent_validate.validate_events`` with what it needs from the database (the service's
     groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
+    parsed = _parse_time(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
     try:
         groups = groups_of(conn, target.service_id)
         agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
         stored = None
-        span = _time_span(raw, target) if agents else None
+        span = _time_span(parsed) if agents and parsed is not None else None
         if span is not None:
             stored = stored_events(conn, target.service_id, agents, *span)
     finally:
         conn.rollback()
-    return validate_events(raw, target, groups, stored)
+    return validate_events(raw, target, groups, stored, parsed=parsed)
 
 
-def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _time_span(parsed: _Time) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The first and last valid time of the file (both candidates of an ambiguous one): the
     stored events to read lie around them."""
-    if "at" not in raw.frame:
-        return None
-    parsed = _parse_time(raw.frame["at"], target.time_zone)
     times = pd.concat([parsed.early, parsed.late]).dropna()
     if not len(times):
         return None
@@ -130,38 +127,66 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
     if len(valid):
         result.first_interval = valid["at"].min().floor("15min")
         result.last_interval = valid["at"].max().floor("15min")
-        result.months = sorted({f"{t:%Y-%m}" for t in valid["at"].dt.tz_convert("UTC")})
+        result.months = [str(m) for m in np.unique(
+            valid["at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[M]"))]
     else:
         result.first_interval = result.last_interval = None
         result.months = []
 
 
 # ---------------------------------------------------------------- load
-def _utc_text(s: pd.Series) -> np.ndarray:
-    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT (numpy's C formatter)."""
+_COPY_SPECIALS = ("\\", "\t", "\n", "\r")
+
+
+def _utc_cells(s: pd.Series) -> list[str]:
+    """Instants as COPY text (ISO, UTC, microseconds), ``\\N`` (NULL) for NaT (numpy's C formatter)."""
     values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
     text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
-    text[pd.isna(s).to_numpy()] = None
-    return text
+    text[pd.isna(s).to_numpy()] = "\\N"
+    return text.tolist()
+
+
+def _text_cells(s: pd.Series) -> list[str]:
+    """Text as COPY text cells: ``\\N`` for a missing value, the format's special characters
+    (backslash, tab, newline, carriage return) escaped - checked once over the whole column."""
+    values = s.to_numpy(dtype=object)
+    missing = pd.isna(s).to_numpy()
+    present = values[~missing].tolist()
+    joined = "".join(present)
+    if any(c in joined for c in _COPY_SPECIALS):
+        present = [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+                   for v in present]
+    out = np.full(len(values), "\\N", dtype=object)
+    out[~missing] = present
+    return out.tolist()
+
+
+def _int_cells(s: pd.Series) -> list:
+    """Integers (nullable) as COPY text cells."""
+    missing = pd.isna(s).to_numpy()
+    if not missing.any():
+        return s.to_numpy("int64").tolist()
+    out = np.full(len(s), "\\N", dtype=object)
+    out[~missing] = s[~missing].to_numpy("int64")
+    return out.tolist()
+
+
+def copy_text(valid: pd.DataFrame, batch_id: uuid.UUID) -> bytes:
+    """The accepted events as COPY text rows of ``_COPY_COLUMNS`` (built column-wise; a
+    formatted line per event is the only Python loop)."""
+    cols = [_utc_cells(valid["at"]), _utc_cells(valid["ended_at"]), _int_cells(valid["service_id"]),
+            _text_cells(valid["agent_code"]), _text_cells(valid["state"]), _text_cells(valid["reason"]),
+            _int_cells(valid["group_id"]), valid["source_row_number"].to_numpy("int64").tolist()]
+    batch = str(batch_id)
+    return "".join(f"{a}\t{e}\t{s}\t{g}\t{st}\t{r}\t{gr}\t{batch}\t{n}\n"
+                   for a, e, s, g, st, r, gr, n in zip(*cols)).encode()
 
 
 def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
-    frame = pd.DataFrame({
-        "started_at": _utc_text(valid["at"]),
-        "ended_at": _utc_text(valid["ended_at"]),
-        "service_id": valid["service_id"].astype("int64"),
-        "agent_code": valid["agent_code"],
-        "state": valid["state"],
-        "reason": valid["reason"],
-        "group_id": valid["group_id"],
-        "import_batch_id": str(batch_id),
-        "source_row_number": valid["source_row_number"].astype("int64"),
-    }, columns=list(_COPY_COLUMNS))
-    buf = io.StringIO()
-    frame.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+    data = copy_text(valid, batch_id)
     with conn.cursor() as cur, cur.copy(
-            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buf.getvalue().encode())
+            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        copy.write(data)
 
 
 def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
