@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from wfm_pipeline.argus.loader import (
 )
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
-from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
 from wfm_pipeline.calls.validate import _parse_time, _text, _Time
 from wfm_pipeline.db import partitions
@@ -234,6 +235,14 @@ def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str
     return run_record_file(conn, path, service_code, AGENT_FILES, **options)
 
 
+def agent_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
+                     validate_only: bool = False, encoding: str | None = None) -> Prefetcher:
+    """A ``files.Prefetcher`` for agent state files: ``wfm import --kind agent-states FILE...``
+    and the benchmark import a sequence of files with it (each file its own audited batch, in
+    order; the next file read, parsed and, for another service, validated meanwhile)."""
+    return Prefetcher(AGENT_FILES, files, connect, validate_only=validate_only, encoding=encoding)
+
+
 def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str, *_: Any,
                       **options: Any) -> ImportResult:
     """``run_agent_file(...).result``: the ``wfm import --kind agent-states --json`` line of one file
@@ -250,5 +259,5 @@ AGENT_FILES = RecordFileKind(KIND, lambda content, name, encoding: parse_agent_f
                              validate_file, load_validated_events)
 
 
-__all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",
+__all__ = ["AGENT_TABLES", "EventValidation", "agent_prefetcher", "import_agent_file", "load_validated_events", "run_agent_file",
            "validate_file"]
