@@ -96,3 +96,15 @@ def test_without_a_second_connection_the_files_import_one_by_one(conn, db_url: s
     results = _run(conn, db_url, [(first, "DESK"), (second, "DESK2")], connect=refuse)
     assert [r.status for r in results] == ["completed", "completed"]
     assert conn.execute("SELECT count(*) FROM wfm.agent_state_transitions").fetchone()[0] == 3
+
+
+def test_text_with_copy_special_characters_is_stored_as_sent(conn, db_url: str, services, tmp_path: Path) -> None:
+    """The COPY text the loader builds escapes backslash, tab, newline and carriage return."""
+    odd_agent, odd_reason = "A\\1 \"x\"", "BR\tE\\AK\nnext\rline"
+    path = write_csv(tmp_path / "odd.csv", [event(odd_agent, "logged_in", "01.10.2025 08:00:00"),
+                                           event(odd_agent, "not_ready", "01.10.2025 08:01:00", odd_reason),
+                                           event(odd_agent, "logged_out", "01.10.2025 08:02:00")])
+    [result] = _run(conn, db_url, [(path, "DESK")])
+    assert result.status == "completed", result.errors
+    rows = conn.execute("SELECT agent_code, reason FROM wfm.agent_state_transitions ORDER BY started_at").fetchall()
+    assert rows == [(odd_agent, None), (odd_agent, odd_reason), (odd_agent, None)]

@@ -24,6 +24,8 @@ version (same service, agent and time); ``rows_total = inserted + updated + reje
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -51,8 +53,10 @@ from wfm_pipeline.db import partitions
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
 KIND = "agent_states"
+# import_batch_id last: a file's lines are built before its batch exists (copy_lines), the
+# batch id is joined in at load time in one str.join
 _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
-                 "import_batch_id", "source_row_number")
+                 "source_row_number", "import_batch_id")
 
 
 def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
@@ -68,7 +72,9 @@ def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> E
             stored = stored_events(conn, target.service_id, agents, *span)
     finally:
         conn.rollback()
-    return validate_events(raw, target, groups, stored, parsed=parsed)
+    validation = validate_events(raw, target, groups, stored, parsed=parsed)
+    validation.copy_lines = copy_lines(validation.valid)   # here: off the load's path when prepared ahead
+    return validation
 
 
 def _time_span(parsed: _Time) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -172,31 +178,43 @@ def _int_cells(s: pd.Series) -> list:
     return out.tolist()
 
 
-def copy_text(valid: pd.DataFrame, batch_id: uuid.UUID) -> bytes:
-    """The accepted events as COPY text rows of ``_COPY_COLUMNS`` (built column-wise; a
-    formatted line per event is the only Python loop)."""
+def copy_lines(valid: pd.DataFrame) -> list[str]:
+    """The accepted events as COPY text lines of ``_COPY_COLUMNS`` up to the batch id (each ends
+    with its tab), built column-wise: a formatted line per event is the only Python loop."""
     cols = [_utc_cells(valid["at"]), _utc_cells(valid["ended_at"]), _int_cells(valid["service_id"]),
             _text_cells(valid["agent_code"]), _text_cells(valid["state"]), _text_cells(valid["reason"]),
             _int_cells(valid["group_id"]), valid["source_row_number"].to_numpy("int64").tolist()]
-    batch = str(batch_id)
-    return "".join(f"{a}\t{e}\t{s}\t{g}\t{st}\t{r}\t{gr}\t{batch}\t{n}\n"
-                   for a, e, s, g, st, r, gr, n in zip(*cols)).encode()
+    return [f"{a}\t{e}\t{s}\t{g}\t{st}\t{r}\t{gr}\t{n}\t" for a, e, s, g, st, r, gr, n in zip(*cols)]
 
 
-def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
-    data = copy_text(valid, batch_id)
+def copy_text(valid: pd.DataFrame, batch_id: uuid.UUID, lines: list[str] | None = None) -> bytes:
+    """COPY text of the accepted events of batch ``batch_id``: ``lines`` (``copy_lines`` of
+    exactly these rows, when built before) with the batch id joined in."""
+    if lines is None or len(lines) != len(valid):
+        lines = copy_lines(valid)
+    if not lines:
+        return b""
+    tail = f"{batch_id}\n"
+    return (tail.join(lines) + tail).encode()
+
+
+def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID,
+                 lines: list[str] | None = None) -> None:
+    data = copy_text(valid, batch_id, lines)
     with conn.cursor() as cur, cur.copy(
             f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
         copy.write(data)
 
 
 def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
-    """COPY the events, then link transitions and derive agent activity (apply_agent_states_batch)."""
+                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None, *,
+                  lines: list[str] | None = None) -> None:
+    """COPY the events (``lines``: their ``copy_lines``, built with the validation), then link
+    transitions and derive agent activity (apply_agent_states_batch)."""
     if progress:
         progress("copy", 0, len(valid))
     t = time.perf_counter()
-    _copy_events(conn, valid, batch_id)
+    _copy_events(conn, valid, batch_id, lines)
     result.timings["copy_events"] = time.perf_counter() - t
     if progress:
         progress("copy", len(valid), len(valid))
@@ -212,7 +230,10 @@ def load_validated_events(conn: psycopg.Connection, validation: EventValidation,
                           details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
     """Write one validated agent state file through the audited load (``loader.load_rows``);
     raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
-    return load_rows(conn, validation, target, AGENT_STATES,
+    kind = AGENT_STATES
+    if validation.copy_lines is not None:
+        kind = dataclasses.replace(kind, write=functools.partial(_write_events, lines=validation.copy_lines))
+    return load_rows(conn, validation, target, kind,
                      details={**(details or {}), "time_zone": target.time_zone}, **options)
 
 

@@ -65,6 +65,7 @@ class EventValidation:
     rejected: int
     rows_total: int
     timings: dict[str, float] = field(default_factory=dict)
+    copy_lines: list[str] | None = None   # ``valid`` as COPY text lines, when the loader built them
 
     @property
     def first_interval(self) -> pd.Timestamp | None:
