@@ -62,3 +62,26 @@ def test_import_agent_states_report_and_revert(wfm_env, db_url: str, tmp_path: P
     assert reverted.exit_code == 0, reverted.output
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM wfm.agent_activity").fetchone()[0] == 0
+
+
+def test_import_of_several_agent_state_files_one_batch_each(wfm_env, db_url: str, tmp_path: Path) -> None:
+    """Several files in one `wfm import` (the next one prepared while the current one loads):
+    one JSON line and batch per file, in order; a session open at the end of the first file is
+    closed by the second; a broken file in between costs only itself (exit 1)."""
+    assert run("services", "add", "DESK", "--name", "Desk", "--time-zone", ZONE).exit_code == 0
+    first = write_csv(tmp_path / "a.csv", [event("A1", "logged_in", "05.01.2026 08:00:00"),
+                                          event("A1", "ready", "05.01.2026 08:01:00")])
+    broken = tmp_path / "b.csv"
+    broken.write_text("agent;at\nA1;05.01.2026 10:00:00\n", encoding="utf-8")
+    second = write_csv(tmp_path / "c.csv", [event("A1", "not_ready", "05.01.2026 09:00:00", "BREAK"),
+                                           event("A1", "logged_out", "05.01.2026 09:30:00")])
+    result = run("import", str(first), str(broken), str(second), str(first), "--service", "DESK",
+                 "--kind", "agent-states", "--json")
+    assert result.exit_code == 1, result.output
+    lines = json_lines(result.output)
+    assert [(Path(x["file"]).name, x["status"]) for x in lines] == [
+        ("a.csv", "completed"), ("b.csv", "rejected"), ("c.csv", "completed"), ("a.csv", "duplicate")]
+    assert len({x["import_batch_id"] for x in lines}) == 4
+    with psycopg.connect(db_url) as conn:
+        logged_in = conn.execute("SELECT sum(logged_in_seconds) FROM wfm.agent_activity").fetchone()[0]
+    assert logged_in == 90 * 60                                   # 08:00-09:30 local, closed by c.csv

@@ -24,9 +24,11 @@ version (same service, agent and time); ``rows_total = inserted + updated + reje
 
 from __future__ import annotations
 
-import io
+import dataclasses
+import functools
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,39 +45,41 @@ from wfm_pipeline.argus.loader import (
 )
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
-from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
-from wfm_pipeline.calls.validate import _parse_time, _text
+from wfm_pipeline.calls.validate import _parse_time, _text, _Time
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
 KIND = "agent_states"
+# import_batch_id last: a file's lines are built before its batch exists (copy_lines), the
+# batch id is joined in at load time in one str.join
 _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
-                 "import_batch_id", "source_row_number")
+                 "source_row_number", "import_batch_id")
 
 
 def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
     """``agent_validate.validate_events`` with what it needs from the database (the service's
     groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
+    parsed = _parse_time(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
     try:
         groups = groups_of(conn, target.service_id)
         agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
         stored = None
-        span = _time_span(raw, target) if agents else None
+        span = _time_span(parsed) if agents and parsed is not None else None
         if span is not None:
             stored = stored_events(conn, target.service_id, agents, *span)
     finally:
         conn.rollback()
-    return validate_events(raw, target, groups, stored)
+    validation = validate_events(raw, target, groups, stored, parsed=parsed)
+    validation.copy_lines = copy_lines(validation.valid)   # here: off the load's path when prepared ahead
+    return validation
 
 
-def _time_span(raw: RawEvents, target: Target) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def _time_span(parsed: _Time) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The first and last valid time of the file (both candidates of an ambiguous one): the
     stored events to read lie around them."""
-    if "at" not in raw.frame:
-        return None
-    parsed = _parse_time(raw.frame["at"], target.time_zone)
     times = pd.concat([parsed.early, parsed.late]).dropna()
     if not len(times):
         return None
@@ -130,47 +134,87 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
     if len(valid):
         result.first_interval = valid["at"].min().floor("15min")
         result.last_interval = valid["at"].max().floor("15min")
-        result.months = sorted({f"{t:%Y-%m}" for t in valid["at"].dt.tz_convert("UTC")})
+        result.months = [str(m) for m in np.unique(
+            valid["at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[M]"))]
     else:
         result.first_interval = result.last_interval = None
         result.months = []
 
 
 # ---------------------------------------------------------------- load
-def _utc_text(s: pd.Series) -> np.ndarray:
-    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT (numpy's C formatter)."""
+_COPY_SPECIALS = ("\\", "\t", "\n", "\r")
+
+
+def _utc_cells(s: pd.Series) -> list[str]:
+    """Instants as COPY text (ISO, UTC, microseconds), ``\\N`` (NULL) for NaT (numpy's C formatter)."""
     values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
     text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
-    text[pd.isna(s).to_numpy()] = None
-    return text
+    text[pd.isna(s).to_numpy()] = "\\N"
+    return text.tolist()
 
 
-def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID) -> None:
-    frame = pd.DataFrame({
-        "started_at": _utc_text(valid["at"]),
-        "ended_at": _utc_text(valid["ended_at"]),
-        "service_id": valid["service_id"].astype("int64"),
-        "agent_code": valid["agent_code"],
-        "state": valid["state"],
-        "reason": valid["reason"],
-        "group_id": valid["group_id"],
-        "import_batch_id": str(batch_id),
-        "source_row_number": valid["source_row_number"].astype("int64"),
-    }, columns=list(_COPY_COLUMNS))
-    buf = io.StringIO()
-    frame.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
+def _text_cells(s: pd.Series) -> list[str]:
+    """Text as COPY text cells: ``\\N`` for a missing value, the format's special characters
+    (backslash, tab, newline, carriage return) escaped - checked once over the whole column."""
+    values = s.to_numpy(dtype=object)
+    missing = pd.isna(s).to_numpy()
+    present = values[~missing].tolist()
+    joined = "".join(present)
+    if any(c in joined for c in _COPY_SPECIALS):
+        present = [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+                   for v in present]
+    out = np.full(len(values), "\\N", dtype=object)
+    out[~missing] = present
+    return out.tolist()
+
+
+def _int_cells(s: pd.Series) -> list:
+    """Integers (nullable) as COPY text cells."""
+    missing = pd.isna(s).to_numpy()
+    if not missing.any():
+        return s.to_numpy("int64").tolist()
+    out = np.full(len(s), "\\N", dtype=object)
+    out[~missing] = s[~missing].to_numpy("int64")
+    return out.tolist()
+
+
+def copy_lines(valid: pd.DataFrame) -> list[str]:
+    """The accepted events as COPY text lines of ``_COPY_COLUMNS`` up to the batch id (each ends
+    with its tab), built column-wise: a formatted line per event is the only Python loop."""
+    cols = [_utc_cells(valid["at"]), _utc_cells(valid["ended_at"]), _int_cells(valid["service_id"]),
+            _text_cells(valid["agent_code"]), _text_cells(valid["state"]), _text_cells(valid["reason"]),
+            _int_cells(valid["group_id"]), valid["source_row_number"].to_numpy("int64").tolist()]
+    return [f"{a}\t{e}\t{s}\t{g}\t{st}\t{r}\t{gr}\t{n}\t" for a, e, s, g, st, r, gr, n in zip(*cols)]
+
+
+def copy_text(valid: pd.DataFrame, batch_id: uuid.UUID, lines: list[str] | None = None) -> bytes:
+    """COPY text of the accepted events of batch ``batch_id``: ``lines`` (``copy_lines`` of
+    exactly these rows, when built before) with the batch id joined in."""
+    if lines is None or len(lines) != len(valid):
+        lines = copy_lines(valid)
+    if not lines:
+        return b""
+    tail = f"{batch_id}\n"
+    return (tail.join(lines) + tail).encode()
+
+
+def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID,
+                 lines: list[str] | None = None) -> None:
+    data = copy_text(valid, batch_id, lines)
     with conn.cursor() as cur, cur.copy(
-            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buf.getvalue().encode())
+            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        copy.write(data)
 
 
 def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
-    """COPY the events, then link transitions and derive agent activity (apply_agent_states_batch)."""
+                  batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None, *,
+                  lines: list[str] | None = None) -> None:
+    """COPY the events (``lines``: their ``copy_lines``, built with the validation), then link
+    transitions and derive agent activity (apply_agent_states_batch)."""
     if progress:
         progress("copy", 0, len(valid))
     t = time.perf_counter()
-    _copy_events(conn, valid, batch_id)
+    _copy_events(conn, valid, batch_id, lines)
     result.timings["copy_events"] = time.perf_counter() - t
     if progress:
         progress("copy", len(valid), len(valid))
@@ -186,7 +230,10 @@ def load_validated_events(conn: psycopg.Connection, validation: EventValidation,
                           details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
     """Write one validated agent state file through the audited load (``loader.load_rows``);
     raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
-    return load_rows(conn, validation, target, AGENT_STATES,
+    kind = AGENT_STATES
+    if validation.copy_lines is not None:
+        kind = dataclasses.replace(kind, write=functools.partial(_write_events, lines=validation.copy_lines))
+    return load_rows(conn, validation, target, kind,
                      details={**(details or {}), "time_zone": target.time_zone}, **options)
 
 
@@ -209,6 +256,14 @@ def run_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str
     return run_record_file(conn, path, service_code, AGENT_FILES, **options)
 
 
+def agent_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
+                     validate_only: bool = False, encoding: str | None = None) -> Prefetcher:
+    """A ``files.Prefetcher`` for agent state files: ``wfm import --kind agent-states FILE...``
+    and the benchmark import a sequence of files with it (each file its own audited batch, in
+    order; the next file read, parsed and, for another service, validated meanwhile)."""
+    return Prefetcher(AGENT_FILES, files, connect, validate_only=validate_only, encoding=encoding)
+
+
 def import_agent_file(conn: psycopg.Connection, path: str | Path, service_code: str, *_: Any,
                       **options: Any) -> ImportResult:
     """``run_agent_file(...).result``: the ``wfm import --kind agent-states --json`` line of one file
@@ -225,5 +280,5 @@ AGENT_FILES = RecordFileKind(KIND, lambda content, name, encoding: parse_agent_f
                              validate_file, load_validated_events)
 
 
-__all__ = ["AGENT_TABLES", "EventValidation", "import_agent_file", "load_validated_events", "run_agent_file",
+__all__ = ["AGENT_TABLES", "EventValidation", "agent_prefetcher", "import_agent_file", "load_validated_events", "run_agent_file",
            "validate_file"]

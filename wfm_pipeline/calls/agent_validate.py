@@ -43,7 +43,7 @@ from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import RowError
 from wfm_pipeline.argus.loader import Target
 from wfm_pipeline.calls.agent_reader import FIELDS, STATES, RawEvents
-from wfm_pipeline.calls.validate import _parse_time, _text
+from wfm_pipeline.calls.validate import _parse_time, _text, _Time
 
 MAX_TEXT = 100
 _ROW_BITS = 2 ** 24      # row numbers below 16.7 million: (second, row) packed in one int64
@@ -65,6 +65,7 @@ class EventValidation:
     rejected: int
     rows_total: int
     timings: dict[str, float] = field(default_factory=dict)
+    copy_lines: list[str] | None = None   # ``valid`` as COPY text lines, when the loader built them
 
     @property
     def first_interval(self) -> pd.Timestamp | None:
@@ -79,7 +80,9 @@ class EventValidation:
         """UTC months (YYYY-MM) of the accepted events."""
         if not len(self.valid):
             return []
-        return sorted({f"{t:%Y-%m}" for t in self.valid["at"].dt.tz_convert("UTC")})
+        # vectorized: a Python loop over the Timestamps cost ~5 ms a daily file
+        keys = np.unique(self.valid["at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[M]"))
+        return [str(k) for k in keys]
 
 
 def stored_events(conn: psycopg.Connection, service_id: int, agents: list[str], first: pd.Timestamp,
@@ -141,8 +144,10 @@ def _running_max_before(values: np.ndarray, keys: pd.Series, mask: np.ndarray) -
 
 
 def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[str, int] | None = None,
-                    stored: pd.DataFrame | None = None) -> EventValidation:
-    """Validate the rows of an agent state file of ``target`` (see the module docstring)."""
+                    stored: pd.DataFrame | None = None, parsed: _Time | None = None) -> EventValidation:
+    """Validate the rows of an agent state file of ``target`` (see the module docstring).
+    ``parsed``: the ``at`` column already parsed (``calls.validate._parse_time`` in the
+    service's time zone), when the caller needed it before (the stored events' span)."""
     t0 = time.perf_counter()
     frame = (raw.frame if isinstance(raw, RawEvents) else raw).reset_index(drop=True)
     n = len(frame)
@@ -164,7 +169,8 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
     errs.add(state_blank, "state", E.MISSING_VALUE)
     errs.add(state_bad, "state", E.INVALID_STATE)
 
-    parsed = _parse_time(cells["at"], target.time_zone)
+    if parsed is None or len(parsed.blank) != n:
+        parsed = _parse_time(cells["at"], target.time_zone)
     errs.add(parsed.blank, "at", E.MISSING_VALUE)
     for code in (E.INVALID_DATETIME, E.INVALID_LOCAL_TIME):
         errs.add(parsed.code == code, "at", code, time_zone=target.time_zone)

@@ -26,7 +26,7 @@ from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
-from wfm_pipeline.calls.agent_loader import import_agent_file
+from wfm_pipeline.calls.agent_loader import agent_prefetcher, import_agent_file
 from wfm_pipeline.calls.loader import import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
@@ -123,7 +123,6 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
                              "each row names its group (column group)")
         importer = _import_calls if kind == "calls" else _import_agents
 
-    exit_code = 0
     try:
         url = db_url()
     except psycopg.OperationalError as exc:  # the database is unreachable: every file failed, unaudited
@@ -136,12 +135,34 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     def reconnect() -> psycopg.Connection:  # the per-file loop reopens it when it breaks
         return psycopg.connect(url, options="-c search_path=wfm,public")
 
+    # Agent state files: the next file is read and parsed on a second connection while the
+    # current one loads (files.Prefetcher); each file is still its own audited batch, in order.
+    prefetch = agent_prefetcher([(p, service_code) for p in paths], reconnect, validate_only=validate_only,
+                                encoding=encoding) if kind == "agent-states" and len(paths) > 1 else None
+    if prefetch is not None:
+        def importer(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
+                     **options) -> ImportResult:
+            return prefetch.run(conn, path, service_code, **options).result
+
     # Every file goes through the one import path, an unknown service or group too: each file
     # gets its audited `rejected` batch there; here it only decides the exit code (2, usage).
-    usage: str | None = None
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding,
                            importer=importer)
+    try:
+        usage, exit_code = _report(results, as_json)
+    finally:
+        if prefetch is not None:
+            prefetch.close()
+    if usage is not None:
+        raise UsageError(usage)
+    sys.exit(exit_code)
+
+
+def _report(results, as_json: bool) -> tuple[str | None, int]:
+    """Print each file's line; (the usage error to raise, the exit code)."""
+    usage: str | None = None
+    exit_code = 0
     for result in results:
         file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
         if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
@@ -152,9 +173,7 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
         if not result.ok:
             exit_code = 1
         click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
-    if usage is not None:
-        raise UsageError(usage)
-    sys.exit(exit_code)
+    return usage, exit_code
 
 
 def _import_calls(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,

@@ -54,20 +54,7 @@ BEGIN
     IF v_total > 0 THEN
         PERFORM wfm.lock_services_for_apply(v_services);
 
-        -- 2. the current versions this batch replaces
-        WITH displaced AS (
-            UPDATE wfm.agent_state_transitions o SET is_current = false, ended_at = NULL
-            FROM wfm.agent_state_transitions n
-            WHERE n.import_batch_id = p_import_batch_id AND n.started_at BETWEEN v_first AND v_last
-              AND o.service_id = n.service_id AND o.agent_code = n.agent_code AND o.started_at = n.started_at
-              AND o.started_at BETWEEN v_first AND v_last
-              AND o.import_batch_id <> p_import_batch_id AND o.is_current
-            RETURNING 1
-        )
-        SELECT count(*)::integer INTO events_replaced FROM displaced;
-        events_inserted := v_total - events_replaced;
-
-        -- 3. the timelines
+        -- the batch's agents and the span of their events in it
         SELECT pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
                pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
         INTO v_s, v_a, v_lo, v_hi
@@ -75,6 +62,34 @@ BEGIN
               FROM wfm.agent_state_transitions t
               WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN v_first AND v_last
               GROUP BY t.service_id, t.agent_code) x;
+
+        -- 2. the current versions this batch replaces: the other batches' current events in each
+        --    agent's span (one range of the timeline index per agent; events appended after the
+        --    stored ones have none), each looked up among the batch's events
+        WITH candidates AS MATERIALIZED (
+            SELECT o.service_id, o.agent_code, o.started_at
+            FROM ROWS FROM (pg_catalog.unnest(v_s), pg_catalog.unnest(v_a), pg_catalog.unnest(v_lo),
+                            pg_catalog.unnest(v_hi)) AS x(s, a, lo, hi)
+            JOIN wfm.agent_state_transitions o
+              ON o.service_id = x.s AND o.agent_code = x.a AND o.started_at BETWEEN x.lo AND x.hi
+            WHERE o.started_at BETWEEN v_first AND v_last
+              AND o.import_batch_id <> p_import_batch_id AND o.is_current
+        ), displaced AS (
+            UPDATE wfm.agent_state_transitions o SET is_current = false, ended_at = NULL
+            FROM candidates c
+            WHERE o.service_id = c.service_id AND o.agent_code = c.agent_code AND o.started_at = c.started_at
+              AND o.started_at BETWEEN v_first AND v_last
+              AND o.import_batch_id <> p_import_batch_id AND o.is_current
+              AND EXISTS (SELECT 1 FROM wfm.agent_state_transitions n
+                          WHERE n.service_id = c.service_id AND n.agent_code = c.agent_code
+                            AND n.started_at = c.started_at AND n.started_at BETWEEN v_first AND v_last
+                            AND n.import_batch_id = p_import_batch_id)
+            RETURNING 1
+        )
+        SELECT count(*)::integer INTO events_replaced FROM displaced;
+        events_inserted := v_total - events_replaced;
+
+        -- 3. the timelines
         SELECT d.transitions_linked, d.rows_written, d.rows_deleted
         INTO transitions_linked, agent_rows_written, agent_rows_deleted
         FROM wfm.derive_agent_states(v_s, v_a, v_lo, v_hi, p_import_batch_id) d;

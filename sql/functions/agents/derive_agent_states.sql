@@ -70,18 +70,23 @@ BEGIN
         FROM ROWS FROM (pg_catalog.unnest(v_s), pg_catalog.unnest(v_a), pg_catalog.unnest(v_from),
                         pg_catalog.unnest(v_to), pg_catalog.unnest(v_succ)) AS x(s, a, f, t, succ)
     ), nexts AS (
-        SELECT e.service_id, e.agent_code, e.started_at, sp.t, sp.succ,
+        SELECT e.service_id, e.agent_code, e.started_at, e.ended_at, sp.t, sp.succ,
                pg_catalog.lead(e.started_at) OVER (PARTITION BY e.service_id, e.agent_code ORDER BY e.started_at) AS next_at
         FROM spans sp
         JOIN wfm.agent_state_transitions e
           ON e.service_id = sp.s AND e.agent_code = sp.a AND e.started_at BETWEEN sp.f AND sp.t
         WHERE e.is_current AND e.started_at BETWEEN v_min AND v_max
+    ), changed AS MATERIALIZED (
+        -- only the events whose end moves are looked up again (a file's events mostly arrive
+        -- linked already: the loader sends each one's end as far as the file knows)
+        SELECT n.service_id, n.agent_code, n.started_at, n.next_at
+        FROM nexts n
+        WHERE (n.started_at < n.t OR NOT n.succ) AND n.ended_at IS DISTINCT FROM n.next_at
     ), linked AS (
         UPDATE wfm.agent_state_transitions t SET ended_at = n.next_at
-        FROM nexts n
+        FROM changed n
         WHERE t.service_id = n.service_id AND t.agent_code = n.agent_code AND t.started_at = n.started_at
           AND t.started_at BETWEEN v_min AND v_max AND t.is_current
-          AND (n.started_at < n.t OR NOT n.succ)
           AND t.ended_at IS DISTINCT FROM n.next_at
         RETURNING 1
     )
@@ -118,9 +123,10 @@ BEGIN
             ORDER BY e.started_at DESC LIMIT 1) p
     ), pieces AS (
         SELECT ev.s, ev.agent_id, g.iv, ev.state, (ev.ended_at IS NULL) AS open, ev.import_batch_id,
+               -- one exact (numeric) EXTRACT of the piece's length, rounded to whole seconds
                CASE WHEN ev.ended_at IS NULL THEN 0 ELSE
-                   (LEAST(EXTRACT(epoch FROM ev.ended_at), EXTRACT(epoch FROM g.iv) + 900)
-                    - GREATEST(EXTRACT(epoch FROM ev.started_at), EXTRACT(epoch FROM g.iv)))::integer END AS secs
+                   EXTRACT(epoch FROM LEAST(ev.ended_at, g.iv + interval '15 minutes')
+                                      - GREATEST(ev.started_at, g.iv))::integer END AS secs
         FROM events ev
         CROSS JOIN LATERAL pg_catalog.generate_series(
             GREATEST(pg_catalog.date_bin('15 minutes', ev.started_at, timestamptz '2000-01-01 00:00+00'), ev.ivlo),
@@ -182,12 +188,17 @@ BEGIN
         -- rows of the spans the states no longer fill (also rows just written count as kept)
         SELECT aa.agent_id, aa.service_id, aa.interval_start_time, aa.handling_source
         FROM spans sp
-        JOIN wfm.agent_activity aa
-          ON aa.agent_id = sp.agent_id AND aa.service_id = sp.s
-         AND aa.interval_start_time BETWEEN sp.ivlo AND sp.ivhi
-        WHERE aa.interval_start_time BETWEEN v_ivlo AND v_ivhi
-          AND aa.state_logged_in_seconds IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM figures f
+        -- per span, one range of the primary key (agent, service, time), in its order: a join
+        -- planned freely took the (service, time) index or a scan of the whole month instead
+        CROSS JOIN LATERAL (
+            SELECT a.agent_id, a.service_id, a.interval_start_time, a.handling_source
+            FROM wfm.agent_activity a
+            WHERE a.agent_id = sp.agent_id AND a.service_id = sp.s
+              AND a.interval_start_time BETWEEN sp.ivlo AND sp.ivhi
+              AND a.interval_start_time BETWEEN v_ivlo AND v_ivhi
+              AND a.state_logged_in_seconds IS NOT NULL
+            ORDER BY a.agent_id, a.service_id, a.interval_start_time) aa
+        WHERE NOT EXISTS (SELECT 1 FROM figures f
                           WHERE f.agent_id = aa.agent_id AND f.s = aa.service_id AND f.iv = aa.interval_start_time)
     ), gone AS (
         DELETE FROM wfm.agent_activity aa
