@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
-from wfm_pipeline.calls.loader import call_copy_chunks, groups_of, import_call_file
+from wfm_pipeline.calls.loader import call_copy_data, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
 from wfm_pipeline.calls.validate import validate_calls
 from wfm_pipeline.db import connection, migrations
@@ -143,20 +143,16 @@ def drop_database() -> None:
 
 def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tuple[int, float]:
     """The accepted rows of every file COPYed into call_records in one transaction, rolled back:
-    (calls, seconds of the COPYs only; each file's rows are prepared before its clock starts)."""
+    (calls, seconds of the COPYs only; each file's rows are prepared before its clock starts).
+    The COPY is the import's own (binary, ``calls.loader.copy_calls``)."""
     calls, seconds = 0, 0.0
     with conn.transaction(force_rollback=True):
         for path, target in files:
             validation = validate_calls(read_call_file(path), target.time_zone, groups_of(conn, target.service_id),
                                         service=target.service_code)
-            chunks = call_copy_chunks(validation.valid, target, uuid.uuid4())
+            data = call_copy_data(validation.valid, target, uuid.uuid4())
             t = time.perf_counter()
-            with conn.cursor() as cur, cur.copy(
-                    "COPY wfm.call_records (offered_at, service_id, call_id, answered_at, ended_at, outcome, agent_code, "
-                    "customer_id, wrap_up_seconds, group_id, import_batch_id, source_row_number) "
-                    "FROM STDIN WITH (FORMAT csv)") as cp:
-                for _, data in chunks:
-                    cp.write(data)
+            copy_calls(conn, data, len(validation.valid))
             seconds += time.perf_counter() - t
             calls += len(validation.valid)
     return calls, seconds
