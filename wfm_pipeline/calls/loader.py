@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
 from wfm_pipeline.calls import binary_copy
-from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
 from wfm_pipeline.db import partitions
@@ -214,10 +215,18 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
 
 
 # ---------------------------------------------------------------- one file, end to end
-def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:
-    groups = groups_of(conn, target.service_id)
-    conn.rollback()
+def _lookups(conn: psycopg.Connection, target: Target) -> dict[str, int]:
+    return groups_of(conn, target.service_id)
+
+
+def _check(raw: Any, target: Target, groups: dict[str, int]) -> CallValidation:
     return validate_calls(raw, target.time_zone, groups, service=target.service_code)
+
+
+def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:
+    groups = _lookups(conn, target)
+    conn.rollback()
+    return _check(raw, target, groups)
 
 
 def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, **options: Any) -> steps.FileRun:
@@ -233,4 +242,26 @@ def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: s
 
 CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
 CALL_FILES = RecordFileKind("calls", lambda content, name, encoding: parse_call_file(content, name, encoding=encoding),
-                            _validate, load_validated_calls)
+                            _validate, load_validated_calls, lookups=_lookups, check=_check)
+
+
+def call_file_prefetcher(files: Iterable[tuple[str | Path, str | None]], **options: Any) -> Prefetcher:
+    """A ``files.Prefetcher`` for call-record files: ``prefetcher.run(conn, path, service_code,
+    **options)`` imports the files in order, reading and validating the next one in a thread
+    while the current one loads (``with call_file_prefetcher(...) as p: ...``)."""
+    return Prefetcher(CALL_FILES, files, **options)
+
+
+class CallFileImporter:
+    """``runner.import_files``' importer for a list of call-record files, prefetching the next:
+    ``importer(conn, path, service_code, group_code, **options) -> ImportResult``."""
+
+    def __init__(self, paths: Iterable[str | Path], service_code: str, *, encoding: str | None = None) -> None:
+        self.prefetcher = call_file_prefetcher([(p, service_code) for p in paths], encoding=encoding)
+
+    def __call__(self, conn: psycopg.Connection, path: str | Path, service_code: str, group_code: str | None = None,
+                 **options: Any) -> ImportResult:
+        return self.prefetcher.run(conn, path, service_code, **options).result
+
+    def close(self) -> None:
+        self.prefetcher.close()

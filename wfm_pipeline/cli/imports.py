@@ -27,7 +27,7 @@ from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.calls.agent_loader import import_agent_file
-from wfm_pipeline.calls.loader import import_call_file
+from wfm_pipeline.calls.loader import CallFileImporter, import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
 
@@ -139,19 +139,25 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     # Every file goes through the one import path, an unknown service or group too: each file
     # gets its audited `rejected` batch there; here it only decides the exit code (2, usage).
     usage: str | None = None
+    if kind == "calls" and len(paths) > 1:  # the next file is read and validated while one loads
+        importer = CallFileImporter(paths, service_code, encoding=encoding)
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding,
                            importer=importer)
-    for result in results:
-        file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
-        if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
-            usage = file_error.message
-            if as_json:
-                click.echo(json.dumps(result.to_dict()))
-            continue
-        if not result.ok:
-            exit_code = 1
-        click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+    try:
+        for result in results:
+            file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
+            if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
+                usage = file_error.message
+                if as_json:
+                    click.echo(json.dumps(result.to_dict()))
+                continue
+            if not result.ok:
+                exit_code = 1
+            click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
+    finally:
+        if isinstance(importer, CallFileImporter):
+            importer.close()
     if usage is not None:
         raise UsageError(usage)
     sys.exit(exit_code)
