@@ -24,8 +24,10 @@ import pytest
 
 from wfm_pipeline.argus.loader import Target
 from wfm_pipeline.argus.validate import _parse_datetime, _parse_number
-from wfm_pipeline.calls.loader import call_copy_data, call_file_prefetcher, copy_calls, import_call_file
-from wfm_pipeline.calls.validate import _parse_datetime_fast, _parse_wrap_up
+from wfm_pipeline.calls.loader import (
+    call_copy_data, call_file_prefetcher, copy_calls, import_call_file, prepare_load,
+)
+from wfm_pipeline.calls.validate import CallValidation, _parse_datetime_fast, _parse_wrap_up
 from wfm_pipeline_tests.call_data import (
     current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
 )
@@ -70,7 +72,11 @@ def test_binary_copy_stores_the_accepted_calls_exactly(conn: psycopg.Connection)
     conn.commit()
     batch = uuid.uuid4()
     target = Target(svc["service_id"], "BIN", ZONE)
-    copy_calls(conn, call_copy_data(valid, target, batch), len(valid))
+    data = call_copy_data(valid, target, batch)
+    # the stream worked out before the batch existed, its id patched in, is the same stream
+    validation = CallValidation(valid=valid, errors=[], skipped=0, rows_total=5, rejected=0, time_zone=ZONE)
+    assert prepare_load(validation, target).copy_data(valid, target, batch) == data
+    copy_calls(conn, data, len(valid))
     rows = conn.execute(
         """SELECT call_id, offered_at, answered_at, ended_at, outcome, agent_code, customer_id, wrap_up_seconds,
                   group_id, import_batch_id, source_row_number, service_id
@@ -237,3 +243,19 @@ def test_agent_activity_references_are_checked_per_statement(conn: psycopg.Conne
     conn.execute("DELETE FROM wfm.groups WHERE group_id = %s", (svc["groups"]["G2"],))
     conn.commit()
     assert conn.execute("SELECT name FROM wfm.agents WHERE agent_id = %s", (agent,)).fetchone() == ("Renamed",)
+
+
+def test_calls_outside_the_partition_window_leave_the_rest_loaded_from_a_fresh_stream(
+        conn: psycopg.Connection, tmp_path: Path) -> None:
+    """The partition plan drops a call: the COPY stream worked out ahead (for every accepted
+    call) is not used; the calls kept are stored exactly, each with its own row number."""
+    _service(conn, "W")
+    rows = generate(31, ZONE, DAYS[:1], 30, prefix="w")
+    rows[4].update(offered_at="05.01.1999 10:00:00", answered_at="", ended_at="05.01.1999 10:01:00",
+                   outcome="abandoned", agent="", wrap_up_seconds="")
+    path = write_csv(tmp_path / "w.csv", rows)
+    result = import_call_file(conn, path, "W")
+    assert result.status == "completed_with_errors"
+    assert [(e.row, e.code) for e in result.errors] == [(6, "OUTSIDE_PARTITION_WINDOW")]
+    stored = conn.execute("SELECT call_id, source_row_number FROM wfm.call_records ORDER BY source_row_number").fetchall()
+    assert stored == [(r["call_id"], i + 2) for i, r in enumerate(rows) if i != 4]

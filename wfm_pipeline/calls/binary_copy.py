@@ -86,6 +86,13 @@ def uuid_const(value: uuid.UUID, n: int) -> Column:
 
 def encode(columns: list[Column], n: int) -> bytes:
     """The complete binary COPY stream of ``n`` rows (see the module docstring)."""
+    return encode_locating(columns, n)[0]
+
+
+def encode_locating(columns: list[Column], n: int, locate: int | None = None) -> tuple[bytes, np.ndarray | None]:
+    """``encode``, and where each row's value of column ``locate`` starts in the stream (to
+    patch a fixed-width value in later: ``patch``)."""
+    located = None
     width = np.full(n, 2, dtype=np.int64)  # per row: field count, then per field its length and bytes
     for c in columns:
         width += 4 + np.maximum(c.lengths, 0)
@@ -103,9 +110,11 @@ def encode(columns: list[Column], n: int) -> bytes:
         buf[pos[:, None] + np.arange(2)] = np.array([len(columns)], dtype=">i2").view(np.uint8)
         pos = pos + 2
         four = np.arange(4)
-        for c in columns:
+        for index, c in enumerate(columns):
             buf[pos[:, None] + four] = c.lengths.astype(">i4").view(np.uint8).reshape(-1, 4)
             pos = pos + 4
+            if index == locate:
+                located = pos.copy()
             present = c.lengths >= 0
             if c.fixed is not None:
                 span = np.arange(c.fixed.shape[1])
@@ -119,4 +128,12 @@ def encode(columns: list[Column], n: int) -> bytes:
                 offsets = np.cumsum(sizes) - sizes
                 buf[np.repeat(pos[present] - offsets, sizes) + np.arange(c.blob.size)] = c.blob
             pos = pos + np.maximum(c.lengths, 0)
+    return buf.tobytes(), located
+
+
+def patch(data: bytes, at: np.ndarray, value: bytes) -> bytes:
+    """``data`` with ``value`` written at each offset of ``at`` (one fixed-width column)."""
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    if len(at):
+        buf[at[:, None] + np.arange(len(value))] = np.frombuffer(value, dtype=np.uint8)
     return buf.tobytes()

@@ -28,6 +28,8 @@ intervals and agent rows written are in the batch's ``details``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Iterable
@@ -64,13 +66,11 @@ def groups_of(conn: psycopg.Connection, service_id: int) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- COPY
-def call_copy_data(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
-    """The accepted calls as one binary COPY stream in ``_COPY_COLUMNS`` order (``binary_copy``:
-    no text to format here or to parse on the server)."""
+def _copy_columns(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> list[binary_copy.Column]:
     n = len(valid)
     wrap = valid["wrap_up_seconds"].astype("Int64")
     group = valid["group_id"].astype("Int64")
-    return binary_copy.encode([
+    return [
         binary_copy.timestamptz(valid["offered_at"]),
         binary_copy.int4(np.full(n, target.service_id)),
         binary_copy.text(valid["call_id"]),
@@ -83,7 +83,47 @@ def call_copy_data(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> 
         binary_copy.int4(group.fillna(0).to_numpy("int64"), group.isna().to_numpy()),
         binary_copy.uuid_const(batch_id, n),
         binary_copy.int4(valid["source_row_number"].to_numpy("int64")),
-    ], n)
+    ]
+
+
+_BATCH_COLUMN = _COPY_COLUMNS.index("import_batch_id")
+
+
+def call_copy_data(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
+    """The accepted calls as one binary COPY stream in ``_COPY_COLUMNS`` order (``binary_copy``:
+    no text to format here or to parse on the server)."""
+    return binary_copy.encode(_copy_columns(valid, target, batch_id), len(valid))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PreparedLoad:
+    """What the load of one validation's accepted calls needs that depends on nothing but them:
+    the COPY stream (the batch id, not known yet, patched in at ``batch_at``) and each call's
+    months (``_row_months``). Used only for that very frame (a partition plan that drops rows
+    makes a new one)."""
+
+    frame: pd.DataFrame
+    target: Target
+    data: bytes
+    batch_at: np.ndarray
+    months: pd.DataFrame
+
+    def copy_data(self, valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
+        if valid is not self.frame or target != self.target:
+            return call_copy_data(valid, target, batch_id)
+        return binary_copy.patch(self.data, self.batch_at, batch_id.bytes)
+
+    def row_months(self, valid: pd.DataFrame) -> pd.DataFrame:
+        return self.months if valid is self.frame else _row_months(valid)
+
+
+def prepare_load(validation: CallValidation, target: Target) -> PreparedLoad:
+    """``PreparedLoad`` of a validation (no database: the prefetch thread does it with the rest)."""
+    valid = validation.valid
+    data, at = binary_copy.encode_locating(_copy_columns(valid, target, uuid.UUID(int=0)), len(valid),
+                                           locate=_BATCH_COLUMN)
+    return PreparedLoad(valid, target, data, at if at is not None else np.zeros(0, dtype=np.int64),
+                        _row_months(valid) if len(valid) else pd.DataFrame({"first": [], "last": []}))
 
 
 COPY_CALLS_SQL = f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
@@ -124,13 +164,13 @@ def _months_between(first: int, last: int) -> list[int]:
     return out
 
 
-def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
-        pd.DataFrame, list[date], RowError | None]:
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult,
+                     prepared: PreparedLoad | None = None) -> tuple[pd.DataFrame, list[date], RowError | None]:
     """The partition plan (no locks); rows needing a month outside the on-demand window become
     ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
     if not len(valid):
         return valid, [], None
-    spans = _row_months(valid)
+    spans = prepared.row_months(valid) if prepared is not None else _row_months(valid)
     pairs = spans.drop_duplicates()
     needed = {m for f, t in zip(pairs["first"], pairs["last"]) for m in _months_between(int(f), int(t))}
     with conn.transaction():
@@ -176,10 +216,12 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 
 # ---------------------------------------------------------------- load
 def _write_calls(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None,
+                 prepared: PreparedLoad | None = None) -> None:
     """COPY the calls, then derive intervals and agent activity (apply_call_records_batch)."""
     t = time.perf_counter()
-    copy_calls(conn, call_copy_data(valid, target, batch_id), len(valid), progress)
+    data = prepared.copy_data(valid, target, batch_id) if prepared is not None else call_copy_data(valid, target, batch_id)
+    copy_calls(conn, data, len(valid), progress)
     result.timings["copy_calls"] = time.perf_counter() - t
     if progress:
         progress("apply", 0, len(valid))
@@ -195,7 +237,12 @@ def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, t
                          details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
     """Write one validated call-record file through the audited load (``loader.load_rows``);
     raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
-    return load_rows(conn, validation, target, CALLS,
+    kind = CALLS
+    if isinstance(validation.prepared, PreparedLoad):  # the COPY stream and months worked out ahead
+        prepared = validation.prepared
+        kind = dataclasses.replace(CALLS, plan=functools.partial(_plan_partitions, prepared=prepared),
+                                   write=functools.partial(_write_calls, prepared=prepared))
+    return load_rows(conn, validation, target, kind,
                      details={**(details or {}), "time_zone": validation.time_zone}, **options)
 
 
@@ -220,7 +267,9 @@ def _lookups(conn: psycopg.Connection, target: Target) -> dict[str, int]:
 
 
 def _check(raw: Any, target: Target, groups: dict[str, int]) -> CallValidation:
-    return validate_calls(raw, target.time_zone, groups, service=target.service_code)
+    validation = validate_calls(raw, target.time_zone, groups, service=target.service_code)
+    validation.prepared = prepare_load(validation, target)
+    return validation
 
 
 def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,9 @@ class CallValidation:
     time_zone: str
     file_name: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # what the loader can work out from ``valid`` ahead of the load (``calls.loader.prepare_load``,
+    # done where the file is validated: in the prefetch thread when files are prefetched)
+    prepared: Any = None
 
     @property
     def first_interval(self) -> pd.Timestamp | None:
