@@ -6,9 +6,10 @@ the first of the previous month (a daily curve, repeat callers, unknown callers,
 ``other`` rows, calls answered with no agent), one CSV file per service (wall-clock ISO 8601).
 
 Measured:
-* end to end: ``import_call_file`` for every file, one after the other (sha256, read, validate,
-  COPY into ``wfm.call_records``, intervals and agent activity derived in the same
-  transaction, audit rows), in calls/s;
+* end to end: every file imported in order as ``wfm import --kind calls FILE...`` does (sha256,
+  read, validate, COPY into ``wfm.call_records``, intervals and agent activity derived in the
+  same transaction, audit rows; the next file is read and validated in a thread while the
+  current one loads: ``calls.loader.call_prefetcher``), in calls/s;
 * bare COPY: the same accepted rows as COPY csv into ``wfm.call_records`` (its partitions,
   indexes and reference trigger; nothing derived; rolled back), in calls/s, and the ratio
   end to end / bare COPY;
@@ -38,7 +39,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
-from wfm_pipeline.calls.loader import call_copy_chunks, groups_of, import_call_file
+from wfm_pipeline.calls.loader import call_copy_data, call_prefetcher, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
 from wfm_pipeline.calls.validate import validate_calls
 from wfm_pipeline.db import connection, migrations
@@ -143,20 +144,16 @@ def drop_database() -> None:
 
 def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tuple[int, float]:
     """The accepted rows of every file COPYed into call_records in one transaction, rolled back:
-    (calls, seconds of the COPYs only; each file's rows are prepared before its clock starts)."""
+    (calls, seconds of the COPYs only; each file's rows are prepared before its clock starts).
+    The COPY is the import's own (binary, ``calls.loader.copy_calls``)."""
     calls, seconds = 0, 0.0
     with conn.transaction(force_rollback=True):
         for path, target in files:
             validation = validate_calls(read_call_file(path), target.time_zone, groups_of(conn, target.service_id),
                                         service=target.service_code)
-            chunks = call_copy_chunks(validation.valid, target, uuid.uuid4())
+            data = call_copy_data(validation.valid, target, uuid.uuid4())
             t = time.perf_counter()
-            with conn.cursor() as cur, cur.copy(
-                    "COPY wfm.call_records (offered_at, service_id, call_id, answered_at, ended_at, outcome, agent_code, "
-                    "customer_id, wrap_up_seconds, group_id, import_batch_id, source_row_number) "
-                    "FROM STDIN WITH (FORMAT csv)") as cp:
-                for _, data in chunks:
-                    cp.write(data)
+            copy_calls(conn, data, len(validation.valid))
             seconds += time.perf_counter() - t
             calls += len(validation.valid)
     return calls, seconds
@@ -198,11 +195,14 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
 
             t = time.perf_counter()
             total = 0
-            for path, target in files:
-                result = import_call_file(conn, path, target.service_code)
-                if result.status != "completed":
-                    raise RuntimeError(f"{path.name}: {result.status} {result.error_message}")
-                total += result.rows_total
+            # as `wfm import FILE...` does: the next file is read and validated while this one loads
+            with call_prefetcher([(path, target.service_code) for path, target in files],
+                                 lambda: psycopg.connect(url)) as prefetcher:
+                for path, target in files:
+                    result = prefetcher.run(conn, path, target.service_code).result
+                    if result.status != "completed":
+                        raise RuntimeError(f"{path.name}: {result.status} {result.error_message}")
+                    total += result.rows_total
             seconds = time.perf_counter() - t
             results.update(end_to_end_calls=total, end_to_end_s=round(seconds, 1),
                            end_to_end_calls_per_s=round(total / seconds),

@@ -44,6 +44,11 @@ class RecordFileKind:
     parse: Callable[[FileContent, str, str | None], Any]        # (content, file name, encoding) -> raw rows
     validate: Callable[[psycopg.Connection, Any, Target], Any]  # leaves the connection idle
     load: Callable[..., ImportResult]                           # (conn, validation, target, details=..., **options)
+    # Optional: a validation that reads nothing from the database but ``lookups`` (validate ==
+    # check(raw, target, lookups(conn, target))). ``Prefetcher`` then validates files of the same
+    # service ahead too, and uses a validation made ahead only if the lookups are unchanged.
+    lookups: Callable[[psycopg.Connection, Target], Any] | None = None
+    check: Callable[[Any, Target, Any], Any] | None = None
 
 
 def run_record_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, kind: RecordFileKind, *,
@@ -75,6 +80,7 @@ class Prepared:
     parse_error: RowError | None = None
     failure: Exception | None = None
     parsed: float = 0.0
+    lookups: Any = None          # what the validation was made with (kinds with ``lookups``)
 
 
 def prepare(conn: psycopg.Connection, path: str | Path, service_code: str | None, kind: RecordFileKind, *,
@@ -102,7 +108,12 @@ def prepare(conn: psycopg.Connection, path: str | Path, service_code: str | None
         if validate:
             if progress:
                 progress("validate", 0, p.raw.rows_total)
-            p.validation = kind.validate(conn, p.raw, p.insp.target)
+            if kind.lookups is not None and kind.check is not None:
+                p.lookups = kind.lookups(conn, p.insp.target)
+                conn.rollback()
+                p.validation = kind.check(p.raw, p.insp.target, p.lookups)
+            else:
+                p.validation = kind.validate(conn, p.raw, p.insp.target)
     except Exception as exc:  # noqa: BLE001 - recorded by finish as this file's failure
         p.failure = exc
     return p
@@ -261,6 +272,11 @@ class Prefetcher:
             conn.rollback()
             if p.raw is None and p.parse_error is None and (p.insp.duplicate_of is None or self.validate_only):
                 p = None   # prepared as a duplicate that no longer is one: prepare it again
+            elif p.validation is not None and self.kind.lookups is not None:
+                # validated ahead: only as good as what it looked up (a group added meanwhile)
+                if self.kind.lookups(conn, p.insp.target) != p.lookups:
+                    p.validation = None   # finish validates it again, now
+                conn.rollback()
         if p is None or p.failure is not None:  # not prefetched, or the worker failed: on the caller's connection
             p = prepare(conn, path, service_code, self.kind, validate=False, validate_only=self.validate_only,
                         encoding=self.encoding)
@@ -270,8 +286,8 @@ class Prefetcher:
             self._position = index + 1
             if self._position < len(self.files):
                 following = self.files[self._position][1]
-                self._pending = (self._position, self._pool.submit(
-                    self._prepare_ahead, self._position, following != service_code))
+                ahead = following != service_code or self.kind.lookups is not None
+                self._pending = (self._position, self._pool.submit(self._prepare_ahead, self._position, ahead))
         run = finish(conn, p, self.kind, strict=strict, validate_only=self.validate_only, progress=progress,
                      source=source, policy=policy, analyze=analyze)
         run.result.timings["total"] = time.perf_counter() - started

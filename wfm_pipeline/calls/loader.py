@@ -28,9 +28,11 @@ intervals and agent rows written are in the batch's ``details``.
 
 from __future__ import annotations
 
-import io
+import dataclasses
+import functools
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,14 +47,15 @@ from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
-from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+from wfm_pipeline.calls import binary_copy
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 CALL_TABLES = ("wfm.agent_activity", "wfm.call_records", "wfm.contact_statistics", "wfm.contact_statistics_history")
-COPY_CHUNK_ROWS = 50_000
+COPY_BLOCK_BYTES = 4 << 20
 _COPY_COLUMNS = ("offered_at", "service_id", "call_id", "answered_at", "ended_at", "outcome", "agent_code",
                  "customer_id", "wrap_up_seconds", "group_id", "import_batch_id", "source_row_number")
 
@@ -62,56 +65,78 @@ def groups_of(conn: psycopg.Connection, service_id: int) -> dict[str, int]:
     return dict(conn.execute("SELECT code, group_id FROM wfm.groups WHERE service_id = %s", (service_id,)).fetchall())
 
 
-# ---------------------------------------------------------------- COPY text
-def _utc_text(s: pd.Series) -> np.ndarray:
-    """Instants as COPY csv text (ISO, UTC, microseconds), empty (NULL) for NaT."""
-    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
-    text = np.datetime_as_string(values, unit="us").astype(object)
-    text = np.char.add(text.astype(str), "Z").astype(object)
-    text[pd.isna(s).to_numpy()] = None
-    return text
-
-
-def call_copy_chunks(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID,
-                     chunk_rows: int = COPY_CHUNK_ROWS) -> list[tuple[int, bytes]]:
-    """The accepted calls as COPY csv, in chunks: [(rows in chunk, bytes)] (pandas' writer
-    quotes text holding delimiters, quotes or newlines; an empty field is NULL)."""
+# ---------------------------------------------------------------- COPY
+def _copy_columns(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> list[binary_copy.Column]:
     n = len(valid)
-    if n == 0:
-        return []
-    frame = pd.DataFrame({
-        "offered_at": _utc_text(valid["offered_at"]),
-        "service_id": target.service_id,
-        "call_id": valid["call_id"].to_numpy(dtype=object),
-        "answered_at": _utc_text(valid["answered_at"]),
-        "ended_at": _utc_text(valid["ended_at"]),
-        "outcome": valid["outcome"].to_numpy(dtype=object),
-        "agent_code": valid["agent_code"].to_numpy(dtype=object),
-        "customer_id": valid["customer_id"].to_numpy(dtype=object),
-        "wrap_up_seconds": valid["wrap_up_seconds"].astype("Int64"),
-        "group_id": valid["group_id"].astype("Int64"),
-        "import_batch_id": str(batch_id),
-        "source_row_number": valid["source_row_number"].to_numpy("int64"),
-    }, columns=list(_COPY_COLUMNS))
-    chunks = []
-    for start in range(0, n, chunk_rows):
-        part = frame.iloc[start:start + chunk_rows]
-        buf = io.StringIO()
-        part.to_csv(buf, header=False, index=False, na_rep="", lineterminator="\n")
-        chunks.append((len(part), buf.getvalue().encode()))
-    return chunks
+    wrap = valid["wrap_up_seconds"].astype("Int64")
+    group = valid["group_id"].astype("Int64")
+    return [
+        binary_copy.timestamptz(valid["offered_at"]),
+        binary_copy.int4(np.full(n, target.service_id)),
+        binary_copy.text(valid["call_id"]),
+        binary_copy.timestamptz(valid["answered_at"]),
+        binary_copy.timestamptz(valid["ended_at"]),
+        binary_copy.text(valid["outcome"]),
+        binary_copy.text(valid["agent_code"]),
+        binary_copy.text(valid["customer_id"]),
+        binary_copy.int4(wrap.fillna(0).to_numpy("int64"), wrap.isna().to_numpy()),
+        binary_copy.int4(group.fillna(0).to_numpy("int64"), group.isna().to_numpy()),
+        binary_copy.uuid_const(batch_id, n),
+        binary_copy.int4(valid["source_row_number"].to_numpy("int64")),
+    ]
 
 
-def _copy_calls(conn: psycopg.Connection, chunks: list[tuple[int, bytes]], total: int,
-                progress: Progress | None) -> None:
-    done = 0
-    with conn.cursor() as cur, cur.copy(
-            f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
-        for rows, data in chunks:
-            copy.write(data)
-            done += rows
+_BATCH_COLUMN = _COPY_COLUMNS.index("import_batch_id")
+
+
+def call_copy_data(valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
+    """The accepted calls as one binary COPY stream in ``_COPY_COLUMNS`` order (``binary_copy``:
+    no text to format here or to parse on the server)."""
+    return binary_copy.encode(_copy_columns(valid, target, batch_id), len(valid))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PreparedLoad:
+    """What the load of one validation's accepted calls needs that depends on nothing but them:
+    the COPY stream (the batch id, not known yet, patched in at ``batch_at``) and each call's
+    months (``_row_months``). Used only for that very frame (a partition plan that drops rows
+    makes a new one)."""
+
+    frame: pd.DataFrame
+    target: Target
+    data: bytes
+    batch_at: np.ndarray
+    months: pd.DataFrame
+
+    def copy_data(self, valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
+        if valid is not self.frame or target != self.target:
+            return call_copy_data(valid, target, batch_id)
+        return binary_copy.patch(self.data, self.batch_at, batch_id.bytes)
+
+    def row_months(self, valid: pd.DataFrame) -> pd.DataFrame:
+        return self.months if valid is self.frame else _row_months(valid)
+
+
+def prepare_load(validation: CallValidation, target: Target) -> PreparedLoad:
+    """``PreparedLoad`` of a validation (no database: the prefetch thread does it with the rest)."""
+    valid = validation.valid
+    data, at = binary_copy.encode_locating(_copy_columns(valid, target, uuid.UUID(int=0)), len(valid),
+                                           locate=_BATCH_COLUMN)
+    return PreparedLoad(valid, target, data, at if at is not None else np.zeros(0, dtype=np.int64),
+                        _row_months(valid) if len(valid) else pd.DataFrame({"first": [], "last": []}))
+
+
+COPY_CALLS_SQL = f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
+
+
+def copy_calls(conn: psycopg.Connection, data: bytes, total: int, progress: Progress | None = None) -> None:
+    """Send a ``call_copy_data`` stream (in blocks, reporting progress by the bytes sent)."""
+    with conn.cursor() as cur, cur.copy(COPY_CALLS_SQL) as copy:
+        view = memoryview(data)
+        for start in range(0, len(data), COPY_BLOCK_BYTES):
+            copy.write(view[start:start + COPY_BLOCK_BYTES])
             if progress:
-                progress("copy", done, total)
+                progress("copy", round(total * min(start + COPY_BLOCK_BYTES, len(data)) / len(data)), total)
 
 
 # ---------------------------------------------------------------- partitions
@@ -139,13 +164,13 @@ def _months_between(first: int, last: int) -> list[int]:
     return out
 
 
-def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
-        pd.DataFrame, list[date], RowError | None]:
+def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult,
+                     prepared: PreparedLoad | None = None) -> tuple[pd.DataFrame, list[date], RowError | None]:
     """The partition plan (no locks); rows needing a month outside the on-demand window become
     ``OUTSIDE_PARTITION_WINDOW`` errors. Returns (rows kept, months to create, file error or None)."""
     if not len(valid):
         return valid, [], None
-    spans = _row_months(valid)
+    spans = prepared.row_months(valid) if prepared is not None else _row_months(valid)
     pairs = spans.drop_duplicates()
     needed = {m for f, t in zip(pairs["first"], pairs["last"]) for m in _months_between(int(f), int(t))}
     with conn.transaction():
@@ -191,10 +216,12 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 
 # ---------------------------------------------------------------- load
 def _write_calls(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
-                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None) -> None:
+                 batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None,
+                 prepared: PreparedLoad | None = None) -> None:
     """COPY the calls, then derive intervals and agent activity (apply_call_records_batch)."""
     t = time.perf_counter()
-    _copy_calls(conn, call_copy_chunks(valid, target, batch_id), len(valid), progress)
+    data = prepared.copy_data(valid, target, batch_id) if prepared is not None else call_copy_data(valid, target, batch_id)
+    copy_calls(conn, data, len(valid), progress)
     result.timings["copy_calls"] = time.perf_counter() - t
     if progress:
         progress("apply", 0, len(valid))
@@ -210,7 +237,12 @@ def load_validated_calls(conn: psycopg.Connection, validation: CallValidation, t
                          details: dict[str, Any] | None = None, **options: Any) -> ImportResult:
     """Write one validated call-record file through the audited load (``loader.load_rows``);
     raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
-    return load_rows(conn, validation, target, CALLS,
+    kind = CALLS
+    if isinstance(validation.prepared, PreparedLoad):  # the COPY stream and months worked out ahead
+        prepared = validation.prepared
+        kind = dataclasses.replace(CALLS, plan=functools.partial(_plan_partitions, prepared=prepared),
+                                   write=functools.partial(_write_calls, prepared=prepared))
+    return load_rows(conn, validation, target, kind,
                      details={**(details or {}), "time_zone": validation.time_zone}, **options)
 
 
@@ -230,10 +262,20 @@ def _predict(conn: psycopg.Connection, valid: pd.DataFrame, target: Target) -> i
 
 
 # ---------------------------------------------------------------- one file, end to end
+def _lookups(conn: psycopg.Connection, target: Target) -> dict[str, int]:
+    return groups_of(conn, target.service_id)
+
+
+def _check(raw: Any, target: Target, groups: dict[str, int]) -> CallValidation:
+    validation = validate_calls(raw, target.time_zone, groups, service=target.service_code)
+    validation.prepared = prepare_load(validation, target)
+    return validation
+
+
 def _validate(conn: psycopg.Connection, raw: Any, target: Target) -> CallValidation:
-    groups = groups_of(conn, target.service_id)
+    groups = _lookups(conn, target)
     conn.rollback()
-    return validate_calls(raw, target.time_zone, groups, service=target.service_code)
+    return _check(raw, target, groups)
 
 
 def run_call_file(conn: psycopg.Connection, path: str | Path, service_code: str | None, **options: Any) -> steps.FileRun:
@@ -249,4 +291,12 @@ def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: s
 
 CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
 CALL_FILES = RecordFileKind("calls", lambda content, name, encoding: parse_call_file(content, name, encoding=encoding),
-                            _validate, load_validated_calls)
+                            _validate, load_validated_calls, lookups=_lookups, check=_check)
+
+
+def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
+                    validate_only: bool = False, encoding: str | None = None) -> Prefetcher:
+    """A ``files.Prefetcher`` for call-record files: ``wfm import --kind calls FILE...`` and the
+    benchmark import a sequence of files with it (each file its own audited batch, in order; the
+    next file read, parsed, validated and its COPY stream built meanwhile, on a second connection)."""
+    return Prefetcher(CALL_FILES, files, connect, validate_only=validate_only, encoding=encoding)

@@ -126,8 +126,11 @@ def _clean(column: pd.Series) -> pd.Series:
     """``_normalise`` over a column, vectorised for the usual all-text column (CSV)."""
     values = column.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        stripped = pd.Series(values, dtype=object).str.strip()
-        return stripped.where(stripped != "", None)
+        # str.strip mapped at C speed: pandas' .str.strip() costs ~20x more per cell
+        stripped = np.empty(len(values), dtype=object)
+        stripped[:] = list(map(str.strip, values))
+        stripped[stripped == ""] = None
+        return pd.Series(stripped, dtype=object)
     return pd.Series([_normalise(v) for v in values], dtype=object)
 
 

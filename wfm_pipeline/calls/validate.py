@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,9 @@ class CallValidation:
     time_zone: str
     file_name: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # what the loader can work out from ``valid`` ahead of the load (``calls.loader.prepare_load``,
+    # done where the file is validated: in the prefetch thread when files are prefetched)
+    prepared: Any = None
 
     @property
     def first_interval(self) -> pd.Timestamp | None:
@@ -125,7 +129,33 @@ class _Time:
     late: pd.Series
 
 
-_ISO_SECONDS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+# YYYY-MM-DDTHH:MM:SS: ASCII digits everywhere but the separators at these positions
+_ISO_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+_ISO_DIGITS = [i for i in range(19) if i not in _ISO_SEPARATORS]
+
+
+def _iso_shaped(text: list[str]) -> np.ndarray:
+    """Which of these 19-character strings have the shape ``YYYY-MM-DDTHH:MM:SS`` with seconds
+    below 60 (strptime would roll a leap second over), checked on their code points at once
+    (a regular expression costs ~1 us a cell)."""
+    if not text:
+        return np.zeros(0, dtype=bool)
+    points = np.array(text, dtype="<U19").view(np.uint32).reshape(len(text), 19)
+    digits = points[:, _ISO_DIGITS]
+    ok = ((digits >= ord("0")) & (digits <= ord("9"))).all(axis=1)
+    for position, char in _ISO_SEPARATORS.items():
+        ok &= points[:, position] == ord(char)
+    return ok & (points[:, 17] < ord("6"))
+
+
+def _str19_mask(values: np.ndarray) -> np.ndarray:
+    """Which cells are ``str`` of 19 characters."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # all str or None: no type checks
+        present = pd.notna(values)
+        out = np.zeros(len(values), dtype=bool)
+        out[present] = np.fromiter(map(len, values[present]), dtype=np.int64, count=int(present.sum())) == 19
+        return out
+    return np.fromiter((type(v) is str and len(v) == 19 for v in values), dtype=bool, count=len(values))
 
 
 def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -134,15 +164,15 @@ def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.n
     wfm.json_cell_local_ts): the Argus parser's regex extraction of ISO text costs ~10 us a
     cell. Every other cell (and any cell the fast path cannot take) goes the Argus way."""
     values = column.to_numpy(dtype=object)
-    is_str = np.fromiter((type(v) is str and len(v) == 19 for v in values), dtype=bool, count=len(values))
+    is_str = _str19_mask(values)
     if not is_str.any():
         return _parse_datetime(column)
-    text = pd.Series(values[is_str], dtype=object)
-    shaped = text.str.fullmatch(_ISO_SECONDS).to_numpy(dtype=bool)
+    candidates = values[is_str].tolist()
+    shaped = _iso_shaped(candidates)
+    text = pd.Series(candidates, dtype=object)
     parsed = pd.to_datetime(text.where(shaped), format="%Y-%m-%dT%H:%M:%S", errors="coerce")
     fast = np.zeros(len(values), dtype=bool)
-    # shaped and parsed, seconds below 60 (strptime would roll a leap second over)
-    fast[np.flatnonzero(is_str)[shaped & parsed.notna().to_numpy() & (text.str[17:19] < "60").to_numpy()]] = True
+    fast[np.flatnonzero(is_str)[shaped & parsed.notna().to_numpy()]] = True
     out = pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")
     invalid = np.zeros(len(values), dtype=bool)
     instant = np.zeros(len(values), dtype=bool)
@@ -156,6 +186,25 @@ def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.n
     out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
     invalid |= out.isna().to_numpy() & ~column.isna().to_numpy()
     return out, invalid, instant
+
+
+def _lengths(column: pd.Series) -> np.ndarray:
+    """Character length of each text cell (0 when empty)."""
+    values = column.to_numpy(dtype=object)
+    present = pd.notna(values)
+    out = np.zeros(len(values), dtype=np.int64)
+    out[present] = np.fromiter(map(len, values[present]), dtype=np.int64, count=int(present.sum()))
+    return out
+
+
+def _lower(column: pd.Series) -> pd.Series:
+    values = column.to_numpy(dtype=object)
+    present = pd.notna(values)
+    out = np.full(len(values), None, dtype=object)
+    lowered = np.empty(int(present.sum()), dtype=object)
+    lowered[:] = list(map(str.lower, values[present]))
+    out[present] = lowered
+    return pd.Series(out, index=column.index, dtype=object)
 
 
 def _parse_time(column: pd.Series, time_zone: str) -> _Time:
@@ -185,6 +234,22 @@ def _pick(t: _Time, after: pd.Series) -> pd.Series:
     return chosen.where(ok.to_numpy(), pd.NaT)
 
 
+def _parse_wrap_up(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``_parse_number`` (float64, NaN when empty or unparseable; the unparseable mask), with a
+    fast path for the usual column: text of plain ASCII digits only (at most 15: exact in a float)."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        present = pd.notna(values)
+        items = values[present].tolist()
+        joined = "".join(items)
+        if joined.isascii() and joined.isdigit() and min(map(len, items)) >= 1 and max(map(len, items)) <= 15:
+            out = np.full(len(values), np.nan)
+            out[present] = np.array(items, dtype=str).astype(np.int64)
+            return pd.Series(out, index=column.index), np.zeros(len(values), dtype=bool)
+    wrap, unparseable, _keys = _parse_number(column)
+    return wrap, unparseable
+
+
 def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[str, int] | None = None,
                    service: str | None = None) -> CallValidation:
     """Validate raw call rows of a service (code ``service``, for messages) in ``time_zone``
@@ -204,12 +269,12 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     # call_id
     call_id = text["call_id"]
     id_blank = call_id.isna().to_numpy()
-    id_long = (call_id.str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool)
+    id_long = _lengths(call_id) > MAX_TEXT
     errs.add(id_blank, "call_id", E.MISSING_VALUE)
     errs.add(id_long, "call_id", E.OUT_OF_RANGE)
 
     # outcome
-    outcome = text["outcome"].str.lower()
+    outcome = _lower(text["outcome"])
     out_blank = outcome.isna().to_numpy()
     out_ok = outcome.isin(OUTCOMES).to_numpy()
     errs.add(out_blank, "outcome", E.MISSING_VALUE)
@@ -253,10 +318,10 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
 
     # agent, customer_id
     for f in ("agent", "customer_id"):
-        errs.add((text[f].str.len() > MAX_TEXT).fillna(False).to_numpy(dtype=bool), f, E.OUT_OF_RANGE)
+        errs.add(_lengths(text[f]) > MAX_TEXT, f, E.OUT_OF_RANGE)
 
     # wrap_up_seconds
-    wrap, unparseable, _keys = _parse_number(cells["wrap_up_seconds"])
+    wrap, unparseable = _parse_wrap_up(cells["wrap_up_seconds"])
     wrap_blank = cells["wrap_up_seconds"].isna().to_numpy()
     values = wrap.to_numpy()
     with np.errstate(invalid="ignore"):
@@ -311,11 +376,15 @@ def _duplicates(keyed: np.ndarray, call_id: pd.Series, offered_at: pd.Series, te
     none = np.zeros(n, dtype=bool)
     if not keyed.any():
         return none, none, pd.Series(dtype="int64")
-    month = offered_at.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").astype(str)
-    key = (call_id.astype(str) + "\x00" + month).where(keyed)
-    dup = key.duplicated(keep=False).to_numpy() & keyed
+    utc = offered_at.dt.tz_convert("UTC")
+    month = (utc.dt.year * 100 + utc.dt.month).fillna(0).astype("int64")
+    # the usual file has no duplicates: find them on (call_id, month) first, text keys only for them
+    keys = pd.DataFrame({"call_id": call_id, "month": month})[keyed]
+    dup = np.zeros(n, dtype=bool)
+    dup[np.flatnonzero(keyed)[keys.duplicated(keep=False).to_numpy()]] = True
     if not dup.any():
         return none, none, pd.Series(dtype="int64")
+    key = (call_id.astype(str) + "\x00" + month.astype(str)).where(dup)
     # Identical means the same text in every field (times as sent).
     sig = pd.DataFrame({f: (text[f] if f in text else _text(cells[f])).fillna("\x01") for f in FIELDS})[dup]
     fingerprint = pd.util.hash_pandas_object(sig, index=False)

@@ -35,39 +35,58 @@ BEGIN
     RETURN QUERY
     WITH pairs AS MATERIALIZED (
         SELECT DISTINCT x.s, x.iv FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_intervals)) AS x(s, iv)
-    ), calls AS (
-        SELECT c.service_id, c.group_id, pg_catalog.date_bin('15 minutes', c.offered_at, timestamptz '2000-01-01 00:00+00') AS iv,
-               c.outcome, c.customer_id, c.offered_at, c.answered_at, c.ended_at, c.wrap_up_seconds,
-               c.import_batch_id
-        FROM wfm.call_records c
-        WHERE c.offered_at >= v_lo AND c.offered_at < v_hi
-          AND c.service_id = ANY (v_services)
-          AND c.is_current AND c.outcome <> 'other'
+    ), thresholds AS MATERIALIZED (
+        -- joined per call from this (a row or a few) rather than by an index look-up per call
+        SELECT sv.service_id, sv.sl_threshold_seconds,
+               pg_catalog.make_interval(secs => sv.sl_threshold_seconds) AS sl_wait
+        FROM wfm.services sv WHERE sv.service_id = ANY (v_services)
+    ), calls AS MATERIALIZED (
+        -- each pair's calls by its own range scan of (service_id, offered_at): the same plan
+        -- whatever the statistics say (a fresh service's rows are not in them yet, and a
+        -- one-row estimate once let the planner walk (service_id, call_id, offered_at) instead)
+        SELECT c.service_id, c.group_id, p.iv, c.outcome, c.customer_id, c.offered_at, c.answered_at, c.ended_at,
+               c.wrap_up_seconds, c.import_batch_id
+        FROM pairs p
+        CROSS JOIN LATERAL (
+            SELECT c.* FROM wfm.call_records c
+            WHERE c.service_id = p.s AND c.offered_at >= p.iv AND c.offered_at < p.iv + interval '15 minutes'
+              AND c.offered_at >= v_lo AND c.offered_at < v_hi
+              AND c.is_current AND c.outcome <> 'other'
+            ORDER BY c.offered_at) c
+    ), owners AS (
+        -- the newest batch among each row's calls (NULL: the batch being applied is among them),
+        -- looked up per distinct batch of a (service, group, interval), not per call
+        SELECT o.service_id, o.group_id, o.iv, GROUPING(o.group_id) AS service_row,
+               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS seq
+        FROM (SELECT DISTINCT c.service_id, c.group_id, c.iv, c.import_batch_id FROM calls c) o
+        JOIN wfm.import_batches b ON b.import_batch_id = o.import_batch_id
+        GROUP BY GROUPING SETS ((o.service_id, o.iv), (o.service_id, o.group_id, o.iv))
+    ), figures AS (
+        SELECT c.service_id, c.group_id, c.iv, GROUPING(c.group_id) AS service_row,
+               (count(DISTINCT c.customer_id) + count(*) FILTER (WHERE c.customer_id IS NULL))::integer AS unique_incoming,
+               count(*)::integer AS non_unique_incoming,
+               coalesce(pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM c.ended_at - c.answered_at))
+                                             FILTER (WHERE c.outcome = 'answered')
+                                         / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer AS avg_talk,
+               coalesce(pg_catalog.round(pg_catalog.sum(coalesce(c.wrap_up_seconds, 0)) FILTER (WHERE c.outcome = 'answered')::numeric
+                                         / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer AS avg_pp,
+               count(*) FILTER (WHERE c.outcome = 'answered')::integer AS answered,
+               CASE WHEN pg_catalog.max(t.sl_threshold_seconds) > 0 THEN
+                    count(*) FILTER (WHERE c.outcome = 'answered' AND c.answered_at - c.offered_at <= t.sl_wait)
+               END::integer AS within_sl,
+               count(*) FILTER (WHERE c.outcome = 'abandoned')::integer AS abandoned,
+               NULLIF(pg_catalog.max(t.sl_threshold_seconds), 0)::integer AS threshold
+        FROM calls c
+        JOIN thresholds t ON t.service_id = c.service_id
+        GROUP BY GROUPING SETS ((c.service_id, c.iv), (c.service_id, c.group_id, c.iv))
+        -- the second set's NULL group is the calls without a group: the service row has them
+        HAVING GROUPING(c.group_id) = 1 OR c.group_id IS NOT NULL
     )
-    SELECT c.service_id, c.group_id, c.iv,
-           (count(DISTINCT c.customer_id) + count(*) FILTER (WHERE c.customer_id IS NULL))::integer,
-           count(*)::integer,
-           coalesce(pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM c.ended_at - c.answered_at))
-                                         FILTER (WHERE c.outcome = 'answered')
-                                     / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer,
-           coalesce(pg_catalog.round(pg_catalog.sum(coalesce(c.wrap_up_seconds, 0)) FILTER (WHERE c.outcome = 'answered')::numeric
-                                     / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer,
-           count(*) FILTER (WHERE c.outcome = 'answered')::integer,
-           CASE WHEN pg_catalog.max(sv.sl_threshold_seconds) > 0 THEN
-                count(*) FILTER (WHERE c.outcome = 'answered'
-                                   AND c.answered_at - c.offered_at <= pg_catalog.make_interval(secs => sv.sl_threshold_seconds))
-           END::integer,
-           count(*) FILTER (WHERE c.outcome = 'abandoned')::integer,
-           NULLIF(pg_catalog.max(sv.sl_threshold_seconds), 0)::integer,
-           -- the newest batch among the row's calls (NULL: the batch being applied is among them)
-           CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END
-    FROM calls c
-    JOIN pairs p ON p.s = c.service_id AND p.iv = c.iv
-    JOIN wfm.services sv ON sv.service_id = c.service_id
-    JOIN wfm.import_batches b ON b.import_batch_id = c.import_batch_id
-    GROUP BY GROUPING SETS ((c.service_id, c.iv), (c.service_id, c.group_id, c.iv))
-    -- the second set's NULL group is the calls without a group: the service row has them
-    HAVING GROUPING(c.group_id) = 1 OR c.group_id IS NOT NULL;
+    SELECT f.service_id, f.group_id, f.iv, f.unique_incoming, f.non_unique_incoming, f.avg_talk, f.avg_pp,
+           f.answered, f.within_sl, f.abandoned, f.threshold, o.seq
+    FROM figures f
+    JOIN owners o ON o.service_id = f.service_id AND o.iv = f.iv AND o.service_row = f.service_row
+                 AND o.group_id IS NOT DISTINCT FROM f.group_id;
 END
 $$;
 COMMENT ON FUNCTION wfm.call_interval_figures(integer[], timestamptz[]) IS

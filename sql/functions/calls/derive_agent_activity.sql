@@ -22,8 +22,17 @@ SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_lo timestamptz;
-    v_hi timestamptz;
+    v_lo      timestamptz;
+    v_hi      timestamptz;
+    -- the figures per agent code, service and interval (agents are created between computing
+    -- them and writing them)
+    v_code    text[];
+    v_service integer[];
+    v_iv      timestamptz[];
+    v_talk    integer[];
+    v_pp      integer[];
+    v_handled integer[];
+    v_owner   bigint[];
 BEGIN
     SELECT pg_catalog.min(l), pg_catalog.max(h) INTO v_lo, v_hi
     FROM ROWS FROM (pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS x(l, h);
@@ -33,17 +42,6 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-
-    -- Agents are created on first sight (their code is all a call record knows).
-    INSERT INTO wfm.agents (code)
-    SELECT DISTINCT c.agent_code
-    FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
-    JOIN wfm.call_records c ON c.service_id = r.s
-    WHERE c.offered_at >= v_lo - interval '3 days' AND c.offered_at < v_hi + interval '15 minutes'
-      AND c.is_current AND c.outcome = 'answered' AND c.agent_code IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM wfm.agents a WHERE a.code = c.agent_code)
-    ORDER BY 1
-    ON CONFLICT (code) DO NOTHING;
 
     WITH ranges AS MATERIALIZED (
         SELECT r.s, r.lo, r.hi FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
@@ -63,6 +61,13 @@ BEGIN
                                         timestamptz '2000-01-01 00:00+00') AS last_bin
         FROM calls c
     ), pieces AS (
+        -- a call whose talk and wrap-up lie in one interval (most calls): all of it there, no series
+        SELECT s.agent_code, s.service_id, s.first_bin AS iv, s.import_batch_id,
+               s.ended_at - s.answered_at AS talk, s.act_end - s.ended_at AS pp, true AS handled
+        FROM spans s
+        WHERE s.last_bin = s.first_bin AND s.first_bin BETWEEN s.lo AND s.hi
+        UNION ALL
+        -- a call spreading over intervals: its overlap with each
         SELECT s.agent_code, s.service_id, g.iv, s.import_batch_id,
                GREATEST(LEAST(s.ended_at, g.iv + interval '15 minutes') - GREATEST(s.answered_at, g.iv), interval '0') AS talk,
                GREATEST(LEAST(s.act_end, g.iv + interval '15 minutes') - GREATEST(s.ended_at, g.iv), interval '0') AS pp,
@@ -70,19 +75,50 @@ BEGIN
         FROM spans s
         CROSS JOIN LATERAL pg_catalog.generate_series(GREATEST(s.first_bin, s.lo), LEAST(s.last_bin, s.hi),
                                                       interval '15 minutes') AS g(iv)
-        WHERE s.last_bin >= s.lo
-    ), figures AS MATERIALIZED (
-        SELECT a.agent_id, p.service_id, p.iv,
-               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.talk)))::integer AS talk_seconds,
-               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.pp)))::integer AS pp_seconds,
-               count(*) FILTER (WHERE p.handled)::integer AS calls_handled,
-               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
+        WHERE s.last_bin > s.first_bin AND s.last_bin >= s.lo
+    ), per_batch AS (
+        -- summed per batch first: the batches' apply order is then looked up per row of this
+        -- (about one per agent-interval), not per call
+        SELECT p.agent_code, p.service_id, p.iv, p.import_batch_id,
+               pg_catalog.sum(EXTRACT(epoch FROM p.talk)) AS talk,
+               pg_catalog.sum(EXTRACT(epoch FROM p.pp)) AS pp,
+               count(*) FILTER (WHERE p.handled) AS handled
         FROM pieces p
-        JOIN wfm.agents a ON a.code = p.agent_code
-        JOIN wfm.import_batches b ON b.import_batch_id = p.import_batch_id
-        GROUP BY a.agent_id, p.service_id, p.iv
-        HAVING pg_catalog.sum(EXTRACT(epoch FROM p.talk)) > 0 OR pg_catalog.sum(EXTRACT(epoch FROM p.pp)) > 0
-            OR count(*) FILTER (WHERE p.handled) > 0
+        GROUP BY p.agent_code, p.service_id, p.iv, p.import_batch_id
+    ), per_code AS (
+        SELECT pb.agent_code, pb.service_id, pb.iv,
+               pg_catalog.round(pg_catalog.sum(pb.talk))::integer AS talk_seconds,
+               pg_catalog.round(pg_catalog.sum(pb.pp))::integer AS pp_seconds,
+               pg_catalog.sum(pb.handled)::integer AS calls_handled,
+               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
+        FROM per_batch pb
+        JOIN wfm.import_batches b ON b.import_batch_id = pb.import_batch_id
+        GROUP BY pb.agent_code, pb.service_id, pb.iv
+        HAVING pg_catalog.sum(pb.talk) > 0 OR pg_catalog.sum(pb.pp) > 0 OR pg_catalog.sum(pb.handled) > 0
+    )
+    SELECT pg_catalog.array_agg(pc.agent_code), pg_catalog.array_agg(pc.service_id), pg_catalog.array_agg(pc.iv),
+           pg_catalog.array_agg(pc.talk_seconds), pg_catalog.array_agg(pc.pp_seconds),
+           pg_catalog.array_agg(pc.calls_handled), pg_catalog.array_agg(pc.owner_seq)
+    INTO v_code, v_service, v_iv, v_talk, v_pp, v_handled, v_owner
+    FROM per_code pc;
+
+    -- Agents are created on first sight (their code is all a call record knows): once per code
+    -- among the figures, not per call.
+    INSERT INTO wfm.agents (code)
+    SELECT DISTINCT x.code
+    FROM pg_catalog.unnest(v_code) AS x(code)
+    WHERE NOT EXISTS (SELECT 1 FROM wfm.agents a WHERE a.code = x.code)
+    ORDER BY 1
+    ON CONFLICT (code) DO NOTHING;
+
+    WITH ranges AS MATERIALIZED (
+        SELECT r.s, r.lo, r.hi FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
+    ), figures AS MATERIALIZED (
+        SELECT a.agent_id, f.service_id, f.iv, f.talk_seconds, f.pp_seconds, f.calls_handled, f.owner_seq
+        FROM ROWS FROM (pg_catalog.unnest(v_code), pg_catalog.unnest(v_service), pg_catalog.unnest(v_iv),
+                        pg_catalog.unnest(v_talk), pg_catalog.unnest(v_pp), pg_catalog.unnest(v_handled),
+                        pg_catalog.unnest(v_owner)) AS f(code, service_id, iv, talk_seconds, pp_seconds, calls_handled, owner_seq)
+        JOIN wfm.agents a ON a.code = f.code
     ), owned AS (
         SELECT f.*, coalesce(ob.import_batch_id, p_pending) AS owner
         FROM figures f
