@@ -256,7 +256,8 @@ def repeat_agent_activity(conn: psycopg.Connection, start: dt.date, days: int, s
     if scale_months <= 1:
         return
     first = dt.datetime.combine(start, dt.time(0), tzinfo=ZoneInfo(TIME_ZONE))
-    earliest = (pd.Timestamp(start) - pd.DateOffset(months=scale_months - 1)).date()
+    # a month before: the local month's first hours lie in the UTC month before it
+    earliest = (pd.Timestamp(start) - pd.DateOffset(months=scale_months)).date()
     conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.agent_activity'::regclass, %s, %s)",
                  (earliest, start + dt.timedelta(days=days)))
     conn.commit()
