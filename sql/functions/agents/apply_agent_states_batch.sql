@@ -14,8 +14,6 @@ RETURNS TABLE (events_inserted integer, events_replaced integer, transitions_lin
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = wfm, pg_catalog, pg_temp
--- one cached plan per session (pruned at start-up), as wfm.derive_agent_states
-SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE

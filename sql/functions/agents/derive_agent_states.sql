@@ -20,10 +20,6 @@ CREATE OR REPLACE FUNCTION wfm.derive_agent_states(p_services integer[], p_agent
 RETURNS TABLE (transitions_linked integer, rows_written integer, rows_deleted integer)
 LANGUAGE plpgsql
 SET search_path = wfm, pg_catalog, pg_temp
--- one cached plan per session for the statements below (planning them per file cost ~5 ms, more
--- than some run: the neighbour lookups cannot prune partitions at plan time); partitions are
--- pruned when each statement starts (the bounds are parameters)
-SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -138,13 +134,6 @@ BEGIN
                                       timestamptz '2000-01-01 00:00+00'), ev.ivhi),
             interval '15 minutes') AS g(iv)
         WHERE ev.state <> 'logged_out' AND (ev.ended_at IS NULL OR ev.ended_at > ev.ivlo)
-    ), seqs AS MATERIALIZED (
-        -- the apply order of the few batches the events come from (joined to the pieces as a
-        -- list of a handful: a join of every piece with wfm.import_batches misjudged as tiny made
-        -- the session's generic plan compare each piece with every batch)
-        SELECT b.import_batch_id, b.apply_seq
-        FROM wfm.import_batches b
-        WHERE b.import_batch_id IN (SELECT DISTINCT ev.import_batch_id FROM events ev)
     ), figures AS MATERIALIZED (
         SELECT p.s, p.agent_id, p.iv,
                pg_catalog.sum(p.secs)::integer AS logged_in,
@@ -156,7 +145,7 @@ BEGIN
                -- applied has no apply_seq yet
                CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
         FROM pieces p
-        JOIN seqs b ON b.import_batch_id = p.import_batch_id
+        JOIN wfm.import_batches b ON b.import_batch_id = p.import_batch_id
         GROUP BY p.s, p.agent_id, p.iv
         HAVING NOT pg_catalog.bool_or(p.open) AND pg_catalog.sum(p.secs) > 0
     ), written AS (
