@@ -6,6 +6,7 @@ rejected file and agents shared by the services (created concurrently)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -13,9 +14,31 @@ import psycopg
 
 from wfm_pipeline.calls.files import ConcurrentRun
 from wfm_pipeline.calls.loader import CALL_FILES, call_runner, import_call_file
-from wfm_pipeline_tests.call_data import current_calls, expected_agents, expected_intervals, generate, write_csv
+from wfm_pipeline_tests.call_data import (
+    current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
+)
 from wfm_pipeline_tests.conftest import create_database, drop_database
-from wfm_pipeline_tests.test_calls_fast_paths import DAYS, ZONE, _service, _state
+
+ZONE = "Europe/Berlin"
+DAYS = [dt.date(2025, 10, 30), dt.date(2025, 10, 31), dt.date(2025, 11, 1)]   # a month end
+
+
+def _service(conn: psycopg.Connection, code: str, groups: tuple[str, ...] = ("G1", "G2")) -> dict:
+    sid = conn.execute("INSERT INTO wfm.services (code, name, time_zone) VALUES (%s, %s, %s) RETURNING service_id",
+                       (code, code, ZONE)).fetchone()[0]
+    ids = {g: conn.execute("INSERT INTO wfm.groups (service_id, code, name) VALUES (%s, %s, %s) RETURNING group_id",
+                           (sid, g, g)).fetchone()[0] for g in groups}
+    conn.commit()
+    return {"service_id": sid, "code": code, "groups": ids}
+
+
+def _state(conn: psycopg.Connection) -> tuple:
+    services = conn.execute("SELECT service_id, code FROM wfm.services ORDER BY code").fetchall()
+    state = tuple((code, stored_intervals(conn, sid), stored_agents(conn, sid)) for sid, code in services)
+    calls = conn.execute("SELECT call_id, offered_at, outcome, is_current, source_row_number FROM wfm.call_records "
+                         "ORDER BY call_id, offered_at, is_current").fetchall()
+    conn.rollback()
+    return state, calls
 
 
 def _outcomes(conn: psycopg.Connection, files: list[tuple[Path, str]], concurrent: bool) -> list[dict]:
