@@ -8,8 +8,8 @@ the first of the previous month (a daily curve, repeat callers, unknown callers,
 Measured:
 * end to end: every file imported in order as ``wfm import --kind calls FILE...`` does (sha256,
   read, validate, COPY into ``wfm.call_records``, intervals and agent activity derived in the
-  same transaction, audit rows; files of different services on two connections at once:
-  ``calls.loader.call_runner``), in calls/s;
+  same transaction, audit rows; the next file is read and validated in a thread while the
+  current one loads: ``calls.loader.call_prefetcher``), in calls/s;
 * bare COPY: the same accepted rows as COPY csv into ``wfm.call_records`` (its partitions,
   indexes and reference trigger; nothing derived; rolled back), in calls/s, and the ratio
   end to end / bare COPY;
@@ -39,7 +39,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
-from wfm_pipeline.calls.loader import call_copy_data, call_runner, copy_calls, groups_of, import_call_file
+from wfm_pipeline.calls.loader import call_copy_data, call_prefetcher, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
 from wfm_pipeline.calls.validate import validate_calls
 from wfm_pipeline.db import connection, migrations
@@ -161,14 +161,13 @@ def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tup
 
 # ---------------------------------------------------------------- run
 def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, agents: int = 400,
-        queries: int = 100, scale_months: int = 13, keep: bool = False, connections: int = 2,
-        echo: Echo = print) -> dict[str, Any]:
+        queries: int = 100, scale_months: int = 13, keep: bool = False, echo: Echo = print) -> dict[str, Any]:
     url = fresh_database(echo)
     workdir = Path(tempfile.mkdtemp(prefix="wfm-bench-calls-"))
     start = first_day()
     per_day = max(calls_per_day // services, 1)
     results: dict[str, Any] = {"services": services, "days": days, "calls_per_day": per_day * services,
-                               "agents": agents, "first_day": start.isoformat(), "connections": connections}
+                               "agents": agents, "first_day": start.isoformat()}
     try:
         with psycopg.connect(url, autocommit=False) as conn:
             targets = []
@@ -196,12 +195,11 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
 
             t = time.perf_counter()
             total = 0
-            # files of different services on `connections` connections at once (calls.loader.call_runner;
-            # 1: one by one, the next file read and validated while this one loads)
-            with call_runner([(path, target.service_code) for path, target in files],
-                             lambda: psycopg.connect(url), connections=connections) as runner:
+            # as `wfm import FILE...` does: the next file is read and validated while this one loads
+            with call_prefetcher([(path, target.service_code) for path, target in files],
+                                 lambda: psycopg.connect(url)) as prefetcher:
                 for path, target in files:
-                    result = runner.run(conn, path, target.service_code).result
+                    result = prefetcher.run(conn, path, target.service_code).result
                     if result.status != "completed":
                         raise RuntimeError(f"{path.name}: {result.status} {result.error_message}")
                     total += result.rows_total

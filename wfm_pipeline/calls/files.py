@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -293,98 +292,3 @@ class Prefetcher:
                      source=source, policy=policy, analyze=analyze)
         run.result.timings["total"] = time.perf_counter() - started
         return run
-
-
-class ConcurrentRun:
-    """``run_record_file`` for a known sequence of files on ``workers`` connections of their own:
-    files of DIFFERENT services load at the same time (the database work of one file uses one
-    core; a second connection keeps the other busy), a file waits while an earlier file of its
-    own service is not finished (per service the files load in the given order, so "latest batch
-    wins" is as one by one, and a duplicate is seen as such). Each file is still
-    ``run_record_file``: its own audited batch, transaction and verdict.
-
-    Why the loads cannot deadlock: they share no rows but the agents (created in sorted order,
-    ``ON CONFLICT DO NOTHING``, so the second waits for the first), their table locks are ROW
-    EXCLUSIVE (no conflict), applies lock their services (advisory, sorted) and partition creation
-    waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
-
-    ``run(conn, path, service_code)`` returns the next file's ``FileRun`` (or raises what that
-    file raised), in the given order; ``conn`` is not used (a file out of sequence runs on it,
-    one by one). The options of ``run_record_file`` are given once, here; ``close()`` waits for
-    the files under way and ends the workers."""
-
-    def __init__(self, kind: RecordFileKind, files: Sequence[tuple[str | Path, str | None]],
-                 connect: Callable[[], psycopg.Connection], *, workers: int = 2, **options: Any) -> None:
-        self.kind = kind
-        self.files = [(Path(path), service) for path, service in files]
-        self.connect = connect
-        self.options = options
-        self._done: list[concurrent.futures.Future[steps.FileRun]] = [concurrent.futures.Future() for _ in self.files]
-        self._waiting = list(range(len(self.files)))   # not started, in order
-        self._busy: set[str | None] = set()              # services with a file under way
-        self._stop = False
-        self._cond = threading.Condition()
-        self._position = 0
-        self._threads = [threading.Thread(target=self._work, name=f"wfm-load-{n}", daemon=True)
-                         for n in range(max(1, min(workers, len(self.files))))]
-        for t in self._threads:
-            t.start()
-
-    def __enter__(self) -> ConcurrentRun:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        for t in self._threads:
-            t.join()
-
-    def _next(self) -> int | None:
-        """The first file not started whose service has no file under way (an earlier file of the
-        same service, if any is still waiting, comes first in this order), or None when done."""
-        with self._cond:
-            while True:
-                if self._stop or not self._waiting:
-                    return None
-                for i in self._waiting:
-                    if self.files[i][1] not in self._busy:
-                        self._waiting.remove(i)
-                        self._busy.add(self.files[i][1])
-                        return i
-                self._cond.wait()
-
-    def _work(self) -> None:
-        conn: psycopg.Connection | None = None
-        try:
-            while (index := self._next()) is not None:
-                path, service = self.files[index]
-                try:
-                    if conn is None or conn.closed or conn.broken:
-                        if conn is not None:
-                            conn.close()
-                        conn = self.connect()
-                    elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                        conn.rollback()
-                    self._done[index].set_result(run_record_file(conn, path, service, self.kind, **self.options))
-                except BaseException as exc:  # noqa: BLE001 - this file's outcome, raised by run()
-                    self._done[index].set_exception(exc)
-                finally:
-                    with self._cond:
-                        self._busy.discard(service)
-                        self._cond.notify_all()
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def run(self, conn: psycopg.Connection, path: str | Path, service_code: str | None, **_: Any) -> steps.FileRun:
-        """The outcome of the next file of the sequence (options are the constructor's)."""
-        path = Path(path)
-        index = self._position
-        if index >= len(self.files) or self.files[index] != (path, service_code):
-            return run_record_file(conn, path, service_code, self.kind, **self.options)
-        self._position += 1
-        return self._done[index].result()

@@ -48,7 +48,7 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
 from wfm_pipeline.calls import binary_copy
-from wfm_pipeline.calls.files import ConcurrentRun, Prefetcher, RecordFileKind, run_record_file
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
 from wfm_pipeline.db import partitions
@@ -300,18 +300,3 @@ def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Cal
     benchmark import a sequence of files with it (each file its own audited batch, in order; the
     next file read, parsed, validated and its COPY stream built meanwhile, on a second connection)."""
     return Prefetcher(CALL_FILES, files, connect, validate_only=validate_only, encoding=encoding)
-
-
-def call_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
-                connections: int = 2, validate_only: bool = False, encoding: str | None = None,
-                **options: Any) -> Prefetcher | ConcurrentRun:
-    """How a sequence of call-record files is imported fastest with the same outcome as one by
-    one: files of two or more services on ``connections`` connections at once
-    (``files.ConcurrentRun``: a file waits for the earlier files of its service); files of one
-    service, or ``connections=1``, one after the other with the next one prepared ahead
-    (``call_prefetcher``). ``run(conn, path, service_code, **options)`` either way; ``options``
-    (strict, source, policy, analyze) are given here for a concurrent run."""
-    if connections > 1 and len({service for _, service in files}) > 1:
-        return ConcurrentRun(CALL_FILES, files, connect, workers=connections, validate_only=validate_only,
-                             encoding=encoding, **options)
-    return call_prefetcher(files, connect, validate_only=validate_only, encoding=encoding)

@@ -14,7 +14,6 @@ missing file).
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from datetime import timezone
@@ -28,7 +27,7 @@ from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.calls.agent_loader import agent_prefetcher, import_agent_file
-from wfm_pipeline.calls.loader import call_runner, import_call_file
+from wfm_pipeline.calls.loader import call_prefetcher, import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
 
@@ -138,9 +137,8 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
 
     # Call-record and agent-state files: the next file is read, parsed and (where that is safe)
     # validated on a second connection while the current one loads (files.Prefetcher); each file
-    # is still its own audited batch, in order. (call_runner would load files of different
-    # services on two connections at once; --service names one service for every file here.)
-    prefetchers = {"calls": functools.partial(call_runner, strict=strict), "agent-states": agent_prefetcher}
+    # is still its own audited batch, in order.
+    prefetchers = {"calls": call_prefetcher, "agent-states": agent_prefetcher}
     prefetch = prefetchers[kind]([(p, service_code) for p in paths], reconnect, validate_only=validate_only,
                                  encoding=encoding) if kind in prefetchers and len(paths) > 1 else None
     if prefetch is not None:
