@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -154,20 +155,21 @@ def load(conn: psycopg.Connection, insp: Inspection, validation: ValidationResul
                           source=source, policy=policy)
 
 
-def analyze(conn: psycopg.Connection, validation: ValidationResult, result: ImportResult) -> tuple[
+def analyze(conn: psycopg.Connection, validation: Any, result: ImportResult, *,
+            column: str = "interval_start_time", tables: tuple[str, ...] = IMPORT_TABLES) -> tuple[
         list[AnalyzedPartition], str | None]:
-    """After a load that wrote rows: ANALYZE the month partitions it wrote where the rows written
-    meet autovacuum's rule (see sql/functions/maintenance/analyze_touched_partitions.sql), and
-    return every written month's row estimate. A failure is reported, not raised: the import
-    is committed, autovacuum will catch up."""
+    """After a load that wrote rows: ANALYZE the month partitions of ``tables`` it wrote (the UTC
+    months of ``validation.valid[column]``) where the rows written meet autovacuum's rule (see
+    sql/functions/maintenance/analyze_touched_partitions.sql), and return every written month's
+    row estimate. A failure is reported, not raised: the import is committed, autovacuum will
+    catch up. Argus files by default; the record kinds pass their column and tables."""
     if result.status not in ("completed", "completed_with_errors") or not result.rows_inserted + result.rows_updated:
         return [], None
-    loaded = {f"{m}-01" for m in result.months}
-    utc = validation.valid["interval_start_time"].dt.tz_convert("UTC")
-    per_month = utc.dt.strftime("%Y-%m-01").value_counts()
-    rows = {date.fromisoformat(k): int(n) for k, n in per_month.items() if k in loaded}
-    try:  # both tables the load wrote: the current values and their history
-        return [a for table in IMPORT_TABLES for a in maintenance.analyze_touched(conn, table, rows)], None
+    loaded = set(result.months)
+    per_month = validation.valid[column].dt.tz_convert("UTC").dt.strftime("%Y-%m").value_counts()
+    rows = {date.fromisoformat(f"{m}-01"): int(n) for m, n in per_month.items() if m in loaded}
+    try:
+        return [a for table in tables for a in maintenance.analyze_touched(conn, table, rows)], None
     except psycopg.Error as exc:
         if not conn.closed and not conn.broken:
             conn.rollback()

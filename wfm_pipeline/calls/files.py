@@ -13,7 +13,6 @@ import concurrent.futures
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadPolicy, Progress, Target, find_duplicate, mark_kind, require_idle,
 )
 from wfm_pipeline.argus.reader import FileContent
-from wfm_pipeline.warehouse import maintenance
 from wfm_pipeline.warehouse.maintenance import AnalyzedPartition
 
 # Per batch kind: the column of ``validation.valid`` whose UTC months a load writes, and the
@@ -170,22 +168,11 @@ def finish(conn: psycopg.Connection, p: Prepared, kind: RecordFileKind, *, stric
 
 def analyze_written(conn: psycopg.Connection, batch_kind: str, validation: Any, result: ImportResult) -> tuple[
         list[AnalyzedPartition], str | None]:
-    """``steps.analyze`` for a record kind: after a load that wrote rows, ANALYZE the month
-    partitions of the kind's tables (``ANALYZED``) where the rows written meet autovacuum's rule,
-    and every never-analyzed parent. A failure is reported, not raised: the import is committed."""
-    if (batch_kind not in ANALYZED or result.status not in ("completed", "completed_with_errors")
-            or not result.rows_inserted + result.rows_updated):
+    """``steps.analyze`` with the kind's column and tables (``ANALYZED``)."""
+    if batch_kind not in ANALYZED:
         return [], None
     column, tables = ANALYZED[batch_kind]
-    loaded = set(result.months)
-    months = validation.valid[column].dt.tz_convert("UTC").dt.strftime("%Y-%m").value_counts()
-    rows = {date.fromisoformat(f"{m}-01"): int(n) for m, n in months.items() if m in loaded}
-    try:
-        return [a for table in tables for a in maintenance.analyze_touched(conn, table, rows)], None
-    except psycopg.Error as exc:
-        if not conn.closed and not conn.broken:
-            conn.rollback()
-        return [], f"ANALYZE after the import failed: {str(exc).strip()}"
+    return steps.analyze(conn, validation, result, column=column, tables=tables)
 
 
 class Prefetcher:
