@@ -44,6 +44,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import ImportResult, Target
+from wfm_pipeline.bench import scale
 from wfm_pipeline.calls.agent_loader import _copy_events, agent_prefetcher, import_agent_file, validate_file
 from wfm_pipeline.calls.agent_reader import read_agent_file
 from wfm_pipeline.db import connection, migrations
@@ -141,10 +142,6 @@ def fill_plan(conn: psycopg.Connection, start: dt.date, days: int, scale_months:
     """Interval statistics and a daily forecast run per service for the benchmark month, and the
     month's agent activity, statistics and forecasts repeated over the months before it."""
     first = dt.datetime.combine(start, dt.time(0), tzinfo=ZoneInfo(TIME_ZONE))
-    earliest = (pd.Timestamp(start) - pd.DateOffset(months=scale_months - 1)).date()
-    for table in ("wfm.agent_activity", "wfm.contact_statistics"):
-        conn.execute("SELECT wfm.ensure_monthly_partitions(%s::regclass, %s, %s)",
-                     (table, earliest, start + dt.timedelta(days=days)))
     batch = conn.execute("INSERT INTO wfm.import_batches (source, status, kind) VALUES ('bench', 'completed', "
                          "'intervals') RETURNING import_batch_id").fetchone()[0]
     # calls follow the staffed agents (about 3.5 calls per staffed agent and interval)
@@ -172,32 +169,8 @@ def fill_plan(conn: psycopg.Connection, start: dt.date, days: int, scale_months:
              ON cs.service_id = r.service_id AND cs.interval_start_time >= r.horizon_start
             AND cs.interval_start_time < r.horizon_start + interval '1 day'""",
         (first, first + dt.timedelta(days=days - 1)))
-    for k in range(1, scale_months):
-        shift = f"{k} months"
-        conn.execute(
-            """INSERT INTO wfm.agent_activity (interval_start_time, agent_id, service_id, group_id, logged_in_seconds,
-                   ready_seconds, talk_seconds, post_processing_seconds, not_ready_seconds, calls_handled,
-                   import_batch_id, state_logged_in_seconds, state_ready_seconds, state_not_ready_seconds,
-                   state_talking_seconds, state_post_processing_seconds, handling_source)
-               SELECT interval_start_time - %s::interval, agent_id, service_id, group_id, logged_in_seconds,
-                   ready_seconds, talk_seconds, post_processing_seconds, not_ready_seconds, calls_handled,
-                   import_batch_id, state_logged_in_seconds, state_ready_seconds, state_not_ready_seconds,
-                   state_talking_seconds, state_post_processing_seconds, handling_source
-               FROM wfm.agent_activity WHERE interval_start_time >= %s AND interval_start_time < %s
-               ON CONFLICT DO NOTHING""",
-            (shift, first, first + dt.timedelta(days=days)))
-        conn.execute(
-            """INSERT INTO wfm.contact_statistics (interval_start_time, service_id, group_id, unique_incoming,
-                   non_unique_incoming, avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl,
-                   abandoned_calls, sl_threshold_seconds, import_batch_id)
-               SELECT interval_start_time - %s::interval, service_id, group_id, unique_incoming, non_unique_incoming,
-                   avg_talk_time, avg_post_processing_time, answered_calls, answered_within_sl, abandoned_calls,
-                   sl_threshold_seconds, import_batch_id
-               FROM wfm.contact_statistics WHERE interval_start_time >= %s AND interval_start_time < %s
-               ON CONFLICT DO NOTHING""",
-            (shift, first, first + dt.timedelta(days=days)))
-    conn.execute("ANALYZE wfm.agent_activity")
-    conn.execute("ANALYZE wfm.contact_statistics")
+    for table in ("wfm.agent_activity", "wfm.contact_statistics"):
+        scale.repeat_month(conn, table, first, days, scale_months)
     conn.execute("ANALYZE wfm.forecasts")
     conn.commit()
 

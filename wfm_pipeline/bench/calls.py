@@ -39,6 +39,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
+from wfm_pipeline.bench import scale
 from wfm_pipeline.calls.loader import call_copy_data, call_prefetcher, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
 from wfm_pipeline.calls.validate import validate_calls
@@ -224,7 +225,9 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             echo(f"correction of one day: {result.rows_total:,} calls, apply {results['correction_apply_s']} s")
 
             t = time.perf_counter()
-            repeat_agent_activity(conn, start, days, scale_months)
+            first = dt.datetime.combine(start, dt.time(0), tzinfo=ZoneInfo(TIME_ZONE))
+            scale.repeat_month(conn, "wfm.agent_activity", first, days, scale_months)
+            conn.commit()
             results.update(scale_months=scale_months, scale_fill_s=round(time.perf_counter() - t, 1))
             echo(f"agent activity repeated over {scale_months} months ({results['scale_fill_s']} s)")
 
@@ -247,33 +250,6 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
         if not keep:
             drop_database()
     return results
-
-
-def repeat_agent_activity(conn: psycopg.Connection, start: dt.date, days: int, scale_months: int) -> None:
-    """The imported month's agent_activity repeated over the ``scale_months - 1`` months before it
-    (the 13-month scale of the other read benchmarks: the latency is measured with a year of
-    history in the table, not one month)."""
-    if scale_months <= 1:
-        return
-    first = dt.datetime.combine(start, dt.time(0), tzinfo=ZoneInfo(TIME_ZONE))
-    # a month before: the local month's first hours lie in the UTC month before it
-    earliest = (pd.Timestamp(start) - pd.DateOffset(months=scale_months)).date()
-    conn.execute("SELECT wfm.ensure_monthly_partitions('wfm.agent_activity'::regclass, %s, %s)",
-                 (earliest, start + dt.timedelta(days=days)))
-    conn.commit()
-    columns = [r[0] for r in conn.execute(
-        "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'wfm.agent_activity'::regclass "
-        "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum")]
-    rest = ", ".join(c for c in columns if c != "interval_start_time")
-    for k in range(1, scale_months):
-        conn.execute(
-            f"INSERT INTO wfm.agent_activity (interval_start_time, {rest}) "
-            f"SELECT interval_start_time - %s::interval, {rest} FROM wfm.agent_activity "
-            "WHERE interval_start_time >= %s AND interval_start_time < %s ON CONFLICT DO NOTHING",
-            (f"{k} months", first, first + dt.timedelta(days=days)))
-        conn.commit()
-    conn.execute("ANALYZE wfm.agent_activity")
-    conn.commit()
 
 
 def _services_for_agents(conn: psycopg.Connection, targets: list, window: tuple, agents: int) -> list[int]:
