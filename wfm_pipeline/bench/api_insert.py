@@ -3,8 +3,14 @@
 Each call sends one JSON array of ``rows_per_call`` rows (the guide's named fields, ISO 8601
 times with offset) from the client and commits, so a measured call includes JSON transfer
 and parsing, validation, import_batches/import_errors, partitions, the history insert and
-the upsert (``wfm.apply_import_batch``). Calls first insert new intervals, then send the
+the upsert (``wfm.apply_import_batch_range``). Calls first insert new intervals, then send the
 same intervals again (updates: the other half of the write path's cost).
+
+The same run also COPYs the same rows (prebuilt COPY text, one transaction per call's rows)
+into ``contact_statistics`` alone and into ``contact_statistics`` plus its history: what the
+server needs just to store those rows with all their indexes, constraints and triggers, the
+floor the API's rows/s is quoted against (``ratio to bare COPY``). The API does the second
+one's work plus the jsonb parse of the request, the batch row and the checks.
 
 The benchmark writes to its own service (``APIBENCH``) and removes everything it wrote
 (statistics, history, batches) afterwards, so it can run against a database holding data,
@@ -76,13 +82,21 @@ class Result:
     phases: list[Phase]
     breakdown_ms: dict[str, float] = field(default_factory=dict)
     target_rows_per_second: int = 100_000
+    copies: list[Phase] = field(default_factory=list)  # bare COPY of the same rows, same run
 
     @property
     def best_rows_per_second(self) -> float:
         return max((p.rows_per_second for p in self.phases), default=0.0)
 
+    def ratios(self) -> list[str]:
+        """Each API phase's rows/s as a share of each bare COPY's (wall clock, same run)."""
+        return [f"{p.name} {p.rows_per_second / c.rows_per_second:.0%} of {c.name}"
+                for c in self.copies if c.rows_per_second for p in self.phases]
+
     def __str__(self) -> str:
-        parts = "; ".join(str(p) for p in self.phases)
+        parts = "; ".join(str(p) for p in self.phases + self.copies)
+        if self.copies:
+            parts += "; ratio to bare COPY: " + ", ".join(self.ratios())
         if self.breakdown_ms:
             parts += "; one call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in self.breakdown_ms.items())
         return parts + f" (target >= {self.target_rows_per_second:,} rows/s)"
@@ -188,6 +202,58 @@ def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int
     return phase
 
 
+_COPY_COLUMNS = ("interval_start_time", "service_id", "group_id", "unique_incoming", "non_unique_incoming",
+                 "avg_talk_time", "avg_post_processing_time", "answered_calls", "answered_within_sl",
+                 "abandoned_calls", "sl_threshold_seconds", "import_batch_id")
+_JSON_FIELDS = ("interval_start", "service_id", "group_id", "unique_incoming", "non_unique_incoming",
+                "avg_talk_time", "avg_post_processing_time", "answered_calls", "answered_within_sl",
+                "abandoned_calls", "sl_threshold_seconds")
+
+
+def copy_text(text: str, batch: str, with_row_numbers: bool = False) -> bytes:
+    """The rows of one call's JSON as COPY text (built before the clock starts)."""
+    lines = []
+    for n, row in enumerate(json.loads(text), start=1):
+        cells = ["\\N" if row[k] is None else str(row[k]) for k in _JSON_FIELDS] + [batch]
+        lines.append("\t".join(cells + [str(n)] if with_row_numbers else cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bare_copy(url: str, payloads: list[str], rows: int, *, history: bool) -> Phase:
+    """COPY each call's rows into contact_statistics (and, with ``history``, into
+    contact_statistics_history too) and commit: one transaction per call's rows, as the API
+    does; no JSON, no checks beyond the tables' own. The rows are removed by ``cleanup``."""
+    name = "bare COPY to contact_statistics" + (" + history" if history else "")
+    phase = Phase(name, rows, 1)
+    cleanup(url)  # the API phases (or the other COPY) wrote these intervals
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT 1")
+        conn.commit()
+        cpu = _backend_cpu(conn)
+        for text in payloads:
+            batch = conn.execute("INSERT INTO wfm.import_batches (source, status, details) "
+                                 "VALUES ('wfm-bench-api', 'completed', '{\"format\": \"api\"}') "
+                                 "RETURNING import_batch_id::text").fetchone()[0]
+            conn.commit()
+            data = copy_text(text, batch)
+            hist = copy_text(text, batch, with_row_numbers=True) if history else b""
+            t = time.perf_counter()
+            cpu_before = cpu()
+            with conn.cursor().copy(f"COPY wfm.contact_statistics ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as cp:
+                cp.write(data)
+            if history:
+                with conn.cursor().copy(f"COPY wfm.contact_statistics_history ({', '.join(_COPY_COLUMNS)}, "
+                                        "source_row_number) FROM STDIN") as cp:
+                    cp.write(hist)
+            conn.commit()
+            phase.call_seconds.append(time.perf_counter() - t)
+            cpu_after = cpu()
+            if cpu_before is not None and cpu_after is not None:
+                phase.cpu_seconds.append(cpu_after - cpu_before)
+    phase.wall_seconds = sum(phase.call_seconds)
+    return phase
+
+
 def breakdown(url: str, text: str) -> dict[str, float]:
     """Where one call's time goes: JSON parsing, the API's own work, the shared upsert.
 
@@ -219,9 +285,9 @@ def breakdown(url: str, text: str) -> dict[str, float]:
 
     def spent(name: str) -> float:
         return float(after.get(name, 0.0)) - float(before.get(name, 0.0))
-    if spent("apply_import_batch"):
-        out["apply_import_batch (upsert, sql/021)"] = spent("apply_import_batch")
-        out["parse+validate+history (sql/041)"] = spent("import_api_fast") - spent("apply_import_batch")
+    if spent("apply_import_batch_range"):
+        out["apply (upsert into contact_statistics, triggers)"] = spent("apply_import_batch_range")
+        out["recordset+guard+history insert"] = spent("import_api_fast") - spent("apply_import_batch_range")
     return out
 
 
@@ -257,13 +323,19 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
         phases = [_run_phase(url, "insert", payloads, rows_per_call, clients),
                   _run_phase(url, "update", payloads, rows_per_call, clients)]
         split = breakdown(url, payloads[0])
+        copies = [bare_copy(url, payloads, rows_per_call, history=False),
+                  bare_copy(url, payloads, rows_per_call, history=True)]
     finally:
         cleanup(url)
-    result = Result(phases, split)
-    for p in phases:
+    result = Result(phases, split, copies=copies)
+    for p in phases + copies:
         echo(f"  {p}")
+    echo("  ratio to bare COPY of the same rows: " + ", ".join(result.ratios()))
     if split:
         echo("  one update call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
+    echo("  bounded by: the jsonb parse of the request, the rows written twice (history, then "
+         "contact_statistics with its two indexes, CHECKs and statement triggers); an update also "
+         "writes a new version of every row (docs/benchmarks.md)")
     return result
 
 
