@@ -340,6 +340,62 @@ def test_fast_path_never_accepts_what_the_validator_rejects(conn: psycopg.Connec
                         (batch_id,)).fetchone() == (3 - rejected,)
 
 
+# The guard is checked per batch (one regex over all integer cells joined by ',', one over all
+# times): a cell holding the separator must not slip through it.
+@pytest.mark.parametrize("change, rejected", [
+    ({"interval_start": "2025-03-03T08:15:00+01:00,"}, {2}),
+    # the last row: the times regex alone would take "...,<time>," (PostgreSQL reads it as <time>)
+    ({"row": 3, "interval_start": "2025-03-03T08:30:00+01:00,"}, {3}),
+    ({"interval_start": "2025-03-03T08:15:00+01:00,2025-03-03T08:30:00+01:00"}, {2}),
+    ({"interval_start": ",2025-03-03T08:15:00+01:00"}, {2}),
+    ({"unique_incoming": "1,2", "non_unique_incoming": 99}, {2}), ({"avg_talk_time": ","}, {2}),
+    ({"unique_incoming": -1}, {2}), ({"interval_start": "2025-03-03T08:15:00+15:00"}, {2}),
+    ({"interval_start": None}, {2}),
+    # valid for the validator, but not in the fast path's narrower shapes
+    ({"group_id": ""}, set()), ({"answered_calls": "+1"}, set()),
+])
+def test_the_batch_guard_sends_a_cell_with_its_separator_to_the_validator(conn: psycopg.Connection, service: dict,
+                                                                          change, rejected) -> None:
+    calls = _calls(service["service_id"], 3)
+    change = dict(change)
+    calls[change.pop("row", 2) - 1].update(change)
+    batch_id, n_rejected = conn.execute("SELECT import_batch_id, rows_rejected FROM api_batch_insert_calls(%s)",
+                                        (Jsonb(calls),)).fetchone()
+    assert _batch(conn, batch_id)["details"]["fast_path"] is False
+    rejected_rows = {r for (r,) in conn.execute("SELECT row_number FROM import_errors WHERE import_batch_id = %s",
+                                                (batch_id,))}
+    assert n_rejected == len(rejected) and rejected_rows == rejected  # the validator's verdict
+    assert conn.execute("SELECT count(*) FROM contact_statistics WHERE import_batch_id = %s",
+                        (batch_id,)).fetchone() == (3 - len(rejected),)
+
+
+def test_fast_path_batch_over_months_with_a_gap_and_two_services(conn: psycopg.Connection, service: dict) -> None:
+    """Months and services of a fast-path batch come from its range (one probe per month), not
+    from a sort of its rows: a month without rows in between is not listed; digit strings are
+    integers here as in the validator."""
+    ensure_months(conn, "2025-03", "2025-04", "2025-05")
+    other = conn.execute("INSERT INTO services (code, name, time_zone) VALUES ('S2', 'two', 'UTC') "
+                         "RETURNING service_id").fetchone()[0]
+    calls = (_calls(service["service_id"], 2, start="2025-03-31T23:30:00+00:00")
+             + _calls(other, 2, start="2025-05-01T00:00:00+00:00", unique_incoming="3", non_unique_incoming="04"))
+    full = conn.execute("SELECT row_number, service_id, interval_start_time, unique_incoming, non_unique_incoming "
+                        "FROM stage_import_rows(%s, 'api') WHERE cardinality(errors) = 0 ORDER BY 1",
+                        (Jsonb(calls),)).fetchall()
+    status, batch_id = conn.execute("SELECT status, import_batch_id FROM api_batch_insert_calls(%s)",
+                                    (Jsonb(calls),)).fetchone()
+    batch = _batch(conn, batch_id)
+    assert (status, batch["details"]["fast_path"], batch["rows_inserted"]) == ("completed", True, 4)
+    assert batch["details"]["months"] == ["2025-03", "2025-04", "2025-05"][::2]
+    assert (batch["first_interval"], batch["last_interval"]) == (
+        dt.datetime(2025, 3, 31, 23, 30, tzinfo=UTC), dt.datetime(2025, 5, 1, 0, 15, tzinfo=UTC))
+    fast = conn.execute("SELECT source_row_number, service_id, interval_start_time, unique_incoming, "
+                        "non_unique_incoming FROM contact_statistics_history WHERE import_batch_id = %s "
+                        "ORDER BY 1", (batch_id,)).fetchall()
+    assert len(fast) == 4 and fast == full and fast[2][3:] == (3, 4)
+    assert conn.execute("SELECT service_id, count(*) FROM contact_statistics GROUP BY 1 ORDER BY 1").fetchall() == [
+        (service["service_id"], 2), (other, 2)]
+
+
 def test_api_rows_of_a_month_without_partition_are_rejected_not_created(conn: psycopg.Connection,
                                                                         service: dict) -> None:
     before = _partition_names(conn)
