@@ -6,9 +6,12 @@
 -- (partitions vacuumed: the visibility map; a page written since falls back to the heap).
 -- The key stays (service_id, interval_start_time), so every plan that used
 -- contact_statistics_service_time_idx uses this one; the old index goes, so a write still
--- maintains two indexes, only a wider one: measured on one month (576,000 rows) copied into a
--- table with the two indexes, INSERT 2.33 s -> 2.61-2.86 s (+12-22 %), an UPDATE of 28,800
--- rows 155 -> 201 ms (+30 %). Size at 7.6 M rows: 492 MB instead of 132 MB (heap 916 MB).
+-- maintains two indexes, only a wider one. Measured (shared 2-core machine, noisy): one month
+-- (576,000 rows) inserted into a copy of the table with the key and this index vs the key and
+-- the old index, alternating order, two rounds: INSERT 2.90 s vs 2.68 s on average (+8 %; single
+-- pairs -12 % .. +26 %), an UPDATE of 57,600 rows 425 vs 408 ms (+4 %). Size at 7.6 M rows:
+-- 492 MB instead of 132 MB: both indexes 723 MB instead of 363 MB, heap (916 MB) and indexes
+-- together +28 % bytes (and WAL) per row.
 -- Building it takes about 13 s at 7.6 M rows (a SHARE lock: loads wait, reads do not).
 -- Used by wfm.calls_by_quarter_rows (sql/functions/read_api/calls_by_quarter_rows.sql).
 CREATE INDEX contact_statistics_service_time_cover_idx
