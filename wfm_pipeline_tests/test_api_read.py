@@ -303,3 +303,43 @@ def test_long_ranges_planned_per_call_match_the_short_range_plan(conn, two_servi
         assert sorted(long, key=key) == sorted(short, key=key), minutes
         assert sum(r["non_unique_incoming"] for r in long) == sum(2 + d + q % 3 + 1 + q % 4
                                                                   for d in range(4) for q in range(0, 96, 5))
+
+
+def test_rounded_ratio_equals_numeric_rounding_at_half_cent_boundaries(conn) -> None:
+    # The read API's averages and percentages use integer arithmetic where it provably equals
+    # round(numeric division, 2): values on, just below and just above every kind of half-cent
+    # boundary with denominators up to the guard (1e9), small ones, zero, NULL and beyond the guards.
+    differ = conn.execute("""
+        WITH v(n, d, f) AS (
+            SELECT greatest(0, floor((2 * m + 1)::numeric * d / (200 * f))::bigint + k), d, f
+            FROM (SELECT (random() * 999999998)::bigint + 1 AS d, (random() * 17000)::bigint AS m,
+                         (ARRAY[1, 100])[1 + (random() > 0.5)::int] AS f
+                  FROM generate_series(1, 20000)) x
+            CROSS JOIN generate_series(-2, 2) k
+            UNION ALL
+            SELECT (random() * 200000)::bigint, (random() * 1000)::bigint, 1 FROM generate_series(1, 20000)
+            UNION ALL
+            SELECT (random() * 1000)::bigint, (random() * 1000)::bigint, 100 FROM generate_series(1, 20000)
+            UNION ALL
+            VALUES (0::bigint, 0::bigint, 1), (5, 0, 100), (NULL, 3, 1), (3, NULL, 1), (1, 3, 1), (2, 3, 100),
+                   (1, 8, 1), (5, 1000, 1), (4999999999999999, 3, 1), (9000000000000000000, 7, 1),
+                   (3, 1000000000, 1), (1999999999, 3999999998, 100), (1, 1000000001, 100)
+        )
+        SELECT count(*) FROM v
+        WHERE wfm.rounded_ratio(n, d, f)::text IS DISTINCT FROM round(f * n::numeric / nullif(d, 0), 2)::text
+        """).fetchone()[0]
+    assert differ == 0
+
+
+def test_quarter_hour_reads_are_an_index_only_scan(conn, service) -> None:
+    # wfm.calls_by_quarter_rows reads only columns of contact_statistics_service_time_cover_idx
+    # (sql/235): with other scans off, its plan is an index-only scan of that index (a plain
+    # index scan here would mean a column outside the index crept into the query).
+    ensure_stat_months(conn, datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
+    conn.commit()
+    conn.execute("SET enable_seqscan = off")
+    conn.execute("SET enable_bitmapscan = off")
+    plan = "\n".join(r[0] for r in conn.execute(
+        "EXPLAIN (COSTS OFF) SELECT * FROM wfm.calls_by_quarter_rows('2024-02-03', '2024-02-04', '{1,2,3}')"))
+    assert "Index Only Scan using contact_statistics_2024_02_service_id_interval_start_time" in plan, plan
+    assert "Index Scan using contact_statistics" not in plan, plan

@@ -1,7 +1,9 @@
+-- requires: functions/read_api/calls_by_quarter_rows.sql
 -- wfm.api_get_calls_by_interval (first defined in sql/052_read_api.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it. Issue 15: buckets of 60
--- minutes and more come from the aggregates (wfm.calls_by_bucket_rows), 15 and 30 from raw rows.
+-- minutes and more come from the aggregates (wfm.calls_by_bucket_rows), 15 and 30 from raw rows;
+-- 15-minute buckets through wfm.calls_by_quarter_rows (an index-only scan, one aggregation).
 
 CREATE OR REPLACE FUNCTION wfm.api_get_calls_by_interval(
     p_start_time timestamptz,
@@ -57,6 +59,15 @@ BEGIN
         -- Hourly and longer buckets: summed from the aggregates (materialized up to their
         -- watermark, without pending changes) plus raw rows for the rest; the same result.
         RETURN QUERY SELECT * FROM wfm.calls_by_bucket_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
+    ELSIF p_interval_minutes = 15 THEN
+        -- 15-minute buckets: one aggregation per interval over an index-only scan (the point and
+        -- one-day reads); the same result as the raw query below.
+        IF p_end_time - p_start_time <= interval '2 days' THEN
+            RETURN QUERY SELECT * FROM wfm.calls_by_quarter_rows(p_start_time, p_end_time, v_ids);
+        ELSE
+            RETURN QUERY EXECUTE 'SELECT * FROM wfm.calls_by_quarter_rows($1, $2, $3)'
+                USING p_start_time, p_end_time, v_ids;
+        END IF;
     ELSIF p_end_time - p_start_time <= interval '2 days' THEN
         RETURN QUERY SELECT * FROM wfm.calls_by_interval_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
     ELSE
