@@ -12,6 +12,7 @@
 -- with talk and post-processing from the talking / post_processing states (handling_source
 -- 'states'). The rows' import_batch_id is the newest batch (apply
 -- order) among their calls; p_pending names the batch being applied (apply_seq not yet set).
+-- Ranges with no agent_activity row yet (a new service-month) are written by a plain INSERT.
 -- A call's activity ends at most 3 days after it was offered (wait, talk and wrap-up are each at
 -- most 24 hours: the validators and call_records' CHECKs), which bounds the scan.
 CREATE OR REPLACE FUNCTION wfm.derive_agent_activity(p_services integer[], p_lo timestamptz[], p_hi timestamptz[],
