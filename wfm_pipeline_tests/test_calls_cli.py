@@ -87,3 +87,29 @@ def test_set_patience_from_calls_by_hand_and_cleared(wfm_env, db_url: str, tmp_p
     none = run("services", "set-patience", "BANK", "--from-calls", "--since", "2025-01-01", "--until", "2025-02-01")
     assert none.exit_code == 2 and "no abandoned call" in none.output
     assert run("services", "set-patience", "NOPE", "--seconds", "5").exit_code == 2
+
+
+def test_multi_file_call_import_analyzes_the_months_written_once_at_the_end(wfm_env, db_url: str,
+                                                                          tmp_path: Path) -> None:
+    assert run("services", "add", "ANLZ", "--name", "Analyze", "--time-zone", ZONE).exit_code == 0
+    for group in ("G1", "G2"):
+        assert run("groups", "add", "ANLZ", group, "--name", "g").exit_code == 0
+    first = write_csv(tmp_path / "a.csv", generate(11, ZONE, [dt.date(2026, 1, 5)], 150))
+    second = write_csv(tmp_path / "b.csv", generate(12, ZONE, [dt.date(2026, 1, 6)], 150, prefix="b"))
+
+    text = run("import", str(first), str(second), "--service", "ANLZ", "--kind", "calls")
+    assert text.exit_code == 0, text.output
+    # the four tables' January partitions (never analyzed before) - and their parents, never analyzed either
+    assert text.output.splitlines()[-1].startswith("analyzed ")
+    with psycopg.connect(db_url) as conn:
+        analyzed = dict(conn.execute(
+            "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname IN "
+            "('call_records_2026_01', 'contact_statistics_2026_01', 'contact_statistics_history_2026_01', "
+            "'agent_activity_2026_01')").fetchall())
+    assert analyzed == {"call_records_2026_01": True, "contact_statistics_2026_01": True,
+                        "contact_statistics_history_2026_01": True, "agent_activity_2026_01": True}
+
+    # --validate-only writes nothing and analyzes nothing; --json lines stay one object per file
+    checked = run("import", str(first), str(second), "--service", "ANLZ", "--kind", "calls", "--json",
+                  "--validate-only")
+    assert checked.exit_code == 0 and all(line.startswith("{") for line in checked.output.splitlines())

@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadPolicy, Progress, Target, find_duplicate, mark_kind, require_idle,
 )
 from wfm_pipeline.argus.reader import FileContent
+from wfm_pipeline.warehouse import maintenance
 from wfm_pipeline.warehouse.maintenance import AnalyzedPartition
 
 # Per batch kind: the column of ``validation.valid`` whose UTC months a load writes, and the
@@ -173,6 +175,26 @@ def analyze_written(conn: psycopg.Connection, batch_kind: str, validation: Any, 
         return [], None
     column, tables = ANALYZED[batch_kind]
     return steps.analyze(conn, validation, result, column=column, tables=tables)
+
+
+def analyze_months(conn: psycopg.Connection, batch_kind: str, results: Sequence[ImportResult]) -> list[AnalyzedPartition]:
+    """One ANALYZE step after a run of files of ``batch_kind`` imported without ``analyze``
+    (``wfm import FILE...``): the kind's tables (``ANALYZED``), months the completed results wrote
+    (``ImportResult.months``; a file's rows written spread evenly over its months), by
+    ``maintenance.analyze_touched`` (autovacuum's rule, never-analyzed months and parents)."""
+    if batch_kind not in ANALYZED:
+        return []
+    rows: dict[date, int] = {}
+    for result in results:
+        written = result.rows_inserted + result.rows_updated
+        if result.status not in ("completed", "completed_with_errors") or not written or not result.months:
+            continue
+        for month in result.months:
+            key = date.fromisoformat(f"{month}-01")
+            rows[key] = rows.get(key, 0) + -(-written // len(result.months))
+    if not rows:
+        return []
+    return [a for table in ANALYZED[batch_kind][1] for a in maintenance.analyze_touched(conn, table, rows)]
 
 
 class Prefetcher:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timezone
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
 from wfm_pipeline.calls.agent_loader import agent_prefetcher, import_agent_file
+from wfm_pipeline.calls.files import analyze_months
 from wfm_pipeline.calls.loader import call_prefetcher, import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
@@ -151,11 +154,14 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding,
                            importer=importer)
+    done: list[ImportResult] = []
     try:
-        usage, exit_code = _report(results, as_json)
+        usage, exit_code = _report(_kept(results, done), as_json)
     finally:
         if prefetch is not None:
             prefetch.close()
+    if kind == "calls" and not validate_only:
+        _analyze_calls(reconnect, done, as_json)
     if usage is not None:
         raise UsageError(usage)
     sys.exit(exit_code)
@@ -176,6 +182,28 @@ def _report(results, as_json: bool) -> tuple[str | None, int]:
             exit_code = 1
         click.echo(json.dumps(result.to_dict()) if as_json else _summary(result))
     return usage, exit_code
+
+
+def _kept(results: Iterable[ImportResult], into: list[ImportResult]) -> Iterator[ImportResult]:
+    for result in results:
+        into.append(result)
+        yield result
+
+
+def _analyze_calls(connect: Callable[[], psycopg.Connection], results: list[ImportResult], as_json: bool) -> None:
+    """One ANALYZE step after a run of call-record files (``calls.files.analyze_months``): the
+    months the run wrote, where the rows written meet autovacuum's rule. The Dagster path analyzes
+    after each file; here once, at the end. A failure is a warning: the imports are committed."""
+    started = time.perf_counter()
+    try:
+        with connect() as conn:
+            analyzed = analyze_months(conn, "calls", results)
+    except psycopg.Error as exc:
+        click.echo(f"warning: ANALYZE after the import failed: {str(exc).strip()}", err=True)
+        return
+    done = [a for a in analyzed if a.analyzed]
+    if done and not as_json:
+        click.echo(f"analyzed {len(done)} partition(s) of the months written in {time.perf_counter() - started:.1f} s")
 
 
 def _import_calls(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,

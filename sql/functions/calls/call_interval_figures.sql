@@ -40,6 +40,11 @@ BEGIN
         SELECT sv.service_id, sv.sl_threshold_seconds,
                pg_catalog.make_interval(secs => sv.sl_threshold_seconds) AS sl_wait
         FROM wfm.services sv WHERE sv.service_id = ANY (v_services)
+    ), batches AS MATERIALIZED (
+        -- the batches the calls can belong to (applied call batches and the one being applied),
+        -- hashed and joined per call: cheaper than a DISTINCT of (row, batch) and a join back
+        SELECT b.import_batch_id, b.apply_seq FROM wfm.import_batches b
+        WHERE b.kind = 'calls' OR b.apply_seq IS NULL
     ), calls AS MATERIALIZED (
         -- each pair's calls by its own range scan of (service_id, offered_at): the same plan
         -- whatever the statistics say (a fresh service's rows are not in them yet, and a
@@ -53,17 +58,9 @@ BEGIN
               AND c.offered_at >= v_lo AND c.offered_at < v_hi
               AND c.is_current AND c.outcome <> 'other'
             ORDER BY c.offered_at) c
-    ), owners AS (
-        -- the newest batch among each row's calls (NULL: the batch being applied is among them),
-        -- looked up per distinct batch of a (service, group, interval), not per call
-        SELECT o.service_id, o.group_id, o.iv, GROUPING(o.group_id) AS service_row,
-               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS seq
-        FROM (SELECT DISTINCT c.service_id, c.group_id, c.iv, c.import_batch_id FROM calls c) o
-        JOIN wfm.import_batches b ON b.import_batch_id = o.import_batch_id
-        GROUP BY GROUPING SETS ((o.service_id, o.iv), (o.service_id, o.group_id, o.iv))
     ), figures AS (
         SELECT c.service_id, c.group_id, c.iv, GROUPING(c.group_id) AS service_row,
-               (count(DISTINCT c.customer_id) + count(*) FILTER (WHERE c.customer_id IS NULL))::integer AS unique_incoming,
+               (count(DISTINCT c.customer_id COLLATE "C") + count(*) FILTER (WHERE c.customer_id IS NULL))::integer AS unique_incoming,
                count(*)::integer AS non_unique_incoming,
                coalesce(pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM c.ended_at - c.answered_at))
                                              FILTER (WHERE c.outcome = 'answered')
@@ -75,18 +72,19 @@ BEGIN
                     count(*) FILTER (WHERE c.outcome = 'answered' AND c.answered_at - c.offered_at <= t.sl_wait)
                END::integer AS within_sl,
                count(*) FILTER (WHERE c.outcome = 'abandoned')::integer AS abandoned,
-               NULLIF(pg_catalog.max(t.sl_threshold_seconds), 0)::integer AS threshold
+               NULLIF(pg_catalog.max(t.sl_threshold_seconds), 0)::integer AS threshold,
+               -- the newest batch among the row's calls (NULL: the batch being applied is among them)
+               CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS seq
         FROM calls c
         JOIN thresholds t ON t.service_id = c.service_id
+        JOIN batches b ON b.import_batch_id = c.import_batch_id
         GROUP BY GROUPING SETS ((c.service_id, c.iv), (c.service_id, c.group_id, c.iv))
         -- the second set's NULL group is the calls without a group: the service row has them
         HAVING GROUPING(c.group_id) = 1 OR c.group_id IS NOT NULL
     )
     SELECT f.service_id, f.group_id, f.iv, f.unique_incoming, f.non_unique_incoming, f.avg_talk, f.avg_pp,
-           f.answered, f.within_sl, f.abandoned, f.threshold, o.seq
-    FROM figures f
-    JOIN owners o ON o.service_id = f.service_id AND o.iv = f.iv AND o.service_row = f.service_row
-                 AND o.group_id IS NOT DISTINCT FROM f.group_id;
+           f.answered, f.within_sl, f.abandoned, f.threshold, f.seq
+    FROM figures f;
 END
 $$;
 COMMENT ON FUNCTION wfm.call_interval_figures(integer[], timestamptz[]) IS

@@ -12,6 +12,7 @@
 -- with talk and post-processing from the talking / post_processing states (handling_source
 -- 'states'). The rows' import_batch_id is the newest batch (apply
 -- order) among their calls; p_pending names the batch being applied (apply_seq not yet set).
+-- Ranges with no agent_activity row yet (a new service-month) are written by a plain INSERT.
 -- A call's activity ends at most 3 days after it was offered (wait, talk and wrap-up are each at
 -- most 24 hours: the validators and call_records' CHECKs), which bounds the scan.
 CREATE OR REPLACE FUNCTION wfm.derive_agent_activity(p_services integer[], p_lo timestamptz[], p_hi timestamptz[],
@@ -76,25 +77,22 @@ BEGIN
         CROSS JOIN LATERAL pg_catalog.generate_series(GREATEST(s.first_bin, s.lo), LEAST(s.last_bin, s.hi),
                                                       interval '15 minutes') AS g(iv)
         WHERE s.last_bin > s.first_bin AND s.last_bin >= s.lo
-    ), per_batch AS (
-        -- summed per batch first: the batches' apply order is then looked up per row of this
-        -- (about one per agent-interval), not per call
-        SELECT p.agent_code, p.service_id, p.iv, p.import_batch_id,
-               pg_catalog.sum(EXTRACT(epoch FROM p.talk)) AS talk,
-               pg_catalog.sum(EXTRACT(epoch FROM p.pp)) AS pp,
-               count(*) FILTER (WHERE p.handled) AS handled
-        FROM pieces p
-        GROUP BY p.agent_code, p.service_id, p.iv, p.import_batch_id
+    ), batches AS MATERIALIZED (
+        -- the batches the calls can belong to (applied call batches and the one being applied),
+        -- hashed and joined per piece: one aggregation instead of one per batch and a join back
+        SELECT b.import_batch_id, b.apply_seq FROM wfm.import_batches b
+        WHERE b.kind = 'calls' OR b.apply_seq IS NULL
     ), per_code AS (
-        SELECT pb.agent_code, pb.service_id, pb.iv,
-               pg_catalog.round(pg_catalog.sum(pb.talk))::integer AS talk_seconds,
-               pg_catalog.round(pg_catalog.sum(pb.pp))::integer AS pp_seconds,
-               pg_catalog.sum(pb.handled)::integer AS calls_handled,
+        SELECT p.agent_code, p.service_id, p.iv,
+               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.talk)))::integer AS talk_seconds,
+               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.pp)))::integer AS pp_seconds,
+               (count(*) FILTER (WHERE p.handled))::integer AS calls_handled,
                CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
-        FROM per_batch pb
-        JOIN wfm.import_batches b ON b.import_batch_id = pb.import_batch_id
-        GROUP BY pb.agent_code, pb.service_id, pb.iv
-        HAVING pg_catalog.sum(pb.talk) > 0 OR pg_catalog.sum(pb.pp) > 0 OR pg_catalog.sum(pb.handled) > 0
+        FROM pieces p
+        JOIN batches b ON b.import_batch_id = p.import_batch_id
+        GROUP BY p.agent_code, p.service_id, p.iv
+        HAVING pg_catalog.sum(EXTRACT(epoch FROM p.talk)) > 0 OR pg_catalog.sum(EXTRACT(epoch FROM p.pp)) > 0
+            OR count(*) FILTER (WHERE p.handled) > 0
     )
     SELECT pg_catalog.array_agg(pc.agent_code), pg_catalog.array_agg(pc.service_id), pg_catalog.array_agg(pc.iv),
            pg_catalog.array_agg(pc.talk_seconds), pg_catalog.array_agg(pc.pp_seconds),
@@ -110,6 +108,31 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM wfm.agents a WHERE a.code = x.code)
     ORDER BY 1
     ON CONFLICT (code) DO NOTHING;
+
+    -- Fresh ranges (the usual new service-month: no row of these services and intervals yet, the
+    -- services' apply locks keep it so): a plain INSERT, no conflict arbitration per row, nothing
+    -- to delete or fall back.
+    IF NOT EXISTS (
+        SELECT 1
+        FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
+        CROSS JOIN LATERAL (SELECT 1 FROM wfm.agent_activity aa
+                            WHERE aa.service_id = r.s AND aa.interval_start_time BETWEEN r.lo AND r.hi
+                              AND aa.interval_start_time BETWEEN v_lo AND v_hi
+                            LIMIT 1) x) THEN
+        INSERT INTO wfm.agent_activity (interval_start_time, agent_id, service_id, group_id, logged_in_seconds,
+                                        ready_seconds, talk_seconds, post_processing_seconds, not_ready_seconds,
+                                        calls_handled, import_batch_id, loaded_at, handling_source)
+        SELECT f.iv, a.agent_id, f.service_id, NULL, NULL, NULL, f.talk_seconds, f.pp_seconds, NULL,
+               f.calls_handled, coalesce(ob.import_batch_id, p_pending), pg_catalog.now(), 'calls'
+        FROM ROWS FROM (pg_catalog.unnest(v_code), pg_catalog.unnest(v_service), pg_catalog.unnest(v_iv),
+                        pg_catalog.unnest(v_talk), pg_catalog.unnest(v_pp), pg_catalog.unnest(v_handled),
+                        pg_catalog.unnest(v_owner)) AS f(code, service_id, iv, talk_seconds, pp_seconds, calls_handled, owner_seq)
+        JOIN wfm.agents a ON a.code = f.code
+        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq;
+        GET DIAGNOSTICS rows_written = ROW_COUNT;
+        RETURN NEXT;
+        RETURN;
+    END IF;
 
     WITH ranges AS MATERIALIZED (
         SELECT r.s, r.lo, r.hi FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
