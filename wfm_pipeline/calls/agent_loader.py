@@ -226,7 +226,10 @@ def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.Data
         progress("copy", len(valid), len(valid))
         progress("apply", 0, len(valid))
     t = time.perf_counter()
-    applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s)", (batch_id,)).fetchone()
+    # the span and number of the events written: apply reads them from those months only
+    span = (valid["at"].min().to_pydatetime(), valid["at"].max().to_pydatetime(), len(valid)) if len(valid) else (
+        None, None, None)
+    applied = conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s, %s, %s, %s)", (batch_id, *span)).fetchone()
     result.timings["apply"] = time.perf_counter() - t
     result.rows_inserted, result.rows_updated, linked, written, deleted = applied
     details.update({"transitions_linked": linked, "agent_rows_written": written, "agent_rows_deleted": deleted})
