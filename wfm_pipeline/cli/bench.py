@@ -173,7 +173,7 @@ def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queri
               help="Months of agent activity and statistics the latency is measured at.")
 @click.option("--one-by-one", is_flag=True,
               help="Import the files one import_agent_file after the other (no file prepared ahead).")
-@click.option("--connections", default=2, show_default=True, type=click.IntRange(1, 8),
+@click.option("--connections", default=1, show_default=True, type=click.IntRange(1, 8),
               help="Load files of different services on this many connections at once (1: one loading "
                    "connection, the next file prepared ahead on a second, as wfm import does).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database wfm_bench_agents.")
