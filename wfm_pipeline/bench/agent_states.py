@@ -9,12 +9,14 @@ exports, as an ACD sends them). 400 agents x 60 changes x 30 days = 720,000 even
 
 Measured:
 * end to end: every file in arrival order as ``wfm import FILE...`` imports them
-  (``agent_prefetcher``: each file its own audited batch and transaction, in order - sha256,
+  (``agent_runner`` with ``connections=1``, i.e. ``agent_prefetcher``: each file its own audited
+  batch and transaction, in order - sha256,
   read, validation with the session rules against stored events, COPY into
   ``wfm.agent_state_transitions``, versions, state intervals and ``agent_activity`` derived in
   the same transaction, audit rows - while the next file is read, parsed and, being of another
-  service, validated on a second connection); ``one_by_one``: ``import_agent_file`` for one file
-  after another; in seconds and events/s;
+  service, validated on a second connection); ``connections=2``: files of different services on
+  two connections at once, each service's files in order (``calls.concurrent.ConcurrentRun``);
+  ``one_by_one``: ``import_agent_file`` for one file after another; in seconds and events/s;
 * bare COPY: the same accepted events as COPY text into ``wfm.agent_state_transitions`` (its
   partitions, indexes and reference trigger; nothing derived; rolled back), and the ratio end to
   end / bare COPY;
@@ -45,7 +47,7 @@ from psycopg import sql
 
 from wfm_pipeline.argus.loader import ImportResult, Target
 from wfm_pipeline.bench import scale
-from wfm_pipeline.calls.agent_loader import _copy_events, agent_prefetcher, import_agent_file, validate_file
+from wfm_pipeline.calls.agent_loader import _copy_events, agent_runner, import_agent_file, validate_file
 from wfm_pipeline.calls.agent_reader import read_agent_file
 from wfm_pipeline.db import connection, migrations
 
@@ -177,29 +179,31 @@ def fill_plan(conn: psycopg.Connection, start: dt.date, days: int, scale_months:
 
 # ---------------------------------------------------------------- run
 def _import(conn: psycopg.Connection, url: str, files: list[tuple[Path, Target]],
-            one_by_one: bool) -> Iterator[ImportResult]:
-    """Every file in arrival order, as ``wfm import FILE...`` does (the next file prepared on a
-    second connection while the current one loads), or one ``import_agent_file`` after another."""
+            one_by_one: bool, connections: int = 1) -> Iterator[ImportResult]:
+    """Every file in arrival order through ``agent_runner``: files of different services on
+    ``connections`` connections at once, each service's files in order (1: one connection, the
+    next file prepared on a second one while the current one loads, as ``wfm import FILE...``
+    does), or one ``import_agent_file`` after another."""
     if one_by_one:
         for path, target in files:
             yield import_agent_file(conn, path, target.service_code)
         return
-    with agent_prefetcher([(path, target.service_code) for path, target in files],
-                          lambda: psycopg.connect(url)) as prefetch:
+    with agent_runner([(path, target.service_code) for path, target in files],
+                      lambda: psycopg.connect(url), connections=connections) as runner:
         for path, target in files:
-            yield prefetch.run(conn, path, target.service_code).result
+            yield runner.run(conn, path, target.service_code).result
 
 
 def run(*, services: int = 10, agents: int = 400, changes: int = 60, days: int = 30, file_days: int = 1,
-        queries: int = 200, scale_months: int = 13, one_by_one: bool = False, keep: bool = False,
-        echo: Echo = print) -> dict[str, Any]:
+        queries: int = 200, scale_months: int = 13, one_by_one: bool = False, connections: int = 1,
+        keep: bool = False, echo: Echo = print) -> dict[str, Any]:
     url = fresh_database(echo)
     workdir = Path(tempfile.mkdtemp(prefix="wfm-bench-agents-"))
     start = first_day()
     per_service = max(agents // services, 1)
     results: dict[str, Any] = {"services": services, "agents": per_service * services, "changes_per_day": changes,
                                "days": days, "file_days": file_days, "first_day": start.isoformat(),
-                               "one_by_one": one_by_one}
+                               "one_by_one": one_by_one, "connections": 1 if one_by_one else connections}
     try:
         with psycopg.connect(url, autocommit=False) as conn:
             targets = []
@@ -224,7 +228,7 @@ def run(*, services: int = 10, agents: int = 400, changes: int = 60, days: int =
 
             t = time.perf_counter()
             total = 0
-            for result in _import(conn, url, files, one_by_one):
+            for result in _import(conn, url, files, one_by_one, connections):
                 if result.status != "completed":
                     raise RuntimeError(f"{result.file}: {result.status} {result.error_message} {result.errors[:3]}")
                 total += result.rows_total
@@ -266,11 +270,19 @@ def run(*, services: int = 10, agents: int = 400, changes: int = 60, days: int =
     return results
 
 
+def _how(results: dict[str, Any]) -> str:
+    if results.get("one_by_one"):
+        return "one file after another"
+    if results.get("connections", 1) > 1 and results["services"] > 1:
+        return f"services on {results['connections']} connections at once"
+    return "next file prepared ahead"
+
+
 def format_table(results: dict[str, Any]) -> str:
     return "\n".join([
         f"data: {results['services']} services, {results['agents']} agents, {results['changes_per_day']} state "
         f"changes per agent a day, {results['days']} days from {results['first_day']}, files of "
-        f"{results['file_days']} day(s), {'one file after another' if results.get('one_by_one') else 'next file prepared ahead'}",
+        f"{results['file_days']} day(s), {_how(results)}",
         f"end to end   {results['end_to_end_events']:>10,} events  {results['end_to_end_s']:>7} s  "
         f"{results['end_to_end_events_per_s']:>9,} events/s",
         f"bare COPY    {results['bare_copy_events']:>10,} events  {results['bare_copy_s']:>7} s",

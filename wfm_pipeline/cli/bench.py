@@ -173,13 +173,17 @@ def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queri
               help="Months of agent activity and statistics the latency is measured at.")
 @click.option("--one-by-one", is_flag=True,
               help="Import the files one import_agent_file after the other (no file prepared ahead).")
+@click.option("--connections", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="Load files of different services on this many connections at once (1: one loading "
+                   "connection, the next file prepared ahead on a second, as wfm import does).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database wfm_bench_agents.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_agent_states(services: int, agents: int, changes: int, days: int, file_days: int, queries: int,
-                       scale_months: int, one_by_one: bool, keep: bool, as_json: bool) -> None:
+                       scale_months: int, one_by_one: bool, connections: int, keep: bool, as_json: bool) -> None:
     """Agent state events imported and turned into per-interval agent time (720,000 events by
     default), against a bare COPY; api_get_plan_vs_actual latency. Uses its own database."""
     results = agent_states.run(services=services, agents=agents, changes=changes, days=days, file_days=file_days,
-                               queries=queries, scale_months=scale_months, one_by_one=one_by_one, keep=keep,
+                               queries=queries, scale_months=scale_months, one_by_one=one_by_one,
+                               connections=connections, keep=keep,
                                echo=(lambda _: None) if as_json else click.echo)
     click.echo(json.dumps(results) if as_json else agent_states.format_table(results))

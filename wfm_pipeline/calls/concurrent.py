@@ -1,0 +1,162 @@
+"""Files of DIFFERENT services loaded on two (or more) connections at once, each service's files
+one after the other in the given order: ``ConcurrentRun``.
+
+Why: importing one agent-state file costs about as much Python (read, parse, validate, COPY
+text) as database work (COPY, derivation, audit), and ``files.Prefetcher`` overlaps only the
+next file's reading and validation with the current load - the load itself stays serial on one
+connection. Two workers, each running whole files (``files.run_record_file``) on a connection of
+its own, keep both cores busy: while one waits for its load, the other parses and validates.
+
+What stays exactly as one file after the other:
+
+* every file is ``run_record_file``: its own audited batch, transaction and verdict;
+* a file starts only when no earlier file of its service (same service code) is under way or
+  waiting: per service, files are validated against what the earlier files stored, applied in
+  the given order ("latest batch wins" as one by one), and a repeated file is a duplicate;
+* the results come back in the given order (``run``).
+
+Files of different services share no rows: agent_state_transitions and agent_activity rows are
+keyed by service, and so are the apply locks (``wfm.lock_services_for_apply``). What they share
+cannot deadlock: table locks are ROW EXCLUSIVE (no conflict among loads); a new agent code sent by
+two services at once is inserted in sorted order with ``ON CONFLICT DO NOTHING`` (the second waits
+for the first's commit); referenced services and agents are locked FOR KEY SHARE (shared); and
+partition creation waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
+
+(The same scheduler for call records gave no gain on this 2-core machine - their per-file work
+is mostly Python already overlapped by the prefetcher; see docs/benchmarks.md.)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from wfm_pipeline.argus import steps
+from wfm_pipeline.calls.files import RecordFileKind, run_record_file
+
+
+class ConcurrentRun:
+    """``run_record_file`` for a known sequence of files on ``workers`` connections of their
+    own (``connect``), files of different services at the same time (module doc).
+
+    ``run(conn, path, service_code)`` returns the next file's ``FileRun`` (or raises what that
+    file raised), in the given order. ``conn`` is used for a file out of sequence, and for the
+    files no worker can take because no worker could connect (then they run on it one by one,
+    still in order): the run never fails for want of a second connection. The options of
+    ``run_record_file`` (strict, validate_only, source, policy, encoding, analyze) are given
+    once, here. ``close()`` waits for the files under way and ends the workers; files not
+    started by then are not imported."""
+
+    def __init__(self, kind: RecordFileKind, files: Sequence[tuple[str | Path, str | None]],
+                 connect: Callable[[], psycopg.Connection], *, workers: int = 2, **options: Any) -> None:
+        self.kind = kind
+        self.files = [(Path(path), service) for path, service in files]
+        self.connect = connect
+        self.options = options
+        # a file's outcome; None: no worker could connect, the caller runs it (``run``)
+        self._done: list[concurrent.futures.Future[steps.FileRun | None]] = [
+            concurrent.futures.Future() for _ in self.files]
+        self._waiting = list(range(len(self.files)))   # not started, in the given order
+        self._busy: set[str | None] = set()              # services with a file under way
+        self._stop = False
+        self._cond = threading.Condition()
+        self._position = 0
+        self._threads = [threading.Thread(target=self._work, name=f"wfm-load-{n}", daemon=True)
+                         for n in range(max(1, min(workers, len(self.files))))]
+        self._alive = len(self._threads)
+        for t in self._threads:
+            t.start()
+
+    def __enter__(self) -> ConcurrentRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join()
+        for future in self._done:   # never started: a caller still asking gets an answer
+            if not future.done():
+                future.set_exception(RuntimeError("the concurrent import was closed before this file started"))
+
+    def _next(self) -> int | None:
+        """The first file not started whose service has no file under way (scanned in order:
+        of a service's waiting files, the earliest is found first), or None when done."""
+        with self._cond:
+            while True:
+                if self._stop or not self._waiting:
+                    return None
+                for i in self._waiting:
+                    if self.files[i][1] not in self._busy:
+                        self._waiting.remove(i)
+                        self._busy.add(self.files[i][1])
+                        return i
+                self._cond.wait()
+
+    def _work(self) -> None:
+        conn: psycopg.Connection | None = None
+        try:
+            while (index := self._next()) is not None:
+                path, service = self.files[index]
+                handed_back = False
+                try:
+                    if conn is None or conn.closed or conn.broken:
+                        if conn is not None:
+                            conn.close()
+                        try:
+                            conn = self.connect()
+                        except Exception:  # noqa: BLE001 - no connection: the caller runs it (run)
+                            conn, handed_back = None, True
+                            self._done[index].set_result(None)
+                            return
+                    elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        conn.rollback()
+                    self._done[index].set_result(run_record_file(conn, path, service, self.kind, **self.options))
+                except BaseException as exc:  # noqa: BLE001 - this file's outcome, raised by run()
+                    self._done[index].set_exception(exc)
+                finally:
+                    with self._cond:
+                        if not handed_back:   # a handed-back file keeps its service busy until run
+                            self._busy.discard(service)
+                        self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._alive -= 1
+                self._cond.notify_all()
+            if conn is not None:
+                conn.close()
+
+    def run(self, conn: psycopg.Connection, path: str | Path, service_code: str | None, **_: Any) -> steps.FileRun:
+        """The outcome of the next file of the sequence (options are the constructor's)."""
+        path = Path(path)
+        index = self._position
+        if index >= len(self.files) or self.files[index] != (path, service_code):
+            return run_record_file(conn, path, service_code, self.kind, **self.options)
+        self._position += 1
+        future = self._done[index]
+        with self._cond:
+            while not future.done():
+                if self._alive == 0 and index in self._waiting and service_code not in self._busy:
+                    self._waiting.remove(index)   # no worker left to start it: here, in order
+                    self._busy.add(service_code)
+                    break
+                self._cond.wait()
+        if future.done():
+            run = future.result()   # raises what the file raised
+            if run is not None:
+                return run
+        try:
+            return run_record_file(conn, path, service_code, self.kind, **self.options)
+        finally:
+            with self._cond:
+                self._busy.discard(service_code)
+                self._cond.notify_all()
