@@ -274,7 +274,7 @@ def agent_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Ca
 
 
 def agent_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
-                 connections: int = 2, validate_only: bool = False, encoding: str | None = None,
+                 connections: int = 1, validate_only: bool = False, encoding: str | None = None,
                  **options: Any) -> Prefetcher | ConcurrentRun:
     """How a sequence of agent state files is imported fastest with the outcome of importing
     them one by one: files of two or more services on ``connections`` connections at once
