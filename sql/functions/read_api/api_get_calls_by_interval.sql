@@ -1,9 +1,13 @@
 -- requires: functions/read_api/calls_by_quarter_rows.sql
+-- requires: functions/read_api/calls_by_hour_rows.sql
+-- requires: functions/read_api/aggregated_hours.sql
 -- wfm.api_get_calls_by_interval (first defined in sql/052_read_api.sql). Issue 9: search_path ends
 -- with pg_temp (searched after wfm and pg_catalog, never before) and catalog relations are
 -- schema-qualified, so a caller's temporary objects cannot steer it. Issue 15: buckets of 60
 -- minutes and more come from the aggregates (wfm.calls_by_bucket_rows), 15 and 30 from raw rows;
 -- 15-minute buckets through wfm.calls_by_quarter_rows (an index-only scan, one aggregation).
+-- 60-minute buckets over past, hour-aligned ranges through wfm.calls_by_hour_rows (the hourly
+-- aggregate's rows in order: no union, no sort).
 
 CREATE OR REPLACE FUNCTION wfm.api_get_calls_by_interval(
     p_start_time timestamptz,
@@ -33,7 +37,8 @@ SET search_path = wfm, pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_ids integer[];
+    v_ids   integer[];
+    v_hours tstzmultirange;
 BEGIN
     IF p_start_time IS NULL OR p_end_time IS NULL OR p_interval_minutes IS NULL THEN
         RAISE EXCEPTION 'api_get_calls_by_interval: p_start_time, p_end_time and p_interval_minutes must not be NULL'
@@ -55,9 +60,19 @@ BEGIN
     END IF;
     v_ids := wfm.check_service_ids(p_service_ids);
 
-    IF p_interval_minutes >= 60 THEN
-        -- Hourly and longer buckets: summed from the aggregates (materialized up to their
-        -- watermark, without pending changes) plus raw rows for the rest; the same result.
+    IF p_interval_minutes = 60 THEN
+        -- Hourly buckets: when every hour of the range is a whole aggregated one (before the
+        -- watermark, no pending change: a past, hour-aligned range), the aggregate's rows are
+        -- the buckets, read in order; otherwise summed from the aggregates plus raw rows.
+        v_hours := wfm.aggregated_hours(p_start_time, p_end_time, v_ids);
+        IF v_hours = wfm.tstz_span(p_start_time, p_end_time) THEN
+            RETURN QUERY SELECT * FROM wfm.calls_by_hour_rows(v_hours, v_ids);
+        ELSE
+            RETURN QUERY SELECT * FROM wfm.calls_by_bucket_rows(p_start_time, p_end_time, 60, v_ids);
+        END IF;
+    ELSIF p_interval_minutes > 60 THEN
+        -- Longer buckets: summed from the aggregates (materialized up to their watermark,
+        -- without pending changes) plus raw rows for the rest; the same result.
         RETURN QUERY SELECT * FROM wfm.calls_by_bucket_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
     ELSIF p_interval_minutes = 15 THEN
         -- 15-minute buckets: one aggregation per interval over an index-only scan (the point and

@@ -1,0 +1,43 @@
+-- wfm.calls_by_hour_rows: api_get_calls_by_interval for 60-minute buckets when every bucket of
+-- the range is a whole hour that wfm.agg_hourly_stats answers (p_hours, from
+-- wfm.aggregated_hours: before the watermark, no pending change; api_get_calls_by_interval takes
+-- this path only when p_hours is its whole range). Each aggregate row is then its bucket, as it
+-- is: the result equals wfm.calls_by_bucket_rows' and the raw query's (wfm.calls_by_interval_rows).
+-- Why (issue 15, week_hourly_all at 1 client: 7 days x 20 services, 3,360 buckets): the general
+-- wfm.calls_by_bucket_rows plans per service and range (nested loops over a CTE), carries the
+-- branches of longer and local buckets and raw parts through every row, and sorts its output.
+-- Here the rows come from one scan of agg_hourly_stats_key over all requested services, already
+-- in (service, hour) order: no sort, no union; the ratios are the row's stored columns
+-- (sql/250: computed once, when the refresh writes the hour). Time zones are looked up by position (p_service_ids
+-- is check_service_ids' sorted list), not joined, so the scan's order is kept.
+-- Inlinable SQL (STABLE, no SET, not SECURITY DEFINER). Internal: no grant.
+CREATE OR REPLACE FUNCTION wfm.calls_by_hour_rows(p_hours tstzmultirange, p_service_ids integer[])
+RETURNS TABLE (
+    service_id integer, interval_start timestamptz, interval_end timestamptz, local_start timestamp,
+    intervals integer, unique_incoming bigint, non_unique_incoming bigint, aht numeric, avg_talk_time numeric,
+    avg_post_processing_time numeric, answered_calls bigint, abandoned_calls bigint,
+    service_level_pct numeric, abandonment_rate_pct numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT h.service_id,
+           h.hour_start,
+           h.hour_start + interval '1 hour',
+           -- (a one-time subquery: the services' zones in the order of p_service_ids)
+           h.hour_start AT TIME ZONE (SELECT ARRAY(SELECT s.time_zone
+                                                  FROM unnest(p_service_ids) WITH ORDINALITY AS u(id, n)
+                                                  JOIN wfm.services s ON s.service_id = u.id
+                                                  ORDER BY u.n))[array_position(p_service_ids, h.service_id)],
+           h.intervals, h.unique_incoming, h.non_unique_incoming,
+           -- averages per handled call and percentages: stored with the hour (sql/250)
+           h.aht, h.avg_talk_time, h.avg_post_processing_time,
+           h.answered_calls, h.abandoned_calls,
+           h.service_level_pct, h.abandonment_rate_pct
+    FROM wfm.agg_hourly_stats h
+    WHERE h.service_id = ANY (p_service_ids)
+      AND h.hour_start >= lower(p_hours) AND h.hour_start < upper(p_hours)
+      AND h.hour_start <@ p_hours
+    ORDER BY h.service_id, h.hour_start
+$$;
+COMMENT ON FUNCTION wfm.calls_by_hour_rows(tstzmultirange, integer[]) IS
+    'Internal (no argument checks): api_get_calls_by_interval for 60-minute buckets over hours that wfm.agg_hourly_stats answers (p_hours from wfm.aggregated_hours), one ordered scan; equal to wfm.calls_by_interval_rows there.';
+REVOKE ALL ON FUNCTION wfm.calls_by_hour_rows(tstzmultirange, integer[]) FROM PUBLIC;
