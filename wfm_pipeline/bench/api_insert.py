@@ -331,7 +331,7 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
     if split:
         echo("  one update call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
     echo("  bounded by: the jsonb parse of the request, the rows written twice (history, then "
-         "contact_statistics with its two indexes, CHECKs and statement triggers); an update also "
+         "contact_statistics with its one index, CHECKs and statement triggers); an update also "
          "writes a new version of every row (docs/benchmarks.md)")
     return result
 
