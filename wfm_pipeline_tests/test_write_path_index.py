@@ -62,3 +62,24 @@ def test_on_conflict_infers_the_key_and_a_null_group_is_one_value(conn: psycopg.
         assert exc.diag.constraint_name is not None and exc.diag.constraint_name.startswith("contact_statistics_")
     else:
         raise AssertionError("a second service-level row for one interval was accepted")
+
+
+def test_alignment_check_accepts_exactly_what_the_epoch_modulo_accepted(conn: psycopg.Connection) -> None:
+    # sql/271 replaced extract(epoch ...)::numeric % 900 = 0 (numeric maths per row written) by
+    # date_bin; the stored expression must give the old verdict on every kind of instant.
+    definition = conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'wfm.contact_statistics'::regclass AND conname = 'contact_statistics_interval_aligned'"
+    ).fetchone()[0]
+    assert definition.startswith("CHECK (") and "date_bin" in definition
+    instants = ["2026-11-02 10:15:00+00", "2026-11-02 10:20:00+00", "2026-11-02 10:15:30+00",
+                "2026-11-02 10:15:00.000001+00", "2026-11-02 10:14:59.999999+00", "1999-12-31 23:45:00+00",
+                "1969-07-20 20:15:00+00", "1969-07-20 20:17:00+00", "1678-01-01 00:00:00+00",
+                "2261-12-31 23:45:00+00", "2026-03-29 01:45:00+05:30", "2026-03-29 01:30:00+05:30",
+                "infinity", "-infinity"]
+    rows = conn.execute(
+        f"SELECT v.interval_start_time::text, coalesce({definition[len('CHECK '):]}, true), "
+        "coalesce(extract(epoch FROM v.interval_start_time)::numeric %% 900 = 0, true) "
+        "FROM unnest(%s::timestamptz[]) AS v(interval_start_time)", (instants,)).fetchall()
+    assert [(t, new) for t, new, _ in rows] == [(t, old) for t, _, old in rows]
+    assert sum(1 for _, new, _ in rows if new) == 7  # the aligned ones only; infinities rejected
