@@ -63,7 +63,12 @@ BEGIN
     -- Everything runs in a subtransaction rolled back at the end: the read locks (AccessShare
     -- on partitions and views) are released when we return, even inside a caller's transaction.
     BEGIN
-        SELECT min(interval_start_time), max(interval_start_time) INTO v_first, v_last FROM wfm.contact_statistics;
+        -- Per service (probes of the key index, which leads with service_id since sql/270):
+        -- not a scan of every row.
+        SELECT min(x.lo), max(x.hi) INTO v_first, v_last
+        FROM wfm.services s
+        CROSS JOIN LATERAL (SELECT min(cs.interval_start_time) AS lo, max(cs.interval_start_time) AS hi
+                            FROM wfm.contact_statistics cs WHERE cs.service_id = s.service_id) x;
 
         IF v_last IS NULL THEN
             v_rows := v_rows || wfm.health_row('query.data', 'WARN', 0, NULL, 'rows',
