@@ -332,8 +332,8 @@ def test_rounded_ratio_equals_numeric_rounding_at_half_cent_boundaries(conn) -> 
 
 
 def test_quarter_hour_reads_are_an_index_only_scan(conn, service) -> None:
-    # wfm.calls_by_quarter_rows reads only columns of contact_statistics_service_time_cover_idx
-    # (sql/235): with other scans off, its plan is an index-only scan of that index (a plain
+    # wfm.calls_by_quarter_rows reads only columns of contact_statistics_interval_key
+    # (sql/270): with other scans off, its plan is an index-only scan of that index (a plain
     # index scan here would mean a column outside the index crept into the query).
     ensure_stat_months(conn, datetime(2024, 2, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
     conn.commit()

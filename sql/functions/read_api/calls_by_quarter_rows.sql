@@ -6,7 +6,7 @@
 -- query had to fall ~2x): the general query aggregates twice (wfm.service_interval_stats per
 -- interval, then per bucket, a sort in between) and reads the heap. A 15-minute bucket is its
 -- interval, so here one aggregation per interval is all, over an index-only scan of
--- contact_statistics_service_time_cover_idx (sql/235) in (service_id, interval_start_time)
+-- contact_statistics_interval_key (sql/270: unique, covering) in (service_id, interval_start_time)
 -- order: no sort, no heap. The per-interval rule is wfm.service_interval_stats' (the
 -- service-level row, group_id NULL, when present, else the sum of the groups), written on the
 -- base columns that index covers. Measured on the benchmark data (one day, 3 services, backend
@@ -84,5 +84,5 @@ AS $$
     ORDER BY v.service_id, v.t
 $$;
 COMMENT ON FUNCTION wfm.calls_by_quarter_rows(timestamptz, timestamptz, integer[]) IS
-    'Internal (no argument checks): api_get_calls_by_interval for 15-minute buckets, one aggregation per interval over an index-only scan of contact_statistics_service_time_cover_idx; equal to wfm.calls_by_interval_rows.';
+    'Internal (no argument checks): api_get_calls_by_interval for 15-minute buckets, one aggregation per interval over an index-only scan of contact_statistics_interval_key (unique, covering); equal to wfm.calls_by_interval_rows.';
 REVOKE ALL ON FUNCTION wfm.calls_by_quarter_rows(timestamptz, timestamptz, integer[]) FROM PUBLIC;
