@@ -33,6 +33,7 @@ agent, then the later one.
 from __future__ import annotations
 
 import time
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,7 +66,7 @@ class EventValidation:
     rejected: int
     rows_total: int
     timings: dict[str, float] = field(default_factory=dict)
-    copy_lines: list[str] | None = None   # ``valid`` as COPY text lines, when the loader built them
+    copy_stream: Any = None   # ``valid`` as the loader's COPY stream (agent_loader.CopyStream), when it built one
 
     @property
     def first_interval(self) -> pd.Timestamp | None:
