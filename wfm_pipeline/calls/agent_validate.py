@@ -261,51 +261,78 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
                            timings={"total": time.perf_counter() - t0})
 
 
+def _utc_ns(at: pd.Series) -> np.ndarray:
+    """Tz-aware instants as int64 nanoseconds since 1970 (UTC)."""
+    return at.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view("int64")
+
+
 def _session_rules(seq: np.ndarray, agent: pd.Series, state: pd.Series, at: pd.Series, rows: np.ndarray,
                    stored: pd.DataFrame | None, time_zone: str) -> tuple[np.ndarray, np.ndarray]:
-    """NOT_LOGGED_IN / OVERLAPPING_SESSION per input position (None: fine) and the {reason} text."""
+    """NOT_LOGGED_IN / OVERLAPPING_SESSION per input position (None: fine) and the {reason} text.
+
+    One timeline per agent: the clean rows ``seq`` and the stored events of their agents (a
+    stored event at the time of a file row is replaced by it), in time order; each event is
+    checked against the latest earlier deciding event of its agent (a logged_in / logged_out
+    row, or any stored event). Numpy over the sorted arrays (pandas' merge, sort and grouped
+    shift/ffill of object columns cost ~10 ms a daily file)."""
     n = len(seq)
     result = np.full(n, None, dtype=object)
     why = np.full(n, None, dtype=object)
     if not seq.any():
         return result, why
-    mine = pd.DataFrame({"agent": agent[seq].to_numpy(), "at": at[seq].to_numpy(), "state": state[seq].to_numpy(),
-                         "row": rows[seq], "pos": np.flatnonzero(seq)})
-    parts = [mine]
+    pos = np.flatnonzero(seq)
+    codes, agents = pd.factorize(agent.to_numpy(dtype=object)[pos])
+    parts = {"code": [codes.astype(np.int64)], "at": [_utc_ns(at)[pos]], "state": [state.to_numpy(dtype=object)[pos]],
+             "row": [rows[pos].astype(np.int64)], "pos": [pos.astype(np.int64)]}
     if stored is not None and len(stored):
-        theirs = stored[stored["agent"].isin(set(mine["agent"]))].copy()
-        theirs = theirs.merge(mine[["agent", "at"]], on=["agent", "at"], how="left", indicator=True)
-        theirs = theirs[theirs["_merge"] == "left_only"].drop(columns="_merge")   # replaced by the file
-        theirs["row"] = 0
-        theirs["pos"] = -1
-        parts.append(theirs[["agent", "at", "state", "row", "pos"]])
-    line = pd.concat(parts, ignore_index=True).sort_values(["agent", "at"], kind="stable").reset_index(drop=True)
-    stored_row = (line["pos"] < 0).to_numpy()
-    decides = stored_row | line["state"].isin(("logged_in", "logged_out")).to_numpy()
-    # the latest earlier deciding event of the agent (its index in `line`)
-    marker = pd.Series(np.where(decides, np.arange(len(line)), np.nan))
-    prev = marker.groupby(line["agent"]).shift(1)
-    prev = prev.groupby(line["agent"]).ffill().to_numpy()
-    has = ~np.isnan(prev)
-    p = np.nan_to_num(prev).astype("int64")
-    logged_in = has & (line["state"].to_numpy()[p] != "logged_out")
-    st = line["state"].to_numpy()
-    err = np.where((st == "logged_in") & logged_in, E.OVERLAPPING_SESSION,
-                   np.where((st != "logged_in") & ~logged_in, E.NOT_LOGGED_IN, None))
-    mask = (line["pos"].to_numpy() >= 0) & (err != None)  # noqa: E711 - elementwise over objects
+        theirs = pd.Index(agents).get_indexer(stored["agent"].to_numpy(dtype=object))
+        keep = theirs >= 0     # stored events of the agents with clean rows only
+        k = int(keep.sum())
+        parts["code"].append(theirs[keep].astype(np.int64))
+        parts["at"].append(_utc_ns(stored["at"])[keep])
+        parts["state"].append(stored["state"].to_numpy(dtype=object)[keep])
+        parts["row"].append(np.zeros(k, dtype=np.int64))
+        parts["pos"].append(np.full(k, -1, dtype=np.int64))
+    code, at_ns, st, row_of, line_pos = (np.concatenate(parts[c]) for c in ("code", "at", "state", "row", "pos"))
+    stored_row = line_pos < 0
+    # by agent, then time; a file row before a stored event at the same time, which it replaces
+    order = np.lexsort((stored_row, at_ns, code))
+    code, at_ns, st, row_of, line_pos, stored_row = (a[order] for a in (code, at_ns, st, row_of, line_pos, stored_row))
+    replaced = np.zeros(len(code), dtype=bool)
+    replaced[1:] = stored_row[1:] & ~stored_row[:-1] & (code[1:] == code[:-1]) & (at_ns[1:] == at_ns[:-1])
+    if replaced.any():
+        code, at_ns, st, row_of, line_pos, stored_row = (a[~replaced] for a in (code, at_ns, st, row_of, line_pos,
+                                                                             stored_row))
+    size = len(code)
+    index = np.arange(size)
+    first = np.ones(size, dtype=bool)
+    first[1:] = code[1:] != code[:-1]
+    group_start = np.maximum.accumulate(np.where(first, index, 0))
+    login = st == "logged_in"
+    decides = stored_row | login | (st == "logged_out")
+    # the latest earlier deciding event of the agent (its index in the line)
+    prev = np.full(size, -1, dtype=np.int64)
+    prev[1:] = np.maximum.accumulate(np.where(decides, index, -1))[:-1]
+    has = prev >= group_start
+    p = np.where(has, prev, 0)
+    logged_in = has & (st[p] != "logged_out")
+    overlapping = login & logged_in
+    not_logged_in = ~login & ~logged_in
+    mask = (line_pos >= 0) & (overlapping | not_logged_in)
     if not mask.any():
         return result, why
-    local = pd.to_datetime(line["at"], utc=True).dt.tz_convert(time_zone).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
-    row_of = line["row"].to_numpy()
-    for i in np.flatnonzero(mask):
-        pos = int(line["pos"].iat[i])
-        result[pos] = err[i]
+    bad = np.flatnonzero(mask)
+    deciding = p[bad]
+    local = (pd.to_datetime(at_ns[deciding], unit="ns", utc=True).tz_convert(time_zone)
+             .strftime("%Y-%m-%d %H:%M:%S").to_numpy())
+    for i, j, when in zip(bad.tolist(), deciding.tolist(), local):
+        where_at = int(line_pos[i])
+        result[where_at] = E.OVERLAPPING_SESSION if overlapping[i] else E.NOT_LOGGED_IN
         if not has[i]:
-            why[pos] = "no logged_in before it"
+            why[where_at] = "no logged_in before it"
         else:
-            j = p[i]
             where = f"row {row_of[j]}" if row_of[j] else "stored"
-            why[pos] = f"{st[j]} at {local[j]}, {where}"
+            why[where_at] = f"{st[j]} at {when}, {where}"
     return result, why
 
 
