@@ -204,13 +204,19 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
     dup_row = np.zeros(n, dtype=bool)
     first_row = np.zeros(n, dtype="int64")
     dup_rows = np.full(n, None, dtype=object)
-    same = pd.DataFrame({"agent": agent_key, "at": at_s, "state": state.fillna("\x01"),
-                         "sig": text["reason"].fillna("\x01") + "\x00" + text["group"].fillna("\x01"),
-                         "row": rows})[keyok]
-    if len(same):
+    # (agent, second) and (agent, second, state) as int64 codes (hash factorizing, no sorting):
+    # the grouped pandas work below runs only for the rows that share them (usually none)
+    # (meaningful for the rows with a key: keyok)
+    agent_at = _pair_codes(pd.factorize(agent_key)[0], np.where(keyok, at_s - (at_s[keyok].min() if keyok.any() else 0), 0))
+    same_state = np.zeros(n, dtype=bool)
+    if keyok.any():
+        key3 = _pair_codes(pd.factorize(agent_at)[0], pd.factorize(state.fillna("\x01"))[0])
+        same_state[keyok] = pd.Series(key3[keyok]).duplicated(keep=False).to_numpy()
+    if same_state.any():
+        many = pd.DataFrame({"agent": agent_key, "at": at_s, "state": state.fillna("\x01"),
+                             "sig": text["reason"].fillna("\x01") + "\x00" + text["group"].fillna("\x01"),
+                             "row": rows})[same_state]
         key = ["agent", "at", "state"]
-        size = same.groupby(key)["row"].transform("size")
-        many = same[size > 1]
         if len(many):
             conflict = many.groupby(key)["sig"].transform("nunique") > 1
             firsts = many.groupby(key)["row"].transform("min")
@@ -226,7 +232,10 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
 
     # the n-th of several states of an agent in one second: n-1 microseconds later
     counted = keyok & ~dup_row
-    nth = pd.Series(counted.astype(int)).groupby([agent_key, pd.Series(at_s)]).cumsum().to_numpy() - 1
+    if pd.Series(agent_at[counted]).duplicated().any():
+        nth = pd.Series(counted.astype(int)).groupby([agent_key, pd.Series(at_s)]).cumsum().to_numpy() - 1
+    else:   # no two counted states of an agent in one second
+        nth = np.zeros(n, dtype=np.int64)
     at = pd.to_datetime(at_s, unit="s", utc=True) + pd.to_timedelta(np.where(counted, nth, 0), unit="us")
     at = pd.Series(at)
 
@@ -253,12 +262,32 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
         "source_row_number": pd.Series(rows[ok]),
     })
     # each event's end as far as the file knows (the load re-links it against stored events)
-    order = valid.sort_values(["agent_code", "at"], kind="stable").index
-    nxt = valid.loc[order].groupby("agent_code")["at"].shift(-1)
-    valid["ended_at"] = nxt.reindex(valid.index)
+    valid["ended_at"] = _next_of_agent(valid["agent_code"], valid["at"])
     return EventValidation(valid=valid, errors=errors, skipped=int(skipped_only.sum()),
                            rejected=int((~skipped_only).sum()), rows_total=n,
                            timings={"total": time.perf_counter() - t0})
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 code per distinct (a, b) pair of int64 codes (a >= -1, b >= 0 below 2**31:
+    packed; otherwise numbered by pandas)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if not a.size or (int(a.max()) < 2**31 and int(b.max()) < 2**31 and int(a.min()) >= -1 and int(b.min()) >= 0):
+        return a * 2**31 + b
+    return pd.DataFrame({"a": a, "b": b}).groupby(["a", "b"], sort=False).ngroup().to_numpy(np.int64)
+
+
+def _next_of_agent(agent: pd.Series, at: pd.Series) -> pd.Series:
+    """Each event's next event time of the same agent (NaT for its last), by agent and time."""
+    codes = pd.factorize(agent.to_numpy(dtype=object))[0]
+    ns = _utc_ns(at)
+    order = np.lexsort((ns, codes))
+    out = np.full(len(at), np.iinfo(np.int64).min, dtype=np.int64)   # NaT
+    if len(order) > 1:
+        same = codes[order[1:]] == codes[order[:-1]]
+        out[order[:-1][same]] = ns[order[1:][same]]
+    return pd.Series(pd.to_datetime(out.view("datetime64[ns]"), utc=True), index=at.index)
 
 
 def _utc_ns(at: pd.Series) -> np.ndarray:
