@@ -108,3 +108,43 @@ def test_text_with_copy_special_characters_is_stored_as_sent(conn, db_url: str, 
     assert result.status == "completed", result.errors
     rows = conn.execute("SELECT agent_code, reason FROM wfm.agent_state_transitions ORDER BY started_at").fetchall()
     assert rows == [(odd_agent, None), (odd_agent, odd_reason), (odd_agent, None)]
+
+
+def test_the_next_file_is_prepared_once_the_current_load_copies(conn, db_url: str, services, tmp_path: Path) -> None:
+    """``concurrent.LoadFirstPrefetcher``: the worker reads the next file only after the file
+    being loaded has begun its COPY (its short statements before run without the worker's
+    Python beside them); a rejected file, which never copies, still lets the next one be
+    prepared; and every file imports as one by one."""
+    import dataclasses
+    import time
+
+    from wfm_pipeline.calls.agent_loader import AGENT_FILES
+    from wfm_pipeline.calls.concurrent import LoadFirstPrefetcher
+
+    parsed_at: dict[str, float] = {}
+
+    def parse(content, name, encoding):
+        parsed_at[name] = time.perf_counter()
+        return AGENT_FILES.parse(content, name, encoding)
+
+    kind = dataclasses.replace(AGENT_FILES, parse=parse)
+    files = [(write_csv(tmp_path / "a.csv", [event("A1", "logged_in", "01.10.2025 08:00:00"),
+                                            event("A1", "logged_out", "01.10.2025 09:00:00")]), "DESK"),
+             (tmp_path / "broken.csv", "DESK2"),
+             (write_csv(tmp_path / "c.csv", [event("C1", "logged_in", "01.10.2025 08:00:00")]), "DESK"),
+             (write_csv(tmp_path / "d.csv", [event("D1", "logged_in", "01.10.2025 08:00:00")]), "DESK2")]
+    files[1][0].write_text("agent;status;at\nA1;ready;01.10.2025 08:00:00\n")
+    copies: dict[str, float] = {}
+    with LoadFirstPrefetcher(kind, files, _connect(db_url)) as pre:
+        results = []
+        for path, code in files:
+            def progress(stage: str, done: int, total: int, name: str = path.name) -> None:
+                if stage == "copy" and done == 0:
+                    copies[name] = time.perf_counter()
+            results.append(pre.run(conn, path, code, progress=progress).result)
+    assert [r.status for r in results] == ["completed", "rejected", "completed", "completed"]
+    assert results[1].errors[-1].code == E.MISSING_EVENT_COLUMN
+    assert set(copies) == {"a.csv", "c.csv", "d.csv"}
+    assert parsed_at["broken.csv"] > copies["a.csv"]      # prepared ahead, after a.csv's COPY began
+    assert parsed_at["d.csv"] > copies["c.csv"]
+    assert conn.execute("SELECT count(*) FROM wfm.agent_state_transitions").fetchone()[0] == 4

@@ -14,10 +14,12 @@ Measured:
   read, validation with the session rules against stored events, COPY into
   ``wfm.agent_state_transitions``, versions, state intervals and ``agent_activity`` derived in
   the same transaction, audit rows - while the next file is read, parsed and, being of another
-  service, validated on a second connection); ``connections=2``: files of different services on
+  service, validated on a second connection, from the current file's COPY on:
+  ``concurrent.LoadFirstPrefetcher``); ``connections=2``: files of different services on
   two connections at once, each service's files in order (``calls.concurrent.ConcurrentRun``);
   ``one_by_one``: ``import_agent_file`` for one file after another; in seconds and events/s;
-* bare COPY: the same accepted events as COPY text into ``wfm.agent_state_transitions`` (its
+* bare COPY: the same accepted events as the loader's binary COPY stream into
+  ``wfm.agent_state_transitions`` (its
   partitions, indexes and reference trigger; nothing derived; rolled back), and the ratio end to
   end / bare COPY;
 * ``api_get_plan_vs_actual`` for one service, one local day, 15-minute buckets: p50/p95 of

@@ -43,9 +43,10 @@ from wfm_pipeline.argus.errors import RowError
 from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
+from wfm_pipeline.calls import binary_copy
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
-from wfm_pipeline.calls.concurrent import ConcurrentRun
+from wfm_pipeline.calls.concurrent import ConcurrentRun, LoadFirstPrefetcher
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
 from wfm_pipeline.calls.validate import _parse_time, _text, _Time
@@ -54,8 +55,8 @@ from wfm_pipeline.db import partitions
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
 AGENT_TABLES = ("wfm.agent_activity", "wfm.agent_state_transitions")
 KIND = "agent_states"
-# import_batch_id last: a file's lines are built before its batch exists (copy_lines), the
-# batch id is joined in at load time in one str.join
+# import_batch_id last: a file's COPY stream is built before its batch exists (copy_stream), the
+# batch id is patched in at load time
 _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", "reason", "group_id",
                  "source_row_number", "import_batch_id")
 
@@ -74,7 +75,7 @@ def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> E
     finally:
         conn.rollback()
     validation = validate_events(raw, target, groups, stored, parsed=parsed)
-    validation.copy_lines = copy_lines(validation.valid)   # here: off the load's path when prepared ahead
+    validation.copy_stream = copy_stream(validation.valid)   # here: off the load's path when prepared ahead
     return validation
 
 
@@ -148,79 +149,62 @@ def _set_range(result: ImportResult, valid: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------- load
-_COPY_SPECIALS = ("\\", "\t", "\n", "\r")
+_BATCH_AT = _COPY_COLUMNS.index("import_batch_id")
+COPY_EVENTS_SQL = f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
 
 
-def _utc_cells(s: pd.Series) -> list[str]:
-    """Instants as COPY text (ISO, UTC, microseconds), ``\\N`` (NULL) for NaT (numpy's C formatter)."""
-    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
-    text = np.char.add(np.datetime_as_string(values, unit="us"), "Z").astype(object)
-    text[pd.isna(s).to_numpy()] = "\\N"
-    return text.tolist()
+def _copy_columns(valid: pd.DataFrame, batch_id: uuid.UUID) -> list[binary_copy.Column]:
+    group = valid["group_id"]
+    return [binary_copy.timestamptz(valid["at"]), binary_copy.timestamptz(valid["ended_at"]),
+            binary_copy.int4(valid["service_id"].to_numpy("int64")), binary_copy.text(valid["agent_code"]),
+            binary_copy.text(valid["state"]), binary_copy.text(valid["reason"]),
+            binary_copy.int4(group.to_numpy("int64", na_value=0), group.isna().to_numpy()),
+            binary_copy.int4(valid["source_row_number"].to_numpy("int64")),
+            binary_copy.uuid_const(batch_id, len(valid))]
 
 
-def _text_cells(s: pd.Series) -> list[str]:
-    """Text as COPY text cells: ``\\N`` for a missing value, the format's special characters
-    (backslash, tab, newline, carriage return) escaped - checked once over the whole column."""
-    values = s.to_numpy(dtype=object)
-    missing = pd.isna(s).to_numpy()
-    present = values[~missing].tolist()
-    joined = "".join(present)
-    if any(c in joined for c in _COPY_SPECIALS):
-        present = [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-                   for v in present]
-    out = np.full(len(values), "\\N", dtype=object)
-    out[~missing] = present
-    return out.tolist()
+@dataclasses.dataclass(frozen=True, eq=False)
+class CopyStream:
+    """The binary COPY stream of one frame of accepted events, built before its batch exists
+    (with the validation: in the prefetch worker, off the load's path); the batch id is patched
+    in at ``batch_at`` when the load knows it. Used only for that very frame."""
+
+    frame: pd.DataFrame
+    data: bytes
+    batch_at: np.ndarray
 
 
-def _int_cells(s: pd.Series) -> list:
-    """Integers (nullable) as COPY text cells."""
-    missing = pd.isna(s).to_numpy()
-    if not missing.any():
-        return s.to_numpy("int64").tolist()
-    out = np.full(len(s), "\\N", dtype=object)
-    out[~missing] = s[~missing].to_numpy("int64")
-    return out.tolist()
+def copy_stream(valid: pd.DataFrame) -> CopyStream:
+    """``CopyStream`` of the accepted events ``valid`` (``binary_copy``: no text to format here,
+    no timestamps to parse on the server; text needs no escaping)."""
+    data, at = binary_copy.encode_locating(_copy_columns(valid, uuid.UUID(int=0)), len(valid), locate=_BATCH_AT)
+    return CopyStream(valid, data, at if at is not None else np.zeros(0, dtype=np.int64))
 
 
-def copy_lines(valid: pd.DataFrame) -> list[str]:
-    """The accepted events as COPY text lines of ``_COPY_COLUMNS`` up to the batch id (each ends
-    with its tab), built column-wise: a formatted line per event is the only Python loop."""
-    cols = [_utc_cells(valid["at"]), _utc_cells(valid["ended_at"]), _int_cells(valid["service_id"]),
-            _text_cells(valid["agent_code"]), _text_cells(valid["state"]), _text_cells(valid["reason"]),
-            _int_cells(valid["group_id"]), valid["source_row_number"].to_numpy("int64").tolist()]
-    return [f"{a}\t{e}\t{s}\t{g}\t{st}\t{r}\t{gr}\t{n}\t" for a, e, s, g, st, r, gr, n in zip(*cols)]
-
-
-def copy_text(valid: pd.DataFrame, batch_id: uuid.UUID, lines: list[str] | None = None) -> bytes:
-    """COPY text of the accepted events of batch ``batch_id``: ``lines`` (``copy_lines`` of
-    exactly these rows, when built before) with the batch id joined in."""
-    if lines is None or len(lines) != len(valid):
-        lines = copy_lines(valid)
-    if not lines:
-        return b""
-    tail = f"{batch_id}\n"
-    return (tail.join(lines) + tail).encode()
+def copy_data(valid: pd.DataFrame, batch_id: uuid.UUID, stream: CopyStream | None = None) -> bytes:
+    """The binary COPY stream of the accepted events of batch ``batch_id`` (``stream``: built
+    before for exactly this frame; otherwise built now)."""
+    if stream is None or stream.frame is not valid:
+        return binary_copy.encode(_copy_columns(valid, batch_id), len(valid))
+    return binary_copy.patch(stream.data, stream.batch_at, batch_id.bytes)
 
 
 def _copy_events(conn: psycopg.Connection, valid: pd.DataFrame, batch_id: uuid.UUID,
-                 lines: list[str] | None = None) -> None:
-    data = copy_text(valid, batch_id, lines)
-    with conn.cursor() as cur, cur.copy(
-            f"COPY wfm.agent_state_transitions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+                 stream: CopyStream | None = None) -> None:
+    data = copy_data(valid, batch_id, stream)
+    with conn.cursor() as cur, cur.copy(COPY_EVENTS_SQL) as copy:
         copy.write(data)
 
 
 def _write_events(conn: psycopg.Connection, result: ImportResult, valid: pd.DataFrame, target: Target,
                   batch_id: uuid.UUID, details: dict[str, Any], progress: Progress | None, *,
-                  lines: list[str] | None = None) -> None:
-    """COPY the events (``lines``: their ``copy_lines``, built with the validation), then link
+                  stream: CopyStream | None = None) -> None:
+    """COPY the events (``stream``: their ``copy_stream``, built with the validation), then link
     transitions and derive agent activity (apply_agent_states_batch)."""
     if progress:
         progress("copy", 0, len(valid))
     t = time.perf_counter()
-    _copy_events(conn, valid, batch_id, lines)
+    _copy_events(conn, valid, batch_id, stream)
     result.timings["copy_events"] = time.perf_counter() - t
     if progress:
         progress("copy", len(valid), len(valid))
@@ -240,8 +224,8 @@ def load_validated_events(conn: psycopg.Connection, validation: EventValidation,
     """Write one validated agent state file through the audited load (``loader.load_rows``);
     raises ``ImportFailedError`` (after recording the ``failed`` batch) when the load fails."""
     kind = AGENT_STATES
-    if validation.copy_lines is not None:
-        kind = dataclasses.replace(kind, write=functools.partial(_write_events, lines=validation.copy_lines))
+    if validation.copy_stream is not None:
+        kind = dataclasses.replace(kind, write=functools.partial(_write_events, stream=validation.copy_stream))
     return load_rows(conn, validation, target, kind,
                      details={**(details or {}), "time_zone": target.time_zone}, **options)
 
@@ -269,8 +253,9 @@ def agent_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Ca
                      validate_only: bool = False, encoding: str | None = None) -> Prefetcher:
     """A ``files.Prefetcher`` for agent state files: ``wfm import --kind agent-states FILE...``
     and the benchmark import a sequence of files with it (each file its own audited batch, in
-    order; the next file read, parsed and, for another service, validated meanwhile)."""
-    return Prefetcher(AGENT_FILES, files, connect, validate_only=validate_only, encoding=encoding)
+    order; the next file read, parsed and, for another service, validated meanwhile - from the
+    current file's COPY on: ``concurrent.LoadFirstPrefetcher``)."""
+    return LoadFirstPrefetcher(AGENT_FILES, files, connect, validate_only=validate_only, encoding=encoding)
 
 
 def agent_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
