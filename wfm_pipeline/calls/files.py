@@ -304,6 +304,13 @@ class Prefetcher:
             analyze: bool = False, **_: Any) -> steps.FileRun:
         """``run_record_file`` of the next file (``validate_only`` and ``encoding`` are the
         prefetcher's; other options of ``run_record_file`` are not taken)."""
+        # the worker prepares files in pure Python meanwhile: take the GIL back fast after each wait
+        with quick_gil_handoff():
+            return self._run(conn, path, service_code, strict=strict, progress=progress, source=source,
+                             policy=policy, analyze=analyze)
+
+    def _run(self, conn: psycopg.Connection, path: str | Path, service_code: str | None, *, strict: bool,
+             progress: Progress | None, source: str, policy: LoadPolicy | None, analyze: bool) -> steps.FileRun:
         require_idle(conn)
         path = Path(path)
         started = time.perf_counter()
@@ -330,8 +337,7 @@ class Prefetcher:
                 following = self.files[self._position][1]
                 ahead = following != service_code or self.kind.lookups is not None
                 self._pending = (self._position, self._pool.submit(self._prepare_ahead, self._position, ahead))
-        with quick_gil_handoff():  # the worker now prepares the next file in pure Python: take the GIL back fast
-            run = finish(conn, p, self.kind, strict=strict, validate_only=self.validate_only, progress=progress,
-                         source=source, policy=policy, analyze=analyze)
+        run = finish(conn, p, self.kind, strict=strict, validate_only=self.validate_only, progress=progress,
+                     source=source, policy=policy, analyze=analyze)
         run.result.timings["total"] = time.perf_counter() - started
         return run
