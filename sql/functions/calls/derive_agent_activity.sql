@@ -129,7 +129,10 @@ BEGIN
                         pg_catalog.unnest(v_talk), pg_catalog.unnest(v_pp), pg_catalog.unnest(v_handled),
                         pg_catalog.unnest(v_owner)) AS f(code, service_id, iv, talk_seconds, pp_seconds, calls_handled, owner_seq)
         JOIN wfm.agents a ON a.code = f.code
-        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq;
+        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq
+        -- in (service, interval) order: the (service_id, interval_start_time) index and the
+        -- heap take the rows in order instead of at random (~0.02 s less a service-month)
+        ORDER BY f.service_id, f.iv, a.agent_id;
         GET DIAGNOSTICS rows_written = ROW_COUNT;
         RETURN NEXT;
         RETURN;
