@@ -124,14 +124,22 @@ def _normalise(value: object) -> object:
 
 def _clean(column: pd.Series) -> pd.Series:
     """``_normalise`` over a column, vectorised for the usual all-text column (CSV)."""
+    return _clean_marked(column)[0]
+
+
+def _clean_marked(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``_normalise`` over a column, vectorised for the usual all-text column (CSV), and which
+    cells are empty (known here for free: no ``isna`` over the object column afterwards)."""
     values = column.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # str.strip mapped at C speed: pandas' .str.strip() costs ~20x more per cell
         stripped = np.empty(len(values), dtype=object)
         stripped[:] = list(map(str.strip, values))
-        stripped[stripped == ""] = None
-        return pd.Series(stripped, dtype=object)
-    return pd.Series([_normalise(v) for v in values], dtype=object)
+        empty = stripped == ""
+        stripped[empty] = None
+        return pd.Series(stripped, dtype=object), empty
+    cleaned = pd.Series([_normalise(v) for v in values], dtype=object)
+    return cleaned, cleaned.isna().to_numpy()
 
 
 def _header_name(value: object) -> str:
@@ -146,8 +154,9 @@ def _header_name(value: object) -> str:
 def _to_raw(records: pd.DataFrame, name: str) -> RawCalls:
     if records.empty:
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
-    cells = pd.DataFrame({i: _clean(records.iloc[:, i]) for i in range(records.shape[1])})
-    blank = cells.isna().all(axis=1).to_numpy()
+    cleaned = [_clean_marked(records.iloc[:, i]) for i in range(records.shape[1])]
+    cells = pd.DataFrame({i: column for i, (column, _empty) in enumerate(cleaned)})
+    blank = np.logical_and.reduce([empty for _column, empty in cleaned])
     non_blank = np.flatnonzero(~blank)
     if non_blank.size == 0:
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)

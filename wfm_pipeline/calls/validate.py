@@ -127,6 +127,14 @@ class _Time:
     code: np.ndarray
     early: pd.Series
     late: pd.Series
+    invalid: np.ndarray | None = None   # code == INVALID_DATETIME, as a mask
+    gap: np.ndarray | None = None       # code == INVALID_LOCAL_TIME, as a mask
+
+    def ok(self) -> np.ndarray:
+        """Rows without an error code (blank ones included)."""
+        if self.invalid is None or self.gap is None:
+            return np.asarray(pd.isna(self.code), dtype=bool)
+        return ~(self.invalid | self.gap)
 
 
 # YYYY-MM-DDTHH:MM:SS: ASCII digits everywhere but the separators at these positions
@@ -148,23 +156,26 @@ def _iso_shaped(text: list[str]) -> np.ndarray:
     return ok & (points[:, 17] < ord("6"))
 
 
-def _str19_mask(values: np.ndarray) -> np.ndarray:
-    """Which cells are ``str`` of 19 characters."""
+def _str19_mask(values: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:
+    """Which cells are ``str`` of 19 characters (``blank``: the empty cells, when known)."""
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # all str or None: no type checks
-        present = pd.notna(values)
+        present = ~blank if blank is not None else pd.notna(values)
         out = np.zeros(len(values), dtype=bool)
         out[present] = np.fromiter(map(len, values[present]), dtype=np.int64, count=int(present.sum())) == 19
         return out
     return np.fromiter((type(v) is str and len(v) == 19 for v in values), dtype=bool, count=len(values))
 
 
-def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def _parse_datetime_fast(column: pd.Series, blank: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """``_parse_datetime`` with a fast path for the usual ACD form ``YYYY-MM-DDTHH:MM:SS``
     (a wall-clock time; C-level ``to_datetime``, the positional fast path of
     wfm.json_cell_local_ts): the Argus parser's regex extraction of ISO text costs ~10 us a
-    cell. Every other cell (and any cell the fast path cannot take) goes the Argus way."""
+    cell. Every other cell (and any cell the fast path cannot take) goes the Argus way.
+    ``blank``: ``column.isna()`` when the caller has it already."""
     values = column.to_numpy(dtype=object)
-    is_str = _str19_mask(values)
+    if blank is None:
+        blank = column.isna().to_numpy()
+    is_str = _str19_mask(values, blank)
     if not is_str.any():
         return _parse_datetime(column)
     candidates = values[is_str].tolist()
@@ -184,7 +195,7 @@ def _parse_datetime_fast(column: pd.Series) -> tuple[pd.Series, np.ndarray, np.n
         invalid[rest] = r_invalid
         instant[rest] = r_instant
     out[(out < MIN_TIME) | (out >= END_TIME)] = pd.NaT
-    invalid |= out.isna().to_numpy() & ~column.isna().to_numpy()
+    invalid |= out.isna().to_numpy() & ~blank
     return out, invalid, instant
 
 
@@ -209,7 +220,7 @@ def _lower(column: pd.Series) -> pd.Series:
 
 def _parse_time(column: pd.Series, time_zone: str) -> _Time:
     blank = column.isna().to_numpy()
-    naive, invalid, instant = _parse_datetime_fast(column)
+    naive, invalid, instant = _parse_datetime_fast(column, blank)
     n = len(column)
     local = naive.where(~pd.Series(instant, index=naive.index))
     early = local.dt.tz_localize(time_zone, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")
@@ -223,12 +234,13 @@ def _parse_time(column: pd.Series, time_zone: str) -> _Time:
     code = np.full(n, None, dtype=object)
     code[invalid] = E.INVALID_DATETIME
     code[gap] = E.INVALID_LOCAL_TIME
-    return _Time(blank=blank, code=code, early=early.reset_index(drop=True), late=late.reset_index(drop=True))
+    return _Time(blank=blank, code=code, early=early.reset_index(drop=True), late=late.reset_index(drop=True),
+                 invalid=invalid, gap=gap)
 
 
 def _pick(t: _Time, after: pd.Series) -> pd.Series:
     """The instant of each valid cell: the earlier candidate unless it is before ``after``."""
-    ok = pd.Series(pd.isna(t.code), dtype=bool)
+    ok = pd.Series(t.ok(), dtype=bool)
     use_late = (t.early < after).fillna(False).to_numpy(dtype=bool)
     chosen = t.early.where(~use_late, t.late)
     return chosen.where(ok.to_numpy(), pd.NaT)
@@ -287,14 +299,14 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     off, ans, end = times["offered_at"], times["answered_at"], times["ended_at"]
     errs.add(off.blank, "offered_at", E.MISSING_VALUE)
     for f in TIME_FIELDS:
-        for code in (E.INVALID_DATETIME, E.INVALID_LOCAL_TIME):
-            errs.add(times[f].code == code, f, code)
+        errs.add(times[f].invalid, f, E.INVALID_DATETIME)
+        errs.add(times[f].gap, f, E.INVALID_LOCAL_TIME)
     offered_at = _pick(off, pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"))
     answered_at = _pick(ans, offered_at)
     ended_ref = answered_at.where(~ans.blank, offered_at)
     ended_at = _pick(end, ended_ref)
 
-    ans_ok = ~ans.blank & pd.isna(ans.code)
+    ans_ok = ~ans.blank & ans.ok()
     errs.add(ans.blank & is_answered, "answered_at", E.MISSING_VALUE)
     conflict = ans_ok & is_abandoned
     errs.add(conflict, "answered_at", E.OUTCOME_CONFLICT)
@@ -304,7 +316,7 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     errs.add(before, "answered_at", E.ANSWERED_BEFORE_OFFERED)
     errs.add(checkable & ~before & (wait > MAX_SPAN).fillna(False).to_numpy(dtype=bool), "answered_at", E.WAIT_TOO_LONG)
 
-    end_ok = ~end.blank & pd.isna(end.code)
+    end_ok = ~end.blank & end.ok()
     errs.add(end.blank & (is_answered | is_abandoned), "ended_at", E.MISSING_VALUE)
     span = ended_at - ended_ref
     checkable = end_ok & ended_ref.notna().to_numpy()

@@ -64,10 +64,37 @@ BEGIN
     END IF;
     UPDATE wfm.import_batches b SET kind = 'calls' WHERE b.import_batch_id = p_import_batch_id;
 
-    SELECT pg_catalog.array_agg(DISTINCT c.service_id ORDER BY c.service_id), pg_catalog.min(c.offered_at),
-           pg_catalog.max(c.offered_at), count(*)::integer
-    INTO v_services, v_first, v_last, v_total
-    FROM wfm.call_records c WHERE c.import_batch_id = p_import_batch_id;
+    -- ONE scan of the batch's calls: its services, span and count, and the intervals and agent
+    -- ranges its calls touch (all there is to touch unless it replaces calls: step 3)
+    WITH mine AS MATERIALIZED (
+        SELECT n.service_id, n.offered_at, n.answered_at, n.ended_at, n.wrap_up_seconds, n.outcome, n.agent_code
+        FROM wfm.call_records n WHERE n.import_batch_id = p_import_batch_id
+    ), pairs AS (
+        -- (a call of outcome other counts nowhere: it touches no interval)
+        SELECT DISTINCT m.service_id AS s,
+               pg_catalog.date_bin('15 minutes', m.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
+        FROM mine m
+        WHERE m.outcome <> 'other'
+    ), agent_ranges AS (
+        SELECT m.service_id AS s,
+               pg_catalog.min(pg_catalog.date_bin('15 minutes', m.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,
+               pg_catalog.max(pg_catalog.date_bin('15 minutes',
+                   GREATEST(m.ended_at + pg_catalog.make_interval(secs => coalesce(m.wrap_up_seconds, 0))
+                            - interval '1 microsecond', m.answered_at),
+                   timestamptz '2000-01-01 00:00+00')) AS hi
+        FROM mine m
+        WHERE m.outcome = 'answered' AND m.agent_code IS NOT NULL
+        GROUP BY m.service_id
+    )
+    SELECT (SELECT pg_catalog.array_agg(x.service_id ORDER BY x.service_id)
+            FROM (SELECT DISTINCT m.service_id FROM mine m) x),
+           t.lo, t.hi, t.n,
+           (SELECT pg_catalog.array_agg(p.s) FROM pairs p), (SELECT pg_catalog.array_agg(p.iv) FROM pairs p),
+           (SELECT pg_catalog.array_agg(a.s) FROM agent_ranges a), (SELECT pg_catalog.array_agg(a.lo) FROM agent_ranges a),
+           (SELECT pg_catalog.array_agg(a.hi) FROM agent_ranges a)
+    INTO v_services, v_first, v_last, v_total, v_ks, v_ki, v_as, v_alo, v_ahi
+    FROM (SELECT pg_catalog.min(m.offered_at) AS lo, pg_catalog.max(m.offered_at) AS hi, count(*)::integer AS n
+          FROM mine m) t;
 
     calls_inserted := 0; calls_replaced := 0; intervals_inserted := 0; intervals_updated := 0;
     intervals_deleted := 0; agent_rows_written := 0; agent_rows_deleted := 0;
@@ -107,43 +134,46 @@ BEGIN
     END IF;
     calls_inserted := v_total - calls_replaced;
 
-    -- 3. the intervals and agent ranges the batch touches: its calls and every earlier version
-    --    of them (a corrected offered_at moves a call out of an interval)
-    WITH versions AS (
-        SELECT n.service_id, n.offered_at, n.answered_at, n.ended_at, n.wrap_up_seconds, n.outcome, n.agent_code
-        FROM wfm.call_records n
-        WHERE n.import_batch_id = p_import_batch_id AND n.offered_at BETWEEN v_first AND v_last
-        UNION ALL
-        SELECT o.service_id, o.offered_at, o.answered_at, o.ended_at, o.wrap_up_seconds, o.outcome, o.agent_code
-        FROM wfm.call_records n
-        JOIN wfm.call_records o ON o.service_id = n.service_id AND o.call_id = n.call_id
-        WHERE v_overlap
-          AND n.import_batch_id = p_import_batch_id AND n.offered_at BETWEEN v_first AND v_last
-          AND o.offered_at >= v_mlo AND o.offered_at < v_mhi
-          AND pg_catalog.date_trunc('month', o.offered_at AT TIME ZONE 'UTC')
-              = pg_catalog.date_trunc('month', n.offered_at AT TIME ZONE 'UTC')
-          AND o.import_batch_id <> p_import_batch_id
-    ), pairs AS (
-        -- (a call of outcome other counts nowhere: it touches no interval in any version)
-        SELECT DISTINCT v.service_id AS s,
-               pg_catalog.date_bin('15 minutes', v.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
-        FROM versions v
-        WHERE v.outcome <> 'other'
-    ), agent_ranges AS (
-        SELECT v.service_id AS s,
-               pg_catalog.min(pg_catalog.date_bin('15 minutes', v.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,
-               pg_catalog.max(pg_catalog.date_bin('15 minutes',
-                   GREATEST(v.ended_at + pg_catalog.make_interval(secs => coalesce(v.wrap_up_seconds, 0))
-                            - interval '1 microsecond', v.answered_at),
-                   timestamptz '2000-01-01 00:00+00')) AS hi
-        FROM versions v
-        WHERE v.outcome = 'answered' AND v.agent_code IS NOT NULL
-        GROUP BY v.service_id
-    )
-    SELECT (SELECT pg_catalog.array_agg(p.s) FROM pairs p), (SELECT pg_catalog.array_agg(p.iv) FROM pairs p),
-           (SELECT pg_catalog.array_agg(a.s) FROM agent_ranges a), (SELECT pg_catalog.array_agg(a.lo) FROM agent_ranges a),
-           (SELECT pg_catalog.array_agg(a.hi) FROM agent_ranges a)
-    INTO v_ks, v_ki, v_as, v_alo, v_ahi;
+    -- 3. the intervals and agent ranges the batch touches: its calls (above) and, when it replaces
+    --    calls, every earlier version of them too (a corrected offered_at moves a call out of an
+    --    interval)
+    IF v_overlap THEN
+        WITH versions AS (
+            SELECT n.service_id, n.offered_at, n.answered_at, n.ended_at, n.wrap_up_seconds, n.outcome, n.agent_code
+            FROM wfm.call_records n
+            WHERE n.import_batch_id = p_import_batch_id AND n.offered_at BETWEEN v_first AND v_last
+            UNION ALL
+            SELECT o.service_id, o.offered_at, o.answered_at, o.ended_at, o.wrap_up_seconds, o.outcome, o.agent_code
+            FROM wfm.call_records n
+            JOIN wfm.call_records o ON o.service_id = n.service_id AND o.call_id = n.call_id
+            WHERE v_overlap
+              AND n.import_batch_id = p_import_batch_id AND n.offered_at BETWEEN v_first AND v_last
+              AND o.offered_at >= v_mlo AND o.offered_at < v_mhi
+              AND pg_catalog.date_trunc('month', o.offered_at AT TIME ZONE 'UTC')
+                  = pg_catalog.date_trunc('month', n.offered_at AT TIME ZONE 'UTC')
+              AND o.import_batch_id <> p_import_batch_id
+        ), pairs AS (
+            -- (a call of outcome other counts nowhere: it touches no interval in any version)
+            SELECT DISTINCT v.service_id AS s,
+                   pg_catalog.date_bin('15 minutes', v.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
+            FROM versions v
+            WHERE v.outcome <> 'other'
+        ), agent_ranges AS (
+            SELECT v.service_id AS s,
+                   pg_catalog.min(pg_catalog.date_bin('15 minutes', v.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,
+                   pg_catalog.max(pg_catalog.date_bin('15 minutes',
+                       GREATEST(v.ended_at + pg_catalog.make_interval(secs => coalesce(v.wrap_up_seconds, 0))
+                                - interval '1 microsecond', v.answered_at),
+                       timestamptz '2000-01-01 00:00+00')) AS hi
+            FROM versions v
+            WHERE v.outcome = 'answered' AND v.agent_code IS NOT NULL
+            GROUP BY v.service_id
+        )
+        SELECT (SELECT pg_catalog.array_agg(p.s) FROM pairs p), (SELECT pg_catalog.array_agg(p.iv) FROM pairs p),
+               (SELECT pg_catalog.array_agg(a.s) FROM agent_ranges a), (SELECT pg_catalog.array_agg(a.lo) FROM agent_ranges a),
+               (SELECT pg_catalog.array_agg(a.hi) FROM agent_ranges a)
+        INTO v_ks, v_ki, v_as, v_alo, v_ahi;
+    END IF;
 
     INSERT INTO wfm.contact_statistics_history (
         interval_start_time, service_id, group_id, unique_incoming, non_unique_incoming,

@@ -24,65 +24,61 @@ AS $$
 DECLARE
     v_lo timestamptz;
     v_hi timestamptz;
-    v_services integer[];
 BEGIN
     SELECT pg_catalog.min(iv), pg_catalog.max(iv) + interval '15 minutes' INTO v_lo, v_hi
     FROM pg_catalog.unnest(p_intervals) AS iv;
     IF v_lo IS NULL THEN
         RETURN;
     END IF;
-    v_services := ARRAY(SELECT DISTINCT s FROM pg_catalog.unnest(p_services) AS s ORDER BY s);
     RETURN QUERY
-    WITH pairs AS MATERIALIZED (
-        SELECT DISTINCT x.s, x.iv FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_intervals)) AS x(s, iv)
-    ), thresholds AS MATERIALIZED (
-        -- joined per call from this (a row or a few) rather than by an index look-up per call
-        SELECT sv.service_id, sv.sl_threshold_seconds,
-               pg_catalog.make_interval(secs => sv.sl_threshold_seconds) AS sl_wait
-        FROM wfm.services sv WHERE sv.service_id = ANY (v_services)
-    ), batches AS MATERIALIZED (
+    WITH batches AS MATERIALIZED (
         -- the batches the calls can belong to (applied call batches and the one being applied),
         -- hashed and joined per call: cheaper than a DISTINCT of (row, batch) and a join back
         SELECT b.import_batch_id, b.apply_seq FROM wfm.import_batches b
         WHERE b.kind = 'calls' OR b.apply_seq IS NULL
-    ), calls AS MATERIALIZED (
-        -- each pair's calls by its own range scan of (service_id, offered_at): the same plan
-        -- whatever the statistics say (a fresh service's rows are not in them yet, and a
-        -- one-row estimate once let the planner walk (service_id, call_id, offered_at) instead)
-        SELECT c.service_id, c.group_id, p.iv, c.outcome, c.customer_id, c.offered_at, c.answered_at, c.ended_at,
-               c.wrap_up_seconds, c.import_batch_id
-        FROM pairs p
-        CROSS JOIN LATERAL (
-            SELECT c.* FROM wfm.call_records c
-            WHERE c.service_id = p.s AND c.offered_at >= p.iv AND c.offered_at < p.iv + interval '15 minutes'
-              AND c.offered_at >= v_lo AND c.offered_at < v_hi
-              AND c.is_current AND c.outcome <> 'other'
-            ORDER BY c.offered_at) c
     ), figures AS (
-        SELECT c.service_id, c.group_id, c.iv, GROUPING(c.group_id) AS service_row,
+        SELECT p.s, c.group_id, p.iv,
                (count(DISTINCT c.customer_id COLLATE "C") + count(*) FILTER (WHERE c.customer_id IS NULL))::integer AS unique_incoming,
                count(*)::integer AS non_unique_incoming,
-               coalesce(pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM c.ended_at - c.answered_at))
-                                             FILTER (WHERE c.outcome = 'answered')
-                                         / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer AS avg_talk,
-               coalesce(pg_catalog.round(pg_catalog.sum(coalesce(c.wrap_up_seconds, 0)) FILTER (WHERE c.outcome = 'answered')::numeric
-                                         / NULLIF(count(*) FILTER (WHERE c.outcome = 'answered'), 0)), 0)::integer AS avg_pp,
-               count(*) FILTER (WHERE c.outcome = 'answered')::integer AS answered,
-               CASE WHEN pg_catalog.max(t.sl_threshold_seconds) > 0 THEN
-                    count(*) FILTER (WHERE c.outcome = 'answered' AND c.answered_at - c.offered_at <= t.sl_wait)
-               END::integer AS within_sl,
-               count(*) FILTER (WHERE c.outcome = 'abandoned')::integer AS abandoned,
-               NULLIF(pg_catalog.max(t.sl_threshold_seconds), 0)::integer AS threshold,
+               coalesce(pg_catalog.round(pg_catalog.sum(c.talk) FILTER (WHERE c.answered)
+                                         / NULLIF(count(*) FILTER (WHERE c.answered), 0)), 0)::integer AS avg_talk,
+               coalesce(pg_catalog.round(pg_catalog.sum(c.wrap) FILTER (WHERE c.answered)::numeric
+                                         / NULLIF(count(*) FILTER (WHERE c.answered), 0)), 0)::integer AS avg_pp,
+               count(*) FILTER (WHERE c.answered)::integer AS answered,
+               CASE WHEN p.threshold > 0 THEN count(*) FILTER (WHERE c.within) END::integer AS within_sl,
+               count(*) FILTER (WHERE c.abandoned)::integer AS abandoned,
+               NULLIF(p.threshold, 0)::integer AS threshold,
                -- the newest batch among the row's calls (NULL: the batch being applied is among them)
                CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS seq
-        FROM calls c
-        JOIN thresholds t ON t.service_id = c.service_id
+        FROM (
+            -- the pairs in (service, interval) order with their service's threshold: the calls
+            -- come out of the nested loop in that order, so grouping needs only an incremental
+            -- sort by group within each pair (no sort of every call, no materialized call rows)
+            SELECT x.s, x.iv, sv.sl_threshold_seconds AS threshold,
+                   pg_catalog.make_interval(secs => sv.sl_threshold_seconds) AS sl_wait
+            FROM (SELECT DISTINCT u.s, u.iv
+                  FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_intervals)) AS u(s, iv)) x
+            JOIN wfm.services sv ON sv.service_id = x.s
+            ORDER BY x.s, x.iv) p
+        CROSS JOIN LATERAL (
+            -- each pair's calls by its own range scan of (service_id, offered_at): the same plan
+            -- whatever the statistics say (a fresh service's rows are not in them yet, and a
+            -- one-row estimate once let the planner walk (service_id, call_id, offered_at)
+            -- instead); only what the figures need leaves the scan
+            SELECT c.group_id, c.customer_id, c.import_batch_id,
+                   c.outcome = 'answered' AS answered, c.outcome = 'abandoned' AS abandoned,
+                   EXTRACT(epoch FROM c.ended_at - c.answered_at) AS talk, coalesce(c.wrap_up_seconds, 0) AS wrap,
+                   c.outcome = 'answered' AND c.answered_at - c.offered_at <= p.sl_wait AS within
+            FROM wfm.call_records c
+            WHERE c.service_id = p.s AND c.offered_at >= p.iv AND c.offered_at < p.iv + interval '15 minutes'
+              AND c.offered_at >= v_lo AND c.offered_at < v_hi
+              AND c.is_current AND c.outcome <> 'other') c
         JOIN batches b ON b.import_batch_id = c.import_batch_id
-        GROUP BY GROUPING SETS ((c.service_id, c.iv), (c.service_id, c.group_id, c.iv))
+        GROUP BY GROUPING SETS ((p.s, p.iv, p.threshold), (p.s, p.iv, p.threshold, c.group_id))
         -- the second set's NULL group is the calls without a group: the service row has them
         HAVING GROUPING(c.group_id) = 1 OR c.group_id IS NOT NULL
     )
-    SELECT f.service_id, f.group_id, f.iv, f.unique_incoming, f.non_unique_incoming, f.avg_talk, f.avg_pp,
+    SELECT f.s, f.group_id, f.iv, f.unique_incoming, f.non_unique_incoming, f.avg_talk, f.avg_pp,
            f.answered, f.within_sl, f.abandoned, f.threshold, f.seq
     FROM figures f;
 END

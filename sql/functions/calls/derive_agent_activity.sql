@@ -84,14 +84,15 @@ BEGIN
         WHERE b.kind = 'calls' OR b.apply_seq IS NULL
     ), per_code AS (
         SELECT p.agent_code, p.service_id, p.iv,
-               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.talk)))::integer AS talk_seconds,
-               pg_catalog.round(pg_catalog.sum(EXTRACT(epoch FROM p.pp)))::integer AS pp_seconds,
+               -- intervals summed (whole microseconds, no numeric per piece), seconds taken once
+               pg_catalog.round(EXTRACT(epoch FROM pg_catalog.sum(p.talk)))::integer AS talk_seconds,
+               pg_catalog.round(EXTRACT(epoch FROM pg_catalog.sum(p.pp)))::integer AS pp_seconds,
                (count(*) FILTER (WHERE p.handled))::integer AS calls_handled,
                CASE WHEN pg_catalog.bool_or(b.apply_seq IS NULL) THEN NULL ELSE pg_catalog.max(b.apply_seq) END AS owner_seq
         FROM pieces p
         JOIN batches b ON b.import_batch_id = p.import_batch_id
         GROUP BY p.agent_code, p.service_id, p.iv
-        HAVING pg_catalog.sum(EXTRACT(epoch FROM p.talk)) > 0 OR pg_catalog.sum(EXTRACT(epoch FROM p.pp)) > 0
+        HAVING pg_catalog.sum(p.talk) > interval '0' OR pg_catalog.sum(p.pp) > interval '0'
             OR count(*) FILTER (WHERE p.handled) > 0
     )
     SELECT pg_catalog.array_agg(pc.agent_code), pg_catalog.array_agg(pc.service_id), pg_catalog.array_agg(pc.iv),
@@ -128,7 +129,10 @@ BEGIN
                         pg_catalog.unnest(v_talk), pg_catalog.unnest(v_pp), pg_catalog.unnest(v_handled),
                         pg_catalog.unnest(v_owner)) AS f(code, service_id, iv, talk_seconds, pp_seconds, calls_handled, owner_seq)
         JOIN wfm.agents a ON a.code = f.code
-        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq;
+        LEFT JOIN wfm.import_batches ob ON ob.apply_seq = f.owner_seq
+        -- in (service, interval) order: the (service_id, interval_start_time) index and the
+        -- heap take the rows in order instead of at random (~0.02 s less a service-month)
+        ORDER BY f.service_id, f.iv, a.agent_id;
         GET DIAGNOSTICS rows_written = ROW_COUNT;
         RETURN NEXT;
         RETURN;
