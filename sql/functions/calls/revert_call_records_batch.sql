@@ -109,35 +109,9 @@ BEGIN
     SELECT count(*)::integer INTO v_calls FROM changed;
 
     -- Everything any version of the batch's calls touches.
-    WITH versions AS (
-        SELECT o.service_id, o.offered_at, o.answered_at, o.ended_at, o.wrap_up_seconds, o.outcome, o.agent_code
-        FROM wfm.call_records n
-        JOIN wfm.call_records o ON o.service_id = n.service_id AND o.call_id = n.call_id
-        WHERE n.import_batch_id = p_import_batch_id AND n.offered_at BETWEEN v_first AND v_last
-          AND o.offered_at >= v_mlo AND o.offered_at < v_mhi
-          AND pg_catalog.date_trunc('month', o.offered_at AT TIME ZONE 'UTC')
-              = pg_catalog.date_trunc('month', n.offered_at AT TIME ZONE 'UTC')
-    ), pairs AS (
-        -- (a call of outcome other counts nowhere: it touches no interval in any version)
-        SELECT DISTINCT v.service_id AS s,
-               pg_catalog.date_bin('15 minutes', v.offered_at, timestamptz '2000-01-01 00:00+00') AS iv
-        FROM versions v
-        WHERE v.outcome <> 'other'
-    ), agent_ranges AS (
-        SELECT v.service_id AS s,
-               pg_catalog.min(pg_catalog.date_bin('15 minutes', v.answered_at, timestamptz '2000-01-01 00:00+00')) AS lo,
-               pg_catalog.max(pg_catalog.date_bin('15 minutes',
-                   GREATEST(v.ended_at + pg_catalog.make_interval(secs => coalesce(v.wrap_up_seconds, 0))
-                            - interval '1 microsecond', v.answered_at),
-                   timestamptz '2000-01-01 00:00+00')) AS hi
-        FROM versions v
-        WHERE v.outcome = 'answered' AND v.agent_code IS NOT NULL
-        GROUP BY v.service_id
-    )
-    SELECT (SELECT pg_catalog.array_agg(p.s) FROM pairs p), (SELECT pg_catalog.array_agg(p.iv) FROM pairs p),
-           (SELECT pg_catalog.array_agg(a.s) FROM agent_ranges a), (SELECT pg_catalog.array_agg(a.lo) FROM agent_ranges a),
-           (SELECT pg_catalog.array_agg(a.hi) FROM agent_ranges a)
-    INTO v_ks, v_ki, v_as, v_alo, v_ahi;
+    SELECT t.services, t.intervals, t.agent_services, t.agent_first, t.agent_last
+    INTO v_ks, v_ki, v_as, v_alo, v_ahi
+    FROM wfm.call_batch_touched(p_import_batch_id, v_first, v_last, v_mlo, v_mhi) t;
 
     -- The live derived rows of those intervals, again from the current calls, each owned by the
     -- newest batch among its calls.
