@@ -259,6 +259,18 @@ def test_read_functions_are_stable_parallel_safe_definer_with_pinned_path(conn, 
     assert not public_exec and api_exec
 
 
+@pytest.mark.parametrize("name", READ_FUNCTIONS + ["api_get_agent_stats", "api_get_plan_vs_actual"])
+def test_read_functions_never_jit_compile(conn, name) -> None:
+    # A server with JIT (PostgreSQL 15 from Debian) compiled these millisecond calls whenever a
+    # generic plan's estimate passed jit_above_cost: 30 ms a call (api_get_realtime_stats with
+    # duplicate ids took 32 ms instead of 0.4). The embedded server has no JIT; the API must
+    # behave the same on every server.
+    (config,) = conn.execute(
+        """SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'wfm' AND p.proname = %s""", (name,)).fetchone()
+    assert "jit=off" in config, config
+
+
 def test_wfm_api_reads_through_functions_only(conn, two_services) -> None:
     ids = two_services
     ensure_stat_months(conn, JAN, JAN)

@@ -35,6 +35,7 @@ SET search_path = wfm, pg_catalog, pg_temp
 -- Short ranges (the hot path: point and one-day queries) reuse one cached generic plan, pruned
 -- at executor start-up: planning a partitioned query every call would cost more than running it.
 SET plan_cache_mode = force_generic_plan
+SET jit = off  -- millisecond calls: compiling costs more than it saves (PG15: 30 ms a call), and benchmarks run without JIT
 AS $$
 DECLARE
     v_ids   integer[];

@@ -31,6 +31,7 @@ SET search_path = wfm, pg_catalog, pg_temp
 -- One cached generic plan per session: planning the query (the raw part spans every partition,
 -- pruned at executor start-up) costs far more than running it.
 SET plan_cache_mode = force_generic_plan
+SET jit = off  -- millisecond calls: compiling costs more than it saves (PG15: 30 ms a call), and benchmarks run without JIT
 AS $$
 #variable_conflict use_column
 BEGIN
