@@ -23,8 +23,6 @@ SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_status   text;
-    v_seq      bigint;
     v_services integer[];
     v_first    timestamptz;
     v_last     timestamptz;
@@ -34,20 +32,7 @@ DECLARE
     v_lo       timestamptz[];
     v_hi       timestamptz[];
 BEGIN
-    SELECT b.status, b.apply_seq INTO v_status, v_seq
-    FROM wfm.import_batches b WHERE b.import_batch_id = p_import_batch_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown import batch %', p_import_batch_id
-            USING ERRCODE = 'no_data_found', HINT = 'See SELECT * FROM wfm.import_batches ORDER BY created_at DESC.';
-    END IF;
-    IF v_seq IS NOT NULL THEN
-        RAISE EXCEPTION 'import batch % was already applied (apply_seq %)', p_import_batch_id, v_seq
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF v_status <> 'running' THEN
-        RAISE EXCEPTION 'import batch % has status %; only a running batch can be applied', p_import_batch_id, v_status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM wfm.lock_batch_for_apply(p_import_batch_id, ARRAY['running']);
     UPDATE wfm.import_batches b SET kind = 'agent_states' WHERE b.import_batch_id = p_import_batch_id;
 
     IF p_first IS NULL OR p_last IS NULL OR p_events IS NULL THEN

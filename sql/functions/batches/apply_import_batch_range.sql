@@ -12,8 +12,6 @@ LANGUAGE plpgsql
 SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_status    text;
-    v_seq       bigint;
     v_first     timestamptz := p_first;
     v_last      timestamptz := p_last;
     v_services  integer[] := p_services;
@@ -30,20 +28,7 @@ DECLARE
         WHERE h.import_batch_id = $1
           AND h.interval_start_time BETWEEN $2 AND $3$sql$;
 BEGIN
-    SELECT b.status, b.apply_seq INTO v_status, v_seq
-    FROM wfm.import_batches b WHERE b.import_batch_id = p_import_batch_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown import batch %', p_import_batch_id
-            USING ERRCODE = 'no_data_found', HINT = 'See SELECT * FROM wfm.import_batches ORDER BY created_at DESC.';
-    END IF;
-    IF v_seq IS NOT NULL THEN
-        RAISE EXCEPTION 'import batch % was already applied (apply_seq %)', p_import_batch_id, v_seq
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF v_status NOT IN ('running', 'completed', 'completed_with_errors') THEN
-        RAISE EXCEPTION 'import batch % has status %; only a running batch can be applied', p_import_batch_id, v_status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM wfm.lock_batch_for_apply(p_import_batch_id, ARRAY['running', 'completed', 'completed_with_errors']);
 
     PERFORM wfm.lock_services_for_apply(v_services);
     UPDATE wfm.import_batches b SET apply_seq = nextval('wfm.import_batch_apply_seq')
