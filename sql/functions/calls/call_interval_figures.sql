@@ -40,7 +40,8 @@ BEGIN
         SELECT p.s, c.group_id, p.iv,
                (count(DISTINCT c.customer_id COLLATE "C") + count(*) FILTER (WHERE c.customer_id IS NULL))::integer AS unique_incoming,
                count(*)::integer AS non_unique_incoming,
-               coalesce(pg_catalog.round(pg_catalog.sum(c.talk) FILTER (WHERE c.answered)
+               -- talk summed as intervals (exact microseconds, no numeric per call), seconds taken once
+               coalesce(pg_catalog.round(EXTRACT(epoch FROM pg_catalog.sum(c.talk) FILTER (WHERE c.answered))
                                          / NULLIF(count(*) FILTER (WHERE c.answered), 0)), 0)::integer AS avg_talk,
                coalesce(pg_catalog.round(pg_catalog.sum(c.wrap) FILTER (WHERE c.answered)::numeric
                                          / NULLIF(count(*) FILTER (WHERE c.answered), 0)), 0)::integer AS avg_pp,
@@ -67,7 +68,7 @@ BEGIN
             -- instead); only what the figures need leaves the scan
             SELECT c.group_id, c.customer_id, c.import_batch_id,
                    c.outcome = 'answered' AS answered, c.outcome = 'abandoned' AS abandoned,
-                   EXTRACT(epoch FROM c.ended_at - c.answered_at) AS talk, coalesce(c.wrap_up_seconds, 0) AS wrap,
+                   c.ended_at - c.answered_at AS talk, coalesce(c.wrap_up_seconds, 0) AS wrap,
                    c.outcome = 'answered' AND c.answered_at - c.offered_at <= p.sl_wait AS within
             FROM wfm.call_records c
             WHERE c.service_id = p.s AND c.offered_at >= p.iv AND c.offered_at < p.iv + interval '15 minutes'

@@ -57,26 +57,21 @@ BEGIN
           AND c.is_current AND c.outcome = 'answered' AND c.agent_code IS NOT NULL
           AND c.answered_at < r.hi + interval '15 minutes'
           AND c.offered_at >= r.lo - interval '3 days'
-    ), spans AS (
-        SELECT c.*, pg_catalog.date_bin('15 minutes', GREATEST(c.act_end - interval '1 microsecond', c.answered_at),
-                                        timestamptz '2000-01-01 00:00+00') AS last_bin
-        FROM calls c
     ), pieces AS (
-        -- a call whose talk and wrap-up lie in one interval (most calls): all of it there, no series
-        SELECT s.agent_code, s.service_id, s.first_bin AS iv, s.import_batch_id,
-               s.ended_at - s.answered_at AS talk, s.act_end - s.ended_at AS pp, true AS handled
-        FROM spans s
-        WHERE s.last_bin = s.first_bin AND s.first_bin BETWEEN s.lo AND s.hi
-        UNION ALL
-        -- a call spreading over intervals: its overlap with each
-        SELECT s.agent_code, s.service_id, g.iv, s.import_batch_id,
-               GREATEST(LEAST(s.ended_at, g.iv + interval '15 minutes') - GREATEST(s.answered_at, g.iv), interval '0') AS talk,
-               GREATEST(LEAST(s.act_end, g.iv + interval '15 minutes') - GREATEST(s.ended_at, g.iv), interval '0') AS pp,
-               (s.first_bin = g.iv) AS handled
-        FROM spans s
-        CROSS JOIN LATERAL pg_catalog.generate_series(GREATEST(s.first_bin, s.lo), LEAST(s.last_bin, s.hi),
-                                                      interval '15 minutes') AS g(iv)
-        WHERE s.last_bin > s.first_bin AND s.last_bin >= s.lo
+        -- each call's overlap with every interval of the range its talk and wrap-up cover (a
+        -- set-returning function in the select list: no tuplestore per call, as a lateral
+        -- function scan has; most calls lie in one interval and give one row)
+        SELECT x.agent_code, x.service_id, x.iv, x.import_batch_id,
+               GREATEST(LEAST(x.ended_at, x.iv + interval '15 minutes') - GREATEST(x.answered_at, x.iv), interval '0') AS talk,
+               GREATEST(LEAST(x.act_end, x.iv + interval '15 minutes') - GREATEST(x.ended_at, x.iv), interval '0') AS pp,
+               (x.first_bin = x.iv) AS handled
+        FROM (SELECT c.agent_code, c.service_id, c.answered_at, c.ended_at, c.act_end, c.first_bin, c.import_batch_id,
+                     pg_catalog.generate_series(
+                         GREATEST(c.first_bin, c.lo),
+                         LEAST(pg_catalog.date_bin('15 minutes', GREATEST(c.act_end - interval '1 microsecond', c.answered_at),
+                                                   timestamptz '2000-01-01 00:00+00'), c.hi),
+                         interval '15 minutes') AS iv
+              FROM calls c) x
     ), batches AS MATERIALIZED (
         -- the batches the calls can belong to (applied call batches and the one being applied),
         -- hashed and joined per piece: one aggregation instead of one per batch and a join back
