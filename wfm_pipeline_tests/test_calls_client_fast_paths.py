@@ -227,3 +227,22 @@ def test_validate_same_verdicts_with_and_without_fast_paths(rows: list[str], mon
     assert (16, "offered_at", "INVALID_DATETIME", "2262-01-01T00:00:00") in codes
     accepted = set(fast.valid["call_id"])
     assert {"c1", "c4", "c5", "c11", "c12"} <= accepted and "c10" not in accepted   # c10 ends before its answer
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "UTC"])
+def test_one_localization_gives_both_readings(zone: str) -> None:
+    """``validate._localize`` (one localization, the unsure few again) = localizing every cell
+    both ways, around every clock change of 2025 (gaps, repeated times, 30-minute shifts)."""
+    start = pd.Timestamp("2025-01-01")
+    minutes = pd.Series(start + pd.to_timedelta(np.arange(0, 366 * 24 * 60, 7), unit="min"))
+    local = pd.concat([minutes, pd.Series([pd.NaT, pd.Timestamp("2025-03-30 02:30"), pd.Timestamp("2025-10-26 02:30"),
+                                           pd.Timestamp("2025-11-02 01:30"), pd.Timestamp("2025-04-06 01:45")])],
+                      ignore_index=True)
+    n = len(local)
+    early = local.dt.tz_localize(zone, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")
+    late = local.dt.tz_localize(zone, ambiguous=np.zeros(n, dtype=bool), nonexistent="NaT").dt.tz_convert("UTC")
+    got_early, got_late = validate._localize(local, zone)
+    pd.testing.assert_series_equal(got_early, early)
+    pd.testing.assert_series_equal(got_late, late)
+    if zone != "UTC":
+        assert ((early != late) & early.notna()).sum() > 0 and early.isna().sum() > 1   # repeated and missing times
