@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -43,13 +44,20 @@ def _pandas_cells(text: str, delimiter: str) -> list[list[str]]:
     "call_id;agent\nÄ-1;Агент\n",          # non-ASCII text
     "one\ntwo\n\u00a0\n",                  # a single column
     "a;b\n1;2\n3;4\n5;6\n",
+    "a;b\n1 2;3\n;4\n",                   # white space inside a cell
 ])
 def test_plain_split_gives_pandas_cells(text: str, delimiter: str) -> None:
     text = text.replace(";", delimiter) if delimiter != ";" else text
     plain = reader._split_plain(text, delimiter)
     assert plain is not None
-    assert plain.tolist() == _pandas_cells(text, delimiter)
-    assert all(type(v) is str for v in plain.ravel())
+    assert [list(row) for row in zip(*plain.columns)] == _pandas_cells(text, delimiter)
+    assert all(type(v) is str for column in plain.columns for v in column)
+    for column, empty in zip(plain.columns, plain.empty):
+        # a column's empty mask is known only when no cell needs stripping, and then it is right
+        if any(v != v.strip() for v in column):
+            assert empty is None
+        if empty is not None:
+            assert empty.tolist() == [v == "" for v in column]
 
 
 @pytest.mark.parametrize("text", [
@@ -246,3 +254,73 @@ def test_one_localization_gives_both_readings(zone: str) -> None:
     pd.testing.assert_series_equal(got_late, late)
     if zone != "UTC":
         assert ((early != late) & early.notna()).sum() > 0 and early.isna().sum() > 1   # repeated and missing times
+
+
+# ---------------------------------------------------------------- the COPY stream, prepared ahead
+def _columns(rng: np.random.Generator, n: int) -> list:
+    from wfm_pipeline.calls import binary_copy as bc
+    when = pd.Series(pd.to_datetime(rng.integers(-2_000_000_000, 2_000_000_000, n), unit="s", utc=True))
+    when[rng.random(n) < 0.2] = pd.NaT
+    words = np.array(["", "a", "Агент", "x;y\n\"z\"", "long" * 20, None], dtype=object)
+    return [bc.timestamptz(when), bc.int4(rng.integers(-2**31, 2**31, n), rng.random(n) < 0.3),
+            bc.text(words[rng.integers(0, len(words), n)]), bc.uuid_const(uuid.UUID(int=0), n),
+            bc.int4(np.arange(n))]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_buffer_patched_in_place_is_the_patched_stream(n: int) -> None:
+    """``encode_buffer`` + ``patch_in_place`` (the call loader's) = ``encode_locating`` +
+    ``patch`` (the agent-state loader's), byte for byte, and ``encode`` with the id itself."""
+    from wfm_pipeline.calls import binary_copy as bc
+    rng = np.random.default_rng(n)
+    columns = _columns(rng, n)
+    data, at = bc.encode_locating(columns, n, locate=3)
+    buf, at_buf = bc.encode_buffer(columns, n, locate=3)
+    assert buf.tobytes() == data and ((at is None and at_buf is None) or np.array_equal(at, at_buf))
+    if n == 0:   # nothing to locate (the loaders then patch nothing)
+        assert at is None and data == bc.encode(columns, 0)
+        return
+    batch = uuid.uuid4()
+    bc.patch_in_place(buf, at_buf, batch.bytes)
+    patched = bc.patch(data, at, batch.bytes)
+    columns[3] = bc.uuid_const(batch, n)
+    assert buf.tobytes() == patched == bc.encode(columns, n)
+    bc.patch_in_place(buf, at_buf, batch.bytes)   # a retried load patches again: same stream
+    assert buf.tobytes() == patched
+
+
+def test_prepared_calls_stream_and_months_match_the_direct_ones() -> None:
+    """The call loader's prepared stream (patched in place, sent as a memoryview) equals the
+    stream built with the batch id, and the months each call needs (numpy) equal the pandas
+    computation they replace, over month ends, talk past midnight and calls without agent."""
+    from wfm_pipeline.argus.loader import Target
+    from wfm_pipeline.calls import loader
+    rows = []
+    for i in range(400):
+        day, next_day = ("2025-01-31", "2025-02-01") if i % 2 else ("2025-06-30", "2025-07-01")
+        minute = f"{i % 60:02d}"
+        if i % 3 == 0:     # abandoned: no answer, no agent
+            rows.append(f"c{i};{day}T23:{minute}:00;;{day}T23:{minute}:40;abandoned;;;;G1")
+        else:              # answered, talk past midnight (and the month end), with or without an agent
+            agent = "A1" if i % 5 else ""
+            rows.append(f"c{i};{day}T23:{minute}:00;{day}T23:{minute}:30;{next_day}T02:{minute}:00;answered;"
+                        f"{agent};;{i % 100};G1")
+    validation = validate_calls(parse_call_file(_file_text(rows), "c.csv"), ZONE, {"G1": 1}, service="S")
+    valid = validation.valid
+    assert len(valid) == 400
+    target = Target(7, "S", ZONE)
+    prepared = loader.prepare_load(validation, target)
+    batch = uuid.uuid4()
+    assert bytes(prepared.copy_data(valid, target, batch)) == loader.call_copy_data(valid, target, batch)
+    other = uuid.uuid4()
+    assert bytes(prepared.copy_data(valid, target, other)) == loader.call_copy_data(valid, target, other)
+    # the months: the pandas computation of session 5
+    offered = valid["offered_at"].dt.tz_convert("UTC")
+    first = offered.dt.year * 100 + offered.dt.month
+    act_end = valid["ended_at"] + pd.to_timedelta(valid["wrap_up_seconds"].fillna(0).astype("int64"), unit="s")
+    has_agent = (valid["outcome"] == "answered") & valid["agent_code"].notna()
+    end = act_end.where(has_agent, valid["offered_at"]).dt.tz_convert("UTC")
+    last = end.dt.year * 100 + end.dt.month
+    expected = pd.DataFrame({"first": first.astype("int64"), "last": np.maximum(first, last).astype("int64")})
+    pd.testing.assert_frame_equal(loader._row_months(valid), expected)
+    assert set(expected["first"]) == {202501, 202506} and set(expected["last"]) == {202501, 202502, 202506, 202507}
