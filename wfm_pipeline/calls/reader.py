@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,9 @@ class RawCalls:
     header_row: int            # 1-based row number of the header
     blank_rows: int            # fully blank rows skipped after the header
     ignored_columns: tuple[str, ...] = ()
+    # which cells of each field's column are empty (None), as the reader found them while
+    # cleaning: the validator takes them instead of looking again (None: it looks itself)
+    empty: dict[str, np.ndarray] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def rows_total(self) -> int:
@@ -256,8 +260,11 @@ def _to_raw(cleaned: list[tuple[np.ndarray, np.ndarray]], name: str) -> RawCalls
     if not keep.any():
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     frame = pd.DataFrame({"row": (np.flatnonzero(keep) + header_pos + 2).astype(np.int64)})
-    for field, position in seen.items():
-        frame[field] = cleaned[position][0][header_pos + 1:][keep]
+    empty = {}
+    for field_name, position in seen.items():
+        values, marks = cleaned[position]
+        frame[field_name] = values[header_pos + 1:][keep]
+        empty[field_name] = marks[header_pos + 1:][keep]
     ignored = tuple(n for i, n in enumerate(names) if n and i not in seen.values())
     return RawCalls(frame=frame, file_name=name, header_row=header_pos + 1,
-                    blank_rows=int((~keep).sum()), ignored_columns=ignored)
+                    blank_rows=int((~keep).sum()), ignored_columns=ignored, empty=empty)

@@ -268,10 +268,11 @@ def _parse_datetime_fast(column: pd.Series, blank: np.ndarray | None = None) -> 
     return out, invalid, instant
 
 
-def _lengths(column: pd.Series) -> np.ndarray:
+def _lengths(column: pd.Series, present: np.ndarray | None = None) -> np.ndarray:
     """Character length of each text cell (0 when empty)."""
     values = column.to_numpy(dtype=object)
-    present = pd.notna(values)
+    if present is None:
+        present = pd.notna(values)
     out = np.zeros(len(values), dtype=np.int64)
     out[present] = np.fromiter(map(len, values[present]), dtype=np.int64, count=int(present.sum()))
     return out
@@ -309,8 +310,9 @@ def _localize(local: pd.Series, time_zone: str) -> tuple[pd.Series, pd.Series]:
     return early, late
 
 
-def _parse_time(column: pd.Series, time_zone: str) -> _Time:
-    blank = column.isna().to_numpy()
+def _parse_time(column: pd.Series, time_zone: str, blank: np.ndarray | None = None) -> _Time:
+    if blank is None:
+        blank = column.isna().to_numpy()
     naive, invalid, instant = _parse_datetime_fast(column, blank)
     n = len(column)
     local = naive.where(~pd.Series(instant, index=naive.index))
@@ -336,12 +338,12 @@ def _pick(t: _Time, after: pd.Series) -> pd.Series:
     return chosen.where(ok.to_numpy(), pd.NaT)
 
 
-def _parse_wrap_up(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _parse_wrap_up(column: pd.Series, blank: np.ndarray | None = None) -> tuple[pd.Series, np.ndarray]:
     """``_parse_number`` (float64, NaN when empty or unparseable; the unparseable mask), with a
     fast path for the usual column: text of plain ASCII digits only (at most 15: exact in a float)."""
     values = column.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) == "string":
-        present = pd.notna(values)
+        present = pd.notna(values) if blank is None else ~blank
         items = values[present].tolist()
         joined = "".join(items)
         if joined.isascii() and joined.isdigit():
@@ -370,12 +372,15 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
              for f in FIELDS}
     frame = pd.DataFrame({"row": frame["row"].to_numpy()})
     text = {f: _text(cells[f]) for f in TEXT_FIELDS}
+    # the empty cells: as the reader marked them (RawCalls.empty) when it did
+    known = raw.empty if isinstance(raw, RawCalls) and raw.empty is not None else {}
+    blank = {f: known[f] if f in known and len(known[f]) == n else cells[f].isna().to_numpy() for f in FIELDS}
     errs = _Errors()
 
     # call_id
     call_id = text["call_id"]
-    id_blank = call_id.isna().to_numpy()
-    id_long = _lengths(call_id) > MAX_TEXT
+    id_blank = blank["call_id"]
+    id_long = _lengths(call_id, ~id_blank) > MAX_TEXT
     errs.add(id_blank, "call_id", E.MISSING_VALUE)
     errs.add(id_long, "call_id", E.OUT_OF_RANGE)
 
@@ -388,7 +393,7 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     is_abandoned = kind == OUTCOMES.index("abandoned")
 
     # times
-    times = {f: _parse_time(cells[f], time_zone) for f in TIME_FIELDS}
+    times = {f: _parse_time(cells[f], time_zone, blank[f]) for f in TIME_FIELDS}
     off, ans, end = times["offered_at"], times["answered_at"], times["ended_at"]
     errs.add(off.blank, "offered_at", E.MISSING_VALUE)
     for f in TIME_FIELDS:
@@ -423,11 +428,11 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
 
     # agent, customer_id
     for f in ("agent", "customer_id"):
-        errs.add(_lengths(text[f]) > MAX_TEXT, f, E.OUT_OF_RANGE)
+        errs.add(_lengths(text[f], ~blank[f]) > MAX_TEXT, f, E.OUT_OF_RANGE)
 
     # wrap_up_seconds
-    wrap, unparseable = _parse_wrap_up(cells["wrap_up_seconds"])
-    wrap_blank = cells["wrap_up_seconds"].isna().to_numpy()
+    wrap_blank = blank["wrap_up_seconds"]
+    wrap, unparseable = _parse_wrap_up(cells["wrap_up_seconds"], wrap_blank)
     values = wrap.to_numpy()
     with np.errstate(invalid="ignore"):
         not_int = unparseable | (~np.isnan(values) & (values != np.floor(values)))
@@ -440,7 +445,7 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
     # group
     group = text["group"]
     group_id = group.map(groups)
-    errs.add(group.notna().to_numpy() & group_id.isna().to_numpy(), "group", E.UNKNOWN_GROUP)
+    errs.add(~blank["group"] & group_id.isna().to_numpy(), "group", E.UNKNOWN_GROUP)
 
     # duplicates: same call_id and UTC month of offered_at
     keyed = ~id_blank & ~id_long & offered_at.notna().to_numpy()
