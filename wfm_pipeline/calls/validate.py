@@ -462,17 +462,23 @@ def validate_calls(raw: RawCalls | pd.DataFrame, time_zone: str, groups: dict[st
 
     errors = _materialize(ef, frame, text, cells, first_of, time_zone, service)
     ok = ~bad
+    everything = bool(ok.all())   # the usual file: no row to drop, no boolean indexing of every column
+
+    def kept(column: pd.Series) -> pd.Series:
+        return column.reset_index(drop=True) if everything else column[ok].reset_index(drop=True)
+
+    customer = kept(text["customer_id"])
     valid = pd.DataFrame({
-        "call_id": call_id[ok].reset_index(drop=True),
-        "offered_at": offered_at[ok].reset_index(drop=True),
-        "answered_at": answered_at[ok].reset_index(drop=True),
-        "ended_at": ended_at[ok].reset_index(drop=True),
-        "outcome": outcome[ok].reset_index(drop=True),
-        "agent_code": text["agent"][ok].reset_index(drop=True),
-        "customer_id": text["customer_id"][ok].where(text["customer_id"][ok] != "0", None).reset_index(drop=True),
-        "wrap_up_seconds": _int64(values[ok]),
-        "group_id": _int64(group_id.to_numpy(dtype=np.float64)[ok]),
-        "source_row_number": frame["row"][ok].astype("int64").reset_index(drop=True),
+        "call_id": kept(call_id),
+        "offered_at": kept(offered_at),
+        "answered_at": kept(answered_at),
+        "ended_at": kept(ended_at),
+        "outcome": kept(outcome),
+        "agent_code": kept(text["agent"]),
+        "customer_id": customer.where(customer != "0", None),
+        "wrap_up_seconds": _int64(values if everything else values[ok]),
+        "group_id": _int64(group_id.to_numpy(dtype=np.float64) if everything else group_id.to_numpy(dtype=np.float64)[ok]),
+        "source_row_number": kept(frame["row"]).astype("int64"),
     })
     t_end = time.perf_counter()
     return CallValidation(valid=valid, errors=errors, skipped=skipped, rows_total=n, rejected=rejected,
@@ -492,6 +498,9 @@ def _duplicates(keyed: np.ndarray, call_id: pd.Series, offered_at: pd.Series, te
     n = len(call_id)
     none = np.zeros(n, dtype=bool)
     if not keyed.any():
+        return none, none, pd.Series(dtype="int64")
+    if not call_id[keyed].duplicated().any():
+        # no call_id twice: no (call_id, month) twice either (one hashed column, no months)
         return none, none, pd.Series(dtype="int64")
     utc = offered_at.dt.tz_convert("UTC")
     month = (utc.dt.year * 100 + utc.dt.month).fillna(0).astype("int64")
