@@ -92,6 +92,13 @@ def encode(columns: list[Column], n: int) -> bytes:
 def encode_locating(columns: list[Column], n: int, locate: int | None = None) -> tuple[bytes, np.ndarray | None]:
     """``encode``, and where each row's value of column ``locate`` starts in the stream (to
     patch a fixed-width value in later: ``patch``)."""
+    buf, located = encode_buffer(columns, n, locate)
+    return buf.tobytes(), located
+
+
+def encode_buffer(columns: list[Column], n: int, locate: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``encode_locating`` as a writable ``uint8`` array (no copy into ``bytes``: a stream
+    patched once, in place, by ``patch_in_place``, and sent as a ``memoryview``)."""
     located = None
     width = np.full(n, 2, dtype=np.int64)  # per row: field count, then per field its length and bytes
     for c in columns:
@@ -128,12 +135,17 @@ def encode_locating(columns: list[Column], n: int, locate: int | None = None) ->
                 offsets = np.cumsum(sizes) - sizes
                 buf[np.repeat(pos[present] - offsets, sizes) + np.arange(c.blob.size)] = c.blob
             pos = pos + np.maximum(c.lengths, 0)
-    return buf.tobytes(), located
+    return buf, located
 
 
 def patch(data: bytes, at: np.ndarray, value: bytes) -> bytes:
     """``data`` with ``value`` written at each offset of ``at`` (one fixed-width column)."""
     buf = np.frombuffer(data, dtype=np.uint8).copy()
+    patch_in_place(buf, at, value)
+    return buf.tobytes()
+
+
+def patch_in_place(buf: np.ndarray, at: np.ndarray, value: bytes) -> None:
+    """``patch`` on an ``encode_buffer`` array itself (two 8 MB copies fewer for a file of calls)."""
     if len(at):
         buf[at[:, None] + np.arange(len(value))] = np.frombuffer(value, dtype=np.uint8)
-    return buf.tobytes()

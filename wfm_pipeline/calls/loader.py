@@ -104,14 +104,17 @@ class PreparedLoad:
 
     frame: pd.DataFrame
     target: Target
-    data: bytes
+    data: np.ndarray          # the stream (``binary_copy.encode_buffer``), patched in place at load
     batch_at: np.ndarray
     months: pd.DataFrame
 
-    def copy_data(self, valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes:
+    def copy_data(self, valid: pd.DataFrame, target: Target, batch_id: uuid.UUID) -> bytes | memoryview:
         if valid is not self.frame or target != self.target:
             return call_copy_data(valid, target, batch_id)
-        return binary_copy.patch(self.data, self.batch_at, batch_id.bytes)
+        # in place: this runs on the loading thread, where two copies of the ~8 MB stream cost
+        # ~4 ms a file; a retried load patches the same places again
+        binary_copy.patch_in_place(self.data, self.batch_at, batch_id.bytes)
+        return memoryview(self.data)
 
     def row_months(self, valid: pd.DataFrame) -> pd.DataFrame:
         return self.months if valid is self.frame else _row_months(valid)
@@ -120,8 +123,8 @@ class PreparedLoad:
 def prepare_load(validation: CallValidation, target: Target) -> PreparedLoad:
     """``PreparedLoad`` of a validation (no database: the prefetch thread does it with the rest)."""
     valid = validation.valid
-    data, at = binary_copy.encode_locating(_copy_columns(valid, target, uuid.UUID(int=0)), len(valid),
-                                           locate=_BATCH_COLUMN)
+    data, at = binary_copy.encode_buffer(_copy_columns(valid, target, uuid.UUID(int=0)), len(valid),
+                                         locate=_BATCH_COLUMN)
     return PreparedLoad(valid, target, data, at if at is not None else np.zeros(0, dtype=np.int64),
                         _row_months(valid) if len(valid) else pd.DataFrame({"first": [], "last": []}))
 
@@ -129,7 +132,7 @@ def prepare_load(validation: CallValidation, target: Target) -> PreparedLoad:
 COPY_CALLS_SQL = f"COPY wfm.call_records ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
 
 
-def copy_calls(conn: psycopg.Connection, data: bytes, total: int, progress: Progress | None = None) -> None:
+def copy_calls(conn: psycopg.Connection, data: bytes | memoryview, total: int, progress: Progress | None = None) -> None:
     """Send a ``call_copy_data`` stream (in blocks, reporting progress by the bytes sent)."""
     with conn.cursor() as cur, cur.copy(COPY_CALLS_SQL) as copy:
         view = memoryview(data)
@@ -142,14 +145,26 @@ def copy_calls(conn: psycopg.Connection, data: bytes, total: int, progress: Prog
 # ---------------------------------------------------------------- partitions
 def _row_months(valid: pd.DataFrame) -> pd.DataFrame:
     """Per accepted call, the UTC months it needs (offered_at; talk and wrap-up for agent
-    activity) as year*100+month keys: columns ``first``, ``last``."""
-    offered = valid["offered_at"].dt.tz_convert("UTC")
-    first = offered.dt.year * 100 + offered.dt.month
-    act_end = valid["ended_at"] + pd.to_timedelta(valid["wrap_up_seconds"].fillna(0).astype("int64"), unit="s")
-    has_agent = (valid["outcome"] == "answered") & valid["agent_code"].notna()
-    end = act_end.where(has_agent, valid["offered_at"]).dt.tz_convert("UTC")
-    last = end.dt.year * 100 + end.dt.month
-    return pd.DataFrame({"first": first.astype("int64"), "last": np.maximum(first, last).astype("int64")})
+    activity) as year*100+month keys: columns ``first``, ``last``. (numpy on the UTC
+    nanoseconds: the ``.dt`` year and month accessors of tz-aware columns cost ~12 ms a file)"""
+    offered = _utc_ns(valid["offered_at"])
+    first = _month_keys(offered)
+    wrap = valid["wrap_up_seconds"].astype("Int64").to_numpy(dtype=np.int64, na_value=0)
+    act_end = _utc_ns(valid["ended_at"]) + wrap * 1_000_000_000
+    has_agent = ((valid["outcome"] == "answered") & valid["agent_code"].notna()).to_numpy()
+    last = _month_keys(np.where(has_agent, act_end, offered))
+    return pd.DataFrame({"first": first, "last": np.maximum(first, last)})
+
+
+def _utc_ns(series: pd.Series) -> np.ndarray:
+    """A tz-aware column as int64 nanoseconds since 1970 UTC (NaT: the int64 minimum)."""
+    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]").view(np.int64)
+
+
+def _month_keys(ns: np.ndarray) -> np.ndarray:
+    """year*100+month of UTC nanoseconds."""
+    months = ns.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)   # months since 1970-01
+    return (months // 12 + 1970) * 100 + months % 12 + 1
 
 
 def _month_list(keys: set[int]) -> list[date]:

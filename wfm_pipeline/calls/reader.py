@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +52,9 @@ class RawCalls:
     header_row: int            # 1-based row number of the header
     blank_rows: int            # fully blank rows skipped after the header
     ignored_columns: tuple[str, ...] = ()
+    # which cells of each field's column are empty (None), as the reader found them while
+    # cleaning: the validator takes them instead of looking again (None: it looks itself)
+    empty: dict[str, np.ndarray] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def rows_total(self) -> int:
@@ -74,17 +79,36 @@ def parse_call_file(content: FileContent | bytes, name: str | None = None, *, en
         encoding = encoding or get_settings().csv_encoding
         text = argus_reader._decode(data, name, encoding)
         del data
-        records = _read_csv(text, name, limits)
+        records = _read_csv_records(text, name, limits)
+        del text
     else:
         (check_xls if suffix == ".xls" else check_xlsx)(data, name, limits)
         rows, _width = argus_reader._read_excel(data, name)
         del data
         records = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
-    return _to_raw(records, name)
+    return _to_raw(_cleaned(records), name)
+
+
+@dataclass
+class _Plain:
+    """Columns of a plain CSV text (``_split_plain``): every cell a ``str``; per column, the
+    empty-cell mask when no cell of it holds white space (nothing to strip), else None."""
+
+    columns: list[np.ndarray]
+    empty: list[np.ndarray | None]
 
 
 def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
-    """All records (header included) as a frame of strings; row i is record i + 1."""
+    """All records (header included) as a frame of strings; row i is record i + 1 (the agent-state
+    reader's way in)."""
+    records = _read_csv_records(text, name, limits)
+    if isinstance(records, _Plain):
+        return pd.DataFrame(dict(enumerate(records.columns)), dtype=object)
+    return records
+
+
+def _read_csv_records(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame | _Plain:
+    """``_read_csv``, a plain text's columns as they are (``_Plain``)."""
     delimiter = argus_reader.sniff_delimiter(text)
     argus_reader._raise_csv_field_limit(len(text))
     if text.count("\n") + 1 > limits.max_rows:
@@ -93,6 +117,10 @@ def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
         records = sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         if records > limits.max_rows:
             check_dimensions(name, records, 0, limits, where="CSV")
+    plain = _split_plain(text, delimiter)
+    if plain is not None:
+        check_dimensions(name, len(plain.columns[0]), len(plain.columns), limits, where="CSV")
+        return plain
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
@@ -110,6 +138,51 @@ def _read_csv(text: str, name: str, limits: ReaderLimits) -> pd.DataFrame:
     return frame
 
 
+def _split_plain(text: str, delimiter: str) -> _Plain | None:
+    """The records' columns when the text is "plain": no quote character, no carriage return,
+    no NUL, no blank line, and every line has the same number of fields (the usual ACD
+    export); ``None`` otherwise (pandas' parser then reads it, as before).
+
+    Why: on such text a CSV parser can only split at line feeds and delimiters, which
+    ``str.split`` does at C speed, cheaper than pandas' C parser (which also builds every cell
+    as a Python ``str``). A ragged line makes the counts differ and so goes to pandas;
+    ``test_calls_client_fast_paths`` holds the two to the same cells."""
+    if not text or '"' in text or "\r" in text or "\x00" in text or text.startswith("\n") or "\n\n" in text:
+        return None   # (a blank line: pandas' rules for it are its own)
+    lines = text.split("\n")
+    if lines[-1] == "":   # the final line feed ends the last record, it does not start one
+        lines.pop()
+    if not lines:
+        return None
+    fields = np.fromiter(map(str.count, lines, itertools.repeat(delimiter)), dtype=np.int64, count=len(lines))
+    width = int(fields[0]) + 1
+    if (fields != width - 1).any():
+        return None
+    del lines
+    cells = text.replace("\n", delimiter).split(delimiter)
+    if text.endswith("\n"):
+        cells.pop()
+    rows = len(cells) // width
+    plain = _Plain([], [])
+    for j in range(width):
+        # Each column's cells made again, next to each other (the split made them row by row:
+        # validating a column then walks memory with a stride of a whole record, ~15 % slower),
+        # from the column joined by NUL (not in the text), which also tells whether any cell
+        # holds white space (then the cells are stripped later) and whether any is empty.
+        joined = "\x00".join(cells[j::width])
+        column = np.empty(rows, dtype=object)
+        column[:] = joined.split("\x00")
+        empty = None
+        if joined and joined.split(None, 1) == [joined]:   # no white space anywhere in the column
+            if "\x00\x00" in joined or joined.startswith("\x00") or joined.endswith("\x00"):
+                empty = column == ""
+            else:
+                empty = np.zeros(rows, dtype=bool)
+        plain.columns.append(column)
+        plain.empty.append(empty)
+    return plain
+
+
 def _normalise(value: object) -> object:
     """A cell as the validator sees it: text stripped (empty -> None), other types as they are."""
     if value is None:
@@ -124,22 +197,36 @@ def _normalise(value: object) -> object:
 
 def _clean(column: pd.Series) -> pd.Series:
     """``_normalise`` over a column, vectorised for the usual all-text column (CSV)."""
-    return _clean_marked(column)[0]
+    return pd.Series(_clean_marked(column.to_numpy(dtype=object))[0], dtype=object)
 
 
-def _clean_marked(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def _clean_marked(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``_normalise`` over a column, vectorised for the usual all-text column (CSV), and which
     cells are empty (known here for free: no ``isna`` over the object column afterwards)."""
-    values = column.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # str.strip mapped at C speed: pandas' .str.strip() costs ~20x more per cell
         stripped = np.empty(len(values), dtype=object)
         stripped[:] = list(map(str.strip, values))
         empty = stripped == ""
         stripped[empty] = None
-        return pd.Series(stripped, dtype=object), empty
-    cleaned = pd.Series([_normalise(v) for v in values], dtype=object)
-    return cleaned, cleaned.isna().to_numpy()
+        return stripped, empty
+    cleaned = np.empty(len(values), dtype=object)
+    cleaned[:] = [_normalise(v) for v in values]
+    return cleaned, pd.isna(cleaned)
+
+
+def _cleaned(records: pd.DataFrame | _Plain) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every column's cells as the validator sees them (``_normalise``) and its empty mask."""
+    if isinstance(records, pd.DataFrame):
+        return [_clean_marked(records.iloc[:, i].to_numpy(dtype=object)) for i in range(records.shape[1])]
+    out = []
+    for column, empty in zip(records.columns, records.empty):
+        if empty is None:
+            out.append(_clean_marked(column))
+        else:   # nothing to strip: only the empty cells change (to None)
+            column[empty] = None
+            out.append((column, empty))
+    return out
 
 
 def _header_name(value: object) -> str:
@@ -151,17 +238,15 @@ def _header_name(value: object) -> str:
     return str(value).strip().lower()
 
 
-def _to_raw(records: pd.DataFrame, name: str) -> RawCalls:
-    if records.empty:
+def _to_raw(cleaned: list[tuple[np.ndarray, np.ndarray]], name: str) -> RawCalls:
+    if not cleaned or not len(cleaned[0][0]):
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
-    cleaned = [_clean_marked(records.iloc[:, i]) for i in range(records.shape[1])]
-    cells = pd.DataFrame({i: column for i, (column, _empty) in enumerate(cleaned)})
     blank = np.logical_and.reduce([empty for _column, empty in cleaned])
     non_blank = np.flatnonzero(~blank)
     if non_blank.size == 0:
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     header_pos = int(non_blank[0])
-    names = [_header_name(v) for v in cells.iloc[header_pos].tolist()]
+    names = [_header_name(column[header_pos]) for column, _empty in cleaned]
     seen: dict[str, int] = {}
     for position, field in enumerate(names):
         if field in FIELDS:
@@ -171,14 +256,15 @@ def _to_raw(records: pd.DataFrame, name: str) -> RawCalls:
     missing = [f for f in REQUIRED if f not in seen]
     if missing:
         raise ArgusFileError.of(E.MISSING_COLUMN, file=name, columns=", ".join(missing), value=", ".join(missing))
-    body = cells.iloc[header_pos + 1:]
     keep = ~blank[header_pos + 1:]
-    data = body[keep]
-    if data.empty:
+    if not keep.any():
         raise ArgusFileError.of(E.NO_DATA_ROWS, file=name)
     frame = pd.DataFrame({"row": (np.flatnonzero(keep) + header_pos + 2).astype(np.int64)})
-    for field, position in seen.items():
-        frame[field] = data.iloc[:, position].to_numpy(dtype=object)
+    empty = {}
+    for field_name, position in seen.items():
+        values, marks = cleaned[position]
+        frame[field_name] = values[header_pos + 1:][keep]
+        empty[field_name] = marks[header_pos + 1:][keep]
     ignored = tuple(n for i, n in enumerate(names) if n and i not in seen.values())
     return RawCalls(frame=frame, file_name=name, header_row=header_pos + 1,
-                    blank_rows=int((~keep).sum()), ignored_columns=ignored)
+                    blank_rows=int((~keep).sum()), ignored_columns=ignored, empty=empty)
