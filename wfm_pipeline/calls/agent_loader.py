@@ -49,7 +49,8 @@ from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, va
 from wfm_pipeline.calls.concurrent import ConcurrentRun, LoadFirstPrefetcher
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
-from wfm_pipeline.calls.validate import _parse_time, _text, _Time
+from wfm_pipeline.calls.agent_times import parse_times
+from wfm_pipeline.calls.validate import _text, _Time
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
@@ -64,7 +65,7 @@ _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", 
 def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
     """``agent_validate.validate_events`` with what it needs from the database (the service's
     groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
-    parsed = _parse_time(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
+    parsed = parse_times(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
     try:
         groups = groups_of(conn, target.service_id)
         agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
