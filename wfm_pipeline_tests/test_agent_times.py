@@ -63,3 +63,25 @@ def test_an_empty_column_agrees() -> None:
     column = pd.Series([], dtype=object)
     assert agent_times._plain_iso(column) is None
     _same(column, "Europe/Berlin")
+
+
+def test_the_months_a_file_writes() -> None:
+    """``agent_loader._month_range``: every UTC month from the first to the last event, as a
+    pandas period range gives them (over a year's end; a local time of January that is still
+    December in UTC)."""
+    from wfm_pipeline.calls.agent_loader import _month_range
+
+    def by_periods(first: pd.Timestamp, last: pd.Timestamp) -> list[dt.date]:
+        start, end = first.tz_convert("UTC").tz_localize(None), last.tz_convert("UTC").tz_localize(None)
+        return [p.start_time.date() for p in pd.period_range(start.to_period("M"), end.to_period("M"), freq="M")]
+
+    rng = random.Random(3)
+    cases = [(pd.Timestamp("2026-01-01 00:30", tz="Europe/Berlin"), pd.Timestamp("2026-01-01 00:40", tz="Europe/Berlin")),
+             (pd.Timestamp("2025-12-31 23:59:59", tz="UTC"), pd.Timestamp("2026-01-01 00:00", tz="UTC"))]
+    for _ in range(2000):
+        first = pd.Timestamp("2024-01-01", tz="Europe/Berlin") + pd.Timedelta(seconds=rng.randrange(3 * 365 * 86400))
+        cases.append((first, first + pd.Timedelta(seconds=rng.randrange(500 * 86400) if rng.random() < 0.5 else 0)))
+    for first, last in cases:
+        assert _month_range(first, last) == by_periods(first, last), (first, last)
+    assert _month_range(*cases[0]) == [dt.date(2025, 12, 1)]   # 23:30-23:40 UTC on 31 December
+    assert _month_range(*cases[1]) == [dt.date(2025, 12, 1), dt.date(2026, 1, 1)]

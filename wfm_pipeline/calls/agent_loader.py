@@ -92,10 +92,11 @@ def _time_span(parsed: _Time) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 # ---------------------------------------------------------------- partitions
 def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> list[date]:
     """Every UTC month from ``first``'s to ``last``'s (a state may span a month without events)."""
+    # plain month arithmetic (a pandas period range cost ~0.4 ms, twice per file on the load's path)
     start = pd.Timestamp(first).tz_convert("UTC")
     end = pd.Timestamp(last).tz_convert("UTC")
-    return [p.start_time.date() for p in pd.period_range(start.tz_localize(None).to_period("M"),
-                                                         end.tz_localize(None).to_period("M"), freq="M")]
+    return [date(start.year + k // 12, k % 12 + 1, 1)
+            for k in range(start.month - 1, (end.year - start.year) * 12 + end.month)]
 
 
 def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[
