@@ -110,3 +110,30 @@ def test_one_session_over_services_and_months_matches_an_independent_computation
         bad = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
         assert not bad, f"{code}: {len(bad)} intervals differ, e.g. {next(iter(bad.items()))}"
         assert {iv.month for _, iv in got} >= {10, 11, 12, 1}
+
+
+def test_the_derivation_is_planned_against_the_files_months_only(conn, months, tmp_path: Path) -> None:
+    """The plan of the derivation statement (auto_explain of the nested statements, as the
+    server made it for this file) names no partition of agent_state_transitions or agent_activity
+    after the file's month: those months were left out at planning, not pruned at run time."""
+    _service(conn, "PLAN")
+    conn.commit()
+    notes: list[str] = []
+    conn.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
+    conn.execute("LOAD 'auto_explain'")
+    for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
+                    "auto_explain.log_level = notice"):
+        conn.execute("SET " + setting)
+    conn.commit()
+    rows = [event("A1", "logged_in", "10.11.2025 08:00:00"), event("A1", "ready", "10.11.2025 08:05:00"),
+            event("A1", "logged_out", "10.11.2025 09:00:00")]
+    for n in range(2):   # the second file: a span with an event before it
+        day = [dict(r, at=r["at"].replace("10.11", f"{10 + n}.11")) for r in rows]
+        result = import_agent_file(conn, write_csv(tmp_path / f"{n}.csv", day), "PLAN")
+        assert result.status == "completed", result.errors
+    plans = [p for p in notes if "Query Text: WITH spans AS MATERIALIZED" in p]
+    assert len(plans) == 2
+    for plan in plans:
+        assert "agent_state_transitions_2025_11" in plan and "agent_activity_2025_11" in plan
+        for later in ("2025_12", "2026_01", "2026_03"):
+            assert f"agent_state_transitions_{later}" not in plan and f"agent_activity_{later}" not in plan, later
