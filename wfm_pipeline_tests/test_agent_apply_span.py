@@ -74,3 +74,17 @@ def test_a_span_that_misses_events_raises(conn: psycopg.Connection, loaded, shif
         conn.execute("SELECT * FROM wfm.apply_agent_states_batch(%s, %s, %s, %s)", (batch, first, last, count))
     conn.rollback()
     assert conn.execute("SELECT count(*) FROM wfm.agent_activity").fetchone()[0] == 0
+
+
+def test_a_batch_without_events_applies_as_empty(conn: psycopg.Connection) -> None:
+    """No events written (every row of a JSON batch rejected): nothing derived, the batch applied
+    with no interval range; with a span and a count of 0 alike."""
+    for span in ((), (dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc), dt.datetime(2025, 11, 2, tzinfo=dt.timezone.utc), 0)):
+        batch = conn.execute("INSERT INTO wfm.import_batches (source, status, kind) "
+                             "VALUES ('api', 'running', 'agent_states') RETURNING import_batch_id").fetchone()[0]
+        sql = "SELECT * FROM wfm.apply_agent_states_batch(%s" + ", %s" * len(span) + ")"
+        assert conn.execute(sql, (batch, *span)).fetchone() == (0, 0, 0, 0, 0)
+        row = conn.execute("SELECT apply_seq IS NOT NULL, first_interval, last_interval FROM wfm.import_batches "
+                           "WHERE import_batch_id = %s", (batch,)).fetchone()
+        assert row == (True, None, None)
+    conn.rollback()

@@ -49,7 +49,8 @@ from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, va
 from wfm_pipeline.calls.concurrent import ConcurrentRun, LoadFirstPrefetcher
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
-from wfm_pipeline.calls.validate import _parse_time, _text, _Time
+from wfm_pipeline.calls.agent_times import parse_times
+from wfm_pipeline.calls.validate import _text, _Time
 from wfm_pipeline.db import partitions
 
 # THE lock order: by table name (sql/functions/partitions/ensure_import_partitions.sql).
@@ -64,7 +65,7 @@ _COPY_COLUMNS = ("started_at", "ended_at", "service_id", "agent_code", "state", 
 def validate_file(conn: psycopg.Connection, raw: RawEvents, target: Target) -> EventValidation:
     """``agent_validate.validate_events`` with what it needs from the database (the service's
     groups, the agents' stored events around the file); read-only, leaves ``conn`` idle."""
-    parsed = _parse_time(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
+    parsed = parse_times(raw.frame["at"], target.time_zone) if "at" in raw.frame else None
     try:
         groups = groups_of(conn, target.service_id)
         agents = sorted({a for a in _text(raw.frame["agent"]).dropna() if len(a) <= 100}) if "agent" in raw.frame else []
@@ -91,10 +92,11 @@ def _time_span(parsed: _Time) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 # ---------------------------------------------------------------- partitions
 def _month_range(first: pd.Timestamp, last: pd.Timestamp) -> list[date]:
     """Every UTC month from ``first``'s to ``last``'s (a state may span a month without events)."""
+    # plain month arithmetic (a pandas period range cost ~0.4 ms, twice per file on the load's path)
     start = pd.Timestamp(first).tz_convert("UTC")
     end = pd.Timestamp(last).tz_convert("UTC")
-    return [p.start_time.date() for p in pd.period_range(start.tz_localize(None).to_period("M"),
-                                                         end.tz_localize(None).to_period("M"), freq="M")]
+    return [date(start.year + k // 12, k % 12 + 1, 1)
+            for k in range(start.month - 1, (end.year - start.year) * 12 + end.month)]
 
 
 def _plan_partitions(conn: psycopg.Connection, valid: pd.DataFrame, result: ImportResult) -> tuple[

@@ -44,7 +44,8 @@ from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import RowError
 from wfm_pipeline.argus.loader import Target
 from wfm_pipeline.calls.agent_reader import FIELDS, STATES, RawEvents
-from wfm_pipeline.calls.validate import _parse_time, _text, _Time
+from wfm_pipeline.calls.agent_times import parse_times
+from wfm_pipeline.calls.validate import _text, _Time
 
 MAX_TEXT = 100
 _ROW_BITS = 2 ** 24      # row numbers below 16.7 million: (second, row) packed in one int64
@@ -171,7 +172,7 @@ def validate_events(raw: RawEvents | pd.DataFrame, target: Target, groups: dict[
     errs.add(state_bad, "state", E.INVALID_STATE)
 
     if parsed is None or len(parsed.blank) != n:
-        parsed = _parse_time(cells["at"], target.time_zone)
+        parsed = parse_times(cells["at"], target.time_zone)
     errs.add(parsed.blank, "at", E.MISSING_VALUE)
     for code in (E.INVALID_DATETIME, E.INVALID_LOCAL_TIME):
         errs.add(parsed.code == code, "at", code, time_zone=target.time_zone)

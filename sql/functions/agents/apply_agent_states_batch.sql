@@ -35,17 +35,30 @@ BEGIN
     PERFORM wfm.lock_batch_for_apply(p_import_batch_id, ARRAY['running']);
     UPDATE wfm.import_batches b SET kind = 'agent_states' WHERE b.import_batch_id = p_import_batch_id;
 
+    -- the batch's agents, the span of each one's events in it, and the batch's services, span
+    -- and number of events: one read of the batch's events (from the span's months only when
+    -- the caller gave it)
     IF p_first IS NULL OR p_last IS NULL OR p_events IS NULL THEN
-        SELECT pg_catalog.array_agg(DISTINCT t.service_id ORDER BY t.service_id), pg_catalog.min(t.started_at),
-               pg_catalog.max(t.started_at), count(*)::integer
-        INTO v_services, v_first, v_last, v_total
-        FROM wfm.agent_state_transitions t WHERE t.import_batch_id = p_import_batch_id;
+        SELECT pg_catalog.array_agg(DISTINCT x.service_id ORDER BY x.service_id), pg_catalog.min(x.lo),
+               pg_catalog.max(x.hi), coalesce(pg_catalog.sum(x.n), 0)::integer,
+               pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
+               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
+        INTO v_services, v_first, v_last, v_total, v_s, v_a, v_lo, v_hi
+        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi,
+                     count(*) AS n
+              FROM wfm.agent_state_transitions t WHERE t.import_batch_id = p_import_batch_id
+              GROUP BY t.service_id, t.agent_code) x;
     ELSE
-        SELECT pg_catalog.array_agg(DISTINCT t.service_id ORDER BY t.service_id), pg_catalog.min(t.started_at),
-               pg_catalog.max(t.started_at), count(*)::integer
-        INTO v_services, v_first, v_last, v_total
-        FROM wfm.agent_state_transitions t
-        WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN p_first AND p_last;
+        SELECT pg_catalog.array_agg(DISTINCT x.service_id ORDER BY x.service_id), pg_catalog.min(x.lo),
+               pg_catalog.max(x.hi), coalesce(pg_catalog.sum(x.n), 0)::integer,
+               pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
+               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
+        INTO v_services, v_first, v_last, v_total, v_s, v_a, v_lo, v_hi
+        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi,
+                     count(*) AS n
+              FROM wfm.agent_state_transitions t
+              WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN p_first AND p_last
+              GROUP BY t.service_id, t.agent_code) x;
         IF v_total <> p_events THEN
             RAISE EXCEPTION 'import batch % has % events from % to %, not the % its caller wrote',
                 p_import_batch_id, v_total, p_first, p_last, p_events
@@ -58,15 +71,6 @@ BEGIN
     agent_rows_written := 0; agent_rows_deleted := 0;
     IF v_total > 0 THEN
         PERFORM wfm.lock_services_for_apply(v_services);
-
-        -- the batch's agents and the span of their events in it
-        SELECT pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
-               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
-        INTO v_s, v_a, v_lo, v_hi
-        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi
-              FROM wfm.agent_state_transitions t
-              WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN v_first AND v_last
-              GROUP BY t.service_id, t.agent_code) x;
 
         -- 2. the current versions this batch replaces: the other batches' current events in each
         --    agent's span (one range of the timeline index per agent; events appended after the

@@ -32,6 +32,7 @@ DECLARE
     v_max     timestamptz;
     v_ivlo    timestamptz;
     v_ivhi    timestamptz;
+    v_ivend   timestamptz;
 BEGIN
     transitions_linked := 0; rows_written := 0; rows_deleted := 0;
     IF p_services IS NULL OR pg_catalog.cardinality(p_services) = 0 THEN
@@ -62,6 +63,9 @@ BEGIN
     FROM b;
     v_ivlo := pg_catalog.date_bin('15 minutes', v_min, timestamptz '2000-01-01 00:00+00');
     v_ivhi := pg_catalog.date_bin('15 minutes', v_max, timestamptz '2000-01-01 00:00+00');
+    -- the end of the last interval, as a value: "v_ivhi + interval" is only stable (time zone
+    -- rules), so the planner could not leave out the partitions of the months after it
+    v_ivend := v_ivhi + interval '15 minutes';
 
     -- 1. ended_at: the next current event (the span's last event keeps its own when it is the
     --    event after the changed ones; otherwise it is the timeline's last: open)
@@ -112,7 +116,7 @@ BEGIN
         JOIN wfm.agent_state_transitions e
           ON e.service_id = sp.s AND e.agent_code = sp.a
          AND e.started_at >= sp.ivlo AND e.started_at < sp.ivhi + interval '15 minutes'
-        WHERE e.is_current AND e.started_at >= v_ivlo AND e.started_at < v_ivhi + interval '15 minutes'
+        WHERE e.is_current AND e.started_at >= v_ivlo AND e.started_at < v_ivend
         UNION ALL
         -- the state the agent was in when the first interval began
         SELECT sp.s, sp.agent_id, sp.ivlo, sp.ivhi, p.state, p.started_at, p.ended_at, p.import_batch_id
@@ -120,6 +124,7 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT e.state, e.started_at, e.ended_at, e.import_batch_id FROM wfm.agent_state_transitions e
             WHERE e.service_id = sp.s AND e.agent_code = sp.a AND e.started_at < sp.ivlo AND e.is_current
+              AND e.started_at < v_ivhi   -- (sp.ivlo <= v_ivhi: prunes the months after the spans)
             ORDER BY e.started_at DESC LIMIT 1) p
     ), pieces AS (
         SELECT ev.s, ev.agent_id, g.iv, ev.state, (ev.ended_at IS NULL) AS open, ev.import_batch_id,
