@@ -137,6 +137,14 @@ def payload(service_id: int, groups: list[int], call_index: int, rows: int) -> s
     return json.dumps(out)
 
 
+def compact_payload(text: str) -> str:
+    """The same rows in the compact form of api_batch_insert_calls: a header of the field names
+    (in the order they first appear), then one array of values per row (a missing field: null)."""
+    rows = json.loads(text)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    return json.dumps([names] + [[row.get(k) for k in names] for row in rows])
+
+
 def _backend_cpu(conn: psycopg.Connection) -> Callable[[], float | None]:
     """CPU seconds used so far by this connection's server process, when the server runs on
     this machine (the embedded one does); else None. Read from /proc/PID/schedstat (time on

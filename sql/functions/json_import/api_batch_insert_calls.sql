@@ -8,7 +8,7 @@ AS $$
 BEGIN
     PERFORM wfm.check_import_args(p_calls, 'p_calls', NULL, NULL, false, p_compact_form => true);
     -- the compact form's header: a broken one raises here, before the batch row is written
-    PERFORM wfm.api_compact_header(p_calls);
+    PERFORM wfm.compact_form_header(p_calls);
     IF p_source IS NULL OR btrim(p_source) = '' OR length(p_source) > 100 THEN
         RAISE EXCEPTION 'p_source must be a non-empty label of at most 100 characters'
             USING ERRCODE = 'invalid_parameter_value';

@@ -1,5 +1,5 @@
 -- Issue 15 (session 6): p_compact_form, the request may be in the compact form of
--- api_batch_insert_calls (wfm.api_compact_header), whose header is not a row.
+-- api_batch_insert_calls (wfm.compact_form_header), whose header is not a row.
 DROP FUNCTION IF EXISTS wfm.check_import_args(jsonb, text, integer, integer, boolean);
 CREATE OR REPLACE FUNCTION wfm.check_import_args(p_data jsonb, p_param text, p_service_id integer,
                                                  p_group_id integer, p_service_required boolean,

@@ -32,9 +32,9 @@ DECLARE
     v_services    integer[];
     v_service_min integer;
     v_service_max integer;
-    v_layout      record;  -- wfm.api_compact_header: objects or the compact form, and its positions
+    v_layout      record;  -- wfm.compact_form_header: objects or the compact form, and its positions
 BEGIN
-    v_layout := wfm.api_compact_header(p_calls);
+    v_layout := wfm.compact_form_header(p_calls);
     WITH cells AS MATERIALIZED (
         -- The one place the two layouts differ: the cells of each row as text. Objects:
         -- jsonb_to_recordset (C, one pass). Compact form (header, then one array per row):

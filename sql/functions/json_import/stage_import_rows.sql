@@ -21,12 +21,12 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = wfm, pg_catalog, pg_temp
 AS $$
 WITH hdr AS MATERIALIZED (
-    -- The compact form of the API (wfm.api_compact_header): element 1 is a header of field
+    -- The compact form of the API (wfm.compact_form_header): element 1 is a header of field
     -- names, each other element one row's values in that order. Row numbers count data rows,
     -- so they equal the object form's; a row of a named field reads `row ->> position` where
     -- the object form reads `row ->> 'name'` (a field the header does not name reads NULL, as a
     -- missing key). A row that is no array of the header's length has no cells at all.
-    SELECT h.* FROM wfm.api_compact_header(CASE WHEN p_format = 'api' THEN p_data END) h
+    SELECT h.* FROM wfm.compact_form_header(CASE WHEN p_format = 'api' THEN p_data END) h
 ),
 src AS (
     SELECT (r.n - CASE WHEN h.compact THEN 1 ELSE 0 END)::integer AS row_number, r.elem, jsonb_typeof(r.elem) AS kind,

@@ -1,4 +1,4 @@
--- wfm.api_compact_header: the header of the compact form of api_batch_insert_calls.
+-- wfm.compact_form_header: the header of the compact form of api_batch_insert_calls.
 --
 -- The compact form is the same JSON array with a different layout: its FIRST element is an
 -- array of field names (the names the object form takes as keys, any order), every other
@@ -14,7 +14,7 @@
 -- ignored, as unknown keys of an object are. Raises invalid_parameter_value (22023) when the
 -- header holds something other than strings or names a field twice: the request's layout is
 -- broken, not a row, so nothing is written (as for a request that is not an array).
-CREATE OR REPLACE FUNCTION wfm.api_compact_header(
+CREATE OR REPLACE FUNCTION wfm.compact_form_header(
     p_calls jsonb,
     OUT compact boolean, OUT n_fields integer,
     OUT svc integer, OUT grp integer, OUT t integer, OUT b integer, OUT c integer, OUT d integer,
@@ -77,6 +77,6 @@ BEGIN
     thr := (v_pos ->> 'sl_threshold_seconds')::integer;
 END
 $$;
-COMMENT ON FUNCTION wfm.api_compact_header(jsonb) IS
+COMMENT ON FUNCTION wfm.compact_form_header(jsonb) IS
     'Internal: reads the header of the compact form of api_batch_insert_calls (first element an array of field names, then one array of values per row): compact (false for the object form), the header length and the 0-based position of each known field (NULL when not named; unknown names ignored as unknown object keys). Raises 22023 for a header element that is not a string or a name given twice.';
-REVOKE ALL ON FUNCTION wfm.api_compact_header(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION wfm.compact_form_header(jsonb) FROM PUBLIC;
