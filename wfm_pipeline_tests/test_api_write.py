@@ -570,7 +570,9 @@ def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Conn
     from wfm_pipeline.bench import api_insert as api_bench
 
     result = api_bench.bench_batch_insert(db_url, lambda _: None, rows_per_call=40, calls=2)
-    assert [(p.name, p.rows) for p in result.phases] == [("insert", 80), ("update", 80)]
+    assert [(p.name, p.rows) for p in result.phases] == [("insert (objects)", 80), ("update (objects)", 80),
+                                                         ("insert (compact)", 80), ("update (compact)", 80)]
+    assert len(result.ratios()) == 8 and "update (compact)" in str(result)
     assert all(p.rows_per_second > 0 for p in result.phases)
     assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone() == (0,)

@@ -125,8 +125,10 @@ def test_corpus_expectations_cover_every_row_code(conn: psycopg.Connection) -> N
     row_codes = {c for (c,) in conn.execute("SELECT error_code FROM error_codes WHERE scope = 'row'")}
     # NO_PARTITION (JSON imports only: files create their months in the ETL step) and
     # OUTSIDE_PARTITION_WINDOW (files) depend on the partitions present, not on the row itself
-    # (test_api_write and test_import_hardening cover them).
-    assert row_codes <= codes | {"UNKNOWN_SERVICE", "UNKNOWN_GROUP", "NO_PARTITION", "OUTSIDE_PARTITION_WINDOW"}
+    # (test_api_write and test_import_hardening cover them). WRONG_ROW_LENGTH is about the layout
+    # of the compact JSON form, not a row's values (test_api_compact covers it).
+    assert row_codes <= codes | {"UNKNOWN_SERVICE", "UNKNOWN_GROUP", "NO_PARTITION", "OUTSIDE_PARTITION_WINDOW",
+                                 "WRONG_ROW_LENGTH"}
 
 
 def test_file_and_json_give_identical_verdicts(conn: psycopg.Connection, two_services, tmp_path: Path) -> None:
@@ -360,6 +362,7 @@ FILE_ONLY = {
 }
 JSON_ONLY = {
     E.NO_PARTITION: "files create their months in the import (within the on-demand window); JSON calls never do",
+    E.WRONG_ROW_LENGTH: "the compact form of api_batch_insert_calls only (a header, then one array per row)",
 }
 CORPUS_MONTHS = ("2024-01", "2024-10")
 
@@ -482,6 +485,11 @@ def test_every_code_of_the_json_path_has_its_template_message(conn: psycopg.Conn
                     E.message(E.UNKNOWN_GROUP, column="group_id", value="77", service=json_service))]
     for _, _, code, message in api:
         seen.add(code, message)
+    compact = import_errors("SELECT import_batch_id FROM api_batch_insert_calls(%s)",
+                            Jsonb([list(row) + ["service_id"], [*row.values(), json_service],
+                                   [*row.values()]]))
+    assert compact == [(2, None, E.WRONG_ROW_LENGTH, E.message(E.WRONG_ROW_LENGTH, rows=2, count=5, columns=6))]
+    seen.add(compact[0][2], compact[0][3])
 
     assert set(seen) == E.ALL_CODES - set(FILE_ONLY) - E.CALL_CODES - E.AGENT_CODES
 

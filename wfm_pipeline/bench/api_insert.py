@@ -4,7 +4,10 @@ Each call sends one JSON array of ``rows_per_call`` rows (the guide's named fiel
 times with offset) from the client and commits, so a measured call includes JSON transfer
 and parsing, validation, import_batches/import_errors, partitions, the history insert and
 the upsert (``wfm.apply_import_batch_range``). Calls first insert new intervals, then send the
-same intervals again (updates: the other half of the write path's cost).
+same intervals again (updates: the other half of the write path's cost). Both request layouts
+are measured, each from an empty (vacuumed) table: the array of objects, and the compact form
+of the same rows (a header array of field names, then one array of values per row: about 4x
+less JSON text, which is what the server's jsonb input costs).
 
 The same run also COPYs the same rows (prebuilt COPY text, one transaction per call's rows)
 into ``contact_statistics`` alone and into ``contact_statistics`` plus its history: what the
@@ -89,9 +92,17 @@ class Result:
         return max((p.rows_per_second for p in self.phases), default=0.0)
 
     def ratios(self) -> list[str]:
-        """Each API phase's rows/s as a share of each bare COPY's (wall clock, same run)."""
-        return [f"{p.name} {p.rows_per_second / c.rows_per_second:.0%} of {c.name}"
-                for c in self.copies if c.rows_per_second for p in self.phases]
+        """Each API phase's rows/s as a share of each bare COPY's (wall clock, same run; and per
+        second of server CPU when measured, which holds up on a shared machine)."""
+        out = []
+        for c in self.copies:
+            for p in self.phases:
+                if not c.rows_per_second:
+                    continue
+                cpu = (f" (server CPU {p.rows_per_cpu_second / c.rows_per_cpu_second:.0%})"
+                       if p.rows_per_cpu_second and c.rows_per_cpu_second else "")
+                out.append(f"{p.name} {p.rows_per_second / c.rows_per_second:.0%}{cpu} of {c.name}")
+        return out
 
     def __str__(self) -> str:
         parts = "; ".join(str(p) for p in self.phases + self.copies)
@@ -137,6 +148,14 @@ def payload(service_id: int, groups: list[int], call_index: int, rows: int) -> s
     return json.dumps(out)
 
 
+def compact_payload(text: str) -> str:
+    """The same rows in the compact form of api_batch_insert_calls: a header of the field names
+    (in the order they first appear), then one array of values per row (a missing field: null)."""
+    rows = json.loads(text)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    return json.dumps([names] + [[row.get(k) for k in names] for row in rows])
+
+
 def _backend_cpu(conn: psycopg.Connection) -> Callable[[], float | None]:
     """CPU seconds used so far by this connection's server process, when the server runs on
     this machine (the embedded one does); else None. Read from /proc/PID/schedstat (time on
@@ -153,7 +172,12 @@ def _backend_cpu(conn: psycopg.Connection) -> Callable[[], float | None]:
     return read
 
 
-def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int) -> Phase:
+SHAPES = ("objects", "compact")
+
+
+def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int, warm_up: str | None = None) -> Phase:
+    """``payloads`` sent by ``clients`` connections; each connection first sends ``warm_up`` (a
+    one-row call, not timed: a pooled API connection has its catalog caches and plans warm)."""
     phase = Phase(name, rows, clients)
     lock = threading.Lock()
     queue = list(enumerate(payloads))
@@ -163,6 +187,9 @@ def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int
         try:
             with psycopg.connect(url) as conn:
                 conn.execute("SELECT 1")  # connection setup is not part of a call
+                if warm_up is not None:
+                    conn.execute("SELECT status FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')",
+                                 (warm_up,))
                 conn.commit()
                 cpu = _backend_cpu(conn)
                 while True:
@@ -251,16 +278,27 @@ def bare_copy(url: str, payloads: list[str], rows: int, *, history: bool) -> Pha
     return phase
 
 
+def jsonb_parse_ms(url: str, text: str, repeat: int = 5) -> float:
+    """Server CPU (wall clock when /proc is not readable) of the jsonb input of one request's
+    text, the least of ``repeat`` runs: what every call pays before the function body runs."""
+    best = float("inf")
+    with psycopg.connect(url) as conn:
+        cpu = _backend_cpu(conn)
+        for _ in range(repeat):
+            t, c = time.perf_counter(), cpu()
+            conn.execute("SELECT %s::jsonb IS NULL", (text,)).fetchone()
+            c2 = cpu()
+            best = min(best, (c2 - c if c is not None and c2 is not None else time.perf_counter() - t) * 1000)
+    return best
+
+
 def breakdown(url: str, text: str) -> dict[str, float]:
     """Where one call's time goes: JSON parsing, the API's own work, the shared upsert.
 
     Uses track_functions (superuser only); returns what it could measure.
     """
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"jsonb parse": jsonb_parse_ms(url, text)}
     with psycopg.connect(url) as conn:
-        t = time.perf_counter()
-        conn.execute("SELECT %s::jsonb IS NULL", (text,)).fetchone()
-        out["jsonb parse"] = (time.perf_counter() - t) * 1000
         try:
             conn.execute("SET track_functions = 'pl'")
         except psycopg.errors.InsufficientPrivilege:
@@ -284,7 +322,7 @@ def breakdown(url: str, text: str) -> dict[str, float]:
         return float(after.get(name, 0.0)) - float(before.get(name, 0.0))
     if spent("apply_import_batch_range"):
         out["apply (upsert into contact_statistics, triggers)"] = spent("apply_import_batch_range")
-        out["recordset+guard+history insert"] = spent("import_api_fast") - spent("apply_import_batch_range")
+        out["cells, guard, history insert"] = spent("import_api_fast") - spent("apply_import_batch_range")
     return out
 
 
@@ -301,9 +339,32 @@ def cleanup(url: str) -> None:
         conn.commit()
 
 
+def _empty(url: str, first: datetime, last: datetime) -> None:
+    """Remove what the benchmark wrote and VACUUM the months it writes: each layout starts from
+    the same state. New intervals arrive at the end of time in real use; re-inserting the keys
+    just deleted would find their dead index entries and check each against the heap."""
+    cleanup(url)
+    months = {(first.year, first.month)}
+    month = first
+    while (month.year, month.month) < (last.year, last.month):
+        month = (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+        months.add((month.year, month.month))
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("contact_statistics", "contact_statistics_history"):
+            for year, mon in sorted(months):
+                name = conn.execute("SELECT to_regclass(%s)::text", (f"wfm.{table}_{year:04d}_{mon:02d}",)).fetchone()[0]
+                if name is None:
+                    continue
+                try:
+                    conn.execute(f"VACUUM {name}")
+                except psycopg.errors.InsufficientPrivilege:  # not the owner: autovacuum's state it is
+                    return
+
+
 def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_000, calls: int = 6,
                        clients: int = 1) -> Result:
-    """Measure api_batch_insert_calls: ``calls`` inserting calls, then the same again as updates."""
+    """Measure api_batch_insert_calls: ``calls`` inserting calls, then the same again as updates,
+    once with the rows as objects and once in the compact form."""
     cleanup(url)
     with psycopg.connect(url) as conn:
         service_id, groups = _service(conn)
@@ -314,12 +375,20 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
                      (START, last))
         conn.commit()
     payloads = [payload(service_id, groups, i, rows_per_call) for i in range(calls)]
+    texts = {"objects": payloads, "compact": [compact_payload(p) for p in payloads]}
+    warm = payload(service_id, groups, -1, 1)  # one interval before the measured ones
+    warm_up = {"objects": warm, "compact": compact_payload(warm)}
     echo(f"api_batch_insert_calls: {calls} calls x {rows_per_call:,} rows "
-         f"({len(payloads[0]) / 1e6:.1f} MB of JSON each), {clients} client(s)")
+         f"({len(texts['objects'][0]) / 1e6:.2f} MB of JSON each as objects, "
+         f"{len(texts['compact'][0]) / 1e6:.2f} MB in the compact form), {clients} client(s)")
+    phases: list[Phase] = []
+    split: dict[str, float] = {}
     try:
-        phases = [_run_phase(url, "insert", payloads, rows_per_call, clients),
-                  _run_phase(url, "update", payloads, rows_per_call, clients)]
-        split = breakdown(url, payloads[0])
+        for shape in SHAPES:
+            _empty(url, START - timedelta(minutes=15), last)
+            phases += [_run_phase(url, f"insert ({shape})", texts[shape], rows_per_call, clients, warm_up[shape]),
+                       _run_phase(url, f"update ({shape})", texts[shape], rows_per_call, clients, warm_up[shape])]
+            split.update({f"{k} ({shape})": v for k, v in breakdown(url, texts[shape][0]).items()})
         copies = [bare_copy(url, payloads, rows_per_call, history=False),
                   bare_copy(url, payloads, rows_per_call, history=True)]
     finally:
@@ -330,9 +399,9 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
     echo("  ratio to bare COPY of the same rows: " + ", ".join(result.ratios()))
     if split:
         echo("  one update call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
-    echo("  bounded by: the jsonb parse of the request, the rows written twice (history, then "
-         "contact_statistics with its one index, CHECKs and statement triggers); an update also "
-         "writes a new version of every row (docs/benchmarks.md)")
+    echo("  bounded by: the jsonb input of the request (objects about 4x the text of the compact form), "
+         "the rows written twice (history, then contact_statistics with its one index, CHECKs and "
+         "statement triggers); an update also writes a new version of every row (docs/benchmarks.md)")
     return result
 
 

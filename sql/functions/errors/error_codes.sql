@@ -52,6 +52,11 @@ INSERT INTO wfm.error_codes AS c (error_code, scope, description, message_templa
     ('DUPLICATE_ROW', 'row',
      'An exact copy of an earlier row for the same interval; the first copy is kept.',
      'interval {value} is an exact copy of row {first_row}; the first copy is kept'),
+    ('WRONG_ROW_LENGTH', 'row',
+     'A row of the compact JSON form (first element a header of field names, then one array of values per row) '
+     'does not hold one value per header name.',
+     'row {rows} has {count} values, but the header (the first element of the compact form) names {columns} '
+     'fields: a row holds one value per name, in the header''s order'),
     ('NO_PARTITION', 'row',
      'The row''s month (UTC) has no partition yet; the JSON functions never create partitions. The operator makes '
      'the month available (premake window in wfm.partition_config, or wfm.ensure_monthly_partitions run by the ETL role).',

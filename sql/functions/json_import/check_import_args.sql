@@ -1,5 +1,9 @@
+-- Issue 15 (session 6): p_compact_form, the request may be in the compact form of
+-- api_batch_insert_calls (wfm.compact_form_header), whose header is not a row.
+DROP FUNCTION IF EXISTS wfm.check_import_args(jsonb, text, integer, integer, boolean);
 CREATE OR REPLACE FUNCTION wfm.check_import_args(p_data jsonb, p_param text, p_service_id integer,
-                                                 p_group_id integer, p_service_required boolean)
+                                                 p_group_id integer, p_service_required boolean,
+                                                 p_compact_form boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = wfm, pg_catalog, pg_temp
@@ -15,7 +19,8 @@ BEGIN
         RAISE EXCEPTION '% must be a JSON array of rows, not a JSON %', p_param, jsonb_typeof(p_data)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM wfm.check_payload_limits(p_data, p_param);
+    PERFORM wfm.check_payload_limits(p_data, p_param,
+        CASE WHEN p_compact_form AND jsonb_typeof(p_data -> 0) = 'array' THEN 1 ELSE 0 END);
     IF p_service_id IS NULL THEN
         IF p_service_required THEN
             RAISE EXCEPTION 'p_service_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -35,6 +40,6 @@ BEGIN
     RETURN v_zone;
 END
 $$;
-COMMENT ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean) IS
-    'Internal: raises on NULL or non-array data (22004/22023), a payload over wfm.api_write_limits (54000) and unknown service or group (22023); returns the service time zone.';
-REVOKE ALL ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean, boolean) IS
+    'Internal: raises on NULL or non-array data (22004/22023), a payload over wfm.api_write_limits (54000; with p_compact_form the compact form''s header is not counted as a row) and unknown service or group (22023); returns the service time zone.';
+REVOKE ALL ON FUNCTION wfm.check_import_args(jsonb, text, integer, integer, boolean, boolean) FROM PUBLIC;

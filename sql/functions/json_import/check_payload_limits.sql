@@ -1,4 +1,7 @@
-CREATE OR REPLACE FUNCTION wfm.check_payload_limits(p_data jsonb, p_param text) RETURNS void
+-- Issue 15 (session 6): p_header_rows, elements that are not rows (the compact form's header).
+DROP FUNCTION IF EXISTS wfm.check_payload_limits(jsonb, text);
+CREATE OR REPLACE FUNCTION wfm.check_payload_limits(p_data jsonb, p_param text, p_header_rows integer DEFAULT 0)
+RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = wfm, pg_catalog, pg_temp
 AS $$
@@ -27,7 +30,7 @@ BEGIN
                                 'the limits are in wfm.api_write_limits (changed by the schema owner).',
                                 v_max_rows, round(v_max_bytes / 1048576.0, 1));
     END IF;
-    v_rows := pg_catalog.jsonb_array_length(p_data);
+    v_rows := pg_catalog.jsonb_array_length(p_data) - p_header_rows;
     IF v_rows > v_max_rows THEN
         RAISE EXCEPTION '% has % rows; one call may send at most % rows', p_param, v_rows, v_max_rows
             USING ERRCODE = 'program_limit_exceeded',
@@ -37,6 +40,6 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION wfm.check_payload_limits(jsonb, text) IS
-    'Internal: raises program_limit_exceeded (54000) with a HINT when a JSON array payload exceeds wfm.api_write_limits (rows or bytes); O(1), before any row is expanded.';
-REVOKE ALL ON FUNCTION wfm.check_payload_limits(jsonb, text) FROM PUBLIC;
+COMMENT ON FUNCTION wfm.check_payload_limits(jsonb, text, integer) IS
+    'Internal: raises program_limit_exceeded (54000) with a HINT when a JSON array payload exceeds wfm.api_write_limits (rows: its elements but p_header_rows, e.g. the header of the compact form; or bytes); O(1), before any row is expanded.';
+REVOKE ALL ON FUNCTION wfm.check_payload_limits(jsonb, text, integer) FROM PUBLIC;

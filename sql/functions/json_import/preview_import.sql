@@ -15,7 +15,8 @@ BEGIN
         RAISE EXCEPTION 'p_format must be argus, excel or api, not %', coalesce(quote_literal(p_format), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM wfm.check_import_args(p_data, 'p_data', p_service_id, p_group_id, p_format <> 'api');
+    PERFORM wfm.check_import_args(p_data, 'p_data', p_service_id, p_group_id, p_format <> 'api',
+                                  p_compact_form => p_format = 'api');
     RETURN QUERY
     WITH staged AS MATERIALIZED (
         SELECT * FROM wfm.stage_import_rows(p_data, p_format, p_service_id, p_group_id)

@@ -20,42 +20,64 @@ RETURNS SETOF wfm.staged_import_row
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = wfm, pg_catalog, pg_temp
 AS $$
-WITH src AS (
-    SELECT r.n::integer AS row_number, r.elem, jsonb_typeof(r.elem) AS kind
+WITH hdr AS MATERIALIZED (
+    -- The compact form of the API (wfm.compact_form_header): element 1 is a header of field
+    -- names, each other element one row's values in that order. Row numbers count data rows,
+    -- so they equal the object form's; a row of a named field reads `row ->> position` where
+    -- the object form reads `row ->> 'name'` (a field the header does not name reads NULL, as a
+    -- missing key). A row that is no array of the header's length has no cells at all.
+    SELECT h.* FROM wfm.compact_form_header(CASE WHEN p_format = 'api' THEN p_data END) h
+),
+src AS (
+    SELECT (r.n - CASE WHEN h.compact THEN 1 ELSE 0 END)::integer AS row_number, r.elem, jsonb_typeof(r.elem) AS kind,
+           h.compact AND jsonb_typeof(r.elem) = 'array' AND jsonb_array_length(r.elem) <> h.n_fields AS bad_length
     FROM jsonb_array_elements(p_data) WITH ORDINALITY AS r(elem, n)
+    CROSS JOIN hdr h
+    WHERE NOT (h.compact AND r.n = 1)
+),
+api_rows AS (
+    -- Named-field rows of either layout (excel, api): the element, when it has cells.
+    SELECT s.*, h.*,
+           CASE WHEN p_format = 'argus' OR s.bad_length THEN NULL
+                WHEN h.compact THEN CASE WHEN s.kind = 'array' THEN s.elem END
+                WHEN s.kind = 'object' THEN s.elem END AS named
+    FROM src s CROSS JOIN hdr h
 ),
 raw_cells AS (
     -- Every cell as text; column A also with its JSON type (a number is an Excel serial date).
-    SELECT s.row_number, s.kind,
+    SELECT s.row_number, s.kind, s.bad_length,
+        CASE WHEN s.bad_length THEN jsonb_build_object('count', jsonb_array_length(s.elem), 'columns', s.n_fields,
+                                                       'rows', s.row_number, 'value', s.elem::text) END AS length_params,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN jsonb_typeof(s.elem -> 0) WHEN 'object' THEN jsonb_typeof(s.elem -> 'A') END
-             WHEN s.kind = 'object' THEN jsonb_typeof(s.elem -> 'interval_start') END AS a_type,
+             WHEN s.compact THEN jsonb_typeof(s.named -> s.t)
+             ELSE jsonb_typeof(s.named -> 'interval_start') END AS a_type,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN s.elem ->> 0 WHEN 'object' THEN s.elem ->> 'A' END
-             WHEN s.kind = 'object' THEN s.elem ->> 'interval_start' END AS a,
+             WHEN s.compact THEN s.named ->> s.t ELSE s.named ->> 'interval_start' END AS a,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN s.elem ->> 1 WHEN 'object' THEN s.elem ->> 'B' END
-             WHEN s.kind = 'object' THEN s.elem ->> 'unique_incoming' END AS b,
+             WHEN s.compact THEN s.named ->> s.b ELSE s.named ->> 'unique_incoming' END AS b,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN s.elem ->> 2 WHEN 'object' THEN s.elem ->> 'C' END
-             WHEN s.kind = 'object' THEN s.elem ->> 'non_unique_incoming' END AS c,
+             WHEN s.compact THEN s.named ->> s.c ELSE s.named ->> 'non_unique_incoming' END AS c,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN s.elem ->> 3 WHEN 'object' THEN s.elem ->> 'D' END
-             WHEN s.kind = 'object' THEN s.elem ->> 'avg_talk_time' END AS d,
+             WHEN s.compact THEN s.named ->> s.d ELSE s.named ->> 'avg_talk_time' END AS d,
         CASE WHEN p_format = 'argus' THEN
                  CASE s.kind WHEN 'array' THEN s.elem ->> 4 WHEN 'object' THEN s.elem ->> 'E' END
-             WHEN s.kind = 'object' THEN s.elem ->> 'avg_post_processing_time' END AS e,
-        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'answered_calls' END AS ans,
-        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'answered_within_sl' END AS sl,
-        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'abandoned_calls' END AS abd,
-        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'sl_threshold_seconds' END AS thr,
-        CASE WHEN p_format = 'api' AND s.kind = 'object' THEN s.elem ->> 'service_id' END AS svc,
-        CASE WHEN p_format <> 'argus' AND s.kind = 'object' THEN s.elem ->> 'group_id' END AS grp
-    FROM src s
+             WHEN s.compact THEN s.named ->> s.e ELSE s.named ->> 'avg_post_processing_time' END AS e,
+        CASE WHEN s.compact THEN s.named ->> s.ans ELSE s.named ->> 'answered_calls' END AS ans,
+        CASE WHEN s.compact THEN s.named ->> s.sl ELSE s.named ->> 'answered_within_sl' END AS sl,
+        CASE WHEN s.compact THEN s.named ->> s.abd ELSE s.named ->> 'abandoned_calls' END AS abd,
+        CASE WHEN s.compact THEN s.named ->> s.thr ELSE s.named ->> 'sl_threshold_seconds' END AS thr,
+        CASE WHEN p_format <> 'api' THEN NULL WHEN s.compact THEN s.named ->> s.svc ELSE s.named ->> 'service_id' END AS svc,
+        CASE WHEN s.compact THEN s.named ->> s.grp ELSE s.named ->> 'group_id' END AS grp
+    FROM api_rows s
 ),
 cells AS MATERIALIZED (
     -- As the file reader: surrounding white space stripped, an empty cell is NULL.
-    SELECT c.row_number, c.kind, c.a_type,
+    SELECT c.row_number, c.kind, c.bad_length, c.length_params, c.a_type,
            wfm.json_cell_text(c.a) AS a, wfm.json_cell_text(c.b) AS b, wfm.json_cell_text(c.c) AS c,
            wfm.json_cell_text(c.d) AS d, wfm.json_cell_text(c.e) AS e, wfm.json_cell_text(c.ans) AS ans,
            wfm.json_cell_text(c.sl) AS sl, wfm.json_cell_text(c.abd) AS abd, wfm.json_cell_text(c.thr) AS thr,
@@ -73,7 +95,11 @@ rows AS (
 ),
 typed AS MATERIALIZED (
     SELECT r.*,
-        r.kind NOT IN ('array', 'object') OR (p_format <> 'argus' AND r.kind <> 'object') AS bad_shape,
+        -- no cells: not an array/object; a named-field row that is not an object (compact: not
+        -- an array of the header's length)
+        r.kind NOT IN ('array', 'object') OR r.bad_length
+            OR (p_format <> 'argus' AND r.kind <> CASE WHEN (SELECT h.compact FROM hdr h) THEN 'array' ELSE 'object' END)
+            AS bad_shape,
         CASE WHEN r.a_type = 'string' THEN wfm.json_cell_instant(r.a) END AS a_instant,
         -- (an offset-less time in an API row is still parsed: it gets a precise INVALID_DATETIME)
         CASE r.a_type WHEN 'string' THEN CASE WHEN wfm.json_cell_instant(r.a) IS NULL THEN wfm.json_cell_local_ts(r.a) END
@@ -235,8 +261,10 @@ SELECT p.row_number, p.svc_int, p.grp_int, p.instant,
                       wfm.clip_text(v.raw))::wfm.import_row_error
            FROM (VALUES
                -- not an array/object: no cells at all
-               (NULL::text, CASE WHEN p.bad_shape THEN 'MISSING_VALUE' END, p.kind,
+               (NULL::text, CASE WHEN p.bad_shape AND NOT p.bad_length THEN 'MISSING_VALUE' END, p.kind,
                     jsonb_build_object('column', CASE WHEN p_format = 'argus' THEN 'A-E' ELSE 'interval_start' END)),
+               -- a compact row of another length than the header: no cells either
+               (NULL, CASE WHEN p.bad_length THEN 'WRONG_ROW_LENGTH' END, p.length_params ->> 'value', p.length_params),
                ('service_id', p.svc_code, p.svc, NULL::jsonb),
                ('group_id', p.grp_code, p.grp, CASE WHEN p.grp_code IS NOT NULL THEN jsonb_build_object('service', p.svc) END),
                (CASE WHEN p_format = 'argus' THEN 'A' ELSE 'interval_start' END, coalesce(p.a_code, p.utc_code), p.a,
