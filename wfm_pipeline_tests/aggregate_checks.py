@@ -106,6 +106,10 @@ def assert_tables_equal_a_full_recompute(conn: psycopg.Connection) -> None:
                                       (h.hour_start + q * interval '15 minutes') AT TIME ZONE s.time_zone))
                                   FROM generate_series(0, 3) q) = 1)""").fetchone()[0]
     assert wrong == 0
+    # The stored local start (sql/290) is the hour's start in the service's zone of now.
+    wrong = conn.execute("""SELECT count(*) FROM wfm.agg_hourly_stats h JOIN wfm.services s USING (service_id)
+                            WHERE h.local_start IS DISTINCT FROM h.hour_start AT TIME ZONE s.time_zone""").fetchone()[0]
+    assert wrong == 0
 
 
 def assert_reads_equal_raw(conn: psycopg.Connection, rng: random.Random, *, calls: int = 12,

@@ -9,6 +9,8 @@
 -- set-based: one DELETE and one INSERT ... SELECT per table over (service, range) pairs, each
 -- range an index range scan of contact_statistics. Nothing else is read, so the cost follows
 -- the change, not the history. p_full (and the first build) recompute everything instead.
+-- The hourly INSERTs name their columns: the table has generated columns (sql/250) between
+-- wfm.hourly_rows' columns and local_start (sql/290).
 --
 -- Correctness with concurrent loads (they never wait for a refresh, nor a refresh for them):
 -- the log is consumed by the FIRST statement; the recompute runs in LATER statements (READ
@@ -70,7 +72,14 @@ BEGIN
                        'SELECT * FROM wfm.hourly_rows(%L::integer[], ''-infinity'', %L::timestamptz)', v_ids, v_new);
         -- In key order: a service's hours then share pages (a week of one service is a few
         -- pages, not 168 scattered ones, for the readers' range scans).
-        INSERT INTO wfm.agg_hourly_stats SELECT * FROM pg_temp.wfm_rebuild_hourly ORDER BY service_id, hour_start;
+        INSERT INTO wfm.agg_hourly_stats (
+            service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+            abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start)
+        SELECT service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+               post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+               abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start
+        FROM pg_temp.wfm_rebuild_hourly ORDER BY service_id, hour_start;
         GET DIAGNOSTICS v_h_ins = ROW_COUNT;
         v_h_ms := extract(epoch FROM clock_timestamp() - v_t)::numeric * 1000;
         v_t := clock_timestamp();
@@ -129,8 +138,14 @@ BEGIN
             RETURNING 1
         )
         SELECT count(*) INTO v_h_del FROM d;
-        INSERT INTO wfm.agg_hourly_stats
-        SELECT x.*
+        INSERT INTO wfm.agg_hourly_stats (
+            service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+            abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start)
+        SELECT x.service_id, x.hour_start, x.intervals, x.source_rows, x.unique_incoming, x.non_unique_incoming,
+               x.talk_time_total, x.post_processing_time_total, x.answered_calls, x.sl_offered_calls,
+               x.answered_within_sl, x.abandon_offered_calls, x.abandoned_calls, x.sl_threshold_seconds,
+               x.last_loaded_at, x.handled_calls, x.local_hour_aligned, x.local_start
         FROM unnest(v_ids, v_hours) AS u(service_id, hours)
         CROSS JOIN LATERAL unnest(u.hours) AS r
         CROSS JOIN LATERAL wfm.hourly_rows(ARRAY[u.service_id], lower(r), upper(r)) AS x;
