@@ -178,3 +178,29 @@ def test_local_start_column_is_not_null_and_documented(conn) -> None:
                           FROM pg_catalog.pg_attribute a
                           WHERE a.attrelid = 'wfm.agg_hourly_stats'::regclass AND a.attname = 'local_start'""").fetchone()
     assert row == (True, "timestamp without time zone", True)
+
+
+def test_rounded_ratio_integer_path_at_half_cent_boundaries_up_to_its_guard(conn) -> None:
+    """wfm.rounded_ratio's integer path (guards since session 6: 1 <= d < 1e9, 0 <= f*n < 1e8)
+    equals numeric rounding on, just below and just above half-cent boundaries, for denominators
+    spread over 1 .. 1e9 on a log scale (so most values take the integer path), and at the edges
+    of the guard."""
+    differ, integer_path = conn.execute("""
+        WITH b(d, f, m) AS (   -- a half-cent boundary (2m + 1) / 200 of f * n / d with f * n < 1e8
+            SELECT d, f, floor(random() * ((2e10 / d)::numeric - 1) / 2)::bigint
+            FROM (SELECT greatest(1, floor(exp(random() * ln(999999999))))::bigint AS d,
+                         (ARRAY[1, 100])[1 + (random() > 0.5)::int] AS f
+                  FROM generate_series(1, 30000)) x
+        ), v(n, d, f) AS (
+            SELECT greatest(0, floor((2 * m + 1)::numeric * d / (200 * f))::bigint + k), d, f
+            FROM b CROSS JOIN generate_series(-2, 2) k
+            UNION ALL
+            VALUES (99999999::bigint, 1::bigint, 1), (100000000, 1, 1), (999999, 7, 100), (1000000, 7, 100),
+                   (99999999, 999999999, 1), (99999999, 1000000000, 1), (0, 999999999, 100), (-1, 3, 1)
+        )
+        SELECT count(*) FILTER (WHERE wfm.rounded_ratio(n, d, f)::text
+                                      IS DISTINCT FROM round(f * n::numeric / nullif(d, 0), 2)::text),
+               count(*) FILTER (WHERE d BETWEEN 1 AND 999999999 AND n BETWEEN 0 AND 99999999 / f)
+        FROM v""").fetchone()
+    assert differ == 0
+    assert integer_path > 100000
