@@ -1,8 +1,10 @@
 """Session 6 read paths (issue 15): the hour's local start stored in wfm.agg_hourly_stats
-(sql/290) and the 15-minute query's one aggregate for the service-level row. Both must give
-exactly what aggregating the raw rows gives (wfm.calls_by_interval_rows): on DST days, in
-+05:30 / +05:45 / Lord Howe (30-minute DST) zones, across a service's time-zone change, and with
-pending changes before and rows after the watermark."""
+(sql/290), the stored 15-minute series wfm.agg_quarter_stats (sql/291) that answers 15-minute
+buckets over past, hour-aligned ranges, and the raw 15-minute query's one aggregate for the
+service-level row. All must give exactly what aggregating the raw rows gives
+(wfm.calls_by_interval_rows): on DST days, in +05:30 / +05:45 / Lord Howe (30-minute DST) zones,
+across a service's time-zone change, and with pending changes before and rows after the
+watermark."""
 
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def _same_as_raw(conn: psycopg.Connection, start: datetime, end: datetime, minut
 
 
 def _hour_rows_path(conn: psycopg.Connection, start: datetime, end: datetime, ids: list[int] | None) -> bool:
-    """Whether a 60-minute read of the range is answered by the stored hour rows as they are."""
+    """Whether a 60-minute (15-minute) read of the range is answered by the stored hour (quarter)
+    rows as they are."""
     ids = ids or [r[0] for r in conn.execute("SELECT service_id FROM services ORDER BY 1")]
     return conn.execute("SELECT wfm.aggregated_hours(%s, %s, %s) = wfm.tstz_span(%s, %s)",
                         (start, end, ids, start, end)).fetchone()[0]
@@ -107,6 +110,11 @@ def test_stored_local_start_is_what_the_hourly_reads_return(conn) -> None:
                                (FIRST + timedelta(hours=45), FIRST + timedelta(hours=52), [ids[2], ids[1]])]:
         assert _hour_rows_path(conn, start, stop, asked)
         assert _same_as_raw(conn, start, stop, 60, asked) > 0
+    # The day_3_services path: 15-minute buckets of whole aggregated hours, from agg_quarter_stats.
+    for day in range(DAYS):
+        start = FIRST + timedelta(days=day)
+        assert _same_as_raw(conn, start, start + timedelta(days=1), 15, [ids[day % 4], ids[(day + 1) % 4]]) > 0
+    assert _same_as_raw(conn, FIRST + timedelta(hours=3), FIRST + timedelta(days=DAYS, hours=-5), 15, None) > 0
     got = conn.execute("SELECT interval_start, local_start FROM api_get_calls_by_interval(%s, %s, 60, %s)",
                        (datetime(2024, 3, 31, 0, tzinfo=UTC), datetime(2024, 3, 31, 3, tzinfo=UTC), [ids[0]])).fetchall()
     assert got == [(datetime(2024, 3, 31, 0, tzinfo=UTC), datetime(2024, 3, 31, 1)),    # CET
@@ -132,8 +140,14 @@ def test_a_time_zone_change_reads_raw_until_the_refresh_rewrites_the_local_start
                             (datetime(2024, 4, 2, 6, tzinfo=UTC), datetime(2024, 4, 2, 7, tzinfo=UTC), [ids[1]])
                             ).fetchone()
     assert local == datetime(2024, 4, 2, 11, 45)
-    _same_as_raw(conn, FIRST, end, 15, [ids[1]])
+    assert _same_as_raw(conn, FIRST, end, 15, [ids[1]]) > 0
+    assert conn.execute("SELECT local_start FROM api_get_calls_by_interval(%s, %s, 15, %s)",
+                        (datetime(2024, 4, 2, 6, tzinfo=UTC), datetime(2024, 4, 2, 7, tzinfo=UTC), [ids[1]])
+                        ).fetchone() == (datetime(2024, 4, 2, 11, 45),)
     refresh(conn)
+    assert conn.execute("SELECT count(*) FROM wfm.agg_quarter_stats q JOIN services s USING (service_id) "
+                        "WHERE q.local_start <> q.interval_start AT TIME ZONE s.time_zone").fetchone() == (0,)
+    assert _same_as_raw(conn, FIRST, end, 15, [ids[1], ids[3]]) > 0
     assert _stale_local_starts(conn) == 0
     assert _hour_rows_path(conn, FIRST, end, None)
     assert _same_as_raw(conn, FIRST, end, 60, None) > 0
@@ -204,3 +218,33 @@ def test_rounded_ratio_integer_path_at_half_cent_boundaries_up_to_its_guard(conn
         FROM v""").fetchone()
     assert differ == 0
     assert integer_path > 100000
+
+
+def test_quarter_reads_of_aggregated_hours_come_from_the_stored_series(conn) -> None:
+    """The path is really taken (a row altered in the table shows through), only where every hour
+    is aggregated, and a TRUNCATE empties the series with the other aggregates."""
+    ids = _load(conn, 619)
+    refresh(conn)
+    day = FIRST + timedelta(days=3)
+    assert _hour_rows_path(conn, day, day + timedelta(days=1), [ids[0]])
+    conn.execute("UPDATE wfm.agg_quarter_stats SET unique_incoming = unique_incoming + 1000 "
+                 "WHERE service_id = %s AND interval_start = %s", (ids[0], day + timedelta(hours=10)))
+    altered = conn.execute("SELECT unique_incoming FROM api_get_calls_by_interval(%s, %s, 15, %s) "
+                           "WHERE interval_start = %s", (day, day + timedelta(days=1), [ids[0]],
+                                                         day + timedelta(hours=10))).fetchone()[0]
+    raw = conn.execute("SELECT unique_incoming FROM wfm.calls_by_interval_rows(%s, %s, 15, %s) "
+                       "WHERE interval_start = %s", (day, day + timedelta(days=1), [ids[0]],
+                                                     day + timedelta(hours=10))).fetchone()[0]
+    assert altered == raw + 1000
+    # Not hour-aligned, or a point: the raw rows, whatever the table says.
+    for start, stop in [(day + timedelta(minutes=15), day + timedelta(days=1)),
+                        (day + timedelta(hours=10), day + timedelta(hours=10, minutes=15))]:
+        assert not _hour_rows_path(conn, start, stop, [ids[0]])
+        assert _same_as_raw(conn, start, stop, 15, [ids[0]]) > 0
+    refresh(conn, full=True)
+    assert_tables_equal_a_full_recompute(conn)
+    assert _same_as_raw(conn, day, day + timedelta(days=1), 15, [ids[0]]) > 0
+    conn.execute("TRUNCATE wfm.contact_statistics")
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM wfm.agg_quarter_stats").fetchone() == (0,)
+    assert _same_as_raw(conn, day, day + timedelta(days=1), 15, None) == 0
