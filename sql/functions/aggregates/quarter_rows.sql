@@ -18,11 +18,16 @@ AS $$
            si.post_processing_time_total::bigint, si.handled_calls::bigint, si.answered_calls::bigint,
            si.answered_within_sl::bigint, si.sl_offered_calls::bigint, si.abandoned_calls::bigint,
            si.abandon_offered_calls::bigint
-    FROM wfm.service_interval_stats si
+    FROM (   -- kept apart (OFFSET 0), so that the ids and bounds, when they come from a LATERAL
+             -- join's outer row, still reach the view's scan below its GROUP BY (per range, index)
+             -- instead of becoming a join filter over the whole table's aggregation
+        SELECT v.* FROM wfm.service_interval_stats v
+        WHERE v.service_id = ANY (p_service_ids)
+          AND v.interval_start_time >= p_from
+          AND v.interval_start_time < p_to
+        OFFSET 0
+    ) si
     JOIN wfm.services s ON s.service_id = si.service_id
-    WHERE si.service_id = ANY (p_service_ids)
-      AND si.interval_start_time >= p_from
-      AND si.interval_start_time < p_to
 $$;
 COMMENT ON FUNCTION wfm.quarter_rows(integer[], timestamptz, timestamptz) IS
     'Internal: the rows of wfm.agg_quarter_stats (per service and 15-minute interval: wfm.service_interval_stats'' totals and the local start) of the given services'' intervals in [p_from, p_to), computed from contact_statistics; what wfm.refresh_aggregates() materializes.';
