@@ -106,6 +106,31 @@ def assert_tables_equal_a_full_recompute(conn: psycopg.Connection) -> None:
                                       (h.hour_start + q * interval '15 minutes') AT TIME ZONE s.time_zone))
                                   FROM generate_series(0, 3) q) = 1)""").fetchone()[0]
     assert wrong == 0
+    # The 15-minute series (sql/291): wfm.service_interval_stats' rows before the watermark, with
+    # the raw query's ratios and the interval's local start in the service's zone of now.
+    table = conn.execute("""SELECT service_id, interval_start, local_start, unique_incoming, non_unique_incoming,
+                                     talk_time_total, post_processing_time_total, handled_calls, answered_calls,
+                                     answered_within_sl, sl_offered_calls, abandoned_calls, abandon_offered_calls,
+                                     aht, avg_talk_time, avg_post_processing_time, service_level_pct,
+                                     abandonment_rate_pct
+                              FROM wfm.agg_quarter_stats""").fetchall()
+    oracle = conn.execute("""
+        SELECT si.service_id, si.interval_start_time, si.interval_start_time AT TIME ZONE s.time_zone,
+               si.unique_incoming, si.non_unique_incoming, si.talk_time_total, si.post_processing_time_total,
+               si.handled_calls, si.answered_calls, si.answered_within_sl, si.sl_offered_calls, si.abandoned_calls,
+               si.abandon_offered_calls,
+               round((si.talk_time_total + si.post_processing_time_total)::numeric / nullif(si.handled_calls, 0), 2),
+               round(si.talk_time_total::numeric / nullif(si.handled_calls, 0), 2),
+               round(si.post_processing_time_total::numeric / nullif(si.handled_calls, 0), 2),
+               round(100 * si.answered_within_sl::numeric / nullif(si.sl_offered_calls, 0), 2),
+               round(100 * si.abandoned_calls::numeric / nullif(si.abandon_offered_calls, 0), 2)
+        FROM wfm.service_interval_stats si JOIN wfm.services s USING (service_id)
+        WHERE si.interval_start_time < %s""", (w,)).fetchall()
+    assert sorted_rows(table) == sorted_rows(oracle)
+    # The stored local start (sql/290) is the hour's start in the service's zone of now.
+    wrong = conn.execute("""SELECT count(*) FROM wfm.agg_hourly_stats h JOIN wfm.services s USING (service_id)
+                            WHERE h.local_start IS DISTINCT FROM h.hour_start AT TIME ZONE s.time_zone""").fetchone()[0]
+    assert wrong == 0
 
 
 def assert_reads_equal_raw(conn: psycopg.Connection, rng: random.Random, *, calls: int = 12,

@@ -9,6 +9,7 @@ AS $$
 BEGIN
     UPDATE wfm.aggregates SET materialized_until = NULL, row_count = 0;
     DELETE FROM wfm.agg_hourly_stats;
+    DELETE FROM wfm.agg_quarter_stats;
     DELETE FROM wfm.agg_daily_service_stats;
     DELETE FROM wfm.aggregate_changes;
     RETURN NULL;

@@ -9,6 +9,11 @@
 -- set-based: one DELETE and one INSERT ... SELECT per table over (service, range) pairs, each
 -- range an index range scan of contact_statistics. Nothing else is read, so the cost follows
 -- the change, not the history. p_full (and the first build) recompute everything instead.
+-- The hourly INSERTs name their columns: the table has generated columns (sql/250) between
+-- wfm.hourly_rows' columns and local_start (sql/290). The hourly step also rewrites the same
+-- ranges of wfm.agg_quarter_stats (sql/291, the 15-minute series: wfm.quarter_rows), so its
+-- time and the log it consumed are reported with the hourly aggregate; its rows are not counted
+-- in wfm.aggregates.row_count (the hourly table's).
 --
 -- Correctness with concurrent loads (they never wait for a refresh, nor a refresh for them):
 -- the log is consumed by the FIRST statement; the recompute runs in LATER statements (READ
@@ -70,8 +75,28 @@ BEGIN
                        'SELECT * FROM wfm.hourly_rows(%L::integer[], ''-infinity'', %L::timestamptz)', v_ids, v_new);
         -- In key order: a service's hours then share pages (a week of one service is a few
         -- pages, not 168 scattered ones, for the readers' range scans).
-        INSERT INTO wfm.agg_hourly_stats SELECT * FROM pg_temp.wfm_rebuild_hourly ORDER BY service_id, hour_start;
+        INSERT INTO wfm.agg_hourly_stats (
+            service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+            abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start)
+        SELECT service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+               post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+               abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start
+        FROM pg_temp.wfm_rebuild_hourly ORDER BY service_id, hour_start;
         GET DIAGNOSTICS v_h_ins = ROW_COUNT;
+        -- The hours' quarters (sql/291), the same way.
+        DELETE FROM wfm.agg_quarter_stats;
+        EXECUTE format('CREATE TEMP TABLE wfm_rebuild_quarter ON COMMIT DROP AS '
+                       'SELECT * FROM wfm.quarter_rows(%L::integer[], ''-infinity'', %L::timestamptz)', v_ids, v_new);
+        INSERT INTO wfm.agg_quarter_stats (
+            service_id, interval_start, local_start, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, handled_calls, answered_calls, answered_within_sl, sl_offered_calls,
+            abandoned_calls, abandon_offered_calls)
+        SELECT service_id, interval_start, local_start, unique_incoming, non_unique_incoming, talk_time_total,
+               post_processing_time_total, handled_calls, answered_calls, answered_within_sl, sl_offered_calls,
+               abandoned_calls, abandon_offered_calls
+        FROM pg_temp.wfm_rebuild_quarter ORDER BY service_id, interval_start;
+        ANALYZE wfm.agg_quarter_stats;
         v_h_ms := extract(epoch FROM clock_timestamp() - v_t)::numeric * 1000;
         v_t := clock_timestamp();
         DELETE FROM wfm.agg_daily_service_stats;
@@ -129,12 +154,32 @@ BEGIN
             RETURNING 1
         )
         SELECT count(*) INTO v_h_del FROM d;
-        INSERT INTO wfm.agg_hourly_stats
-        SELECT x.*
+        INSERT INTO wfm.agg_hourly_stats (
+            service_id, hour_start, intervals, source_rows, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, answered_calls, sl_offered_calls, answered_within_sl, abandon_offered_calls,
+            abandoned_calls, sl_threshold_seconds, last_loaded_at, handled_calls, local_hour_aligned, local_start)
+        SELECT x.service_id, x.hour_start, x.intervals, x.source_rows, x.unique_incoming, x.non_unique_incoming,
+               x.talk_time_total, x.post_processing_time_total, x.answered_calls, x.sl_offered_calls,
+               x.answered_within_sl, x.abandon_offered_calls, x.abandoned_calls, x.sl_threshold_seconds,
+               x.last_loaded_at, x.handled_calls, x.local_hour_aligned, x.local_start
         FROM unnest(v_ids, v_hours) AS u(service_id, hours)
         CROSS JOIN LATERAL unnest(u.hours) AS r
         CROSS JOIN LATERAL wfm.hourly_rows(ARRAY[u.service_id], lower(r), upper(r)) AS x;
         GET DIAGNOSTICS v_h_ins = ROW_COUNT;
+        -- The same ranges' quarters (sql/291): a quarter row exists exactly when its hour's does.
+        DELETE FROM wfm.agg_quarter_stats q
+        USING unnest(v_ids, v_hours) AS u(service_id, hours) CROSS JOIN LATERAL unnest(u.hours) AS r
+        WHERE q.service_id = u.service_id AND q.interval_start >= lower(r) AND q.interval_start < upper(r);
+        INSERT INTO wfm.agg_quarter_stats (
+            service_id, interval_start, local_start, unique_incoming, non_unique_incoming, talk_time_total,
+            post_processing_time_total, handled_calls, answered_calls, answered_within_sl, sl_offered_calls,
+            abandoned_calls, abandon_offered_calls)
+        SELECT x.service_id, x.interval_start, x.local_start, x.unique_incoming, x.non_unique_incoming,
+               x.talk_time_total, x.post_processing_time_total, x.handled_calls, x.answered_calls,
+               x.answered_within_sl, x.sl_offered_calls, x.abandoned_calls, x.abandon_offered_calls
+        FROM unnest(v_ids, v_hours) AS u(service_id, hours)
+        CROSS JOIN LATERAL unnest(u.hours) AS r
+        CROSS JOIN LATERAL wfm.quarter_rows(ARRAY[u.service_id], lower(r), upper(r)) AS x;
         v_h_ms := extract(epoch FROM clock_timestamp() - v_t)::numeric * 1000;
 
         -- 3. Daily: the same over local days.

@@ -171,10 +171,12 @@ BEGIN
                 END IF;
             END LOOP;
 
-            -- Partition pruning of the real API: the partitions one call of a one-day range read.
+            -- Partition pruning of the real API: the partitions one call of a one-hour range read.
+            -- Not hour-aligned (6:15-7:15), so the call reads raw rows: whole aggregated hours are
+            -- answered from wfm.agg_quarter_stats (sql/291) without touching a partition.
             SELECT coalesce(jsonb_object_agg(partition::text, scans), '{}'::jsonb) INTO v_before
             FROM wfm.health_partitions_scanned('wfm.contact_statistics');
-            PERFORM count(*) FROM wfm.api_get_calls_by_interval(v_recent + interval '6 hours', v_recent + interval '7 hours', 15, v_recent_svc[1:1]);
+            PERFORM count(*) FROM wfm.api_get_calls_by_interval(v_recent + interval '6 hours 15 minutes', v_recent + interval '7 hours 15 minutes', 15, v_recent_svc[1:1]);
             SELECT coalesce(jsonb_object_agg(partition::text, scans), '{}'::jsonb) INTO v_after
             FROM wfm.health_partitions_scanned('wfm.contact_statistics');
             SELECT array_agg(key ORDER BY key) INTO v_scanned
@@ -184,7 +186,7 @@ BEGIN
                 CASE WHEN coalesce(cardinality(v_scanned), 0) > 1 THEN 'FAIL' ELSE 'PASS' END,
                 coalesce(cardinality(v_scanned), 0), 1, 'partitions',
                 jsonb_build_object('call', format('api_get_calls_by_interval(%L, %L, 15, %s)',
-                                                  v_recent + interval '6 hours', v_recent + interval '7 hours', v_recent_svc[1:1]),
+                                                  v_recent + interval '6 hours 15 minutes', v_recent + interval '7 hours 15 minutes', v_recent_svc[1:1]),
                                    'partitions_scanned', to_jsonb(coalesce(v_scanned, '{}')),
                                    'rule', 'a one-hour range inside one month must read at most that month''s partition (pg_catalog.pg_stat_xact_user_tables scan counts around the call)'));
         END IF;

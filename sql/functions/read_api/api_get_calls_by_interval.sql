@@ -1,4 +1,5 @@
 -- requires: functions/read_api/calls_by_quarter_rows.sql
+-- requires: functions/read_api/calls_by_quarter_agg_rows.sql
 -- requires: functions/read_api/calls_by_hour_rows.sql
 -- requires: functions/read_api/aggregated_hours.sql
 -- wfm.api_get_calls_by_interval (first defined in sql/052_read_api.sql). Issue 9: search_path ends
@@ -7,7 +8,8 @@
 -- minutes and more come from the aggregates (wfm.calls_by_bucket_rows), 15 and 30 from raw rows;
 -- 15-minute buckets through wfm.calls_by_quarter_rows (an index-only scan, one aggregation).
 -- 60-minute buckets over past, hour-aligned ranges through wfm.calls_by_hour_rows (the hourly
--- aggregate's rows in order: no union, no sort).
+-- aggregate's rows in order: no union, no sort). Session 6: 15-minute buckets over such ranges
+-- from the stored 15-minute series (wfm.calls_by_quarter_agg_rows, sql/291).
 
 CREATE OR REPLACE FUNCTION wfm.api_get_calls_by_interval(
     p_start_time timestamptz,
@@ -76,8 +78,18 @@ BEGIN
         -- without pending changes) plus raw rows for the rest; the same result.
         RETURN QUERY SELECT * FROM wfm.calls_by_bucket_rows(p_start_time, p_end_time, p_interval_minutes, v_ids);
     ELSIF p_interval_minutes = 15 THEN
-        -- 15-minute buckets: one aggregation per interval over an index-only scan (the point and
-        -- one-day reads); the same result as the raw query below.
+        -- 15-minute buckets over whole aggregated hours (a past, hour-aligned range, nothing
+        -- pending: the one-day reads): the stored 15-minute series (sql/291), read in order.
+        -- Shorter ranges (the point reads) do not ask: they cannot hold a whole hour.
+        IF p_end_time - p_start_time >= interval '1 hour' THEN
+            v_hours := wfm.aggregated_hours(p_start_time, p_end_time, v_ids);
+            IF v_hours = wfm.tstz_span(p_start_time, p_end_time) THEN
+                RETURN QUERY SELECT * FROM wfm.calls_by_quarter_agg_rows(p_start_time, p_end_time, v_ids);
+                RETURN;
+            END IF;
+        END IF;
+        -- Otherwise one aggregation per interval over an index-only scan of the raw rows; the
+        -- same result as the raw query below.
         IF p_end_time - p_start_time <= interval '2 days' THEN
             RETURN QUERY SELECT * FROM wfm.calls_by_quarter_rows(p_start_time, p_end_time, v_ids);
         ELSE

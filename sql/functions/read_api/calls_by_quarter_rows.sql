@@ -22,42 +22,33 @@ RETURNS TABLE (
     service_level_pct numeric, abandonment_rate_pct numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    WITH q AS NOT MATERIALIZED (   -- per service and interval: the additive totals
+    -- Per service and interval, the rule of wfm.service_interval_stats: the service-level row
+    -- (group_id NULL; at most one per interval, the key is NULLS NOT DISTINCT) when the interval
+    -- has one, else the sums of its group rows. The service-level row's counters are captured
+    -- by one aggregate, SV = min(ARRAY[<the 7 counters>]) FILTER (WHERE group_id IS NULL): its
+    -- FILTER is checked per row, the array built only for that one row, and it is NULL when
+    -- there is none; the other aggregates sum all rows, which are the groups' sums then. SV is
+    -- written out in every CASE below (the same aggregate, computed once: the planner merges
+    -- equal aggregates); it stays at this level so the ratios below get plain columns.
+    WITH q AS NOT MATERIALIZED (
         SELECT cs.service_id, cs.interval_start_time AS t,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.unique_incoming) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(cs.unique_incoming) END AS unique_incoming,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(cs.non_unique_incoming) END AS non_unique_incoming,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(coalesce(cs.avg_talk_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))
-                             FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(coalesce(cs.avg_talk_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))
-                    END::bigint AS talk_time_total,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(coalesce(cs.avg_post_processing_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))
-                             FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(coalesce(cs.avg_post_processing_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))
-                    END::bigint AS post_processing_time_total,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(coalesce(cs.answered_calls, cs.non_unique_incoming)) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(coalesce(cs.answered_calls, cs.non_unique_incoming)) END AS handled_calls,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.answered_calls) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(cs.answered_calls) END AS answered_calls,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.answered_within_sl) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(cs.answered_within_sl) END AS answered_within_sl,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL AND cs.answered_within_sl IS NOT NULL)
-                    ELSE sum(cs.non_unique_incoming) FILTER (WHERE cs.answered_within_sl IS NOT NULL) END AS sl_offered_calls,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.abandoned_calls) FILTER (WHERE cs.group_id IS NULL)
-                    ELSE sum(cs.abandoned_calls) END AS abandoned_calls,
-               CASE WHEN bool_or(cs.group_id IS NULL)
-                    THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.group_id IS NULL AND cs.abandoned_calls IS NOT NULL)
-                    ELSE sum(cs.non_unique_incoming) FILTER (WHERE cs.abandoned_calls IS NOT NULL) END AS abandon_offered_calls
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.unique_incoming) ELSE (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[1] END AS unique_incoming,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.non_unique_incoming) ELSE (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2] END AS non_unique_incoming,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL
+                    THEN sum(coalesce(cs.avg_talk_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))::bigint
+                    ELSE coalesce((min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[3], 0)::bigint * coalesce((min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[5], (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2]) END AS talk_time_total,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL
+                    THEN sum(coalesce(cs.avg_post_processing_time, 0)::bigint * coalesce(cs.answered_calls, cs.non_unique_incoming))::bigint
+                    ELSE coalesce((min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[4], 0)::bigint * coalesce((min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[5], (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2]) END AS post_processing_time_total,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(coalesce(cs.answered_calls, cs.non_unique_incoming))
+                    ELSE coalesce((min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[5], (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2]) END AS handled_calls,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.answered_calls) ELSE (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[5] END AS answered_calls,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.answered_within_sl) ELSE (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[6] END AS answered_within_sl,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.answered_within_sl IS NOT NULL)
+                    WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[6] IS NOT NULL THEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2] END AS sl_offered_calls,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.abandoned_calls) ELSE (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[7] END AS abandoned_calls,
+               CASE WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL)) IS NULL THEN sum(cs.non_unique_incoming) FILTER (WHERE cs.abandoned_calls IS NOT NULL)
+                    WHEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[7] IS NOT NULL THEN (min(ARRAY[cs.unique_incoming, cs.non_unique_incoming, cs.avg_talk_time, cs.avg_post_processing_time, cs.answered_calls, cs.answered_within_sl, cs.abandoned_calls]) FILTER (WHERE cs.group_id IS NULL))[2] END AS abandon_offered_calls
         FROM wfm.contact_statistics cs
         WHERE cs.service_id = ANY (p_service_ids)
           AND cs.interval_start_time >= p_start_time

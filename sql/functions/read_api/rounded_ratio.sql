@@ -9,14 +9,20 @@
 -- 16 significant digits, which keeps >= 12 decimals for x < 1e8; a value that is not exactly on
 -- a half-cent boundary is at least 1/(200*d) > 5e-12 away from it when d < 1e9, so that first
 -- rounding never moves it across. The guards keep every product inside bigint; anything outside
--- them (never seen in call-centre data) takes the numeric expression itself.
+-- them takes the numeric expression itself.
+-- The guards (session 6: four comparisons against constants, ~30 ns a value less than the five
+-- comparisons and two products before): 1 <= d < 1e9 and 0 <= f*n <= 99,999,999, so the quotient
+-- is below 1e8 (d >= 1) and 200*f*n + d stays far inside bigint. With a constant factor (every
+-- caller passes 1 or 100) the planner folds `p_factor BETWEEN 1 AND 100` and `99999999 / p_factor`.
+-- Larger numerators (f*n >= 1e8: more than 27,000 hours of talk in one bucket, or a million
+-- answered calls in an SL percentage) take the numeric expression: the same value, slower.
 -- Inlinable SQL (IMMUTABLE, not STRICT, one expression).
 CREATE OR REPLACE FUNCTION wfm.rounded_ratio(p_num bigint, p_den bigint, p_factor integer DEFAULT 1)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN p_den > 0 AND p_den < 1000000000 AND p_num >= 0 AND p_num < 40000000000000
-                     AND p_factor BETWEEN 1 AND 100 AND p_factor * p_num < 100000000 * p_den
+    SELECT CASE WHEN p_den BETWEEN 1 AND 999999999 AND p_factor BETWEEN 1 AND 100
+                     AND p_num BETWEEN 0 AND 99999999 / p_factor
                 THEN ((200 * p_factor * p_num + p_den) / (2 * p_den))::numeric * 0.01
                 ELSE round(p_factor * p_num::numeric / nullif(p_den, 0), 2)
            END
