@@ -9,7 +9,8 @@ Measured:
 * end to end: every file imported in order as ``wfm import --kind calls FILE...`` does (sha256,
   read, validate, COPY into ``wfm.call_records``, intervals and agent activity derived in the
   same transaction, audit rows; the next file is read and validated in a thread while the
-  current one loads: ``calls.loader.call_prefetcher``), in calls/s;
+  current one loads: ``calls.loader.call_prefetcher``; ``--connections 2``: files of different
+  services on two loading connections at once, ``calls.concurrent.ConcurrentRun``), in calls/s;
 * bare COPY: the same accepted rows as COPY csv into ``wfm.call_records`` (its partitions,
   indexes and reference trigger; nothing derived; rolled back), in calls/s, and the ratio
   end to end / bare COPY;
@@ -41,7 +42,7 @@ from psycopg import sql
 from wfm_pipeline.argus.loader import Target
 from wfm_pipeline.bench import scale
 from wfm_pipeline.calls.files import analyze_months
-from wfm_pipeline.calls.loader import call_copy_data, call_prefetcher, copy_calls, groups_of, import_call_file
+from wfm_pipeline.calls.loader import call_copy_data, call_runner, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
 from wfm_pipeline.calls.validate import validate_calls
 from wfm_pipeline.db import connection, migrations
@@ -163,13 +164,13 @@ def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tup
 
 # ---------------------------------------------------------------- run
 def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, agents: int = 400,
-        queries: int = 100, scale_months: int = 13, keep: bool = False, echo: Echo = print) -> dict[str, Any]:
+        queries: int = 100, scale_months: int = 13, keep: bool = False, connections: int = 1, echo: Echo = print) -> dict[str, Any]:
     url = fresh_database(echo)
     workdir = Path(tempfile.mkdtemp(prefix="wfm-bench-calls-"))
     start = first_day()
     per_day = max(calls_per_day // services, 1)
     results: dict[str, Any] = {"services": services, "days": days, "calls_per_day": per_day * services,
-                               "agents": agents, "first_day": start.isoformat()}
+                               "agents": agents, "first_day": start.isoformat(), "connections": connections}
     try:
         with psycopg.connect(url, autocommit=False) as conn:
             targets = []
@@ -199,8 +200,8 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             total = 0
             imported = []
             # as `wfm import FILE...` does: the next file is read and validated while this one loads
-            with call_prefetcher([(path, target.service_code) for path, target in files],
-                                 lambda: psycopg.connect(url)) as prefetcher:
+            with call_runner([(path, target.service_code) for path, target in files],
+                             lambda: psycopg.connect(url), connections=connections) as prefetcher:
                 for path, target in files:
                     result = prefetcher.run(conn, path, target.service_code).result
                     if result.status != "completed":
@@ -280,7 +281,7 @@ def format_table(results: dict[str, Any]) -> str:
         f"data: {results['services']} services, {results['agents']} agents, {results['calls_per_day']:,} calls/day, "
         f"{results['days']} days from {results['first_day']}",
         f"end to end      {results['end_to_end_calls']:>12,} calls  {results['end_to_end_s']:>8} s  "
-        f"{results['end_to_end_calls_per_s']:>10,} calls/s",
+        f"{results['end_to_end_calls_per_s']:>10,} calls/s  ({results.get('connections', 1)} loading connection(s))",
         f"bare COPY       {'':>12}        {'':>8}    {results['bare_copy_calls_per_s']:>10,} calls/s",
         f"ratio end to end / bare COPY: {results['ratio_to_bare_copy']:.1%}; the closing ANALYZE of the months "
         f"written {results.get('analyze_s', '-')} s (not in end to end)",

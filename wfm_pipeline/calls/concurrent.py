@@ -22,8 +22,9 @@ two services at once is inserted in sorted order with ``ON CONFLICT DO NOTHING``
 for the first's commit); referenced services and agents are locked FOR KEY SHARE (shared); and
 partition creation waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
 
-(The same scheduler for call records gave no gain on this 2-core machine - their per-file work
-is mostly Python already overlapped by the prefetcher; see docs/benchmarks.md.)
+Call-record files use it through ``calls.loader.call_runner`` (``wfm bench calls --connections
+2``; test_calls_concurrent). On this 2-core machine it is not the default for either kind: it
+gained 7 % on 20 call files and lost 6 % on the benchmark's 50 (docs/benchmarks.md, session 7).
 """
 
 from __future__ import annotations

@@ -315,3 +315,17 @@ def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Cal
     benchmark import a sequence of files with it (each file its own audited batch, in order; the
     next file read, parsed, validated and its COPY stream built meanwhile, on a second connection)."""
     return Prefetcher(CALL_FILES, files, connect, validate_only=validate_only, encoding=encoding)
+
+
+def call_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
+                connections: int = 1, validate_only: bool = False, encoding: str | None = None,
+                **options: Any) -> Prefetcher | Any:
+    """How a sequence of call-record files is imported: files of two or more services on
+    ``connections`` connections at once (``concurrent.ConcurrentRun``: a file waits for the
+    earlier files of its service), else one after the other with the next prepared ahead
+    (``call_prefetcher``). Either way ``run(conn, path, service_code)``."""
+    if connections > 1 and len({service for _, service in files}) > 1:
+        from wfm_pipeline.calls.concurrent import ConcurrentRun
+        return ConcurrentRun(CALL_FILES, files, connect, workers=connections, validate_only=validate_only,
+                             encoding=encoding, **options)
+    return call_prefetcher(files, connect, validate_only=validate_only, encoding=encoding)

@@ -149,11 +149,15 @@ def bench_forecast_accuracy(seeds: str, volumes: str, weeks: int, with_sf: bool 
               help="Months of agent activity the latency is measured at (the month repeated).")
 @click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
+@click.option("--connections", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="Load files of different services on this many connections at once (1: one loading "
+                   "connection, the next file prepared ahead on a second, as wfm import does).")
 def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queries: int, scale_months: int,
-                as_json: bool, keep: bool) -> None:
+                as_json: bool, keep: bool, connections: int) -> None:
     """Call-record import: end to end vs bare COPY, a one-day correction, api_get_agent_stats."""
     results = calls.run(services=services, days=days, calls_per_day=calls_per_day, agents=agents, queries=queries,
-                        scale_months=scale_months, keep=keep, echo=lambda m: click.echo(m, err=True))
+                        scale_months=scale_months, keep=keep, connections=connections,
+                        echo=lambda m: click.echo(m, err=True))
     click.echo(calls.format_table(results))
     if as_json:
         click.echo(json.dumps(results, default=str))

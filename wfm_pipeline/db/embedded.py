@@ -240,6 +240,12 @@ def stop(pgdata: Path) -> bool:
 
 def _forget(pgdata: Path) -> None:
     """Drop the backend's in-process handle, so the next start() really starts the server."""
+    import atexit
+
     instances = _backend().PostgresServer._instances
     for key in (pgdata, pgdata.resolve()):
-        instances.pop(key, None)
+        server = instances.pop(key, None)
+        cleanup = getattr(server, "_cleanup", None)
+        if cleanup is not None:
+            # its exit hook would look the handle up again (KeyError at interpreter exit)
+            atexit.unregister(cleanup)
