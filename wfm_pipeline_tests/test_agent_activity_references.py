@@ -37,6 +37,21 @@ def test_unknown_references_are_rejected(conn: psycopg.Connection, service: dict
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match=message) as info:
         conn.execute(ROW, values)
     assert info.value.diag.constraint_name == constraint
+    assert "(interval 2026-11-02 " in str(info.value)   # the offending row's interval is named
+
+
+def test_one_bad_triple_among_many_rows_is_found(conn: psycopg.Connection, service: dict, agent: int) -> None:
+    # many good rows and one bad (agent, service, group) triple in one statement: the statement
+    # check works on the distinct triples, and names the bad one's interval
+    conn.execute("INSERT INTO agent_activity (interval_start_time, agent_id, service_id, group_id, talk_seconds, "
+                 "import_batch_id) SELECT '2026-11-02 00:00+00'::timestamptz + i * interval '15 minutes', %s, %s, "
+                 "NULL, 10, gen_random_uuid() FROM generate_series(0, 49) i", (agent, service["service_id"]))
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match=r"unknown agent_id 999999 \(interval 2026-11-03 ") as info:
+        conn.execute("INSERT INTO agent_activity (interval_start_time, agent_id, service_id, group_id, talk_seconds, "
+                     "import_batch_id) SELECT '2026-11-03 12:00+00'::timestamptz + i * interval '15 minutes', "
+                     "CASE WHEN i = 7 THEN 999999 ELSE %s END, %s, NULL, 10, gen_random_uuid() "
+                     "FROM generate_series(0, 19) i", (agent, service["service_id"]))
+    assert info.value.diag.constraint_name == "agent_activity_agent_exists"
 
 
 def test_an_update_to_an_unknown_agent_is_rejected(conn: psycopg.Connection, service: dict, agent: int) -> None:

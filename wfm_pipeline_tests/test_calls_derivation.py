@@ -173,6 +173,25 @@ def test_spring_gap_and_month_end_through_the_json_path(conn, calls_service) -> 
     assert out[1] == "rejected" and errors == [("answered_at", "INVALID_LOCAL_TIME"), ("offered_at", "INVALID_LOCAL_TIME")]
 
 
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_the_derivation_leaves_the_callers_planner_settings_alone(conn, calls_service, setting: str) -> None:
+    # derive_agent_activity turns enable_sort off for its figures query only: the caller's value,
+    # whatever it was, holds again afterwards in the same transaction
+    rows = generate(32, ZONE, SPRING[:2], 50)
+    conn.execute("SELECT wfm.ensure_monthly_partitions(t, '2026-03-01', '2026-04-30') "
+                 "FROM unnest(ARRAY['wfm.call_records', 'wfm.contact_statistics', 'wfm.contact_statistics_history', "
+                 "'wfm.agent_activity']::regclass[]) t")
+    conn.commit()
+    conn.execute(f"SET enable_sort = {setting}")
+    payload = [{**r, "service_id": calls_service["service_id"]} for r in rows]
+    out = conn.execute("SELECT * FROM wfm.api_batch_insert_call_records(%s, 'test')", (Jsonb(payload),)).fetchone()
+    assert out[1] == "completed"
+    assert conn.execute("SELECT current_setting('enable_sort')").fetchone()[0] == setting
+    conn.commit()
+    conn.execute("RESET enable_sort")
+    _check(conn, calls_service, [rows])
+
+
 def test_latest_batch_wins_between_call_records_and_argus_rows(conn, calls_service, tmp_path: Path) -> None:
     rows = generate(41, ZONE, [dt.date(2026, 1, 5)], 400)
     calls = import_call_file(conn, write_csv(tmp_path / "calls.csv", rows), "BANK")

@@ -8,7 +8,7 @@
 --      figures of the current calls (wfm.call_interval_figures) become this batch's history
 --      rows; older call batches' derived rows of those intervals are dropped (call batches keep
 --      ONE live derived row per interval, always that of the current calls, so a later revert
---      or month rebuild restores the right figures); wfm.apply_import_batch makes them current
+--      or month rebuild restores the right figures); wfm.apply_import_batch_range makes them current
 --      (latest applied batch wins, against Argus rows too) and wfm.resolve_contact_statistics
 --      settles intervals whose calls all moved away;
 --   4. agent activity: re-derived for each service over the interval range the calls' talk and
@@ -45,6 +45,8 @@ DECLARE
     v_ins      integer;
     v_upd      integer;
     v_del      integer;
+    v_hfirst   timestamptz;
+    v_hlast    timestamptz;
 BEGIN
     PERFORM wfm.lock_batch_for_apply(p_import_batch_id, ARRAY['running']);
     UPDATE wfm.import_batches b SET kind = 'calls' WHERE b.import_batch_id = p_import_batch_id;
@@ -144,8 +146,12 @@ BEGIN
           AND h.interval_start_time BETWEEN v_mlo AND v_mhi;
     END IF;
 
+    -- wfm.apply_import_batch would read the history rows just written back for their span and
+    -- services: the span is that of the pairs they were derived from (a superset when a pair
+    -- gave no row: the bounds only prune months) and the services are locked already.
+    SELECT pg_catalog.min(iv), pg_catalog.max(iv) INTO v_hfirst, v_hlast FROM pg_catalog.unnest(v_ki) AS iv;
     SELECT a.rows_inserted, a.rows_updated INTO intervals_inserted, intervals_updated
-    FROM wfm.apply_import_batch(p_import_batch_id) a;
+    FROM wfm.apply_import_batch_range(p_import_batch_id, v_hfirst, v_hlast, v_services) a;
 
     IF v_overlap THEN
         -- Keys of these intervals still held by an older call batch (a group whose calls all

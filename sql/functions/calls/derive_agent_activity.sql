@@ -34,6 +34,7 @@ DECLARE
     v_pp      integer[];
     v_handled integer[];
     v_owner   bigint[];
+    v_sort    text;
 BEGIN
     SELECT pg_catalog.min(l), pg_catalog.max(h) INTO v_lo, v_hi
     FROM ROWS FROM (pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS x(l, h);
@@ -44,6 +45,13 @@ BEGIN
         RETURN;
     END IF;
 
+    -- The figures are grouped by hashing, not by sorting every piece by (agent code, service,
+    -- interval): the planner expects a few hundred pieces (it cannot see how many a call's
+    -- generate_series gives, nor how the batches join keeps them all) and picks a sort, which for
+    -- the ~67,000 pieces of a service-month was the largest single cost of the derivation (same
+    -- groups, same sums either way). Restored right after: SET LOCAL would last the transaction.
+    v_sort := pg_catalog.current_setting('enable_sort');
+    PERFORM pg_catalog.set_config('enable_sort', 'off', true);
     WITH ranges AS MATERIALIZED (
         SELECT r.s, r.lo, r.hi FROM ROWS FROM (pg_catalog.unnest(p_services), pg_catalog.unnest(p_lo), pg_catalog.unnest(p_hi)) AS r(s, lo, hi)
     ), calls AS (
@@ -95,6 +103,7 @@ BEGIN
            pg_catalog.array_agg(pc.calls_handled), pg_catalog.array_agg(pc.owner_seq)
     INTO v_code, v_service, v_iv, v_talk, v_pp, v_handled, v_owner
     FROM per_code pc;
+    PERFORM pg_catalog.set_config('enable_sort', v_sort, true);
 
     -- Agents are created on first sight (their code is all a call record knows): once per code
     -- among the figures, not per call.
