@@ -355,3 +355,26 @@ def test_quarter_hour_reads_are_an_index_only_scan(conn, service) -> None:
         "EXPLAIN (COSTS OFF) SELECT * FROM wfm.calls_by_quarter_rows('2024-02-03', '2024-02-04', '{1,2,3}')"))
     assert "Index Only Scan using contact_statistics_2024_02_service_id_interval_start_time" in plan, plan
     assert "Index Scan using contact_statistics" not in plan, plan
+
+
+def test_internal_read_paths_return_the_api_row(conn) -> None:
+    """The five read paths of api_get_calls_by_interval return SETOF wfm.calls_bucket_row (sql/298),
+    whose columns are the API's result columns: same names, types and order (two lists, kept equal)."""
+    api = conn.execute("""
+        SELECT array_agg(a.name ORDER BY a.pos), array_agg(pg_catalog.format_type(a.typ, NULL) ORDER BY a.pos)
+        FROM pg_catalog.pg_proc p,
+             unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS a(name, typ, mode, pos)
+        WHERE p.oid = 'wfm.api_get_calls_by_interval(timestamptz, timestamptz, integer, integer[])'::regprocedure
+          AND a.mode = 't'""").fetchone()
+    row_type = conn.execute("""
+        SELECT array_agg(attname::text ORDER BY attnum), array_agg(pg_catalog.format_type(atttypid, NULL) ORDER BY attnum)
+        FROM pg_catalog.pg_attribute
+        WHERE attrelid = 'wfm.calls_bucket_row'::regclass AND attnum > 0 AND NOT attisdropped""").fetchone()
+    assert len(api[0]) == 14
+    assert api == row_type
+    paths = conn.execute("""
+        SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'wfm'::regnamespace AND p.proretset
+          AND p.prorettype = 'wfm.calls_bucket_row'::regtype""").fetchone()[0]
+    assert paths == ["calls_by_bucket_rows", "calls_by_hour_rows", "calls_by_interval_rows",
+                     "calls_by_quarter_agg_rows", "calls_by_quarter_rows"]

@@ -31,40 +31,37 @@ DECLARE
     v_a        text[];
     v_lo       timestamptz[];
     v_hi       timestamptz[];
+    v_bounded  boolean;   -- the caller gave the span and count
 BEGIN
     PERFORM wfm.lock_batch_for_apply(p_import_batch_id, ARRAY['running']);
     UPDATE wfm.import_batches b SET kind = 'agent_states' WHERE b.import_batch_id = p_import_batch_id;
 
     -- the batch's agents, the span of each one's events in it, and the batch's services, span
     -- and number of events: one read of the batch's events (from the span's months only when
-    -- the caller gave it)
-    IF p_first IS NULL OR p_last IS NULL OR p_events IS NULL THEN
-        SELECT pg_catalog.array_agg(DISTINCT x.service_id ORDER BY x.service_id), pg_catalog.min(x.lo),
-               pg_catalog.max(x.hi), coalesce(pg_catalog.sum(x.n), 0)::integer,
-               pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
-               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
-        INTO v_services, v_first, v_last, v_total, v_s, v_a, v_lo, v_hi
-        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi,
-                     count(*) AS n
-              FROM wfm.agent_state_transitions t WHERE t.import_batch_id = p_import_batch_id
-              GROUP BY t.service_id, t.agent_code) x;
-    ELSE
-        SELECT pg_catalog.array_agg(DISTINCT x.service_id ORDER BY x.service_id), pg_catalog.min(x.lo),
-               pg_catalog.max(x.hi), coalesce(pg_catalog.sum(x.n), 0)::integer,
-               pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
-               pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
-        INTO v_services, v_first, v_last, v_total, v_s, v_a, v_lo, v_hi
-        FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi,
-                     count(*) AS n
-              FROM wfm.agent_state_transitions t
-              WHERE t.import_batch_id = p_import_batch_id AND t.started_at BETWEEN p_first AND p_last
-              GROUP BY t.service_id, t.agent_code) x;
-        IF v_total <> p_events THEN
-            RAISE EXCEPTION 'import batch % has % events from % to %, not the % its caller wrote',
-                p_import_batch_id, v_total, p_first, p_last, p_events
-                USING ERRCODE = 'data_exception',
-                      HINT = 'Pass the first and last started_at of the events written and their number, or none of them.';
-        END IF;
+    -- the caller gave it). One statement for both cases: PL/pgSQL plans it with each call's values
+    -- (a custom plan every call, measured), where the filter folds to the span's BETWEEN (the
+    -- span's partitions only) or away (every month), as the two statements it replaced did, at
+    -- the same CPU. A generic plan would not prune it, but none is used, and a forced one read a
+    -- daily file in 1.1-1.4 ms against 5.8-9.3 ms for the bounded statement's pruned generic plan.
+    -- Not -infinity..infinity bounds: prunable in both plan kinds, but the unbounded read cost
+    -- 9-21 % more CPU (docs/benchmarks.md, session 7).
+    v_bounded := p_first IS NOT NULL AND p_last IS NOT NULL AND p_events IS NOT NULL;
+    SELECT pg_catalog.array_agg(DISTINCT x.service_id ORDER BY x.service_id), pg_catalog.min(x.lo),
+           pg_catalog.max(x.hi), coalesce(pg_catalog.sum(x.n), 0)::integer,
+           pg_catalog.array_agg(x.service_id), pg_catalog.array_agg(x.agent_code),
+           pg_catalog.array_agg(x.lo), pg_catalog.array_agg(x.hi)
+    INTO v_services, v_first, v_last, v_total, v_s, v_a, v_lo, v_hi
+    FROM (SELECT t.service_id, t.agent_code, pg_catalog.min(t.started_at) AS lo, pg_catalog.max(t.started_at) AS hi,
+                 count(*) AS n
+          FROM wfm.agent_state_transitions t
+          WHERE t.import_batch_id = p_import_batch_id
+            AND (NOT v_bounded OR t.started_at BETWEEN p_first AND p_last)
+          GROUP BY t.service_id, t.agent_code) x;
+    IF v_bounded AND v_total <> p_events THEN
+        RAISE EXCEPTION 'import batch % has % events from % to %, not the % its caller wrote',
+            p_import_batch_id, v_total, p_first, p_last, p_events
+            USING ERRCODE = 'data_exception',
+                  HINT = 'Pass the first and last started_at of the events written and their number, or none of them.';
     END IF;
 
     events_inserted := 0; events_replaced := 0; transitions_linked := 0;

@@ -4,13 +4,12 @@
 -- (service_id, interval_start_time) apply to the caller's arguments. Internal: no grant.
 -- Issue 13: averages are per handled call (answered where known, else offered); service level
 -- and abandonment stay over offered calls.
+-- Session 7: RETURNS TABLE became SETOF wfm.calls_bucket_row, a new result type: DROP first
+-- (nothing depends on it in the catalog: api_get_calls_by_interval, plpgsql, calls it from its body).
+DROP FUNCTION IF EXISTS wfm.calls_by_interval_rows(timestamptz, timestamptz, integer, integer[]);
 CREATE OR REPLACE FUNCTION wfm.calls_by_interval_rows(
     p_start_time timestamptz, p_end_time timestamptz, p_interval_minutes integer, p_service_ids integer[])
-RETURNS TABLE (
-    service_id integer, interval_start timestamptz, interval_end timestamptz, local_start timestamp,
-    intervals integer, unique_incoming bigint, non_unique_incoming bigint, aht numeric, avg_talk_time numeric,
-    avg_post_processing_time numeric, answered_calls bigint, abandoned_calls bigint,
-    service_level_pct numeric, abandonment_rate_pct numeric)
+RETURNS SETOF wfm.calls_bucket_row   -- the column list, once (sql/298)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT si.service_id,

@@ -9,13 +9,12 @@
 -- order (~0.3 ms). Hours whose service changed its zone are pending until the refresh rewrites
 -- them, so a stored local_start is never stale here.
 -- Inlinable SQL (STABLE, no SET, not SECURITY DEFINER). Internal: no grant.
+-- Session 7: RETURNS TABLE became SETOF wfm.calls_bucket_row, a new result type: DROP first
+-- (nothing depends on it in the catalog: api_get_calls_by_interval, plpgsql, calls it from its body).
+DROP FUNCTION IF EXISTS wfm.calls_by_quarter_agg_rows(timestamptz, timestamptz, integer[]);
 CREATE OR REPLACE FUNCTION wfm.calls_by_quarter_agg_rows(
     p_start_time timestamptz, p_end_time timestamptz, p_service_ids integer[])
-RETURNS TABLE (
-    service_id integer, interval_start timestamptz, interval_end timestamptz, local_start timestamp,
-    intervals integer, unique_incoming bigint, non_unique_incoming bigint, aht numeric, avg_talk_time numeric,
-    avg_post_processing_time numeric, answered_calls bigint, abandoned_calls bigint,
-    service_level_pct numeric, abandonment_rate_pct numeric)
+RETURNS SETOF wfm.calls_bucket_row   -- the column list, once (sql/298)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT q.service_id, q.interval_start, q.interval_start + interval '15 minutes', q.local_start, 1,
