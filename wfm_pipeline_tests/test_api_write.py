@@ -577,3 +577,27 @@ def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Conn
     assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)
+
+
+def test_both_upserts_overwrite_the_same_columns(conn: psycopg.Connection) -> None:
+    """The ON CONFLICT ... DO UPDATE SET list is defined once (wfm.contact_statistics_upsert_set,
+    built into apply_import_batch_range's dynamic upsert); resolve_contact_statistics keeps it as
+    static SQL: the two must stay equal, and cover every stored column but the key and the
+    generated ones (a column added later and forgotten here would keep a stale value)."""
+    shared = conn.execute("SELECT wfm.contact_statistics_upsert_set()").fetchone()[0]
+    body = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                        "'wfm.resolve_contact_statistics(integer[], timestamptz[])'::regprocedure").fetchone()[0]
+    static = re.search(r"DO UPDATE SET\s+(.*?)\s+WHERE \(cs\.", body, re.S).group(1)
+
+    def norm(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip()
+    assert norm(static) == norm(shared)
+    columns = {m.group(1) for m in re.finditer(r"(\w+)\s+=", shared)}
+    stored = {r[0] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'wfm.contact_statistics'::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = ''").fetchall()}
+    assert columns == stored - {"interval_start_time", "service_id", "group_id"}
+    apply_body = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                              "'wfm.apply_import_batch_range(uuid, timestamptz, timestamptz, integer[])'::regprocedure"
+                              ).fetchone()[0]
+    assert "wfm.contact_statistics_upsert_set()" in apply_body and "EXCLUDED." not in apply_body

@@ -1,3 +1,4 @@
+-- requires: functions/batches/contact_statistics_upsert_set.sql
 -- wfm.apply_import_batch_range: the body of wfm.apply_import_batch for a caller that already
 -- knows the batch's first/last interval and services (the API fast path has them from its own
 -- history insert), so the batch's history rows are not read twice. Same protocol and
@@ -60,19 +61,11 @@ BEGIN
     -- One set-based upsert. Telling inserts from updates: RETURNING xmax = 0 is the usual
     -- trick, but system columns cannot be returned from a partitioned table (before PG 18's
     -- RETURNING OLD). So inserted rows get loaded_at = now() (transaction start) and updated
-    -- rows now() + 1 microsecond, and RETURNING compares. Exact, and no extra join.
+    -- rows now() + 1 microsecond, and RETURNING compares. Exact, and no extra join. The SET list is
+    -- wfm.contact_statistics_upsert_set(), shared with wfm.resolve_contact_statistics.
     EXECUTE 'WITH upserted AS (' || v_insert || $sql$
         ON CONFLICT (interval_start_time, service_id, group_id) DO UPDATE SET
-            unique_incoming          = EXCLUDED.unique_incoming,
-            non_unique_incoming      = EXCLUDED.non_unique_incoming,
-            avg_talk_time            = EXCLUDED.avg_talk_time,
-            avg_post_processing_time = EXCLUDED.avg_post_processing_time,
-            answered_calls           = EXCLUDED.answered_calls,
-            answered_within_sl       = EXCLUDED.answered_within_sl,
-            abandoned_calls          = EXCLUDED.abandoned_calls,
-            sl_threshold_seconds     = EXCLUDED.sl_threshold_seconds,
-            import_batch_id          = EXCLUDED.import_batch_id,
-            loaded_at                = now() + interval '1 microsecond'
+            $sql$ || wfm.contact_statistics_upsert_set() || $sql$
         RETURNING cs.loaded_at = now() AS inserted
     )
     SELECT count(*) FILTER (WHERE inserted)::integer, count(*) FILTER (WHERE NOT inserted)::integer

@@ -41,6 +41,8 @@ BEGIN
                n.avg_talk_time, n.avg_post_processing_time, n.answered_calls, n.answered_within_sl,
                n.abandoned_calls, n.sl_threshold_seconds, n.import_batch_id, pg_catalog.now()
         FROM newest n
+        -- the SET list of wfm.contact_statistics_upsert_set(), as static SQL (planned once per
+        -- session); test_api_write.py holds the two equal
         ON CONFLICT (interval_start_time, service_id, group_id) DO UPDATE SET
             unique_incoming          = EXCLUDED.unique_incoming,
             non_unique_incoming      = EXCLUDED.non_unique_incoming,
