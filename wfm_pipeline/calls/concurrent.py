@@ -23,8 +23,9 @@ for the first's commit); referenced services and agents are locked FOR KEY SHARE
 partition creation waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
 
 Call-record files use it through ``calls.loader.call_runner`` (``wfm bench calls --connections
-2``; test_calls_concurrent). On this 2-core machine it is not the default for either kind: it
-gained 7 % on 20 call files and lost 6 % on the benchmark's 50 (docs/benchmarks.md, session 7).
+2``; test_calls_concurrent). On this 2-core machine it is not the default for either kind: on
+call files it gained 7 % over 20 files alternated, and one full benchmark pair was inconclusive
+(docs/benchmarks.md, session 7).
 """
 
 from __future__ import annotations
