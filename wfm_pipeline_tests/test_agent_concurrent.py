@@ -9,7 +9,6 @@ agent codes shared by the services (created by both at once)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import psycopg
@@ -20,12 +19,12 @@ from wfm_pipeline.calls.concurrent import ConcurrentRun
 from wfm_pipeline_tests.agent_data import (
     event, expected_state_seconds, generate_shifts, split_by_local_day, stored_activity, write_csv,
 )
+from wfm_pipeline_tests.concurrent_runs import batches_in_apply_order, run_outcomes
 from wfm_pipeline_tests.conftest import create_database, drop_database
 
 ZONE = "Europe/Berlin"
 CODES = ("DESK", "DESK2", "DESK3")
 DAYS = [dt.date(2025, 10, 29) + dt.timedelta(days=i) for i in range(4)]   # over the month end
-_UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 def _services(conn: psycopg.Connection) -> dict[str, int]:
@@ -38,20 +37,7 @@ def _services(conn: psycopg.Connection) -> dict[str, int]:
 
 
 def _outcomes(conn: psycopg.Connection, files: list[tuple[Path, str]], concurrent: bool) -> list[dict]:
-    if concurrent:
-        with agent_runner(files, lambda: psycopg.connect(conn.info.dsn), connections=2) as runner:
-            assert isinstance(runner, ConcurrentRun)
-            results = [runner.run(conn, path, code).result for path, code in files]
-    else:
-        results = [import_agent_file(conn, path, code) for path, code in files]
-    out = []
-    for r in results:
-        d = r.to_dict()
-        for key in ("import_batch_id", "duplicate_of", "timings"):
-            d.pop(key, None)
-        d["error_message"] = _UUID.sub("<batch>", d["error_message"] or "")
-        out.append(d)
-    return out
+    return run_outcomes(conn, files, concurrent=concurrent, runner=agent_runner, import_file=import_agent_file)
 
 
 def _state(conn: psycopg.Connection) -> tuple:
@@ -71,11 +57,7 @@ def _state(conn: psycopg.Connection) -> tuple:
            JOIN wfm.import_batches b USING (import_batch_id)
            ORDER BY 1, 2, 3""").fetchall()
     # per service, its batches (file, status, counts, range) in apply order: "latest batch wins"
-    batches = conn.execute(
-        """SELECT s.code, b.file_name, b.status, b.rows_total, b.rows_inserted, b.rows_updated, b.rows_rejected,
-                  b.rows_skipped, b.first_interval, b.last_interval, b.apply_seq IS NOT NULL
-           FROM wfm.import_batches b LEFT JOIN wfm.services s USING (service_id)
-           ORDER BY s.code, b.apply_seq NULLS LAST, b.file_name, b.status""").fetchall()
+    batches = batches_in_apply_order(conn, "first_interval", "last_interval")
     agents = conn.execute("SELECT code FROM wfm.agents ORDER BY code").fetchall()
     conn.rollback()
     return events, activity, batches, agents

@@ -8,7 +8,6 @@ calls, a rejected file, a duplicate and an unknown service among them."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import psycopg
@@ -20,12 +19,12 @@ from wfm_pipeline.calls.files import Prefetcher
 from wfm_pipeline_tests.call_data import (
     current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
 )
+from wfm_pipeline_tests.concurrent_runs import batches_in_apply_order, run_outcomes
 from wfm_pipeline_tests.conftest import create_database, drop_database
 
 ZONE = "Europe/Berlin"
 CODES = ("Q1", "Q2", "Q3")
 DAYS = [dt.date(2025, 10, 30) + dt.timedelta(days=i) for i in range(3)]   # over the month end
-_UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
 def _services(conn: psycopg.Connection) -> dict[str, int]:
@@ -41,20 +40,7 @@ def _services(conn: psycopg.Connection) -> dict[str, int]:
 
 
 def _outcomes(conn: psycopg.Connection, files: list[tuple[Path, str]], concurrent: bool) -> list[dict]:
-    if concurrent:
-        with call_runner(files, lambda: psycopg.connect(conn.info.dsn), connections=2) as runner:
-            assert isinstance(runner, ConcurrentRun)
-            results = [runner.run(conn, path, code).result for path, code in files]
-    else:
-        results = [import_call_file(conn, path, code) for path, code in files]
-    out = []
-    for r in results:
-        d = r.to_dict()
-        for key in ("import_batch_id", "duplicate_of", "timings"):
-            d.pop(key, None)
-        d["error_message"] = _UUID.sub("<batch>", d["error_message"] or "")
-        out.append(d)
-    return out
+    return run_outcomes(conn, files, concurrent=concurrent, runner=call_runner, import_file=import_call_file)
 
 
 def _state(conn: psycopg.Connection) -> tuple:
@@ -78,11 +64,7 @@ def _state(conn: psycopg.Connection) -> tuple:
            FROM wfm.agent_activity aa JOIN wfm.agents a USING (agent_id) JOIN wfm.services s USING (service_id)
            JOIN wfm.import_batches b USING (import_batch_id)
            ORDER BY 1, 2, 3""").fetchall()
-    batches = conn.execute(
-        """SELECT s.code, b.file_name, b.status, b.rows_total, b.rows_inserted, b.rows_updated, b.rows_rejected,
-                  b.rows_skipped, b.apply_seq IS NOT NULL
-           FROM wfm.import_batches b LEFT JOIN wfm.services s USING (service_id)
-           ORDER BY s.code, b.apply_seq NULLS LAST, b.file_name, b.status""").fetchall()
+    batches = batches_in_apply_order(conn)
     agents = conn.execute("SELECT code FROM wfm.agents ORDER BY code").fetchall()
     conn.rollback()
     return calls, intervals, activity, batches, agents
