@@ -23,9 +23,9 @@ for the first's commit); referenced services and agents are locked FOR KEY SHARE
 partition creation waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
 
 Call-record files use it through ``calls.loader.call_runner`` (``wfm bench calls --connections
-2``; test_calls_concurrent). On this 2-core machine it is not the default for either kind: on
-call files it gained 7 % over 20 files alternated, and one full benchmark pair was inconclusive
-(docs/benchmarks.md, session 7).
+2``; test_calls_concurrent). On this 2-core machine it made the call-record benchmark 13-27 %
+faster (alternated full-scale runs, docs/benchmarks.md, session 7). It is an option, not the
+default: ``wfm import`` takes one service.
 """
 
 from __future__ import annotations
