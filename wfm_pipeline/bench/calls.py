@@ -199,11 +199,12 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             t = time.perf_counter()
             total = 0
             imported = []
-            # as `wfm import FILE...` does: the next file is read and validated while this one loads
+            # as `wfm import FILE...` does (the next file read and validated while this one loads),
+            # or with --connections N, files of different services on N connections at once
             with call_runner([(path, target.service_code) for path, target in files],
-                             lambda: psycopg.connect(url), connections=connections) as prefetcher:
+                             lambda: psycopg.connect(url), connections=connections) as runner:
                 for path, target in files:
-                    result = prefetcher.run(conn, path, target.service_code).result
+                    result = runner.run(conn, path, target.service_code).result
                     if result.status != "completed":
                         raise RuntimeError(f"{path.name}: {result.status} {result.error_message}")
                     total += result.rows_total

@@ -48,6 +48,7 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
 from wfm_pipeline.calls import binary_copy
+from wfm_pipeline.calls.concurrent import ConcurrentRun
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
@@ -319,13 +320,12 @@ def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Cal
 
 def call_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
                 connections: int = 1, validate_only: bool = False, encoding: str | None = None,
-                **options: Any) -> Prefetcher | Any:
+                **options: Any) -> Prefetcher | ConcurrentRun:
     """How a sequence of call-record files is imported: files of two or more services on
     ``connections`` connections at once (``concurrent.ConcurrentRun``: a file waits for the
     earlier files of its service), else one after the other with the next prepared ahead
     (``call_prefetcher``). Either way ``run(conn, path, service_code)``."""
     if connections > 1 and len({service for _, service in files}) > 1:
-        from wfm_pipeline.calls.concurrent import ConcurrentRun
         return ConcurrentRun(CALL_FILES, files, connect, workers=connections, validate_only=validate_only,
                              encoding=encoding, **options)
     return call_prefetcher(files, connect, validate_only=validate_only, encoding=encoding)

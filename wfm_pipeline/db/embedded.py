@@ -12,6 +12,7 @@ preloads ``pg_stat_statements`` so ``analyze_query_performance()`` measures on a
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import subprocess
@@ -240,8 +241,6 @@ def stop(pgdata: Path) -> bool:
 
 def _forget(pgdata: Path) -> None:
     """Drop the backend's in-process handle, so the next start() really starts the server."""
-    import atexit
-
     instances = _backend().PostgresServer._instances
     for key in (pgdata, pgdata.resolve()):
         server = instances.pop(key, None)
