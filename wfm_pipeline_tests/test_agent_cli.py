@@ -11,7 +11,9 @@ import psycopg
 from click.testing import CliRunner
 
 from wfm_pipeline.cli.main import cli
-from wfm_pipeline_tests.agent_data import event, generate_shifts, write_csv
+from wfm_pipeline_tests.agent_data import (
+    event, expected_state_seconds, generate_shifts, split_by_local_day, stored_activity, write_csv,
+)
 
 ZONE = "Europe/Berlin"
 
@@ -85,3 +87,26 @@ def test_import_of_several_agent_state_files_one_batch_each(wfm_env, db_url: str
     with psycopg.connect(db_url) as conn:
         logged_in = conn.execute("SELECT sum(logged_in_seconds) FROM wfm.agent_activity").fetchone()[0]
     assert logged_in == 90 * 60                                   # 08:00-09:30 local, closed by c.csv
+
+
+def test_agent_files_take_their_service_from_the_agents_folder(wfm_env, db_url: str, tmp_path: Path) -> None:
+    """``--kind agent-states --service-from-folder``: ``<service>/agents/<file>`` names the service;
+    two services' daily files load on two connections (the default) and each service's state
+    seconds are exactly the independent computation."""
+    days = [dt.date(2026, 1, 5), dt.date(2026, 1, 6)]
+    rows = {code: generate_shifts(seed, ZONE, days, 6) for seed, code in ((41, "D1"), (42, "D2"))}
+    files = []
+    for code in rows:
+        assert run("services", "add", code, "--name", code, "--time-zone", ZONE).exit_code == 0
+        (tmp_path / code / "agents").mkdir(parents=True)
+        for day, part in sorted(split_by_local_day(rows[code]).items()):
+            files.append(write_csv(tmp_path / code / "agents" / f"{day:%Y%m%d}.csv", part))
+    files.sort(key=lambda f: f.name)                       # the two services' days interleaved
+    result = run("import", *map(str, files), "--kind", "agent-states", "--service-from-folder", "--json")
+    assert result.exit_code == 0, result.output
+    assert [line["status"] for line in json_lines(result.output)] == ["completed"] * len(files)
+    with psycopg.connect(db_url) as conn:
+        for code in rows:
+            sid = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (code,)).fetchone()[0]
+            stored = {k: v[:5] for k, v in stored_activity(conn, sid).items()}
+            assert stored == expected_state_seconds(rows[code], ZONE), code

@@ -11,7 +11,9 @@ import psycopg
 from click.testing import CliRunner
 
 from wfm_pipeline.cli.main import cli
-from wfm_pipeline_tests.call_data import call_row, generate, write_csv
+from wfm_pipeline_tests.call_data import (
+    call_row, current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
+)
 
 ZONE = "Europe/Berlin"
 
@@ -113,3 +115,51 @@ def test_multi_file_call_import_analyzes_the_months_written_once_at_the_end(wfm_
     checked = run("import", str(first), str(second), "--service", "ANLZ", "--kind", "calls", "--json",
                   "--validate-only")
     assert checked.exit_code == 0 and all(line.startswith("{") for line in checked.output.splitlines())
+
+
+def test_import_takes_each_files_service_from_its_folder_and_loads_services_at_once(wfm_env, db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    """``--service-from-folder``: files of several services in landing-style folders, loaded on two
+    connections (the default): the lines in the given order, a folder naming no service is that
+    file's rejection (exit 1, not a usage error), and every service derives exactly to the
+    independent computation, a later file of a service replacing calls of its earlier one."""
+    codes = ("P1", "P2", "P3")
+    for code in codes:
+        assert run("services", "add", code, "--name", code, "--time-zone", ZONE).exit_code == 0
+        for group in ("G1", "G2"):
+            assert run("groups", "add", code, group, "--name", "g").exit_code == 0
+    days = [dt.date(2026, 1, 30), dt.date(2026, 1, 31)]            # over the month end
+    rows = {code: generate(seed, ZONE, days, 60, prefix=f"{code}-") for seed, code in zip((31, 32, 33), codes)}
+    answered = [r for r in rows["P1"] if r["outcome"].lower() == "answered"][::4]
+    corrected = [dict(r, outcome="abandoned", answered_at="", agent="", wrap_up_seconds="") for r in answered]
+
+    def put(folder: str, name: str, content: list[dict[str, str]]) -> Path:
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        return write_csv(tmp_path / folder / name, content)
+
+    files = [put("in/P1/calls", "p1.csv", rows["P1"]), put("in/P2/calls", "p2.csv", rows["P2"]),
+             put("in/NOPE/calls", "nope.csv", rows["P2"][:3]), put("in/P1/calls", "p1-fix.csv", corrected),
+             put("in/P3", "p3.csv", rows["P3"])]                  # <service>/<file> too
+    result = run("import", *map(str, files), "--kind", "calls", "--service-from-folder", "--json")
+    assert result.exit_code == 1, result.output
+    lines = json_lines(result.output)
+    assert [Path(line["file"]).name for line in lines] == [f.name for f in files]
+    assert [line["status"] for line in lines] == ["completed", "completed", "rejected", "completed", "completed"]
+    assert lines[2]["errors"][-1]["code"] == "UNKNOWN_SERVICE"
+    assert lines[3]["rows_updated"] == len(corrected)
+
+    with psycopg.connect(db_url) as conn:
+        for code in codes:
+            sid = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (code,)).fetchone()[0]
+            group_ids = dict(conn.execute("SELECT code, group_id FROM wfm.groups WHERE service_id = %s",
+                                          (sid,)).fetchall())
+            calls = current_calls([rows[code]] + ([corrected] if code == "P1" else []), ZONE)
+            assert stored_intervals(conn, sid) == expected_intervals(calls, group_ids), code
+            assert stored_agents(conn, sid) == expected_agents(calls), code
+
+    # one of --service and --service-from-folder; the folder names services of call and agent files only
+    both = run("import", str(files[0]), "--kind", "calls", "--service", "P1", "--service-from-folder")
+    neither = run("import", str(files[0]), "--kind", "calls")
+    argus = run("import", str(files[0]), "--service-from-folder")
+    assert (both.exit_code, neither.exit_code, argus.exit_code) == (2, 2, 2)
+    assert "one of the two" in neither.output and "Argus" in argus.output

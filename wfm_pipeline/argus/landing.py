@@ -288,6 +288,19 @@ def service_folder(landing_dir: Path, service_code: str, group_code: str | None 
     return folder
 
 
+def service_of_file(path: Path, batch_kind: str) -> str:
+    """The service a call-record or agent-state file belongs to by where it lies, as in the
+    landing folder: ``<service>/calls/<file>`` (``<service>/agents/<file>``), else
+    ``<service>/<file>`` (``wfm import --service-from-folder``). Raises ``ValueError`` for a
+    file with no folder name to take (at the file system's root)."""
+    folder = path.absolute().parent
+    if folder.name == FOLDER_OF_KIND[batch_kind]:
+        folder = folder.parent
+    if not folder.name:
+        raise ValueError(f"{path}: no folder to take the service code from")
+    return folder.name
+
+
 def reserved_folder_conflict(service_code: str, folder: str) -> str:
     """Why a file in ``<service>/<folder>/`` is left alone when the service has a group coded like
     the reserved folder: the folder cannot say whether it holds that group's Argus exports or the

@@ -25,36 +25,41 @@ from wfm_pipeline.argus.steps import import_file, inspect
 Connect = Callable[[], psycopg.Connection]
 
 
-def import_files(connect: Connect, paths: Iterable[Path], service_code: str, group_code: str | None = None, *,
+def import_files(connect: Connect, paths: Iterable[Path], service_code: str | Callable[[Path], str],
+                 group_code: str | None = None, *,
                  strict: bool = False, validate_only: bool = False,
                  progress_for: Callable[[Path], Progress | None] | None = None,
                  policy: LoadPolicy | None = None, importer: Callable[..., ImportResult] | None = None,
                  **options: Any) -> Iterator[ImportResult]:
     """Import each path with ``import_file`` (``options`` are passed on); yields the results.
 
-    ``connect`` opens a new connection (called again after a connection broke). ``importer``
-    replaces ``import_file`` (same arguments; call records: ``calls.loader.import_call_file``).
+    ``connect`` opens a new connection (called again after a connection broke). ``service_code``
+    is the service of every file, or a function giving each path's (``wfm import
+    --service-from-folder``). ``importer`` replaces ``import_file`` (same arguments; call
+    records: ``calls.loader.import_call_file``).
     """
     importer = importer or import_file
+    service_of = service_code if callable(service_code) else (lambda _path, code=service_code: code)
     conn: psycopg.Connection | None = None
     try:
         for path in paths:
             path = Path(path)
+            code = service_of(path)
             progress = progress_for(path) if progress_for else None
             try:
                 conn = _usable(conn, connect)
-                result = importer(conn, path, service_code, group_code, strict=strict,
+                result = importer(conn, path, code, group_code, strict=strict,
                                   validate_only=validate_only, progress=progress, policy=policy, **options)
             except ImportFailedError as exc:
                 result = exc.result or ImportResult(file=str(path), status="failed", error_message=str(exc))
                 result.import_batch_id = exc.import_batch_id
                 if conn is None or conn.closed or conn.broken:
-                    conn = _audit_after_reconnect(connect, path, service_code, group_code, result)
+                    conn = _audit_after_reconnect(connect, path, code, group_code, result)
             except Exception as exc:  # noqa: BLE001 - reported as this file's failure; the next file goes on
                 reason = describe_failure(exc)
                 result = ImportResult(file=str(path), status="failed", error_message=reason,
                                       errors=[RowError.of(None, None, E.IMPORT_FAILED, reason=reason)])
-                conn = _audit_after_reconnect(connect, path, service_code, group_code, result, old=conn)
+                conn = _audit_after_reconnect(connect, path, code, group_code, result, old=conn)
             finally:
                 close = getattr(progress, "close", None)
                 if callable(close):

@@ -8,16 +8,16 @@ first of the previous month; one CSV file per service and ``file_days`` days (de
 exports, as an ACD sends them). 400 agents x 60 changes x 30 days = 720,000 events.
 
 Measured:
-* end to end: every file in arrival order as ``wfm import FILE...`` imports them
-  (``agent_runner`` with ``connections=1``, i.e. ``agent_prefetcher``: each file its own audited
-  batch and transaction, in order - sha256,
+* end to end: every file in arrival order as ``wfm import --kind agent-states
+  --service-from-folder FILE...`` imports them: ``agent_runner`` with ``connections`` (default
+  ``LOAD_CONNECTIONS``, 2: files of different services on two connections at once, each
+  service's files in order, ``calls.concurrent.ConcurrentRun``); ``connections=1``:
+  ``agent_prefetcher``, each file its own audited batch and transaction, in order - sha256,
   read, validation with the session rules against stored events, COPY into
   ``wfm.agent_state_transitions``, versions, state intervals and ``agent_activity`` derived in
   the same transaction, audit rows - while the next file is read, parsed and, being of another
   service, validated on a second connection, from the current file's COPY on:
-  ``concurrent.LoadFirstPrefetcher``); ``connections=2``: files of different services on
-  two connections at once, each service's files in order (``calls.concurrent.ConcurrentRun``);
-  ``one_by_one``: ``import_agent_file`` for one file after another; in seconds and events/s;
+  ``concurrent.LoadFirstPrefetcher``; ``one_by_one``: ``import_agent_file`` for one file after another; in seconds and events/s;
 * bare COPY: the same accepted events as the loader's binary COPY stream into
   ``wfm.agent_state_transitions`` (its
   partitions, indexes and reference trigger; nothing derived; rolled back), and the ratio end to
@@ -49,6 +49,7 @@ from psycopg import sql
 
 from wfm_pipeline.argus.loader import ImportResult, Target
 from wfm_pipeline.bench import scale
+from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS
 from wfm_pipeline.calls.agent_loader import _copy_events, agent_runner, import_agent_file, validate_file
 from wfm_pipeline.calls.agent_reader import read_agent_file
 from wfm_pipeline.db import connection, migrations
@@ -181,7 +182,7 @@ def fill_plan(conn: psycopg.Connection, start: dt.date, days: int, scale_months:
 
 # ---------------------------------------------------------------- run
 def _import(conn: psycopg.Connection, url: str, files: list[tuple[Path, Target]],
-            one_by_one: bool, connections: int = 1) -> Iterator[ImportResult]:
+            one_by_one: bool, connections: int = LOAD_CONNECTIONS) -> Iterator[ImportResult]:
     """Every file in arrival order through ``agent_runner``: files of different services on
     ``connections`` connections at once, each service's files in order (1: one connection, the
     next file prepared on a second one while the current one loads, as ``wfm import FILE...``
@@ -197,7 +198,7 @@ def _import(conn: psycopg.Connection, url: str, files: list[tuple[Path, Target]]
 
 
 def run(*, services: int = 10, agents: int = 400, changes: int = 60, days: int = 30, file_days: int = 1,
-        queries: int = 200, scale_months: int = 13, one_by_one: bool = False, connections: int = 1,
+        queries: int = 200, scale_months: int = 13, one_by_one: bool = False, connections: int = LOAD_CONNECTIONS,
         keep: bool = False, echo: Echo = print) -> dict[str, Any]:
     url = fresh_database(echo)
     workdir = Path(tempfile.mkdtemp(prefix="wfm-bench-agents-"))

@@ -6,11 +6,12 @@ the first of the previous month (a daily curve, repeat callers, unknown callers,
 ``other`` rows, calls answered with no agent), one CSV file per service (wall-clock ISO 8601).
 
 Measured:
-* end to end: every file imported in order as ``wfm import --kind calls FILE...`` does (sha256,
-  read, validate, COPY into ``wfm.call_records``, intervals and agent activity derived in the
-  same transaction, audit rows; the next file is read and validated in a thread while the
-  current one loads: ``calls.loader.call_prefetcher``; ``--connections 2``: files of different
-  services on two loading connections at once, ``calls.concurrent.ConcurrentRun``), in calls/s;
+* end to end: every file imported as ``wfm import --kind calls --service-from-folder FILE...``
+  does (sha256, read, validate, COPY into ``wfm.call_records``, intervals and agent activity
+  derived in the same transaction, audit rows): files of different services on ``--connections``
+  loading connections at once (default ``LOAD_CONNECTIONS``, 2: ``calls.concurrent.ConcurrentRun``;
+  1: one connection, the next file read and validated in a thread while the current one loads,
+  ``calls.loader.call_prefetcher``), in calls/s;
 * bare COPY: the same accepted rows as COPY csv into ``wfm.call_records`` (its partitions,
   indexes and reference trigger; nothing derived; rolled back), in calls/s, and the ratio
   end to end / bare COPY;
@@ -41,6 +42,7 @@ from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
 from wfm_pipeline.bench import scale
+from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS
 from wfm_pipeline.calls.files import analyze_months
 from wfm_pipeline.calls.loader import call_copy_data, call_runner, copy_calls, groups_of, import_call_file
 from wfm_pipeline.calls.reader import FIELDS, read_call_file
@@ -164,7 +166,8 @@ def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tup
 
 # ---------------------------------------------------------------- run
 def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, agents: int = 400,
-        queries: int = 100, scale_months: int = 13, keep: bool = False, connections: int = 1, echo: Echo = print) -> dict[str, Any]:
+        queries: int = 100, scale_months: int = 13, keep: bool = False, connections: int = LOAD_CONNECTIONS,
+        echo: Echo = print) -> dict[str, Any]:
     url = fresh_database(echo)
     workdir = Path(tempfile.mkdtemp(prefix="wfm-bench-calls-"))
     start = first_day()
@@ -199,8 +202,8 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             t = time.perf_counter()
             total = 0
             imported = []
-            # as `wfm import FILE...` does (the next file read and validated while this one loads),
-            # or with --connections N, files of different services on N connections at once
+            # as `wfm import --service-from-folder FILE...` does: files of different services on
+            # `connections` connections at once (1: the next file read and validated meanwhile)
             with call_runner([(path, target.service_code) for path, target in files],
                              lambda: psycopg.connect(url), connections=connections) as runner:
                 for path, target in files:

@@ -22,10 +22,12 @@ two services at once is inserted in sorted order with ``ON CONFLICT DO NOTHING``
 for the first's commit); referenced services and agents are locked FOR KEY SHARE (shared); and
 partition creation waits at most ``lock_timeout`` for a load and is retried (``LoadPolicy``).
 
-Call-record files use it through ``calls.loader.call_runner`` (``wfm bench calls --connections
-2``; test_calls_concurrent). On this 2-core machine it made the call-record benchmark 13-27 %
-faster (alternated full-scale runs, docs/benchmarks.md, session 7). It is an option, not the
-default: ``wfm import`` takes one service.
+``wfm import --kind calls|agent-states`` uses it (through ``calls.loader.call_runner`` and
+``agent_loader.agent_runner``) for files of several services (``--service-from-folder``), on
+``LOAD_CONNECTIONS`` connections unless ``--connections`` says otherwise, and so do the
+benchmarks (test_calls_concurrent, test_agent_concurrent, test_calls_cli). On this 2-core machine
+it made the call-record benchmark 13-27 % faster (alternated full-scale runs, docs/benchmarks.md,
+session 7).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ import psycopg
 from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.loader import Progress
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
+
+# Loading connections for files of several services (``wfm import --connections``, the
+# benchmarks' default): two keep both cores of a 2-core machine busy, where one loading
+# connection is the serial path (docs/benchmarks.md, session 8); more help only with more cores.
+LOAD_CONNECTIONS = 2
+MAX_LOAD_CONNECTIONS = 8
 
 
 class ConcurrentRun:

@@ -8,6 +8,7 @@ import time
 import click
 
 from wfm_pipeline.bench import agent_states, api_insert, calls, forecast, forecast_accuracy, imports, queries
+from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS, MAX_LOAD_CONNECTIONS
 from wfm_pipeline.cli.common import db_url
 from wfm_pipeline.db import migrations
 from wfm_pipeline.textsafe import term
@@ -149,9 +150,9 @@ def bench_forecast_accuracy(seeds: str, volumes: str, weeks: int, with_sf: bool 
               help="Months of agent activity the latency is measured at (the month repeated).")
 @click.option("--json", "as_json", is_flag=True, help="Also print the results as one JSON object.")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database (default: dropped).")
-@click.option("--connections", default=1, show_default=True, type=click.IntRange(1, 8),
-              help="Load files of different services on this many connections at once (1: one loading "
-                   "connection, the next file prepared ahead on a second, as wfm import does).")
+@click.option("--connections", default=LOAD_CONNECTIONS, show_default=True, type=click.IntRange(1, MAX_LOAD_CONNECTIONS),
+              help="Load files of different services on this many connections at once, as wfm import "
+                   "--connections (1: one loading connection, the next file prepared ahead on a second).")
 def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queries: int, scale_months: int,
                 as_json: bool, keep: bool, connections: int) -> None:
     """Call-record import: end to end vs bare COPY, a one-day correction, api_get_agent_stats."""
@@ -177,9 +178,9 @@ def bench_calls(services: int, days: int, calls_per_day: int, agents: int, queri
               help="Months of agent activity and statistics the latency is measured at.")
 @click.option("--one-by-one", is_flag=True,
               help="Import the files one import_agent_file after the other (no file prepared ahead).")
-@click.option("--connections", default=1, show_default=True, type=click.IntRange(1, 8),
-              help="Load files of different services on this many connections at once (1: one loading "
-                   "connection, the next file prepared ahead on a second, as wfm import does).")
+@click.option("--connections", default=LOAD_CONNECTIONS, show_default=True, type=click.IntRange(1, MAX_LOAD_CONNECTIONS),
+              help="Load files of different services on this many connections at once, as wfm import "
+                   "--connections (1: one loading connection, the next file prepared ahead on a second).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark database wfm_bench_agents.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_agent_states(services: int, agents: int, changes: int, days: int, file_days: int, queries: int,

@@ -28,9 +28,11 @@ from wfm_pipeline.argus import batches as batches_mod
 from wfm_pipeline.argus.errors import UNKNOWN_GROUP, UNKNOWN_SERVICE
 from wfm_pipeline.argus.loader import ImportResult, describe_failure
 from wfm_pipeline.argus.runner import import_files
-from wfm_pipeline.calls.agent_loader import agent_prefetcher, import_agent_file
+from wfm_pipeline.argus.landing import service_of_file
+from wfm_pipeline.calls.agent_loader import agent_runner, import_agent_file
+from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS, MAX_LOAD_CONNECTIONS
 from wfm_pipeline.calls.files import analyze_months
-from wfm_pipeline.calls.loader import call_prefetcher, import_call_file
+from wfm_pipeline.calls.loader import call_runner, import_call_file
 from wfm_pipeline.cli.common import UsageError, connect, db_url
 from wfm_pipeline.textsafe import term
 
@@ -103,7 +105,13 @@ def _check_encoding(value: str | None) -> str | None:
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--service", "service_code", required=True, help="Service code the files belong to.")
+@click.option("--service", "service_code", default=None, help="Service code the files belong to.")
+@click.option("--service-from-folder", "from_folder", is_flag=True,
+              help="Call-record and agent-state files: each file's service is the folder it lies in, as in the "
+                   "landing folder (<service>/calls/<file>, <service>/agents/<file>, or <service>/<file>).")
+@click.option("--connections", default=LOAD_CONNECTIONS, show_default=True, type=click.IntRange(1, MAX_LOAD_CONNECTIONS),
+              help="Call-record and agent-state files of different services load on this many connections at once "
+                   "(each service's files one after the other, in the given order).")
 @click.option("--group", "group_code", default=None, help="Group code within the service (default: service level).")
 @click.option("--strict", is_flag=True, help="Import nothing from a file with any invalid row.")
 @click.option("--validate-only", is_flag=True, help="Validate and report; write only the audit rows.")
@@ -114,8 +122,9 @@ def _check_encoding(value: str | None) -> str | None:
 @click.option("--kind", type=click.Choice(["argus", "calls", "agent-states"]), default="argus", show_default=True,
               help="argus: interval exports; calls: call-detail records; agent-states: agent state events "
                    "(both with a header row; docs/import.md).")
-def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | None, strict: bool,
-               validate_only: bool, as_json: bool, encoding: str | None, kind: str) -> None:
+def import_cmd(paths: tuple[Path, ...], service_code: str | None, from_folder: bool, connections: int,
+               group_code: str | None, strict: bool, validate_only: bool, as_json: bool, encoding: str | None,
+               kind: str) -> None:
     """Import Argus files (.xlsx, .xls, .csv) into contact_statistics, call-detail records
     (--kind calls) into call_records, or agent state events (--kind agent-states) into
     agent_state_transitions, deriving their intervals and agent activity."""
@@ -125,6 +134,7 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
             raise UsageError(f"--group does not apply to {'call records' if kind == 'calls' else 'agent state events'}: "
                              "each row names its group (column group)")
         importer = _import_calls if kind == "calls" else _import_agents
+    service_of = _services(paths, service_code, from_folder, kind)
 
     try:
         url = db_url()
@@ -138,28 +148,31 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     def reconnect() -> psycopg.Connection:  # the per-file loop reopens it when it breaks
         return psycopg.connect(url, options="-c search_path=wfm,public")
 
-    # Call-record and agent-state files: the next file is read, parsed and (where that is safe)
-    # validated on a second connection while the current one loads (files.Prefetcher); each file
-    # is still its own audited batch, in order.
-    prefetchers = {"calls": call_prefetcher, "agent-states": agent_prefetcher}
-    prefetch = prefetchers[kind]([(p, service_code) for p in paths], reconnect, validate_only=validate_only,
-                                 encoding=encoding) if kind in prefetchers and len(paths) > 1 else None
-    if prefetch is not None:
+    # Call-record and agent-state files: files of different services load on `connections`
+    # connections at once (calls.concurrent.ConcurrentRun); files of one service one after the
+    # other, the next read, parsed and (where that is safe) validated on a second connection
+    # while the current one loads (files.Prefetcher). Each file is still its own audited batch.
+    runners = {"calls": call_runner, "agent-states": agent_runner}
+    runner = runners[kind]([(p, service_of(p)) for p in paths], reconnect, connections=connections,
+                           validate_only=validate_only, encoding=encoding, strict=strict) \
+        if kind in runners and len(paths) > 1 else None
+    if runner is not None:
         def importer(conn: psycopg.Connection, path: Path, service_code: str, group_code: str | None,
                      **options) -> ImportResult:
-            return prefetch.run(conn, path, service_code, **options).result
+            return runner.run(conn, path, service_code, **options).result
 
     # Every file goes through the one import path, an unknown service or group too: each file
-    # gets its audited `rejected` batch there; here it only decides the exit code (2, usage).
-    results = import_files(reconnect, paths, service_code, group_code, strict=strict, validate_only=validate_only,
+    # gets its audited `rejected` batch there; here it only decides the exit code (2, usage, when
+    # the service was named on the command line).
+    results = import_files(reconnect, paths, service_of, group_code, strict=strict, validate_only=validate_only,
                            progress_for=lambda path: _ProgressBar(path.name, enabled=not as_json), encoding=encoding,
                            importer=importer)
     done: list[ImportResult] = []
     try:
-        usage, exit_code = _report(_kept(results, done), as_json)
+        usage, exit_code = _report(_kept(results, done), as_json, named_service=not from_folder)
     finally:
-        if prefetch is not None:
-            prefetch.close()
+        if runner is not None:
+            runner.close()
     if kind == "calls" and not validate_only:
         _analyze_calls(reconnect, done, as_json)
     if usage is not None:
@@ -167,13 +180,33 @@ def import_cmd(paths: tuple[Path, ...], service_code: str, group_code: str | Non
     sys.exit(exit_code)
 
 
-def _report(results, as_json: bool) -> tuple[str | None, int]:
-    """Print each file's line; (the usage error to raise, the exit code)."""
+def _services(paths: tuple[Path, ...], service_code: str | None, from_folder: bool,
+              kind: str) -> Callable[[Path], str]:
+    """Each file's service code: --service, or (--service-from-folder) the folder it lies in."""
+    if from_folder == (service_code is not None):
+        raise UsageError("name the files' service with --service SERVICE, or take it from their folders with "
+                         "--service-from-folder (one of the two)")
+    if service_code is not None:
+        return lambda _path: service_code
+    if kind == "argus":
+        raise UsageError("--service-from-folder takes call-record and agent-state files (--kind calls, "
+                         "--kind agent-states); name the service of Argus files with --service")
+    batch_kind = "calls" if kind == "calls" else "agent_states"
+    try:
+        codes = {path: service_of_file(path, batch_kind) for path in paths}
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return codes.__getitem__
+
+
+def _report(results, as_json: bool, *, named_service: bool = True) -> tuple[str | None, int]:
+    """Print each file's line; (the usage error to raise, the exit code). An unknown service or
+    group named on the command line is a usage error; one taken from a folder is that file's."""
     usage: str | None = None
     exit_code = 0
     for result in results:
         file_error = result.errors[-1] if result.status == "rejected" and result.errors else None
-        if file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
+        if named_service and file_error is not None and file_error.code in (UNKNOWN_SERVICE, UNKNOWN_GROUP):
             usage = file_error.message
             if as_json:
                 click.echo(json.dumps(result.to_dict()))
