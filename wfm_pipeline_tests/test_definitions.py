@@ -36,7 +36,7 @@ def test_premake_job_runs_against_the_database(db_url: str) -> None:
 
 
 def test_dagster_yaml_uses_postgres_storage(wfm_env) -> None:
-    from wfm_pipeline.defs.instance import write_dagster_yaml
+    from wfm_pipeline.defs.instance import SERVICE_TAG, write_dagster_yaml
     from wfm_pipeline.settings import get_settings
 
     path = write_dagster_yaml(get_settings())
@@ -45,5 +45,10 @@ def test_dagster_yaml_uses_postgres_storage(wfm_env) -> None:
     instance = dg.DagsterInstance.from_config(str(path.parent))
     try:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        # a service's landing files import one at a time, in queue order; services at once
+        queue = instance.run_coordinator.get_run_queue_config()
+        assert queue.max_concurrent_runs == 4
+        [limit] = queue.tag_concurrency_limits
+        assert (limit["key"], limit["value"], limit["limit"]) == (SERVICE_TAG, {"applyLimitPerUniqueValue": True}, 1)
     finally:
         instance.dispose()

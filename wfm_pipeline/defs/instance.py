@@ -31,6 +31,13 @@ def existing_instance(settings: Settings):
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
 
+# Runs carrying this tag (a landing file's import: sensors.py) run one at a time per value, in the
+# order they were queued: a service's files apply in the order they arrived ("latest batch wins"
+# means the latest applied), while files of different services load at once (up to
+# max_concurrent_runs), as `wfm import --service-from-folder` does on two connections.
+SERVICE_TAG = "wfm/service"
+
+
 def write_dagster_yaml(settings: Settings) -> Path:
     """Write $DAGSTER_HOME/dagster.yaml when absent (or when we wrote it and the URL moved)."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
@@ -47,6 +54,11 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: "{SERVICE_TAG}"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 telemetry:
   enabled: false
 """

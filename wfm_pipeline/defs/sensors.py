@@ -28,6 +28,10 @@ Each tick:
    same content for the same service/group were reverted, rejected or failed
    (``landing.run_key``): a file dropped again after ``wfm batches revert`` is imported again.
 
+Every run request carries the tag ``wfm/service`` (``instance.SERVICE_TAG``): the instance that
+``wfm dev`` configures runs one such run per service at a time, in queue order (a service's files
+apply in the order queued here, by path within a tick), and runs of different services at once.
+
 Nothing is imported twice: a cursor reset only re-requests run keys that Dagster has already
 seen (it skips them; the batch history gives the same ``#<n>``), the import itself recognises a
 known sha256 as ``duplicate``, and a rejection whose move to rejected/ did not complete is not
@@ -46,6 +50,7 @@ from wfm_pipeline.argus import batches, landing, steps
 from wfm_pipeline.argus.errors import FILE_UNREADABLE
 from wfm_pipeline.argus.loader import mark_kind
 from wfm_pipeline.defs.ingest import FILE_IMPORTS, FILE_JOBS
+from wfm_pipeline.defs.instance import SERVICE_TAG
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
@@ -234,7 +239,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
         partition_key=key,
         job_name=spec.job_name,
         run_config={"ops": {spec.op_name: {"config": {"strict": get_settings().landing_strict}}}},
-        tags={"wfm/landing_file": f.rel, "wfm/service": target.service_code, "wfm/sha256": insp.sha256,
+        tags={"wfm/landing_file": f.rel, SERVICE_TAG: target.service_code, "wfm/sha256": insp.sha256,
               "wfm/kind": f.kind},
     )
 
