@@ -23,7 +23,7 @@ def run_outcomes(conn: psycopg.Connection, files: Files, *, concurrent: bool,
     """Each file's ``--json`` line without ids and timings: through ``runner(files, connect,
     connections=2)`` (which must pick the concurrent scheduler) or ``import_file`` one by one."""
     if concurrent:
-        with runner(files, lambda: psycopg.connect(conn.info.dsn), connections=2) as run:
+        with runner(files, lambda: psycopg.connect(conn.info.dsn), conninfo=conn.info.dsn, connections=2) as run:
             assert isinstance(run, ConcurrentRun)
             results = [run.run(conn, path, code).result for path, code in files]
     else:

@@ -123,7 +123,7 @@ def test_a_file_waits_for_the_earlier_files_of_its_service(conn: psycopg.Connect
         (write_csv(tmp_path / "s2.csv", [event("A1", "not_ready", "01.10.2025 09:00:00", "BREAK"),
                                          event("A1", "logged_out", "01.10.2025 10:00:00")]), "DESK"),
     ]
-    with ConcurrentRun(AGENT_FILES, files, lambda: psycopg.connect(conn.info.dsn), workers=3) as runner:
+    with ConcurrentRun(AGENT_FILES, files, conn.info.dsn, workers=3) as runner:
         results = [runner.run(conn, path, code).result for path, code in files]
     assert [r.status for r in results] == ["completed"] * 4, [r.errors for r in results]
     assert results[3].rows_updated == 1
@@ -142,11 +142,12 @@ def test_without_a_second_connection_the_files_run_on_the_callers(conn: psycopg.
 
     def refuse() -> psycopg.Connection:
         raise psycopg.OperationalError("no second connection")
+    nowhere = f"host={tmp_path / 'no-server'} dbname=wfm connect_timeout=2"   # the loading processes' too
 
     files = [(write_csv(tmp_path / "a.csv", [event("A1", "logged_in", "01.10.2025 08:00:00")]), "DESK"),
              (write_csv(tmp_path / "b.csv", [event("B1", "logged_in", "01.10.2025 08:00:00")]), "DESK2"),
              (write_csv(tmp_path / "c.csv", [event("A1", "logged_out", "01.10.2025 09:00:00")]), "DESK")]
-    with agent_runner(files, refuse, connections=2) as runner:
+    with agent_runner(files, refuse, conninfo=nowhere, connections=2) as runner:
         results = [runner.run(conn, path, code).result for path, code in files]
     assert [r.status for r in results] == ["completed"] * 3, [r.errors for r in results]
     assert conn.execute("SELECT count(*) FROM wfm.agent_state_transitions").fetchone()[0] == 3

@@ -98,6 +98,9 @@ class ImportFailedError(RuntimeError):
         self.import_batch_id = import_batch_id
         self.result = result
 
+    def __reduce__(self) -> tuple:  # pickled whole (a loading process reports it: calls.concurrent)
+        return (type(self), (str(self), self.import_batch_id, self.result))
+
 
 @dataclass(frozen=True)
 class LoadPolicy:

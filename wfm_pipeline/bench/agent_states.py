@@ -192,7 +192,7 @@ def _import(conn: psycopg.Connection, url: str, files: list[tuple[Path, Target]]
             yield import_agent_file(conn, path, target.service_code)
         return
     with agent_runner([(path, target.service_code) for path, target in files],
-                      lambda: psycopg.connect(url), connections=connections) as runner:
+                      lambda: psycopg.connect(url), conninfo=url, connections=connections) as runner:
         for path, target in files:
             yield runner.run(conn, path, target.service_code).result
 

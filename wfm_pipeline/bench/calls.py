@@ -205,7 +205,7 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             # as `wfm import --service-from-folder FILE...` does: files of different services on
             # `connections` connections at once (1: the next file read and validated meanwhile)
             with call_runner([(path, target.service_code) for path, target in files],
-                             lambda: psycopg.connect(url), connections=connections) as runner:
+                             lambda: psycopg.connect(url), conninfo=url, connections=connections) as runner:
                 for path, target in files:
                     result = runner.run(conn, path, target.service_code).result
                     if result.status != "completed":

@@ -46,7 +46,7 @@ from wfm_pipeline.argus.loader import (
 from wfm_pipeline.calls import binary_copy
 from wfm_pipeline.calls.agent_reader import RawEvents, parse_agent_file
 from wfm_pipeline.calls.agent_validate import EventValidation, stored_events, validate_events
-from wfm_pipeline.calls.concurrent import ConcurrentRun, LoadFirstPrefetcher
+from wfm_pipeline.calls.concurrent import ConcurrentRun, LoadFirstPrefetcher, concurrent_files
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.loader import groups_of
 from wfm_pipeline.calls.agent_times import parse_times
@@ -261,16 +261,17 @@ def agent_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Ca
 
 
 def agent_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
-                 connections: int = 1, validate_only: bool = False, encoding: str | None = None,
-                 **options: Any) -> Prefetcher | ConcurrentRun:
+                 conninfo: str | None = None, connections: int = 1, validate_only: bool = False,
+                 encoding: str | None = None, **options: Any) -> Prefetcher | ConcurrentRun:
     """How a sequence of agent state files is imported fastest with the outcome of importing
     them one by one: files of two or more services on ``connections`` connections at once
-    (``concurrent.ConcurrentRun``: a file waits for the earlier files of its service); files of
-    one service, or ``connections=1``, one after the other with the next prepared ahead
-    (``agent_prefetcher``). Either way ``run(conn, path, service_code)``; ``options`` (strict,
-    source, policy, analyze) are given here for a concurrent run, to ``run`` for a prefetcher."""
-    if connections > 1 and len({service for _, service in files}) > 1:
-        return ConcurrentRun(AGENT_FILES, files, connect, workers=connections, validate_only=validate_only,
+    (``concurrent.ConcurrentRun``: loading processes connecting with ``conninfo``; a file waits
+    for the earlier files of its service); files of one service, or ``connections=1``, one after
+    the other with the next prepared ahead on ``connect()`` (``agent_prefetcher``). Either way
+    ``run(conn, path, service_code)``; ``options`` (strict, source, policy, analyze) are given
+    here for a concurrent run, to ``run`` for a prefetcher."""
+    if concurrent_files(files, connections, conninfo):
+        return ConcurrentRun(AGENT_FILES, files, conninfo, workers=connections, validate_only=validate_only,
                              encoding=encoding, **options)
     return agent_prefetcher(files, connect, validate_only=validate_only, encoding=encoding)
 
@@ -287,8 +288,12 @@ AGENT_STATES = LoadKind(name=KIND, tables=AGENT_TABLES, plan=_plan_partitions, w
                         predict=_predict)
 
 
-AGENT_FILES = RecordFileKind(KIND, lambda content, name, encoding: parse_agent_file(content, name, encoding=encoding),
-                             validate_file, load_validated_events)
+def _parse(content: Any, name: str, encoding: str | None) -> Any:
+    return parse_agent_file(content, name, encoding=encoding)
+
+
+# (module-level functions only: a kind is pickled by reference into ConcurrentRun's loading processes)
+AGENT_FILES = RecordFileKind(KIND, _parse, validate_file, load_validated_events)
 
 
 __all__ = ["AGENT_TABLES", "EventValidation", "agent_prefetcher", "agent_runner", "import_agent_file", "load_validated_events", "run_agent_file",

@@ -1,11 +1,19 @@
 """Files of DIFFERENT services loaded on two (or more) connections at once, each service's files
 one after the other in the given order: ``ConcurrentRun``.
 
-Why: importing one agent-state file costs about as much Python (read, parse, validate, COPY
-text) as database work (COPY, derivation, audit), and ``files.Prefetcher`` overlaps only the
-next file's reading and validation with the current load - the load itself stays serial on one
-connection. Two workers, each running whole files (``files.run_record_file``) on a connection of
-its own, keep both cores busy: while one waits for its load, the other parses and validates.
+Why: importing a file costs about as much Python (read, parse, validate, COPY stream) as
+database work (COPY, derivation, audit), and ``files.Prefetcher`` overlaps only the next file's
+reading and validation with the current load - the load itself stays serial on one connection.
+Two workers, each running whole files (``files.run_record_file``) on a connection of its own,
+keep both cores busy: while one waits for its load, the other parses and validates.
+
+**Each worker is a process of its own** (``_LoadingProcess``, started with ``spawn``), not a
+thread: two threads share one GIL, and a file's Python holds it in long C calls (splitting a
+62,000-row CSV is one ~90 ms call), so the other thread could not even take its server's
+answer meanwhile - both loads then ran at the pace of the GIL. Measured on the 50-file
+call-record benchmark (2 cores, alternated): threads 60-71 s, processes 53-60 s
+(docs/benchmarks.md, session 8). A process costs ~1-2 s to start (it imports pandas); the
+processes start with the run, while the first files are read.
 
 What stays exactly as one file after the other:
 
@@ -25,23 +33,25 @@ partition creation waits at most ``lock_timeout`` for a load and is retried (``L
 ``wfm import --kind calls|agent-states`` uses it (through ``calls.loader.call_runner`` and
 ``agent_loader.agent_runner``) for files of several services (``--service-from-folder``), on
 ``LOAD_CONNECTIONS`` connections unless ``--connections`` says otherwise, and so do the
-benchmarks (test_calls_concurrent, test_agent_concurrent, test_calls_cli). On this 2-core machine
-it made the call-record benchmark 13-27 % faster (alternated full-scale runs, docs/benchmarks.md,
-session 7).
+benchmarks (test_calls_concurrent, test_agent_concurrent, test_calls_cli).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
+import multiprocessing
+import pickle
 import threading
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.loader import Progress
+from wfm_pipeline.argus.loader import Progress, describe_failure
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 
 # Loading connections for files of several services (``wfm import --connections``, the
@@ -49,27 +59,30 @@ from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 # connection is the serial path (docs/benchmarks.md, session 8); more help only with more cores.
 LOAD_CONNECTIONS = 2
 MAX_LOAD_CONNECTIONS = 8
+_STOP_TIMEOUT_S = 60.0  # a loading process asked to stop finishes its file first
 
 
 class ConcurrentRun:
-    """``run_record_file`` for a known sequence of files on ``workers`` connections of their
-    own (``connect``), files of different services at the same time (module doc).
+    """``run_record_file`` for a known sequence of files on ``workers`` loading processes, each
+    with a connection of its own (``conninfo``), files of different services at the same time
+    (module doc).
 
     ``run(conn, path, service_code)`` returns the next file's ``FileRun`` (or raises what that
-    file raised), in the given order. ``conn`` is used for a file out of sequence, and for the
-    files no worker can take because no worker could connect (then they run on it one by one,
-    still in order): the run never fails for want of a second connection. The options of
-    ``run_record_file`` (strict, validate_only, source, policy, encoding, analyze) are given
-    once, here. ``close()`` waits for the files under way and ends the workers; files not
-    started by then are not imported."""
+    file raised), in the given order; a file loaded by a worker comes back without its
+    ``validation`` (its DataFrames stay in the worker) and without the bytes read. ``conn`` is
+    used for a file out of sequence, and for the files no worker can take because no worker
+    could connect or its process ended (then they run on it one by one, still in order): the
+    run never fails for want of a second connection. The options of ``run_record_file``
+    (strict, validate_only, source, policy, encoding, analyze) are given once, here.
+    ``close()`` waits for the files under way and ends the workers; files not started by then
+    are not imported."""
 
-    def __init__(self, kind: RecordFileKind, files: Sequence[tuple[str | Path, str | None]],
-                 connect: Callable[[], psycopg.Connection], *, workers: int = 2, **options: Any) -> None:
+    def __init__(self, kind: RecordFileKind, files: Sequence[tuple[str | Path, str | None]], conninfo: str, *,
+                 workers: int = 2, **options: Any) -> None:
         self.kind = kind
         self.files = [(Path(path), service) for path, service in files]
-        self.connect = connect
         self.options = options
-        # a file's outcome; None: no worker could connect, the caller runs it (``run``)
+        # a file's outcome; None: no worker could take it, the caller runs it (``run``)
         self._done: list[concurrent.futures.Future[steps.FileRun | None]] = [
             concurrent.futures.Future() for _ in self.files]
         self._waiting = list(range(len(self.files)))   # not started, in the given order
@@ -77,8 +90,10 @@ class ConcurrentRun:
         self._stop = False
         self._cond = threading.Condition()
         self._position = 0
-        self._threads = [threading.Thread(target=self._work, name=f"wfm-load-{n}", daemon=True)
-                         for n in range(max(1, min(workers, len(self.files))))]
+        count = max(1, min(workers, len(self.files)))
+        self._processes = [_LoadingProcess(kind, conninfo, options, n) for n in range(count)]
+        self._threads = [threading.Thread(target=self._work, args=(process,), name=f"wfm-load-{n}", daemon=True)
+                         for n, process in enumerate(self._processes)]
         self._alive = len(self._threads)
         for t in self._threads:
             t.start()
@@ -95,6 +110,8 @@ class ConcurrentRun:
             self._cond.notify_all()
         for t in self._threads:
             t.join()
+        for process in self._processes:
+            process.close()
         for future in self._done:   # never started: a caller still asking gets an answer
             if not future.done():
                 future.set_exception(RuntimeError("the concurrent import was closed before this file started"))
@@ -113,25 +130,19 @@ class ConcurrentRun:
                         return i
                 self._cond.wait()
 
-    def _work(self) -> None:
-        conn: psycopg.Connection | None = None
+    def _work(self, process: _LoadingProcess) -> None:
+        """One worker thread: hands files to its loading process and waits (without the GIL)."""
         try:
             while (index := self._next()) is not None:
                 path, service = self.files[index]
                 handed_back = False
                 try:
-                    if conn is None or conn.closed or conn.broken:
-                        if conn is not None:
-                            conn.close()
-                        try:
-                            conn = self.connect()
-                        except Exception:  # noqa: BLE001 - no connection: the caller runs it (run)
-                            conn, handed_back = None, True
-                            self._done[index].set_result(None)
-                            return
-                    elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                        conn.rollback()
-                    self._done[index].set_result(run_record_file(conn, path, service, self.kind, **self.options))
+                    run = process.run(path, service)
+                    if run is None:   # no connection, or no process: the caller runs it (run)
+                        handed_back = True
+                        self._done[index].set_result(None)
+                        return
+                    self._done[index].set_result(run)
                 except BaseException as exc:  # noqa: BLE001 - this file's outcome, raised by run()
                     self._done[index].set_exception(exc)
                 finally:
@@ -143,8 +154,6 @@ class ConcurrentRun:
             with self._cond:
                 self._alive -= 1
                 self._cond.notify_all()
-            if conn is not None:
-                conn.close()
 
     def run(self, conn: psycopg.Connection, path: str | Path, service_code: str | None, **_: Any) -> steps.FileRun:
         """The outcome of the next file of the sequence (options are the constructor's)."""
@@ -171,6 +180,113 @@ class ConcurrentRun:
             with self._cond:
                 self._busy.discard(service_code)
                 self._cond.notify_all()
+
+
+def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections: int,
+                     conninfo: str | None) -> bool:
+    """Whether ``files`` load through a ``ConcurrentRun``: two or more connections and services
+    (one service's files go one after the other anyway). Its processes connect by ``conninfo``."""
+    if connections < 2 or len({service for _, service in files}) < 2:
+        return False
+    if conninfo is None:
+        raise ValueError("loading files of several services at once needs the conninfo its processes connect with")
+    return True
+
+
+# ---------------------------------------------------------------- a loading process
+class _LoadingProcess:
+    """A child process (``spawn``: a fresh interpreter, nothing inherited but the arguments)
+    that imports the files it is sent, one at a time, on a connection of its own."""
+
+    def __init__(self, kind: RecordFileKind, conninfo: str, options: dict[str, Any], number: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options),
+                                        name=f"wfm-load-{number}", daemon=True)
+        self._process.start()
+        child_end.close()
+        self._gone = False
+
+    def run(self, path: Path, service: str | None) -> steps.FileRun | None:
+        """The file's ``FileRun`` (or raises what the file raised); None when the process has
+        no connection or has ended before taking the file."""
+        if self._gone or not self._process.is_alive():
+            self._gone = True
+            return None
+        try:
+            self._pipe.send((path, service))
+        except OSError:   # the process has ended: the file was never sent
+            self._gone = True
+            return None
+        try:
+            outcome, value = self._pipe.recv()
+        except (EOFError, OSError):
+            self._gone = True
+            self._process.join(timeout=5)
+            raise RuntimeError(f"the loading process ended while importing {path.name} "
+                               f"(exit code {self._process.exitcode})") from None
+        if outcome == "no connection":
+            self._gone = True
+            return None
+        if outcome == "raised":
+            raise value
+        return value
+
+    def close(self) -> None:
+        if not self._gone:
+            try:
+                self._pipe.send(None)
+            except OSError:
+                pass
+        self._process.join(timeout=_STOP_TIMEOUT_S)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+        self._pipe.close()
+
+
+def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, Any]) -> None:
+    """The loading process: import each (path, service) received until None; answer each with
+    ("done", FileRun), ("raised", exception) or ("no connection", None)."""
+    conn: psycopg.Connection | None = None
+    try:
+        while (job := pipe.recv()) is not None:
+            path, service = job
+            try:
+                if conn is None or conn.closed or conn.broken:
+                    if conn is not None:
+                        conn.close()
+                    conn = psycopg.connect(conninfo)
+                elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.rollback()
+            except Exception:  # noqa: BLE001 - no connection: the caller runs the file (ConcurrentRun.run)
+                pipe.send(("no connection", None))
+                return
+            try:
+                run = run_record_file(conn, path, service, kind, **options)
+            except BaseException as exc:  # noqa: BLE001 - this file's outcome, raised in the caller
+                pipe.send(("raised", _portable(exc)))
+            else:
+                pipe.send(("done", _light(run)))
+    except (EOFError, KeyboardInterrupt):   # the caller went away, or was interrupted
+        pass
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _light(run: steps.FileRun) -> steps.FileRun:
+    """What goes back to the caller: everything but the validation's DataFrames and the bytes."""
+    return dataclasses.replace(run, validation=None, inspection=dataclasses.replace(run.inspection, content=None))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a RuntimeError saying what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any pickling problem: send its text instead
+        return RuntimeError(describe_failure(exc) if isinstance(exc, Exception) else repr(exc))
 
 
 # ---------------------------------------------------------------- the next file prepared while the server works

@@ -48,7 +48,7 @@ from wfm_pipeline.argus.loader import (
     ImportResult, LoadKind, Progress, Target, load_rows,
 )
 from wfm_pipeline.calls import binary_copy
-from wfm_pipeline.calls.concurrent import ConcurrentRun
+from wfm_pipeline.calls.concurrent import ConcurrentRun, concurrent_files
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 from wfm_pipeline.calls.reader import parse_call_file
 from wfm_pipeline.calls.validate import CallValidation, validate_calls
@@ -306,8 +306,12 @@ def import_call_file(conn: psycopg.Connection, path: str | Path, service_code: s
 
 
 CALLS = LoadKind(name="calls", tables=CALL_TABLES, plan=_plan_partitions, write=_write_calls, predict=_predict)
-CALL_FILES = RecordFileKind("calls", lambda content, name, encoding: parse_call_file(content, name, encoding=encoding),
-                            _validate, load_validated_calls, lookups=_lookups, check=_check)
+def _parse(content: Any, name: str, encoding: str | None) -> Any:
+    return parse_call_file(content, name, encoding=encoding)
+
+
+# (module-level functions only: a kind is pickled by reference into ConcurrentRun's loading processes)
+CALL_FILES = RecordFileKind("calls", _parse, _validate, load_validated_calls, lookups=_lookups, check=_check)
 
 
 def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
@@ -319,13 +323,14 @@ def call_prefetcher(files: Sequence[tuple[str | Path, str | None]], connect: Cal
 
 
 def call_runner(files: Sequence[tuple[str | Path, str | None]], connect: Callable[[], psycopg.Connection], *,
-                connections: int = 1, validate_only: bool = False, encoding: str | None = None,
-                **options: Any) -> Prefetcher | ConcurrentRun:
+                conninfo: str | None = None, connections: int = 1, validate_only: bool = False,
+                encoding: str | None = None, **options: Any) -> Prefetcher | ConcurrentRun:
     """How a sequence of call-record files is imported: files of two or more services on
-    ``connections`` connections at once (``concurrent.ConcurrentRun``: a file waits for the
-    earlier files of its service), else one after the other with the next prepared ahead
-    (``call_prefetcher``). Either way ``run(conn, path, service_code)``."""
-    if connections > 1 and len({service for _, service in files}) > 1:
-        return ConcurrentRun(CALL_FILES, files, connect, workers=connections, validate_only=validate_only,
+    ``connections`` loading processes at once, each connecting with ``conninfo``
+    (``concurrent.ConcurrentRun``: a file waits for the earlier files of its service), else one
+    after the other with the next prepared ahead on ``connect()`` (``call_prefetcher``). Either
+    way ``run(conn, path, service_code)``."""
+    if concurrent_files(files, connections, conninfo):
+        return ConcurrentRun(CALL_FILES, files, conninfo, workers=connections, validate_only=validate_only,
                              encoding=encoding, **options)
     return call_prefetcher(files, connect, validate_only=validate_only, encoding=encoding)

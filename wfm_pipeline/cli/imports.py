@@ -153,7 +153,7 @@ def import_cmd(paths: tuple[Path, ...], service_code: str | None, from_folder: b
     # other, the next read, parsed and (where that is safe) validated on a second connection
     # while the current one loads (files.Prefetcher). Each file is still its own audited batch.
     runners = {"calls": call_runner, "agent-states": agent_runner}
-    runner = runners[kind]([(p, service_of(p)) for p in paths], reconnect, connections=connections,
+    runner = runners[kind]([(p, service_of(p)) for p in paths], reconnect, conninfo=url, connections=connections,
                            validate_only=validate_only, encoding=encoding, strict=strict) \
         if kind in runners and len(paths) > 1 else None
     if runner is not None:
