@@ -223,8 +223,10 @@ class _LoadingProcess:
         except (EOFError, OSError):
             self._gone = True
             self._process.join(timeout=5)
-            raise RuntimeError(f"the loading process ended while importing {path.name} "
-                               f"(exit code {self._process.exitcode})") from None
+            raise RuntimeError(f"the loading process ended while importing {path.name} (exit code "
+                               f"{self._process.exitcode}; its own error, if any, is on stderr; a script that "
+                               "loads files of several services at once must run its top level under "
+                               "`if __name__ == '__main__':`)") from None
         if outcome == "no connection":
             self._gone = True
             return None
