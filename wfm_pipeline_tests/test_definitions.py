@@ -52,3 +52,30 @@ def test_dagster_yaml_uses_postgres_storage(wfm_env) -> None:
         assert (limit["key"], limit["value"], limit["limit"]) == (SERVICE_TAG, {"applyLimitPerUniqueValue": True}, 1)
     finally:
         instance.dispose()
+
+
+def test_a_users_dagster_yaml_without_the_service_limit_is_warned_about(tmp_path) -> None:
+    """`wfm dev` keeps a dagster.yaml of the user's own, and warns when it lets one service's
+    landing runs overlap (they would apply out of order)."""
+    from wfm_pipeline.defs.instance import SERVICE_TAG, service_order_warning
+
+    own = tmp_path / "dagster.yaml"
+    own.write_text("run_coordinator:\n  module: dagster.core.run_coordinator\n  class: QueuedRunCoordinator\n"
+                   "  config:\n    max_concurrent_runs: 8\n")
+    warning = service_order_warning(own)
+    assert warning is not None and SERVICE_TAG in warning and "out of order" in warning
+    own.write_text(f"concurrency:\n  runs:\n    tag_concurrency_limits:\n      - key: {SERVICE_TAG}\n"
+                   "        value:\n          applyLimitPerUniqueValue: true\n        limit: 1\n")
+    assert service_order_warning(own) is None
+    own.write_text(f"concurrency:\n  runs:\n    tag_concurrency_limits:\n      - key: {SERVICE_TAG}\n        limit: 1\n")
+    assert service_order_warning(own) is None       # one such run in all: in order too
+    own.write_text(f"concurrency:\n  runs:\n    tag_concurrency_limits:\n      - key: {SERVICE_TAG}\n"
+                   "        value: S1\n        limit: 1\n")
+    assert service_order_warning(own) is not None   # one service only: the others may overlap
+
+
+def test_the_dagster_yaml_wfm_dev_writes_needs_no_warning(wfm_env) -> None:
+    from wfm_pipeline.defs.instance import service_order_warning, write_dagster_yaml
+    from wfm_pipeline.settings import get_settings
+
+    assert service_order_warning(write_dagster_yaml(get_settings())) is None

@@ -21,6 +21,7 @@ import click
 
 from wfm_pipeline.cli.common import db_url
 from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import term
 
 
 @click.command("dev")
@@ -28,7 +29,7 @@ from wfm_pipeline.settings import get_settings
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the Dagster UI listens on.")
 def dev(port: int, host: str) -> None:
     """Start the database, migrate, and run the Dagster UI and daemon (Ctrl-C stops them)."""
-    from wfm_pipeline.defs.instance import write_dagster_yaml, write_workspace_yaml
+    from wfm_pipeline.defs.instance import service_order_warning, write_dagster_yaml, write_workspace_yaml
 
     settings = get_settings()
     url = db_url(upgrade=True)
@@ -37,6 +38,8 @@ def dev(port: int, host: str) -> None:
     config = write_dagster_yaml(settings)
     workspace = write_workspace_yaml(settings)
     click.echo(f"Dagster instance: {config}")
+    if (warning := service_order_warning(config)) is not None:
+        click.echo(f"warning: {term(warning)}", err=True)
     click.echo(f"Landing folder: {settings.landing_dir}  (drop files into SERVICE/ or SERVICE/GROUP/; "
                "`wfm demo` drops sample files)")
     os.environ.update({"DAGSTER_HOME": str(settings.dagster_home), "WFM_DATABASE_URL": url,

@@ -67,6 +67,33 @@ telemetry:
     return path
 
 
+def service_order_warning(path: Path) -> str | None:
+    """Why a ``dagster.yaml`` of the user's own (not written by ``wfm dev``) would let one
+    service's landing files import out of order - no one-run-per-``SERVICE_TAG`` limit, under
+    ``run_coordinator.config`` or ``concurrency.runs`` - else None."""
+    import yaml  # dagster's own dependency; imported here, as dagster is (the CLI starts faster)
+
+    text = path.read_text()
+    if _MARKER in text:
+        return None
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return None   # Dagster itself reports a broken file
+    coordinator = ((config.get("run_coordinator") or {}).get("config") or {}) if isinstance(config, dict) else {}
+    runs = ((config.get("concurrency") or {}).get("runs") or {}) if isinstance(config, dict) else {}
+    limits = list(coordinator.get("tag_concurrency_limits") or []) + list(runs.get("tag_concurrency_limits") or [])
+    for limit in limits:
+        # one run per service, or one such run in all (in order too, without the concurrency)
+        if (isinstance(limit, dict) and limit.get("key") == SERVICE_TAG and limit.get("limit") == 1
+                and (limit.get("value") is None
+                     or isinstance(limit["value"], dict) and limit["value"].get("applyLimitPerUniqueValue"))):
+            return None
+    return (f"{path} has no tag_concurrency_limits entry limiting '{SERVICE_TAG}' to one run per value "
+            "(applyLimitPerUniqueValue: true, limit: 1): two landing files of one service may then import "
+            "at once and apply out of order (docs/import.md, 'Order and concurrency')")
+
+
 # The code location `wfm dev` serves. Same text as the repository's workspace.yaml (which serves
 # `dagster dev` run by hand in a checkout; a test keeps the two equal): the location name is
 # part of the identity of sensor cursors and schedule states, so it must not change.
