@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.calls.agent_loader import AGENT_FILES, agent_runner, import_agent_file
@@ -110,10 +111,12 @@ def test_concurrent_files_import_exactly_as_one_by_one(server_url: str, template
         assert {k: v[:5] for k, v in par_activity[code].items()} == expected_state_seconds(rows[code], ZONE), code
 
 
-def test_a_file_waits_for_the_earlier_files_of_its_service(conn: psycopg.Connection, tmp_path: Path) -> None:
-    """Three files of one service and one of another on three connections: the service's files
-    still load one after the other, in order - the second needs the first's login, the third's
-    versions replace the second's."""
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_a_file_waits_for_the_earlier_files_of_its_service(conn: psycopg.Connection, tmp_path: Path,
+                                                           start_method: str) -> None:
+    """Three files of one service and one of another on three loading processes (spawned, or
+    forked as from a single-threaded CLI): the service's files still load one after the other,
+    in order - the second needs the first's login, the third's versions replace the second's."""
     services = _services(conn)
     files = [
         (write_csv(tmp_path / "s0.csv", [event("A1", "logged_in", "01.10.2025 08:00:00")]), "DESK"),
@@ -123,7 +126,7 @@ def test_a_file_waits_for_the_earlier_files_of_its_service(conn: psycopg.Connect
         (write_csv(tmp_path / "s2.csv", [event("A1", "not_ready", "01.10.2025 09:00:00", "BREAK"),
                                          event("A1", "logged_out", "01.10.2025 10:00:00")]), "DESK"),
     ]
-    with ConcurrentRun(AGENT_FILES, files, conn.info.dsn, workers=3) as runner:
+    with ConcurrentRun(AGENT_FILES, files, conn.info.dsn, workers=3, start_method=start_method) as runner:
         results = [runner.run(conn, path, code).result for path, code in files]
     assert [r.status for r in results] == ["completed"] * 4, [r.errors for r in results]
     assert results[3].rows_updated == 1

@@ -7,13 +7,15 @@ reading and validation with the current load - the load itself stays serial on o
 Two workers, each running whole files (``files.run_record_file``) on a connection of its own,
 keep both cores busy: while one waits for its load, the other parses and validates.
 
-**Each worker is a process of its own** (``_LoadingProcess``, started with ``spawn``), not a
-thread: two threads share one GIL, and a file's Python holds it in long C calls (splitting a
-62,000-row CSV is one ~90 ms call), so the other thread could not even take its server's
-answer meanwhile - both loads then ran at the pace of the GIL. Measured on the 50-file
-call-record benchmark (2 cores, alternated): threads 60-71 s, processes 53-60 s
-(docs/benchmarks.md, session 8). A process costs ~1-2 s to start (it imports pandas); the
-processes start with the run, while the first files are read.
+**Each worker is a process of its own** (``_LoadingProcess``), not a thread: two threads share
+one GIL, and a file's Python holds it in long C calls (splitting a 62,000-row CSV is one ~90 ms
+call), so the other thread could not even take its server's answer meanwhile - both loads then
+ran at the pace of the GIL. Measured on the 50-file call-record benchmark (2 cores): threads
+68.7-71.6 s, processes 53.6-56.8 s (docs/benchmarks.md, session 8). The processes are forked
+when the caller runs a single thread (the ``wfm`` CLI, the benchmarks): ready at once, with the
+modules loaded. Otherwise they are spawned (forking a process with threads can deadlock on a lock
+another thread held), and a fresh interpreter takes 1-3 s to import pandas; a script that does
+this must run its top level under ``if __name__ == "__main__":``.
 
 What stays exactly as one file after the other:
 
@@ -78,7 +80,7 @@ class ConcurrentRun:
     are not imported."""
 
     def __init__(self, kind: RecordFileKind, files: Sequence[tuple[str | Path, str | None]], conninfo: str, *,
-                 workers: int = 2, **options: Any) -> None:
+                 workers: int = 2, start_method: str | None = None, **options: Any) -> None:
         self.kind = kind
         self.files = [(Path(path), service) for path, service in files]
         self.options = options
@@ -91,7 +93,8 @@ class ConcurrentRun:
         self._cond = threading.Condition()
         self._position = 0
         count = max(1, min(workers, len(self.files)))
-        self._processes = [_LoadingProcess(kind, conninfo, options, n) for n in range(count)]
+        method = start_method or _start_method()   # decided before any process or thread of ours exists
+        self._processes = [_LoadingProcess(kind, conninfo, options, n, method) for n in range(count)]
         self._threads = [threading.Thread(target=self._work, args=(process,), name=f"wfm-load-{n}", daemon=True)
                          for n, process in enumerate(self._processes)]
         self._alive = len(self._threads)
@@ -194,12 +197,22 @@ def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections
 
 
 # ---------------------------------------------------------------- a loading process
-class _LoadingProcess:
-    """A child process (``spawn``: a fresh interpreter, nothing inherited but the arguments)
-    that imports the files it is sent, one at a time, on a connection of its own."""
+def _start_method() -> str:
+    """``fork`` when this process runs a single thread (nothing held that a child could wait
+    for; the child starts at once, modules loaded), else ``spawn`` (a fresh interpreter)."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
-    def __init__(self, kind: RecordFileKind, conninfo: str, options: dict[str, Any], number: int) -> None:
-        context = multiprocessing.get_context("spawn")
+
+class _LoadingProcess:
+    """A child process that imports the files it is sent, one at a time, on a connection of its
+    own. Forked, it never uses what it inherited (the caller's connections): it opens its own
+    and leaves by ``os._exit`` (multiprocessing's), so no inherited object is finalized there."""
+
+    def __init__(self, kind: RecordFileKind, conninfo: str, options: dict[str, Any], number: int,
+                 method: str) -> None:
+        context = multiprocessing.get_context(method)
         self._pipe, child_end = context.Pipe()
         self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options),
                                         name=f"wfm-load-{number}", daemon=True)
