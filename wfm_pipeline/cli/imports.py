@@ -195,7 +195,7 @@ def _services(paths: tuple[Path, ...], service_code: str | None, from_folder: bo
     try:
         codes = {path: service_of_file(path, batch_kind) for path in paths}
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(term(str(exc))) from None
     return codes.__getitem__
 
 
