@@ -1,4 +1,5 @@
-"""What the concurrent-load tests (test_agent_concurrent, test_calls_concurrent) compare: the
+"""What the concurrent-load tests (test_agent_concurrent, test_calls_concurrent, and the CLI tests that
+spy on which runner a command builds) compare: the
 verdicts of a run of files, imported one by one or through a runner on two connections, and the
 batches it left - batch ids replaced by file names, so two databases' runs compare equal."""
 
@@ -47,3 +48,16 @@ def batches_in_apply_order(conn: psycopg.Connection, *extra: str) -> list[tuple]
                    b.rows_skipped{columns}, b.apply_seq IS NOT NULL
             FROM wfm.import_batches b LEFT JOIN wfm.services s USING (service_id)
             ORDER BY s.code, b.apply_seq NULLS LAST, b.file_name, b.status""").fetchall()
+
+
+def spy_on_concurrent_runs(monkeypatch) -> list[int]:
+    """The ``workers`` of every ``ConcurrentRun`` the command builds (it still runs)."""
+    workers: list[int] = []
+    real = ConcurrentRun.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        workers.append(kwargs.get("workers", 2))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConcurrentRun, "__init__", init)
+    return workers

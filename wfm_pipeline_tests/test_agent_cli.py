@@ -11,6 +11,7 @@ import psycopg
 from click.testing import CliRunner
 
 from wfm_pipeline.cli.main import cli
+from wfm_pipeline_tests.concurrent_runs import spy_on_concurrent_runs
 from wfm_pipeline_tests.agent_data import (
     event, expected_state_seconds, generate_shifts, split_by_local_day, stored_activity, write_csv,
 )
@@ -89,7 +90,8 @@ def test_import_of_several_agent_state_files_one_batch_each(wfm_env, db_url: str
     assert logged_in == 90 * 60                                   # 08:00-09:30 local, closed by c.csv
 
 
-def test_agent_files_take_their_service_from_the_agents_folder(wfm_env, db_url: str, tmp_path: Path) -> None:
+def test_agent_files_take_their_service_from_the_agents_folder(wfm_env, db_url: str, tmp_path: Path,
+                                                               monkeypatch) -> None:
     """``--kind agent-states --service-from-folder``: ``<service>/agents/<file>`` names the service;
     two services' daily files load on two connections (the default) and each service's state
     seconds are exactly the independent computation."""
@@ -102,8 +104,11 @@ def test_agent_files_take_their_service_from_the_agents_folder(wfm_env, db_url: 
         for day, part in sorted(split_by_local_day(rows[code]).items()):
             files.append(write_csv(tmp_path / code / "agents" / f"{day:%Y%m%d}.csv", part))
     files.sort(key=lambda f: f.name)                       # the two services' days interleaved
-    result = run("import", *map(str, files), "--kind", "agent-states", "--service-from-folder", "--json")
+    workers = spy_on_concurrent_runs(monkeypatch)
+    result = run("import", *map(str, files), "--kind", "agent-states", "--service-from-folder",
+                 "--connections", "3", "--json")
     assert result.exit_code == 0, result.output
+    assert workers == [3]
     assert [line["status"] for line in json_lines(result.output)] == ["completed"] * len(files)
     with psycopg.connect(db_url) as conn:
         for code in rows:

@@ -11,6 +11,7 @@ import psycopg
 from click.testing import CliRunner
 
 from wfm_pipeline.cli.main import cli
+from wfm_pipeline_tests.concurrent_runs import spy_on_concurrent_runs
 from wfm_pipeline_tests.call_data import (
     call_row, current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
 )
@@ -118,7 +119,7 @@ def test_multi_file_call_import_analyzes_the_months_written_once_at_the_end(wfm_
 
 
 def test_import_takes_each_files_service_from_its_folder_and_loads_services_at_once(wfm_env, db_url: str,
-                                                                                   tmp_path: Path) -> None:
+                                                                                   tmp_path: Path, monkeypatch) -> None:
     """``--service-from-folder``: files of several services in landing-style folders, loaded on two
     connections (the default): the lines in the given order, a folder naming no service is that
     file's rejection (exit 1, not a usage error), and every service derives exactly to the
@@ -140,8 +141,10 @@ def test_import_takes_each_files_service_from_its_folder_and_loads_services_at_o
     files = [put("in/P1/calls", "p1.csv", rows["P1"]), put("in/P2/calls", "p2.csv", rows["P2"]),
              put("in/NOPE/calls", "nope.csv", rows["P2"][:3]), put("in/P1/calls", "p1-fix.csv", corrected),
              put("in/P3", "p3.csv", rows["P3"])]                  # <service>/<file> too
+    workers = spy_on_concurrent_runs(monkeypatch)
     result = run("import", *map(str, files), "--kind", "calls", "--service-from-folder", "--json")
     assert result.exit_code == 1, result.output
+    assert workers == [2]                                              # the default: two loading processes
     lines = json_lines(result.output)
     assert [Path(line["file"]).name for line in lines] == [f.name for f in files]
     assert [line["status"] for line in lines] == ["completed", "completed", "rejected", "completed", "completed"]

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from wfm_pipeline.defs.resources import WfmDatabase
+from wfm_pipeline.defs.instance import SERVICE_TAG
 from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.argus import landing
 from wfm_pipeline.defs.sensors import (Seen, argus_landing_sensor, dump_cursor, load_cursor,
@@ -63,6 +64,7 @@ def test_a_new_file_becomes_exactly_one_run_once_settled(env, tick) -> None:
     assert request.partition_key == key == request.run_key
     assert key.startswith("S1/G1/march.csv@") and len(key.rsplit("@", 1)[1]) == 12
     assert request.tags["wfm/landing_file"] == "S1/G1/march.csv"
+    assert request.tags[SERVICE_TAG] == "S1"   # the run queue's one-run-per-service limit keys on it
     assert request.run_config == {"ops": {"argus_import_batch": {"config": {"strict": False}}}}
     (partitions,) = second.dynamic_partitions_requests
     assert partitions.partitions_def_name == "argus_files" and list(partitions.partition_keys) == [key]

@@ -20,6 +20,7 @@ from wfm_pipeline.argus.reader import file_sha256
 from wfm_pipeline.definitions import defs
 from wfm_pipeline.defs.activity import HANDLED_CHECK, INTERVALS_CHECK, agent_activity
 from wfm_pipeline.defs.ingest import agent_states_file_import, call_file_import, contact_statistics
+from wfm_pipeline.defs.instance import SERVICE_TAG
 from wfm_pipeline.defs.resources import WfmDatabase
 from wfm_pipeline.defs.sensors import argus_landing_sensor
 from wfm_pipeline.settings import get_settings
@@ -138,6 +139,7 @@ def test_the_sensor_imports_calls_and_agent_states_with_their_jobs(env, instance
     assert requests["agent_states_file_import"].partition_key == agent_key == "S1/agents/" + agent_key.split("/")[2]
     assert requests["call_file_import"].run_config == {"ops": {"call_import_batch": {"config": {"strict": False}}}}
     assert requests["call_file_import"].tags["wfm/kind"] == "calls"
+    assert {r.tags[SERVICE_TAG] for r in requests.values()} == {"S1"}   # one run at a time per service
     assert {(p.partitions_def_name, tuple(p.partition_keys)) for p in second.dynamic_partitions_requests} == {
         ("call_files", (call_key,)), ("agent_state_files", (agent_key,))}
     assert tick(instance, db_url, second.cursor).run_requests == []      # requested once

@@ -47,7 +47,7 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str | Ca
             code = service_of(path)
             progress = progress_for(path) if progress_for else None
             try:
-                conn = _usable(conn, connect)
+                conn = usable_connection(conn, connect)
                 result = importer(conn, path, code, group_code, strict=strict,
                                   validate_only=validate_only, progress=progress, policy=policy, **options)
             except ImportFailedError as exc:
@@ -70,7 +70,7 @@ def import_files(connect: Connect, paths: Iterable[Path], service_code: str | Ca
             conn.close()
 
 
-def _usable(conn: psycopg.Connection | None, connect: Connect) -> psycopg.Connection:
+def usable_connection(conn: psycopg.Connection | None, connect: Connect) -> psycopg.Connection:
     """The connection if it still works (with no transaction open), else a new one."""
     if conn is not None and not conn.closed and not conn.broken:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -86,7 +86,7 @@ def _audit_after_reconnect(connect: Connect, path: Path, service_code: str, grou
     """Record the failure on a working connection (the old one if it still works, else a new
     one); returns that connection, or None when the database is unreachable."""
     try:
-        conn = _usable(old, connect)
+        conn = usable_connection(old, connect)
     except Exception:  # noqa: BLE001 - the database is gone: the JSON line is all there is
         return None
     try:
@@ -106,4 +106,4 @@ def _audit_after_reconnect(connect: Connect, path: Path, service_code: str, grou
     return conn
 
 
-__all__ = ["Connect", "import_files"]
+__all__ = ["Connect", "import_files", "usable_connection"]

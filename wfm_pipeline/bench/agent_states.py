@@ -48,6 +48,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import ImportResult, Target
+from wfm_pipeline.bench import bare_copy as bare_copy_mod
 from wfm_pipeline.bench import scale
 from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS
 from wfm_pipeline.calls.agent_loader import _copy_events, agent_runner, import_agent_file, validate_file
@@ -228,10 +229,7 @@ def run(*, services: int = 10, agents: int = 400, changes: int = 60, days: int =
             copied, seconds = bare_copy(conn, files)
             results.update(bare_copy_events=copied, bare_copy_s=round(seconds, 2))
             echo(f"bare COPY: {copied:,} events in {seconds:.2f} s")
-            # untimed: the rolled-back COPY's dead rows are the benchmark's, not the import's
-            # (as in bench calls: bloated indexes and autovacuum beside the import otherwise)
-            with psycopg.connect(url, autocommit=True) as vacuum:
-                vacuum.execute("VACUUM wfm.agent_state_transitions")
+            bare_copy_mod.vacuum_after(url, "wfm.agent_state_transitions")
 
             t = time.perf_counter()
             total = 0

@@ -41,6 +41,7 @@ import psycopg
 from psycopg import sql
 
 from wfm_pipeline.argus.loader import Target
+from wfm_pipeline.bench import bare_copy as bare_copy_mod
 from wfm_pipeline.bench import scale
 from wfm_pipeline.calls.concurrent import LOAD_CONNECTIONS
 from wfm_pipeline.calls.files import analyze_months
@@ -147,12 +148,6 @@ def drop_database() -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
 
 
-def vacuum_call_records(url: str) -> None:
-    """VACUUM call_records (its partitions: the dead rows of the rolled-back bare COPY)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM wfm.call_records")
-
-
 def bare_copy(conn: psycopg.Connection, files: list[tuple[Path, Target]]) -> tuple[int, float]:
     """The accepted rows of every file COPYed into call_records in one transaction, rolled back:
     (calls, seconds of the COPYs only; each file's rows are prepared before its clock starts).
@@ -204,12 +199,8 @@ def run(*, services: int = 50, days: int = 31, calls_per_day: int = 100_000, age
             calls, seconds = bare_copy(conn, files)
             results["bare_copy_calls_per_s"] = round(calls / seconds)
             echo(f"bare COPY: {calls:,} calls in {seconds:.1f} s")
-            # The rolled-back COPY left every row and index entry behind as dead: without this
-            # (untimed) VACUUM the import would write into bloated indexes while autovacuum
-            # cleans the same partitions on the other core - a cost of the benchmark, not of
-            # importing (measured: 65-75 s end to end with it left, 57 s on a clean database).
             t = time.perf_counter()
-            vacuum_call_records(url)
+            bare_copy_mod.vacuum_after(url, "wfm.call_records")
             results["vacuum_after_bare_copy_s"] = round(time.perf_counter() - t, 1)
 
             t = time.perf_counter()

@@ -54,6 +54,7 @@ import psycopg
 
 from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.loader import Progress, describe_failure
+from wfm_pipeline.argus.runner import usable_connection
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 
 # Loading connections for files of several services (``wfm import --connections``, the
@@ -268,12 +269,7 @@ def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, A
         while (job := pipe.recv()) is not None:
             path, service = job
             try:
-                if conn is None or conn.closed or conn.broken:
-                    if conn is not None:
-                        conn.close()
-                    conn = psycopg.connect(conninfo)
-                elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    conn.rollback()
+                conn = usable_connection(conn, lambda: psycopg.connect(conninfo))
             except Exception:  # noqa: BLE001 - no connection: the caller runs the file (ConcurrentRun.run)
                 pipe.send(("no connection", None))
                 return
