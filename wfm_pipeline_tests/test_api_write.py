@@ -574,6 +574,9 @@ def test_api_insert_benchmark_runs_and_cleans_up(db_url: str, conn: psycopg.Conn
                                                          ("insert (compact)", 80), ("update (compact)", 80)]
     assert len(result.ratios()) == 8 and "update (compact)" in str(result)
     assert all(p.rows_per_second > 0 for p in result.phases)
+    paired = result.paired  # the compact inserts interleaved with bare COPYs of the same rows
+    assert paired is not None and len(paired.api_seconds) == len(paired.copy_seconds) == 2
+    assert paired.ratio > 0 and "interleaved" in str(result)
     assert conn.execute("SELECT count(*) FROM contact_statistics").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM contact_statistics_history").fetchone() == (0,)
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)

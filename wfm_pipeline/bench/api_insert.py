@@ -15,7 +15,12 @@ server needs just to store those rows with all their indexes, constraints and tr
 floor the API's rows/s is quoted against (``ratio to bare COPY``). The API does the second
 one's work plus the jsonb parse of the request, the batch row and the checks.
 
-The benchmark writes to its own service (``APIBENCH``) and removes everything it wrote
+Those phases run one after the other, and a shared machine's speed drifts within minutes, so
+their ratio drifts too. The run ends with the compact inserts interleaved with bare COPYs of the
+same rows into both tables (a twin service, ``APIBENCHCOPY``), one of each per pair: the median
+of the pairs' ratios is the figure that holds from one run to the next.
+
+The benchmark writes to its own services (``APIBENCH``, ``APIBENCHCOPY``) and removes everything it wrote
 (statistics, history, batches) afterwards, so it can run against a database holding data,
 such as the ``wfm bench queries`` data set.
 """
@@ -33,6 +38,9 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 
 BENCH_SERVICE = "APIBENCH"  # not BENCH%: that prefix marks the `wfm bench queries` data set
+# The interleaved bare COPY writes the same rows to a twin service (same groups, same intervals),
+# so the API call and the COPY of each pair both insert new intervals.
+COPY_SERVICE = "APIBENCHCOPY"
 GROUPS = 4
 START = datetime(2025, 1, 6, tzinfo=timezone.utc)
 
@@ -81,11 +89,45 @@ class Phase:
 
 
 @dataclass
+class Paired:
+    """API calls and bare COPYs of the same rows, interleaved pair by pair (the order alternating),
+    so the machine's drift between phases does not enter their ratio: per pair, the COPY's time
+    over the API call's is the API's rows/s as a share of the COPY's; the median pair is quoted."""
+
+    name: str
+    rows_per_call: int
+    api_seconds: list[float] = field(default_factory=list)
+    copy_seconds: list[float] = field(default_factory=list)
+    api_cpu: list[float] = field(default_factory=list)  # server backend CPU, when readable
+    copy_cpu: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(c / a for a, c in zip(self.api_seconds, self.copy_seconds)) if self.api_seconds else 0.0
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        if not self.api_cpu or len(self.api_cpu) != len(self.copy_cpu):
+            return None
+        return statistics.median(c / a for a, c in zip(self.api_cpu, self.copy_cpu) if a > 0)
+
+    def rows_per_second(self, seconds: list[float]) -> float:
+        return self.rows_per_call / statistics.median(seconds) if seconds else 0.0
+
+    def __str__(self) -> str:
+        cpu = f"; server CPU {self.cpu_ratio:.0%}" if self.cpu_ratio is not None else ""
+        return (f"{self.name}, {len(self.api_seconds)} pairs: API {self.rows_per_second(self.api_seconds):,.0f} rows/s, "
+                f"bare COPY into both tables {self.rows_per_second(self.copy_seconds):,.0f} rows/s (median calls); "
+                f"the API at {self.ratio:.0%} of the COPY (median of the pairs' ratios{cpu})")
+
+
+@dataclass
 class Result:
     phases: list[Phase]
     breakdown_ms: dict[str, float] = field(default_factory=dict)
     target_rows_per_second: int = 100_000
     copies: list[Phase] = field(default_factory=list)  # bare COPY of the same rows, same run
+    paired: Paired | None = None  # the compact insert interleaved with the bare COPY
 
     @property
     def best_rows_per_second(self) -> float:
@@ -108,16 +150,18 @@ class Result:
         parts = "; ".join(str(p) for p in self.phases + self.copies)
         if self.copies:
             parts += "; ratio to bare COPY: " + ", ".join(self.ratios())
+        if self.paired:
+            parts += f"; interleaved: {self.paired}"
         if self.breakdown_ms:
             parts += "; one call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in self.breakdown_ms.items())
         return parts + f" (target >= {self.target_rows_per_second:,} rows/s)"
 
 
-def _service(conn: psycopg.Connection) -> tuple[int, list[int]]:
-    row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (BENCH_SERVICE,)).fetchone()
+def _service(conn: psycopg.Connection, code: str = BENCH_SERVICE) -> tuple[int, list[int]]:
+    row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (code,)).fetchone()
     if row is None:
         row = conn.execute("INSERT INTO wfm.services (code, name, time_zone) VALUES (%s, %s, 'UTC') "
-                           "RETURNING service_id", (BENCH_SERVICE, "api_batch_insert_calls benchmark")).fetchone()
+                           "RETURNING service_id", (code, "api_batch_insert_calls benchmark")).fetchone()
     service_id = row[0]
     groups = []
     for g in range(GROUPS):
@@ -175,6 +219,19 @@ def _backend_cpu(conn: psycopg.Connection) -> Callable[[], float | None]:
 SHAPES = ("objects", "compact")
 
 
+def _timed_call(conn: psycopg.Connection, cpu: Callable[[], float | None], text: str,
+                rows: int) -> tuple[float, float | None]:
+    """One committed api_batch_insert_calls call: wall seconds, and server CPU seconds if readable."""
+    t, cpu_before = time.perf_counter(), cpu()
+    status, total = conn.execute(
+        "SELECT status, rows_total FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')", (text,)).fetchone()
+    conn.commit()
+    elapsed, cpu_after = time.perf_counter() - t, cpu()
+    if status != "completed" or total != rows:
+        raise RuntimeError(f"benchmark call returned {status} with {total} rows")
+    return elapsed, (cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None)
+
+
 def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int, warm_up: str | None = None) -> Phase:
     """``payloads`` sent by ``clients`` connections; each connection first sends ``warm_up`` (a
     one-row call, not timed: a pooled API connection has its catalog caches and plans warm)."""
@@ -197,20 +254,11 @@ def _run_phase(url: str, name: str, payloads: list[str], rows: int, clients: int
                         if not queue:
                             return
                         _, text = queue.pop(0)
-                    t = time.perf_counter()
-                    cpu_before = cpu()
-                    status, total = conn.execute(
-                        "SELECT status, rows_total FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')",
-                        (text,)).fetchone()
-                    conn.commit()
-                    elapsed = time.perf_counter() - t
-                    cpu_after = cpu()
-                    if status != "completed" or total != rows:
-                        raise RuntimeError(f"benchmark call returned {status} with {total} rows")
+                    elapsed, used = _timed_call(conn, cpu, text, rows)
                     with lock:
                         phase.call_seconds.append(elapsed)
-                        if cpu_before is not None and cpu_after is not None:
-                            phase.cpu_seconds.append(cpu_after - cpu_before)
+                        if used is not None:
+                            phase.cpu_seconds.append(used)
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
 
@@ -243,6 +291,59 @@ def copy_text(text: str, batch: str, with_row_numbers: bool = False) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _copy_data(conn: psycopg.Connection, text: str, history: bool) -> tuple[bytes, bytes]:
+    """A committed batch row for one call's rows, and their COPY text for contact_statistics and
+    (with ``history``) for contact_statistics_history: built before the clock starts."""
+    batch = conn.execute("INSERT INTO wfm.import_batches (source, status, details) "
+                         "VALUES ('wfm-bench-api', 'completed', '{\"format\": \"api\"}') "
+                         "RETURNING import_batch_id::text").fetchone()[0]
+    conn.commit()
+    return copy_text(text, batch), copy_text(text, batch, with_row_numbers=True) if history else b""
+
+
+def _timed_copy(conn: psycopg.Connection, cpu: Callable[[], float | None], data: bytes,
+                hist: bytes) -> tuple[float, float | None]:
+    """COPY one call's rows (into the history too when ``hist``) in one committed transaction:
+    wall seconds, and server CPU seconds if readable."""
+    t, cpu_before = time.perf_counter(), cpu()
+    with conn.cursor().copy(f"COPY wfm.contact_statistics ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as cp:
+        cp.write(data)
+    if hist:
+        with conn.cursor().copy(f"COPY wfm.contact_statistics_history ({', '.join(_COPY_COLUMNS)}, "
+                                "source_row_number) FROM STDIN") as cp:
+            cp.write(hist)
+    conn.commit()
+    elapsed, cpu_after = time.perf_counter() - t, cpu()
+    return elapsed, (cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None)
+
+
+def interleaved(url: str, api_texts: list[str], copy_payloads: list[str], rows: int, warm_up: str,
+                span: tuple[datetime, datetime]) -> Paired:
+    """The API calls ``api_texts`` and bare COPYs of the same rows into both tables
+    (``copy_payloads``: the twin service's JSON), one of each per pair, on two warm connections,
+    the order alternating from pair to pair; all insert new intervals into emptied, vacuumed months."""
+    paired = Paired("insert (compact) interleaved with bare COPY into both tables", rows)
+    _empty(url, *span)
+    with psycopg.connect(url) as api, psycopg.connect(url) as copier:
+        api.execute("SELECT status FROM wfm.api_batch_insert_calls(%s::jsonb, 'wfm-bench-api')", (warm_up,))
+        api.commit()
+        api_cpu, copy_cpu = _backend_cpu(api), _backend_cpu(copier)
+        for i, (text, twin) in enumerate(zip(api_texts, copy_payloads, strict=True)):
+            data, hist = _copy_data(copier, twin, history=True)
+            for side in (("api", "copy") if i % 2 == 0 else ("copy", "api")):
+                if side == "api":
+                    elapsed, used = _timed_call(api, api_cpu, text, rows)
+                    paired.api_seconds.append(elapsed)
+                    if used is not None:
+                        paired.api_cpu.append(used)
+                else:
+                    elapsed, used = _timed_copy(copier, copy_cpu, data, hist)
+                    paired.copy_seconds.append(elapsed)
+                    if used is not None:
+                        paired.copy_cpu.append(used)
+    return paired
+
+
 def bare_copy(url: str, payloads: list[str], rows: int, *, history: bool,
               span: tuple[datetime, datetime]) -> Phase:
     """COPY each call's rows into contact_statistics (and, with ``history``, into
@@ -260,25 +361,11 @@ def bare_copy(url: str, payloads: list[str], rows: int, *, history: bool,
         conn.commit()
         cpu = _backend_cpu(conn)
         for text in payloads:
-            batch = conn.execute("INSERT INTO wfm.import_batches (source, status, details) "
-                                 "VALUES ('wfm-bench-api', 'completed', '{\"format\": \"api\"}') "
-                                 "RETURNING import_batch_id::text").fetchone()[0]
-            conn.commit()
-            data = copy_text(text, batch)
-            hist = copy_text(text, batch, with_row_numbers=True) if history else b""
-            t = time.perf_counter()
-            cpu_before = cpu()
-            with conn.cursor().copy(f"COPY wfm.contact_statistics ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as cp:
-                cp.write(data)
-            if history:
-                with conn.cursor().copy(f"COPY wfm.contact_statistics_history ({', '.join(_COPY_COLUMNS)}, "
-                                        "source_row_number) FROM STDIN") as cp:
-                    cp.write(hist)
-            conn.commit()
-            phase.call_seconds.append(time.perf_counter() - t)
-            cpu_after = cpu()
-            if cpu_before is not None and cpu_after is not None:
-                phase.cpu_seconds.append(cpu_after - cpu_before)
+            data, hist = _copy_data(conn, text, history)
+            elapsed, used = _timed_copy(conn, cpu, data, hist)
+            phase.call_seconds.append(elapsed)
+            if used is not None:
+                phase.cpu_seconds.append(used)
     phase.wall_seconds = sum(phase.call_seconds)
     return phase
 
@@ -334,13 +421,14 @@ def breakdown(url: str, text: str) -> dict[str, float]:
 def cleanup(url: str) -> None:
     """Remove everything the benchmark wrote (statistics, history, batches and their errors)."""
     with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (BENCH_SERVICE,)).fetchone()
-        if row is None:
-            return
-        conn.execute("DELETE FROM wfm.contact_statistics WHERE service_id = %s", (row[0],))
-        conn.execute("DELETE FROM wfm.contact_statistics_history WHERE service_id = %s", (row[0],))
-        conn.execute("DELETE FROM wfm.import_batches WHERE source = 'wfm-bench-api' AND details ->> 'format' = 'api' "
-                     "AND (service_id IS NULL OR service_id = %s)", (row[0],))
+        for code in (BENCH_SERVICE, COPY_SERVICE):
+            row = conn.execute("SELECT service_id FROM wfm.services WHERE code = %s", (code,)).fetchone()
+            if row is None:
+                continue
+            conn.execute("DELETE FROM wfm.contact_statistics WHERE service_id = %s", (row[0],))
+            conn.execute("DELETE FROM wfm.contact_statistics_history WHERE service_id = %s", (row[0],))
+            conn.execute("DELETE FROM wfm.import_batches WHERE source = 'wfm-bench-api' "
+                         "AND details ->> 'format' = 'api' AND (service_id IS NULL OR service_id = %s)", (row[0],))
         conn.commit()
 
 
@@ -373,6 +461,7 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
     cleanup(url)
     with psycopg.connect(url) as conn:
         service_id, groups = _service(conn)
+        twin_id, twin_groups = _service(conn, COPY_SERVICE)
         # Partitions first, so the first measured call does not pay for DDL.
         last = START + timedelta(minutes=15 * (-(-rows_per_call // GROUPS)) * calls)
         conn.execute("SELECT wfm.ensure_monthly_partitions(t, %s, %s) FROM unnest(ARRAY["
@@ -386,23 +475,26 @@ def bench_batch_insert(url: str, echo: Echo = print, *, rows_per_call: int = 10_
     echo(f"api_batch_insert_calls: {calls} calls x {rows_per_call:,} rows "
          f"({len(texts['objects'][0]) / 1e6:.2f} MB of JSON each as objects, "
          f"{len(texts['compact'][0]) / 1e6:.2f} MB in the compact form), {clients} client(s)")
+    twins = [payload(twin_id, twin_groups, i, rows_per_call) for i in range(calls)]
+    span = (START - timedelta(minutes=15), last)
     phases: list[Phase] = []
     split: dict[str, float] = {}
     try:
         for shape in SHAPES:
-            _empty(url, START - timedelta(minutes=15), last)
+            _empty(url, *span)
             phases += [_run_phase(url, f"insert ({shape})", texts[shape], rows_per_call, clients, warm_up[shape]),
                        _run_phase(url, f"update ({shape})", texts[shape], rows_per_call, clients, warm_up[shape])]
             split.update({f"{k} ({shape})": v for k, v in breakdown(url, texts[shape][0]).items()})
-        span = (START - timedelta(minutes=15), last)
         copies = [bare_copy(url, payloads, rows_per_call, history=False, span=span),
                   bare_copy(url, payloads, rows_per_call, history=True, span=span)]
+        paired = interleaved(url, texts["compact"], twins, rows_per_call, warm_up["compact"], span)
     finally:
         cleanup(url)
-    result = Result(phases, split, copies=copies)
+    result = Result(phases, split, copies=copies, paired=paired)
     for p in phases + copies:
         echo(f"  {p}")
     echo("  ratio to bare COPY of the same rows: " + ", ".join(result.ratios()))
+    echo(f"  {paired}")
     if split:
         echo("  one update call: " + ", ".join(f"{k} {v:.0f} ms" for k, v in split.items()))
     echo("  bounded by: the jsonb input of the request (objects about 4x the text of the compact form), "
