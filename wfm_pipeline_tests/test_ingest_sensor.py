@@ -356,3 +356,33 @@ def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_
     (archived,) = env.archive_dir.glob("S1/*/*/march.csv")
     assert not archived.is_symlink() and archived.read_bytes() == CSV.encode()
     assert not os.path.lexists(link) and staged.exists()  # the link went; what it pointed to is untouched
+
+
+def test_names_that_are_not_utf8_are_left_in_place_and_never_stop_a_tick(
+        env, conn: psycopg.Connection, db_url: str) -> None:
+    # os.scandir decodes such bytes to lone surrogates, which no batch, tag or log can store:
+    # the rejection of NOPE/<name> raised UnicodeEncodeError and failed every tick.
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        context.log.addHandler(logs)
+        return argus_landing_sensor(context)
+
+    bad_name = os.fsdecode(b"m\xe4rz.csv")  # Latin-1 bytes
+    unknown = drop(env, f"NOPE/{bad_name}")
+    known = drop(env, f"S1/{bad_name}")
+    folder = drop(env, os.fsdecode(b"S1/G\xff/march.csv"))
+    good = drop(env, "S1/G1/march.csv")
+    try:
+        second = tick(tick(None).cursor)
+        tick(second.cursor)
+    finally:
+        instance.dispose()
+    (request,) = second.run_requests  # the good file is not held up
+    assert request.partition_key == landing.partition_key("S1", "G1", "march.csv", file_sha256(good))
+    assert set(load_skipped(second.cursor)) == {"NOPE/m\\xe4rz.csv", "S1/m\\xe4rz.csv", "S1/G\\xff"}
+    assert sum("not valid UTF-8" in m for m in logs.messages) == 3  # once each, with a printable name
+    assert batch_rows(conn) == []
+    assert unknown.exists() and known.exists() and folder.exists() and not env.rejected_dir.exists()

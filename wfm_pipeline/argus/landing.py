@@ -28,8 +28,9 @@ hidden, not an Excel lock file) that is
 * a symbolic link whose fully resolved target is a regular file *inside* the landing folder.
 
 Everything else with an Argus name (a FIFO, a socket, a device, a symlink to ``/dev/zero`` or to
-any file outside the landing folder, a dangling symlink) is listed in ``LandingScan.skipped``
-with the reason, never opened, and left where it is; symlinked folders are not descended into.
+any file outside the landing folder, a dangling symlink, a file or folder whose name is not valid UTF-8)
+is listed in ``LandingScan.skipped`` with the reason, never opened, and left where it is; symlinked
+folders (and folders with such names) are not descended into.
 Files are opened only through ``open_within``: the resolved path must lie inside the folder,
 the last component is opened with ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO swapped in after the scan
 cannot block the reader) and the open descriptor must be a regular file (``fstat``); on Linux
@@ -238,6 +239,13 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
         rel = "/".join(parts + (entry.name,))
         if entry.name.startswith("."):
             continue
+        if not _is_utf8(entry.name):
+            # The name would end up in batches, tags and logs, which take only UTF-8 text (psycopg
+            # raises on the undecodable bytes and the whole tick failed): left in place, reported.
+            if entry.is_dir(follow_symlinks=False) or is_argus_name(entry.name):
+                out.skipped.append(SkippedEntry("/".join(parts + (shown_name(entry.name),)),
+                                                "a name that is not valid UTF-8 (not read); rename it"))
+            continue
         try:
             if entry.is_dir(follow_symlinks=False):
                 _scan_folder(Path(entry.path), root, parts + (entry.name,), out)
@@ -258,6 +266,19 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
         out.files.append(LandedFile(path=Path(entry.path), rel=rel, service_code=service,
                                     group_code=None if kind != ARGUS else group, size=st.st_size,
                                     mtime_ns=st.st_mtime_ns, kind=kind))
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.scandir decodes undecodable bytes to lone surrogates
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be stored and printed: undecodable bytes as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def scan_landing(landing_dir: Path) -> list[LandedFile]:
