@@ -386,3 +386,32 @@ def test_names_that_are_not_utf8_are_left_in_place_and_never_stop_a_tick(
     assert sum("not valid UTF-8" in m for m in logs.messages) == 3  # once each, with a printable name
     assert batch_rows(conn) == []
     assert unknown.exists() and known.exists() and folder.exists() and not env.rejected_dir.exists()
+
+
+def test_a_landing_folder_holding_archive_and_rejected_never_takes_their_files_again(
+        wfm_env: Path, db_url: str, service: dict, conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # WFM_LANDING_DIR=$WFM_HOME: archive/ and rejected/ lie in the landing folder. Their files were
+    # taken for misplaced landing files: every tick moved rejected/X to rejected/rejected/X (and
+    # each .errors.csv became a rejected file of its own), and archived files left the archive.
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("WFM_LANDING_DIR", str(wfm_env))
+    settings = get_settings()
+    archived = settings.archive_dir / "S1" / "2024" / "03" / "march.csv"
+    archived.parent.mkdir(parents=True)
+    archived.write_text(CSV)
+    drop(settings, "NOPE/april.csv")
+    instance = dg.DagsterInstance.ephemeral()
+    cursor = None
+    try:
+        for _ in range(5):
+            result = argus_landing_sensor(dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"wfm_db": WfmDatabase(url=db_url)}))
+            cursor = result.cursor
+            assert result.run_requests == []
+    finally:
+        instance.dispose()
+    assert archived.read_text() == CSV
+    assert sorted(p.relative_to(settings.rejected_dir).as_posix() for p in settings.rejected_dir.rglob("*")
+                  if p.is_file()) == ["NOPE/april.csv", "NOPE/april.csv.errors.csv"]
+    assert batch_rows(conn) == [("rejected", "april.csv")]
+    assert set(load_skipped(cursor)) == {"archive", "rejected"}

@@ -212,25 +212,28 @@ def entry_stat(path: Path, root: Path) -> os.stat_result:
     return target
 
 
-def scan(landing_dir: Path) -> LandingScan:
+def scan(landing_dir: Path, exclude: Iterable[Path] = ()) -> LandingScan:
     """Landing files under ``landing_dir`` (sorted by relative path) and the skipped entries.
 
     ``<service>/<file>`` and ``<service>/<group>/<file>`` are well placed (``<service>/calls/<file>``
     and ``<service>/agents/<file>`` too, with their ``kind`` and no group); a file directly in
     the landing folder or nested deeper is returned with ``service_code=None`` so the caller
     can reject it with an explanation instead of ignoring it forever. Walks with
-    ``os.scandir`` without following symlinks; hidden folders are not entered.
+    ``os.scandir`` without following symlinks; hidden folders are not entered, nor the folders in
+    ``exclude`` (archive/ and rejected/, should the landing folder hold them: their files would be
+    taken for misplaced landing files and moved again on every tick).
     """
     result = LandingScan()
     if not landing_dir.is_dir():
         return result
-    _scan_folder(landing_dir, landing_dir, (), result)
+    _scan_folder(landing_dir, landing_dir, (), result, frozenset(os.path.realpath(p) for p in exclude))
     result.files.sort(key=lambda f: f.rel)
     result.skipped.sort(key=lambda s: s.rel)
     return result
 
 
-def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingScan) -> None:
+def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingScan,
+                 exclude: frozenset[str] = frozenset()) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:  # removed or unreadable meanwhile: seen again on the next tick
@@ -248,7 +251,11 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                _scan_folder(Path(entry.path), root, parts + (entry.name,), out)
+                if os.path.realpath(entry.path) in exclude:
+                    out.skipped.append(SkippedEntry(rel, "the archive or rejected folder (not entered): keep "
+                                                         "WFM_LANDING_DIR apart from them"))
+                else:
+                    _scan_folder(Path(entry.path), root, parts + (entry.name,), out, exclude)
                 continue
             if entry.is_symlink() and os.path.isdir(entry.path):
                 out.skipped.append(SkippedEntry(rel, "a symbolic link to a folder (not followed)"))

@@ -161,7 +161,7 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     settings = get_settings()
     folders = landing.Folders.of(settings)
     now = time.time()
-    found = landing.scan(settings.landing_dir)
+    found = landing.scan(settings.landing_dir, exclude=(folders.archive, folders.rejected))
     files, entries = found.files, list(found.skipped)
     if any(f.kind != landing.ARGUS for f in files):
         with wfm_db.connection() as conn:
