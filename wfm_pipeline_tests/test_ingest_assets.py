@@ -312,3 +312,34 @@ def test_a_failed_import_fails_the_step_with_its_reason_and_leaves_the_file(sett
     assert path.exists()  # stays for a re-execution
     conn.rollback()
     assert conn.execute("SELECT status FROM import_batches").fetchall() == [("failed",)]
+
+
+def test_step_failures_never_carry_terminal_controls_from_a_file_name(settings, instance, db_url, conn,
+                                                                      monkeypatch, no_hang) -> None:
+    # The run worker prints a step failure on the console of `wfm dev`: a name with an OSC/CSI
+    # sequence (here: retitle the terminal, turn it red) or a bidi override reached it raw.
+    monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
+    monkeypatch.setenv("WFM_IMPORT_RETRIES", "0")
+    name = "jan\x1b]0;pwned\x07\x1b[31m\u202eRED.xlsx"
+    controls = ("\x1b", "\x07", "\u202e")
+
+    def failure_of(result: dg.ExecuteInProcessResult):
+        assert not result.success
+        event = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data
+        return event.error.message, event.user_failure_data.metadata
+
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / name, ROWS)
+    key = register(instance, path, "S1", "G1")
+    with psycopg.connect(db_url) as blocker:  # the load's lock times out: a failed import
+        blocker.execute("LOCK TABLE wfm.contact_statistics IN SHARE MODE")
+        message, metadata = failure_of(run_file(instance, key, db_url))
+        blocker.rollback()
+    assert "lock wait timed out" in message and "jan\\x1b]0;pwned\\x07\\x1b[31m\\u202eRED.xlsx" in message
+    assert not any(c in message or c in metadata["reason"].value for c in controls)
+    assert path.exists()
+
+    unknown = write_xlsx(settings.landing_dir / "S1" / "G9" / name, ROWS)  # no group G9: rejected ...
+    key = register(instance, unknown, "S1", "G9")
+    assert run_file(instance, key, db_url).success and not unknown.exists()
+    message, _ = failure_of(run_file(instance, key, db_url))  # ... and re-executed: "it was rejected: <path>"
+    assert "it was rejected" in message and not any(c in message for c in controls)
