@@ -415,3 +415,40 @@ def test_a_landing_folder_holding_archive_and_rejected_never_takes_their_files_a
                   if p.is_file()) == ["NOPE/april.csv", "NOPE/april.csv.errors.csv"]
     assert batch_rows(conn) == [("rejected", "april.csv")]
     assert set(load_skipped(cursor)) == {"archive", "rejected"}
+
+
+def test_a_folder_swapped_for_a_symlink_out_after_the_scan_is_never_read(
+        env, conn: psycopg.Connection, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Between a tick's scan and its read, S1/G1 is replaced by a symlink to a folder outside the
+    # landing folder holding a file of the same name: the sensor hashed that outside file (its
+    # folder no longer "held" the path, so it was read like any `wfm import` path) and asked for a run.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "march.csv").write_text(CSV.replace(";3;4;", ";7;8;"))
+    drop(env, "S1/G1/march.csv")
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        context.log.addHandler(logs)
+        return argus_landing_sensor(context)
+
+    scan = landing.scan
+
+    def scan_then_swap(*args, **kwargs):  # the race, made deterministic: the swap right after the scan
+        found = scan(*args, **kwargs)
+        os.rename(env.landing_dir / "S1" / "G1", tmp_path / "G1-moved-away")
+        os.symlink(outside, env.landing_dir / "S1" / "G1")
+        return found
+
+    try:
+        first = tick(None)
+        monkeypatch.setattr(landing, "scan", scan_then_swap)
+        second = tick(first.cursor)
+    finally:
+        instance.dispose()
+    assert second.run_requests == []
+    assert any("S1/G1/march.csv: skipped" in m and "outside" in m for m in logs.messages)
+    assert batch_rows(conn) == []
+    assert (outside / "march.csv").exists() and not env.rejected_dir.exists()

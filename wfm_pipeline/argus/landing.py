@@ -183,6 +183,11 @@ def is_within(path: Path | str, folder: Path | str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def is_named_within(path: Path | str, folder: Path | str) -> bool:
+    """Whether ``path`` as written (no symlink resolved) lies below ``folder``."""
+    return os.path.abspath(path).startswith(os.path.abspath(folder).rstrip(os.sep) + os.sep)
+
+
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
 

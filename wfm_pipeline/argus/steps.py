@@ -93,8 +93,12 @@ class FileRun:
 
 # ---------------------------------------------------------------- the steps
 def read(path: Path, folders: Folders | None = None, *, keep: bool = True) -> FileContent:
-    """Read and hash a file once; a landing file only through ``landing.open_within``."""
-    if folders is not None and folders.holds(path):
+    """Read and hash a file once; a landing file only through ``landing.open_within``.
+
+    A path named inside the landing folder is a landing file even when its folder no longer
+    resolves there (swapped for a symlink out since the sensor's scan): ``open_within`` then
+    refuses it (``NotALandingFile``) instead of a plain read following the link."""
+    if folders is not None and (folders.holds(path) or landing.is_named_within(path, folders.landing)):
         return landing.read_within(path, folders.landing, keep=keep)
     return read_file(path, keep=keep)
 
