@@ -343,3 +343,33 @@ def test_step_failures_never_carry_terminal_controls_from_a_file_name(settings, 
     assert run_file(instance, key, db_url).success and not unknown.exists()
     message, _ = failure_of(run_file(instance, key, db_url))  # ... and re-executed: "it was rejected: <path>"
     assert "it was rejected" in message and not any(c in message for c in controls)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["archived", "rejected"])
+def test_a_folder_swapped_for_a_symlink_out_during_the_import_never_moves_the_file_there(
+        settings, instance, db_url, conn, tmp_path, monkeypatch, strict: bool) -> None:
+    # The load takes seconds; if S1/G1 is replaced meanwhile by a symlink to another folder holding
+    # a file of the same name, the move to archive/ (or rejected/) renamed *that* file.
+    from wfm_pipeline.argus import steps
+
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    outside = tmp_path / "outside"
+    bystander = write_xlsx(outside / "jan.xlsx", ROWS[:3])
+    before = bystander.read_bytes()
+    analyze = steps.analyze
+
+    def swap_then_analyze(*args, **kwargs):  # between the load and the move (the race, made deterministic)
+        os.rename(settings.landing_dir / "S1" / "G1", tmp_path / "G1-moved-away")
+        os.symlink(outside, settings.landing_dir / "S1" / "G1")
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "analyze", swap_then_analyze)
+    result = run_file(instance, key, db_url, strict=strict)
+    assert result.success
+    loaded = materialization(result, "argus_import_batch")
+    assert loaded["status"].value == ("rejected" if strict else "completed_with_errors")
+    assert "outside" in loaded["move_error"].value
+    assert bystander.read_bytes() == before  # left where it is, untouched
+    assert (tmp_path / "G1-moved-away" / "jan.xlsx").exists()
+    assert not list(settings.archive_dir.rglob("*.xlsx")) and not list(settings.rejected_dir.rglob("*.xlsx"))
