@@ -373,3 +373,35 @@ def test_a_folder_swapped_for_a_symlink_out_during_the_import_never_moves_the_fi
     assert bystander.read_bytes() == before  # left where it is, untouched
     assert (tmp_path / "G1-moved-away" / "jan.xlsx").exists()
     assert not list(settings.archive_dir.rglob("*.xlsx")) and not list(settings.rejected_dir.rglob("*.xlsx"))
+
+
+def test_a_file_still_being_written_during_its_import_stays_in_the_landing_folder(
+        settings, instance, db_url, conn, monkeypatch) -> None:
+    # A copy that paused longer than the settle time: the import read the first part, the writer
+    # went on appending, and the move put the whole file in archive/ as if it had been imported.
+    from wfm_pipeline.argus import steps
+
+    path = settings.landing_dir / "S1" / "G1" / "march.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("Start;Unique;NonUnique;Talk;Post\n01.03.2024 00:00:00;3;4;120;30\n")
+    key = register(instance, path, "S1", "G1")
+    analyze = steps.analyze
+
+    def append_then_analyze(*args, **kwargs):  # the writer goes on while the import runs
+        with path.open("a") as fh:
+            fh.write("01.03.2024 00:15:00;2;2;100;20\n")
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "analyze", append_then_analyze)
+    result = run_file(instance, key, db_url)
+    assert result.success
+    loaded = materialization(result, "argus_import_batch")
+    assert (loaded["status"].value, loaded["rows_inserted"].value) == ("completed", 1)
+    assert "changed since it was read" in loaded["move_error"].value
+    assert path.read_text().count("\n") == 3  # left for the sensor, which sees the new size and imports it
+    assert not settings.archive_dir.exists()
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    first = argus_landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    second = argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+    assert [r.partition_key for r in second.run_requests] == [register(instance, path, "S1", "G1")]

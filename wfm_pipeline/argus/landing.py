@@ -535,7 +535,7 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ moving files out of landing
-def _require_within(path: Path, landing_dir: Path | None) -> None:
+def require_within(path: Path, landing_dir: Path | None) -> None:
     """NotALandingFile for a path named inside the landing folder that no longer resolves there:
     a folder on the way was swapped for a symlink out (since the file was read): never moved."""
     if landing_dir is not None and is_named_within(path, landing_dir) and not is_within(path, landing_dir):
@@ -567,7 +567,7 @@ def archive(path: Path, service_code: str, sha256: str, archive_dir: Path,
     in its name (``name.<sha12>.xlsx``). The same content already there is simply replaced.
     Too long names are shortened (``stored_name``).
     """
-    _require_within(path, landing_dir)
+    require_within(path, landing_dir)
     now = now or datetime.now(timezone.utc)
     folder = archive_dir / service_code / f"{now:%Y}" / f"{now:%m}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -595,7 +595,7 @@ def reject(path: Path, errors: Sequence[RowError], rejected_dir: Path, landing_d
     an existing rejected file of the same name is never overwritten; too long names are
     shortened (``stored_name``). Returns the new path.
     """
-    _require_within(path, landing_dir)
+    require_within(path, landing_dir)
     if landing_dir is not None and is_within(path.parent, landing_dir):
         root = landing_dir
         rel = Path(os.path.realpath(path.parent)).relative_to(os.path.realpath(landing_dir)) / path.name

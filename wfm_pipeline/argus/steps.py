@@ -189,14 +189,21 @@ def file_away(conn: psycopg.Connection, insp: Inspection, status: str, folders: 
     import itself is done."""
     if folders is None or insp.where is None or not os.path.lexists(insp.path):
         return Moved()
+    if status not in KEPT_STATUSES and status != "rejected":
+        return Moved()
     try:
+        # A file still being written (a copy that paused past the settle time) must not go with
+        # content that was never read: it stays, and the sensor takes it again once it settles.
+        # (Its size, not a second read: the file is read once.)
+        landing.require_within(insp.path, folders.landing)  # never stat (or move) through a swapped folder
+        if insp.content is not None and os.stat(insp.path).st_size != insp.content.size:
+            return Moved(error=f"{insp.where} changed since it was read (still being written?): left in the "
+                               "landing folder; the landing sensor takes it again once it settles")
         if status in KEPT_STATUSES:
             to = landing.archive(insp.path, insp.target.service_code, insp.sha256, folders.archive,
                                  landing_dir=folders.landing)
-        elif status == "rejected":
-            to = landing.reject(insp.path, list(errors), folders.rejected, folders.landing)
         else:
-            return Moved()
+            to = landing.reject(insp.path, list(errors), folders.rejected, folders.landing)
     except (OSError, landing.NotALandingFile) as exc:
         return Moved(error=f"moving {insp.where} failed: {exc}")
     if batch_id is not None:
