@@ -452,3 +452,11 @@ def test_a_folder_swapped_for_a_symlink_out_after_the_scan_is_never_read(
     assert any("S1/G1/march.csv: skipped" in m and "outside" in m for m in logs.messages)
     assert batch_rows(conn) == []
     assert (outside / "march.csv").exists() and not env.rejected_dir.exists()
+
+
+def test_the_run_tag_naming_the_landing_file_carries_no_control_characters(env, tick) -> None:
+    # Run tags show in the UI's run list: a bidi override there turns "xsl.csv" round, an
+    # escape sequence reaches any tool that prints the tags.
+    drop(env, "S1/G1/march\u202e\x1b[2J.csv")
+    (request,) = tick(tick(None).cursor).run_requests
+    assert request.tags["wfm/landing_file"] == "S1/G1/march\\u202e\\x1b[2J.csv"

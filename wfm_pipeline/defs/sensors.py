@@ -239,7 +239,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
         partition_key=key,
         job_name=spec.job_name,
         run_config={"ops": {spec.op_name: {"config": {"strict": get_settings().landing_strict}}}},
-        tags={"wfm/landing_file": f.rel, SERVICE_TAG: target.service_code, "wfm/sha256": insp.sha256,
+        tags={"wfm/landing_file": term(f.rel), SERVICE_TAG: target.service_code, "wfm/sha256": insp.sha256,
               "wfm/kind": f.kind},
     )
 
