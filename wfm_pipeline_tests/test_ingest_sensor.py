@@ -460,3 +460,21 @@ def test_the_run_tag_naming_the_landing_file_carries_no_control_characters(env, 
     drop(env, "S1/G1/march\u202e\x1b[2J.csv")
     (request,) = tick(tick(None).cursor).run_requests
     assert request.tags["wfm/landing_file"] == "S1/G1/march\\u202e\\x1b[2J.csv"
+
+
+def test_a_tick_over_its_time_budget_leaves_the_other_settled_files_to_the_next_ticks(
+        env, tick, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A backfill of thousands of files (about 15 ms each) took one tick past Dagster's 60 s sensor
+    # deadline: the tick failed with its cursor and run requests, and so did every tick after it.
+    from wfm_pipeline.defs import sensors
+
+    monkeypatch.setattr(sensors, "TICK_BUDGET_SECONDS", 0.0)  # over budget after every file
+    for day in (1, 2, 3):
+        drop(env, f"S1/G1/day{day}.csv", CSV.replace("01.03.2024", f"0{day}.03.2024"))
+    cursor = tick(None).cursor
+    seen = []
+    for _ in range(4):
+        result = tick(cursor)
+        cursor = result.cursor
+        seen.append([r.tags["wfm/landing_file"] for r in result.run_requests])
+    assert seen == [["S1/G1/day1.csv"], ["S1/G1/day2.csv"], ["S1/G1/day3.csv"], []]
