@@ -312,3 +312,96 @@ def test_a_failed_import_fails_the_step_with_its_reason_and_leaves_the_file(sett
     assert path.exists()  # stays for a re-execution
     conn.rollback()
     assert conn.execute("SELECT status FROM import_batches").fetchall() == [("failed",)]
+
+
+def test_step_failures_never_carry_terminal_controls_from_a_file_name(settings, instance, db_url, conn,
+                                                                      monkeypatch, no_hang) -> None:
+    # The run worker prints a step failure on the console of `wfm dev`: a name with an OSC/CSI
+    # sequence (here: retitle the terminal, turn it red) or a bidi override reached it raw.
+    monkeypatch.setenv("WFM_IMPORT_LOCK_TIMEOUT_MS", "200")
+    monkeypatch.setenv("WFM_IMPORT_RETRIES", "0")
+    name = "jan\x1b]0;pwned\x07\x1b[31m\u202eRED.xlsx"
+    controls = ("\x1b", "\x07", "\u202e")
+
+    def failure_of(result: dg.ExecuteInProcessResult):
+        assert not result.success
+        event = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data
+        return event.error.message, event.user_failure_data.metadata
+
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / name, ROWS)
+    key = register(instance, path, "S1", "G1")
+    with psycopg.connect(db_url) as blocker:  # the load's lock times out: a failed import
+        blocker.execute("LOCK TABLE wfm.contact_statistics IN SHARE MODE")
+        message, metadata = failure_of(run_file(instance, key, db_url))
+        blocker.rollback()
+    assert "lock wait timed out" in message and "jan\\x1b]0;pwned\\x07\\x1b[31m\\u202eRED.xlsx" in message
+    assert not any(c in message or c in metadata["reason"].value for c in controls)
+    assert path.exists()
+
+    unknown = write_xlsx(settings.landing_dir / "S1" / "G9" / name, ROWS)  # no group G9: rejected ...
+    key = register(instance, unknown, "S1", "G9")
+    assert run_file(instance, key, db_url).success and not unknown.exists()
+    message, _ = failure_of(run_file(instance, key, db_url))  # ... and re-executed: "it was rejected: <path>"
+    assert "it was rejected" in message and not any(c in message for c in controls)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["archived", "rejected"])
+def test_a_folder_swapped_for_a_symlink_out_during_the_import_never_moves_the_file_there(
+        settings, instance, db_url, conn, tmp_path, monkeypatch, strict: bool) -> None:
+    # The load takes seconds; if S1/G1 is replaced meanwhile by a symlink to another folder holding
+    # a file of the same name, the move to archive/ (or rejected/) renamed *that* file.
+    from wfm_pipeline.argus import steps
+
+    path = write_xlsx(settings.landing_dir / "S1" / "G1" / "jan.xlsx", ROWS)
+    key = register(instance, path, "S1", "G1")
+    outside = tmp_path / "outside"
+    bystander = write_xlsx(outside / "jan.xlsx", ROWS[:3])
+    before = bystander.read_bytes()
+    analyze = steps.analyze
+
+    def swap_then_analyze(*args, **kwargs):  # between the load and the move (the race, made deterministic)
+        os.rename(settings.landing_dir / "S1" / "G1", tmp_path / "G1-moved-away")
+        os.symlink(outside, settings.landing_dir / "S1" / "G1")
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "analyze", swap_then_analyze)
+    result = run_file(instance, key, db_url, strict=strict)
+    assert result.success
+    loaded = materialization(result, "argus_import_batch")
+    assert loaded["status"].value == ("rejected" if strict else "completed_with_errors")
+    assert "outside" in loaded["move_error"].value
+    assert bystander.read_bytes() == before  # left where it is, untouched
+    assert (tmp_path / "G1-moved-away" / "jan.xlsx").exists()
+    assert not list(settings.archive_dir.rglob("*.xlsx")) and not list(settings.rejected_dir.rglob("*.xlsx"))
+
+
+def test_a_file_still_being_written_during_its_import_stays_in_the_landing_folder(
+        settings, instance, db_url, conn, monkeypatch) -> None:
+    # A copy that paused longer than the settle time: the import read the first part, the writer
+    # went on appending, and the move put the whole file in archive/ as if it had been imported.
+    from wfm_pipeline.argus import steps
+
+    path = settings.landing_dir / "S1" / "G1" / "march.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("Start;Unique;NonUnique;Talk;Post\n01.03.2024 00:00:00;3;4;120;30\n")
+    key = register(instance, path, "S1", "G1")
+    analyze = steps.analyze
+
+    def append_then_analyze(*args, **kwargs):  # the writer goes on while the import runs
+        with path.open("a") as fh:
+            fh.write("01.03.2024 00:15:00;2;2;100;20\n")
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "analyze", append_then_analyze)
+    result = run_file(instance, key, db_url)
+    assert result.success
+    loaded = materialization(result, "argus_import_batch")
+    assert (loaded["status"].value, loaded["rows_inserted"].value) == ("completed", 1)
+    assert "changed since it was read" in loaded["move_error"].value
+    assert path.read_text().count("\n") == 3  # left for the sensor, which sees the new size and imports it
+    assert not settings.archive_dir.exists()
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
+    resources = {"wfm_db": WfmDatabase(url=db_url)}
+    first = argus_landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    second = argus_landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+    assert [r.partition_key for r in second.run_requests] == [register(instance, path, "S1", "G1")]

@@ -356,3 +356,125 @@ def test_a_symlink_resolving_inside_the_landing_folder_is_imported_and_archived_
     (archived,) = env.archive_dir.glob("S1/*/*/march.csv")
     assert not archived.is_symlink() and archived.read_bytes() == CSV.encode()
     assert not os.path.lexists(link) and staged.exists()  # the link went; what it pointed to is untouched
+
+
+def test_names_that_are_not_utf8_are_left_in_place_and_never_stop_a_tick(
+        env, conn: psycopg.Connection, db_url: str) -> None:
+    # os.scandir decodes such bytes to lone surrogates, which no batch, tag or log can store:
+    # the rejection of NOPE/<name> raised UnicodeEncodeError and failed every tick.
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        context.log.addHandler(logs)
+        return argus_landing_sensor(context)
+
+    bad_name = os.fsdecode(b"m\xe4rz.csv")  # Latin-1 bytes
+    unknown = drop(env, f"NOPE/{bad_name}")
+    known = drop(env, f"S1/{bad_name}")
+    folder = drop(env, os.fsdecode(b"S1/G\xff/march.csv"))
+    good = drop(env, "S1/G1/march.csv")
+    try:
+        second = tick(tick(None).cursor)
+        tick(second.cursor)
+    finally:
+        instance.dispose()
+    (request,) = second.run_requests  # the good file is not held up
+    assert request.partition_key == landing.partition_key("S1", "G1", "march.csv", file_sha256(good))
+    assert set(load_skipped(second.cursor)) == {"NOPE/m\\xe4rz.csv", "S1/m\\xe4rz.csv", "S1/G\\xff"}
+    assert sum("not valid UTF-8" in m for m in logs.messages) == 3  # once each, with a printable name
+    assert batch_rows(conn) == []
+    assert unknown.exists() and known.exists() and folder.exists() and not env.rejected_dir.exists()
+
+
+def test_a_landing_folder_holding_archive_and_rejected_never_takes_their_files_again(
+        wfm_env: Path, db_url: str, service: dict, conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # WFM_LANDING_DIR=$WFM_HOME: archive/ and rejected/ lie in the landing folder. Their files were
+    # taken for misplaced landing files: every tick moved rejected/X to rejected/rejected/X (and
+    # each .errors.csv became a rejected file of its own), and archived files left the archive.
+    monkeypatch.setenv("WFM_LANDING_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("WFM_LANDING_DIR", str(wfm_env))
+    settings = get_settings()
+    archived = settings.archive_dir / "S1" / "2024" / "03" / "march.csv"
+    archived.parent.mkdir(parents=True)
+    archived.write_text(CSV)
+    drop(settings, "NOPE/april.csv")
+    instance = dg.DagsterInstance.ephemeral()
+    cursor = None
+    try:
+        for _ in range(5):
+            result = argus_landing_sensor(dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"wfm_db": WfmDatabase(url=db_url)}))
+            cursor = result.cursor
+            assert result.run_requests == []
+    finally:
+        instance.dispose()
+    assert archived.read_text() == CSV
+    assert sorted(p.relative_to(settings.rejected_dir).as_posix() for p in settings.rejected_dir.rglob("*")
+                  if p.is_file()) == ["NOPE/april.csv", "NOPE/april.csv.errors.csv"]
+    assert batch_rows(conn) == [("rejected", "april.csv")]
+    assert set(load_skipped(cursor)) == {"archive", "rejected"}
+
+
+def test_a_folder_swapped_for_a_symlink_out_after_the_scan_is_never_read(
+        env, conn: psycopg.Connection, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Between a tick's scan and its read, S1/G1 is replaced by a symlink to a folder outside the
+    # landing folder holding a file of the same name: the sensor hashed that outside file (its
+    # folder no longer "held" the path, so it was read like any `wfm import` path) and asked for a run.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "march.csv").write_text(CSV.replace(";3;4;", ";7;8;"))
+    drop(env, "S1/G1/march.csv")
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                          resources={"wfm_db": WfmDatabase(url=db_url)})
+        context.log.addHandler(logs)
+        return argus_landing_sensor(context)
+
+    scan = landing.scan
+
+    def scan_then_swap(*args, **kwargs):  # the race, made deterministic: the swap right after the scan
+        found = scan(*args, **kwargs)
+        os.rename(env.landing_dir / "S1" / "G1", tmp_path / "G1-moved-away")
+        os.symlink(outside, env.landing_dir / "S1" / "G1")
+        return found
+
+    try:
+        first = tick(None)
+        monkeypatch.setattr(landing, "scan", scan_then_swap)
+        second = tick(first.cursor)
+    finally:
+        instance.dispose()
+    assert second.run_requests == []
+    assert any("S1/G1/march.csv: skipped" in m and "outside" in m for m in logs.messages)
+    assert batch_rows(conn) == []
+    assert (outside / "march.csv").exists() and not env.rejected_dir.exists()
+
+
+def test_the_run_tag_naming_the_landing_file_carries_no_control_characters(env, tick) -> None:
+    # Run tags show in the UI's run list: a bidi override there turns "xsl.csv" round, an
+    # escape sequence reaches any tool that prints the tags.
+    drop(env, "S1/G1/march\u202e\x1b[2J.csv")
+    (request,) = tick(tick(None).cursor).run_requests
+    assert request.tags["wfm/landing_file"] == "S1/G1/march\\u202e\\x1b[2J.csv"
+
+
+def test_a_tick_over_its_time_budget_leaves_the_other_settled_files_to_the_next_ticks(
+        env, tick, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A backfill of thousands of files (about 15 ms each) took one tick past Dagster's 60 s sensor
+    # deadline: the tick failed with its cursor and run requests, and so did every tick after it.
+    from wfm_pipeline.defs import sensors
+
+    monkeypatch.setattr(sensors, "TICK_BUDGET_SECONDS", 0.0)  # over budget after every file
+    for day in (1, 2, 3):
+        drop(env, f"S1/G1/day{day}.csv", CSV.replace("01.03.2024", f"0{day}.03.2024"))
+    cursor = tick(None).cursor
+    seen = []
+    for _ in range(4):
+        result = tick(cursor)
+        cursor = result.cursor
+        seen.append([r.tags["wfm/landing_file"] for r in result.run_requests])
+    assert seen == [["S1/G1/day1.csv"], ["S1/G1/day2.csv"], ["S1/G1/day3.csv"], []]

@@ -28,8 +28,9 @@ hidden, not an Excel lock file) that is
 * a symbolic link whose fully resolved target is a regular file *inside* the landing folder.
 
 Everything else with an Argus name (a FIFO, a socket, a device, a symlink to ``/dev/zero`` or to
-any file outside the landing folder, a dangling symlink) is listed in ``LandingScan.skipped``
-with the reason, never opened, and left where it is; symlinked folders are not descended into.
+any file outside the landing folder, a dangling symlink, a file or folder whose name is not valid UTF-8)
+is listed in ``LandingScan.skipped`` with the reason, never opened, and left where it is; symlinked
+folders (and folders with such names) are not descended into.
 Files are opened only through ``open_within``: the resolved path must lie inside the folder,
 the last component is opened with ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO swapped in after the scan
 cannot block the reader) and the open descriptor must be a regular file (``fstat``); on Linux
@@ -182,6 +183,11 @@ def is_within(path: Path | str, folder: Path | str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def is_named_within(path: Path | str, folder: Path | str) -> bool:
+    """Whether ``path`` as written (no symlink resolved) lies below ``folder``."""
+    return os.path.abspath(path).startswith(os.path.abspath(folder).rstrip(os.sep) + os.sep)
+
+
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
 
@@ -211,25 +217,28 @@ def entry_stat(path: Path, root: Path) -> os.stat_result:
     return target
 
 
-def scan(landing_dir: Path) -> LandingScan:
+def scan(landing_dir: Path, exclude: Iterable[Path] = ()) -> LandingScan:
     """Landing files under ``landing_dir`` (sorted by relative path) and the skipped entries.
 
     ``<service>/<file>`` and ``<service>/<group>/<file>`` are well placed (``<service>/calls/<file>``
     and ``<service>/agents/<file>`` too, with their ``kind`` and no group); a file directly in
     the landing folder or nested deeper is returned with ``service_code=None`` so the caller
     can reject it with an explanation instead of ignoring it forever. Walks with
-    ``os.scandir`` without following symlinks; hidden folders are not entered.
+    ``os.scandir`` without following symlinks; hidden folders are not entered, nor the folders in
+    ``exclude`` (archive/ and rejected/, should the landing folder hold them: their files would be
+    taken for misplaced landing files and moved again on every tick).
     """
     result = LandingScan()
     if not landing_dir.is_dir():
         return result
-    _scan_folder(landing_dir, landing_dir, (), result)
+    _scan_folder(landing_dir, landing_dir, (), result, frozenset(os.path.realpath(p) for p in exclude))
     result.files.sort(key=lambda f: f.rel)
     result.skipped.sort(key=lambda s: s.rel)
     return result
 
 
-def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingScan) -> None:
+def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingScan,
+                 exclude: frozenset[str] = frozenset()) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:  # removed or unreadable meanwhile: seen again on the next tick
@@ -238,9 +247,20 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
         rel = "/".join(parts + (entry.name,))
         if entry.name.startswith("."):
             continue
+        if not _is_utf8(entry.name):
+            # The name would end up in batches, tags and logs, which take only UTF-8 text (psycopg
+            # raises on the undecodable bytes and the whole tick failed): left in place, reported.
+            if entry.is_dir(follow_symlinks=False) or is_argus_name(entry.name):
+                out.skipped.append(SkippedEntry("/".join(parts + (shown_name(entry.name),)),
+                                                "a name that is not valid UTF-8 (not read); rename it"))
+            continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                _scan_folder(Path(entry.path), root, parts + (entry.name,), out)
+                if os.path.realpath(entry.path) in exclude:
+                    out.skipped.append(SkippedEntry(rel, "the archive or rejected folder (not entered): keep "
+                                                         "WFM_LANDING_DIR apart from them"))
+                else:
+                    _scan_folder(Path(entry.path), root, parts + (entry.name,), out, exclude)
                 continue
             if entry.is_symlink() and os.path.isdir(entry.path):
                 out.skipped.append(SkippedEntry(rel, "a symbolic link to a folder (not followed)"))
@@ -258,6 +278,19 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
         out.files.append(LandedFile(path=Path(entry.path), rel=rel, service_code=service,
                                     group_code=None if kind != ARGUS else group, size=st.st_size,
                                     mtime_ns=st.st_mtime_ns, kind=kind))
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.scandir decodes undecodable bytes to lone surrogates
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name as text that can be stored and printed: undecodable bytes as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def scan_landing(landing_dir: Path) -> list[LandedFile]:
@@ -502,6 +535,13 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ moving files out of landing
+def require_within(path: Path, landing_dir: Path | None) -> None:
+    """NotALandingFile for a path named inside the landing folder that no longer resolves there:
+    a folder on the way was swapped for a symlink out (since the file was read): never moved."""
+    if landing_dir is not None and is_named_within(path, landing_dir) and not is_within(path, landing_dir):
+        raise NotALandingFile(f"{path} now leads outside {landing_dir} (a folder was swapped); not moved")
+
+
 def _move(path: Path, target: Path, root: Path | None) -> None:
     """Move a landing file; a symlink's content is copied (through open_within) and the link removed."""
     if path.is_symlink():
@@ -527,6 +567,7 @@ def archive(path: Path, service_code: str, sha256: str, archive_dir: Path,
     in its name (``name.<sha12>.xlsx``). The same content already there is simply replaced.
     Too long names are shortened (``stored_name``).
     """
+    require_within(path, landing_dir)
     now = now or datetime.now(timezone.utc)
     folder = archive_dir / service_code / f"{now:%Y}" / f"{now:%m}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -554,6 +595,7 @@ def reject(path: Path, errors: Sequence[RowError], rejected_dir: Path, landing_d
     an existing rejected file of the same name is never overwritten; too long names are
     shortened (``stored_name``). Returns the new path.
     """
+    require_within(path, landing_dir)
     if landing_dir is not None and is_within(path.parent, landing_dir):
         root = landing_dir
         rel = Path(os.path.realpath(path.parent)).relative_to(os.path.realpath(landing_dir)) / path.name

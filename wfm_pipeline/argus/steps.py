@@ -93,8 +93,12 @@ class FileRun:
 
 # ---------------------------------------------------------------- the steps
 def read(path: Path, folders: Folders | None = None, *, keep: bool = True) -> FileContent:
-    """Read and hash a file once; a landing file only through ``landing.open_within``."""
-    if folders is not None and folders.holds(path):
+    """Read and hash a file once; a landing file only through ``landing.open_within``.
+
+    A path named inside the landing folder is a landing file even when its folder no longer
+    resolves there (swapped for a symlink out since the sensor's scan): ``open_within`` then
+    refuses it (``NotALandingFile``) instead of a plain read following the link."""
+    if folders is not None and (folders.holds(path) or landing.is_named_within(path, folders.landing)):
         return landing.read_within(path, folders.landing, keep=keep)
     return read_file(path, keep=keep)
 
@@ -185,14 +189,21 @@ def file_away(conn: psycopg.Connection, insp: Inspection, status: str, folders: 
     import itself is done."""
     if folders is None or insp.where is None or not os.path.lexists(insp.path):
         return Moved()
+    if status not in KEPT_STATUSES and status != "rejected":
+        return Moved()
     try:
+        # A file still being written (a copy that paused past the settle time) must not go with
+        # content that was never read: it stays, and the sensor takes it again once it settles.
+        # (Its size, not a second read: the file is read once.)
+        landing.require_within(insp.path, folders.landing)  # never stat (or move) through a swapped folder
+        if insp.content is not None and os.stat(insp.path).st_size != insp.content.size:
+            return Moved(error=f"{insp.where} changed since it was read (still being written?): left in the "
+                               "landing folder; the landing sensor takes it again once it settles")
         if status in KEPT_STATUSES:
             to = landing.archive(insp.path, insp.target.service_code, insp.sha256, folders.archive,
                                  landing_dir=folders.landing)
-        elif status == "rejected":
-            to = landing.reject(insp.path, list(errors), folders.rejected, folders.landing)
         else:
-            return Moved()
+            to = landing.reject(insp.path, list(errors), folders.rejected, folders.landing)
     except (OSError, landing.NotALandingFile) as exc:
         return Moved(error=f"moving {insp.where} failed: {exc}")
     if batch_id is not None:

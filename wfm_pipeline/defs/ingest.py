@@ -274,7 +274,8 @@ def _import_file(context: dg.AssetExecutionContext, config: ArgusImportConfig, w
                                      "file", allow_retries=False)
     found = landing.locate_file(key, folders.landing, folders.archive)
     if found is None:
-        raise dg.Failure(description=_not_found(context.partition_key, key, folders), allow_retries=False)
+        # term: the rejected copies keep the file's own name, which may hold terminal controls
+        raise dg.Failure(description=term(_not_found(context.partition_key, key, folders)), allow_retries=False)
     location = "landing" if folders.holds(found.path) else "archive"
     with wfm_db.connection() as conn:
         try:
@@ -374,11 +375,13 @@ def _not_found(partition_key: str, key: landing.FileKey, folders: landing.Folder
 
 def _failure(exc: ImportFailedError, path: Path) -> dg.Failure:
     result = exc.result
+    # term: the message names the file as dropped (controls and all); the run worker prints it on
+    # the console of `wfm dev` as well as in the UI
     return dg.Failure(
-        description=f"{exc} - the file stays at {path}; re-execute the run once the cause is gone",
+        description=term(f"{exc} - the file stays at {path}; re-execute the run once the cause is gone"),
         metadata={"import_batch_id": str(exc.import_batch_id or ""), "status": "failed",
                   "file_path": dg.MetadataValue.path(str(path)),
-                  "reason": (result.error_message if result else None) or str(exc)})
+                  "reason": term((result.error_message if result else None) or str(exc))})
 
 
 def _raw_file_metadata(run: steps.FileRun, location: str) -> dict:

@@ -56,6 +56,12 @@ from wfm_pipeline.settings import get_settings
 from wfm_pipeline.textsafe import term
 
 CURSOR_VERSION = 1
+# Seconds a tick spends on settled files before it leaves the rest (still settled) to the next
+# ticks. Each file is read, hashed and looked up (about 15 ms for a small file on 2 shared
+# cores): a backfill of thousands of files took one tick past Dagster's sensor deadline
+# (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS, 60 s), which fails the tick, drops its cursor and run
+# requests, and so failed again on every tick. At least one file is handled per tick.
+TICK_BUDGET_SECONDS = 30.0
 
 
 @dataclass
@@ -161,7 +167,7 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     settings = get_settings()
     folders = landing.Folders.of(settings)
     now = time.time()
-    found = landing.scan(settings.landing_dir)
+    found = landing.scan(settings.landing_dir, exclude=(folders.archive, folders.rejected))
     files, entries = found.files, list(found.skipped)
     if any(f.kind != landing.ARGUS for f in files):
         with wfm_db.connection() as conn:
@@ -176,7 +182,10 @@ def argus_landing_sensor(context: dg.SensorEvaluationContext, wfm_db: WfmDatabas
     rejections: list[dg.AssetObservation] = []
     if settled:
         with wfm_db.connection() as conn:
-            for f in settled:
+            for done, f in enumerate(settled):
+                if done and time.time() - now > TICK_BUDGET_SECONDS:  # the rest: next tick, in the same order
+                    context.log.info(f"{len(settled) - done} settled file(s) left for the next tick")
+                    break
                 request = _handle_settled(context, conn, f, state, folders, rejections)
                 if request is not None:
                     run_requests.append(request)
@@ -239,7 +248,7 @@ def _handle_settled(context: dg.SensorEvaluationContext, conn: psycopg.Connectio
         partition_key=key,
         job_name=spec.job_name,
         run_config={"ops": {spec.op_name: {"config": {"strict": get_settings().landing_strict}}}},
-        tags={"wfm/landing_file": f.rel, SERVICE_TAG: target.service_code, "wfm/sha256": insp.sha256,
+        tags={"wfm/landing_file": term(f.rel), SERVICE_TAG: target.service_code, "wfm/sha256": insp.sha256,
               "wfm/kind": f.kind},
     )
 
