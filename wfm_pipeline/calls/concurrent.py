@@ -43,6 +43,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 LOAD_CONNECTIONS = 2
 MAX_LOAD_CONNECTIONS = 8
 _STOP_TIMEOUT_S = 60.0  # a loading process asked to stop finishes its file first
+_CALLER_CHECK_S = 1.0   # how often an idle loading process checks that its caller still runs
 
 
 class ConcurrentRun:
@@ -215,7 +217,7 @@ class _LoadingProcess:
                  method: str) -> None:
         context = multiprocessing.get_context(method)
         self._pipe, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options),
+        self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options, os.getpid()),
                                         name=f"wfm-load-{number}", daemon=True)
         self._process.start()
         child_end.close()
@@ -261,12 +263,20 @@ class _LoadingProcess:
         self._pipe.close()
 
 
-def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, Any]) -> None:
+def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, Any], caller: int) -> None:
     """The loading process: import each (path, service) received until None; answer each with
-    ("done", FileRun), ("raised", exception) or ("no connection", None)."""
+    ("done", FileRun), ("raised", exception) or ("no connection", None). It ends, closing its
+    connection, when its caller (process ``caller``) has ended without saying so (killed: no
+    ``close()``). The pipe cannot tell: a forked process holds the caller's end of its own pipe
+    (and of the processes forked before it), so the caller's death is no end-of-file here."""
     conn: psycopg.Connection | None = None
     try:
-        while (job := pipe.recv()) is not None:
+        while True:
+            while not pipe.poll(_CALLER_CHECK_S):
+                if os.getppid() != caller:   # re-parented: the caller is gone
+                    return
+            if (job := pipe.recv()) is None:
+                break
             path, service = job
             try:
                 conn = usable_connection(conn, lambda: psycopg.connect(conninfo))
