@@ -14,7 +14,8 @@ import psycopg
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.calls.concurrent import ConcurrentRun
-from wfm_pipeline.calls.loader import call_runner, import_call_file
+from wfm_pipeline.argus.loader import ImportFailedError
+from wfm_pipeline.calls.loader import CALL_FILES, call_runner, import_call_file
 from wfm_pipeline.calls.files import Prefetcher
 from wfm_pipeline_tests.call_data import (
     current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
@@ -202,3 +203,41 @@ def test_loading_processes_end_when_the_caller_is_killed(db_url: str, conn: psyc
             and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sessions == 0
+
+
+def test_a_loading_process_that_dies_mid_file_leaves_a_failed_call_batch(db_url: str, conn: psycopg.Connection,
+                                                                         tmp_path: Path) -> None:
+    """Loading processes killed while they import a file (here: a load waiting for a lock the
+    test holds): those files fail, each audited as a batch of its kind (they were recorded as
+    Argus ``intervals`` batches: the CLI's generic fallback does not know the kind), and the file
+    after them is still imported (on the caller's connection)."""
+    import os
+    import signal
+    import time
+
+    _services(conn)
+    files = [(write_csv(tmp_path / f"{code}.csv", generate(n, ZONE, DAYS[:1], 30, prefix=code)), code)
+             for n, code in enumerate(CODES[:2])]
+    files.append((write_csv(tmp_path / "Q1-later.csv", generate(9, ZONE, DAYS[1:2], 30, prefix="L")), "Q1"))
+    conn.execute("SELECT 1 FROM wfm.services FOR UPDATE")   # every load waits (it locks its service FOR KEY SHARE)
+    with ConcurrentRun(CALL_FILES, files, db_url, workers=2) as run:
+        deadline = time.monotonic() + 30
+        with psycopg.connect(db_url, autocommit=True) as watch:
+            while time.monotonic() < deadline and not watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'").fetchone()[0]:
+                time.sleep(0.05)
+        for process in run._processes:               # the test's own children, each inside its file
+            os.kill(process._process.pid, signal.SIGKILL)
+        conn.rollback()                              # the lock goes
+        outcomes = []
+        for path, code in files:
+            try:
+                outcomes.append(run.run(conn, path, code).result.status)
+            except ImportFailedError as exc:
+                outcomes.append(exc.result.status if exc.result else "failed")
+    assert outcomes == ["failed", "failed", "completed"]
+    kinds = conn.execute("SELECT file_name, kind FROM wfm.import_batches WHERE status = 'failed' "
+                         "ORDER BY file_name").fetchall()
+    conn.rollback()
+    assert [name for name, _ in kinds] == ["Q1.csv", "Q2.csv"] and {kind for _, kind in kinds} == {"calls"}

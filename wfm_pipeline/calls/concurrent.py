@@ -54,7 +54,7 @@ from typing import Any
 import psycopg
 
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.loader import Progress, describe_failure
+from wfm_pipeline.argus.loader import ImportFailedError, Progress, describe_failure, mark_kind
 from wfm_pipeline.argus.runner import usable_connection
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 
@@ -177,7 +177,10 @@ class ConcurrentRun:
                     break
                 self._cond.wait()
         if future.done():
-            run = future.result()   # raises what the file raised
+            try:
+                run = future.result()   # raises what the file raised
+            except LoadingProcessEnded as exc:
+                raise self._failed(conn, path, service_code, exc) from exc
             if run is not None:
                 return run
         try:
@@ -186,6 +189,17 @@ class ConcurrentRun:
             with self._cond:
                 self._busy.discard(service_code)
                 self._cond.notify_all()
+
+
+    def _failed(self, conn: psycopg.Connection, path: Path, service_code: str | None,
+                exc: LoadingProcessEnded) -> ImportFailedError:
+        """A file whose loading process ended under it (killed, out of memory): its failed batch,
+        of this run's kind, recorded here as ``files.finish`` records one (the process's own
+        ``running`` batch, if it got that far, is swept as interrupted)."""
+        insp = steps.inspect(conn, path, service_code, None, keep=False)
+        failed = steps._failed(conn, insp, exc, self.options.get("source", "file"))
+        mark_kind(conn, failed.import_batch_id, self.kind.batch_kind)
+        return failed
 
 
 def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections: int,
@@ -200,6 +214,10 @@ def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections
 
 
 # ---------------------------------------------------------------- a loading process
+class LoadingProcessEnded(RuntimeError):
+    """The loading process ended (killed, out of memory) while it imported a file."""
+
+
 def _start_method() -> str:
     """``fork`` when this process runs a single thread (nothing held that a child could wait
     for; the child starts at once, modules loaded), else ``spawn`` (a fresh interpreter)."""
@@ -239,7 +257,7 @@ class _LoadingProcess:
         except (EOFError, OSError):
             self._gone = True
             self._process.join(timeout=5)
-            raise RuntimeError(f"the loading process ended while importing {path.name} (exit code "
+            raise LoadingProcessEnded(f"the loading process ended while importing {path.name} (exit code "
                                f"{self._process.exitcode}; its own error, if any, is on stderr; a script that "
                                "loads files of several services at once must run its top level under "
                                "`if __name__ == '__main__':`)") from None
