@@ -190,7 +190,6 @@ class ConcurrentRun:
                 self._busy.discard(service_code)
                 self._cond.notify_all()
 
-
     def _failed(self, conn: psycopg.Connection, path: Path, service_code: str | None,
                 exc: LoadingProcessEnded) -> ImportFailedError:
         """A file whose loading process ended under it (killed, out of memory): its failed batch,
@@ -258,9 +257,9 @@ class _LoadingProcess:
             self._gone = True
             self._process.join(timeout=5)
             raise LoadingProcessEnded(f"the loading process ended while importing {path.name} (exit code "
-                               f"{self._process.exitcode}; its own error, if any, is on stderr; a script that "
-                               "loads files of several services at once must run its top level under "
-                               "`if __name__ == '__main__':`)") from None
+                                      f"{self._process.exitcode}; its own error, if any, is on stderr; a script "
+                                      "that loads files of several services at once must run its top level under "
+                                      "`if __name__ == '__main__':`)") from None
         if outcome == "no connection":
             self._gone = True
             return None
