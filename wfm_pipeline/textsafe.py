@@ -29,6 +29,10 @@ what a planner sees is what arrived, with the quote telling them it was defused.
   a visible escape: ``\\n``, ``\\r``, ``\\t``, ``\\xNN`` or ``\\uNNNN``;
 * ``term`` escapes newlines too (a table cell stays on its line and cannot fake another line);
   ``term_lines`` keeps ``\\n`` for multi-line messages the program composed itself;
+* lone surrogates - the bytes of a file or folder name that are not UTF-8, as Python decodes
+  them (``os.fsdecode``: byte ``0xNN`` becomes ``U+DCNN``) - are shown as ``\\xNN`` too: written
+  out they would be those raw bytes (a ``0x9b`` is the 8-bit CSI), and they cannot be encoded to
+  UTF-8 at all (``storable`` gives the same text for the database and files);
 * backslashes are not doubled: Windows paths stay readable, at the price that a name that
   literally contains ``\\x1b`` prints the same as one containing ESC.
 
@@ -47,10 +51,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")  # ASCII digits only
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + _BIDI
+_SURROGATES = "\ud800-\udfff"   # undecodable bytes of names (surrogateescape): no UTF-8 for them
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + _SURROGATES
 _TERM = re.compile(f"[{_CONTROLS}]")
-_TERM_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + "]")   # all but \n
-_CSV_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + "]")  # all but \t, \n
+_TERM_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + _SURROGATES + "]")   # all but \n
+_CSV_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029" + _BIDI + _SURROGATES + "]")  # all but \t, \n
+_STORABLE = re.compile(f"[{_SURROGATES}]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -59,7 +65,16 @@ def _escape(match: re.Match[str]) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:   # the undecodable byte 0xNN of a name (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def storable(text: str) -> str:
+    """``text`` with every lone surrogate shown as ``\\xNN`` (``\\uNNNN``): a file or folder name
+    with bytes that are not UTF-8 (``wfm import`` gets such names from the shell), in a form
+    PostgreSQL and UTF-8 files accept. Everything else is kept as it is."""
+    return _STORABLE.sub(_escape, text)
 
 
 def term(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import psycopg
@@ -166,3 +167,40 @@ def test_import_takes_each_files_service_from_its_folder_and_loads_services_at_o
     argus = run("import", str(files[0]), "--service-from-folder")
     assert (both.exit_code, neither.exit_code, argus.exit_code) == (2, 2, 2)
     assert "one of the two" in neither.output and "Argus" in argus.output
+
+
+def test_names_that_are_not_utf8_are_imported_or_rejected_audited_and_shown_escaped(wfm_env, db_url: str,
+                                                                                    tmp_path: Path) -> None:
+    """A file or folder name with bytes that are not UTF-8 (as a shell passes them: Python's
+    surrogates) was an unaudited ``failed`` file (UnicodeEncodeError writing its batch) and its
+    raw bytes reached the terminal (0x9b: the 8-bit CSI). Now the file imports (its batch's
+    file_name shows the byte as \\xNN), a folder naming no service is an audited rejection, and
+    the text output is plain UTF-8 with the bytes shown escaped."""
+    assert run("services", "add", "U1", "--name", "u", "--time-zone", ZONE).exit_code == 0
+    for group in ("G1", "G2"):
+        assert run("groups", "add", "U1", group, "--name", "g").exit_code == 0
+    rows = generate(51, ZONE, [dt.date(2026, 1, 5)], 20)
+    good_dir = tmp_path / "U1" / "calls"
+    bad_dir = tmp_path / os.fsdecode(b"U\xff") / "calls"
+    good_dir.mkdir(parents=True)
+    bad_dir.mkdir(parents=True)
+    good = write_csv(good_dir / os.fsdecode(b"\x9b31m\xfe.csv"), rows)
+    bad = write_csv(bad_dir / "x.csv", rows[:3])
+
+    result = CliRunner().invoke(cli, ["import", str(good), str(bad), "--kind", "calls", "--service-from-folder",
+                                      "--json"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    lines = json_lines(result.output)
+    assert [line["status"] for line in lines] == ["completed", "rejected"]
+    assert lines[1]["errors"][-1]["code"] == "UNKNOWN_SERVICE" and lines[1]["import_batch_id"]
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT file_name FROM wfm.import_batches WHERE import_batch_id = %s",
+                            (lines[0]["import_batch_id"],)).fetchone()[0] == "\\x9b31m\\xfe.csv"
+        assert conn.execute("SELECT count(*) FROM wfm.call_records").fetchone()[0] == 20
+
+    text = CliRunner().invoke(cli, ["import", str(good), str(bad), "--kind", "calls", "--service-from-folder"],
+                              catch_exceptions=False)
+    assert text.exit_code == 1
+    shown = text.stdout_bytes.decode("utf-8")                  # no raw byte that is not UTF-8
+    assert "\\x9b31m\\xfe.csv: duplicate" in shown and "x.csv: rejected" in shown
+    assert "\x9b" not in shown and "\ufffd" not in shown

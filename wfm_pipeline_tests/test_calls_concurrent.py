@@ -14,7 +14,8 @@ import psycopg
 
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.calls.concurrent import ConcurrentRun
-from wfm_pipeline.calls.loader import call_runner, import_call_file
+from wfm_pipeline.argus.loader import ImportFailedError
+from wfm_pipeline.calls.loader import CALL_FILES, call_runner, import_call_file
 from wfm_pipeline.calls.files import Prefetcher
 from wfm_pipeline_tests.call_data import (
     current_calls, expected_agents, expected_intervals, generate, stored_agents, stored_intervals, write_csv,
@@ -133,3 +134,110 @@ def test_one_connection_or_one_service_prefetches(conn: psycopg.Connection, tmp_
                    call_runner(files[:1] * 2, lambda: psycopg.connect(conn.info.dsn), connections=2)):
         with runner:
             assert isinstance(runner, Prefetcher) and not isinstance(runner, ConcurrentRun)
+
+
+_ORPHAN_SCRIPT = """
+import sys, time
+from wfm_pipeline.calls.concurrent import ConcurrentRun
+from wfm_pipeline.calls.loader import CALL_FILES
+
+if __name__ == "__main__":
+    url, first, second = sys.argv[1:]
+    run = ConcurrentRun(CALL_FILES, [(first, "Q1"), (second, "Q2")], url, workers=2)
+    print(" ".join(str(p._process.pid) for p in run._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")   # a zombie has ended
+    except FileNotFoundError:
+        return True
+
+
+def test_loading_processes_end_when_the_caller_is_killed(db_url: str, conn: psycopg.Connection,
+                                                         tmp_path: Path) -> None:
+    """A caller killed hard (SIGKILL, OOM, a plain ``kill``) runs no ``close()``: its loading
+    processes must still end, with their connections, instead of waiting for work for ever.
+    Forked, each one held the caller's end of its own pipe (and of the earlier processes'), so
+    the caller's death never reached them as end-of-file: they stayed, orphaned, with an open
+    database session each."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _services(conn)
+    script = tmp_path / "orphans.py"
+    script.write_text(_ORPHAN_SCRIPT, encoding="utf-8")
+    first, second = (write_csv(tmp_path / f"{code}.csv", generate(n, ZONE, DAYS[:1], 30, prefix=code))
+                     for n, code in enumerate(CODES[:2]))
+    caller = subprocess.Popen([sys.executable, str(script), db_url, str(first), str(second)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(pid) for pid in caller.stdout.readline().split()]
+        assert len(pids) == 2
+        database = db_url.split("?")[0].rsplit("/", 1)[1]
+        deadline = time.monotonic() + 60          # both files imported, the processes now idle
+        while time.monotonic() < deadline and conn.execute(
+                "SELECT count(*) FROM wfm.import_batches WHERE status <> 'running'").fetchone()[0] < 2:
+            conn.rollback()
+            time.sleep(0.2)
+        conn.rollback()
+    finally:
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not all(_gone(pid) for pid in pids):
+        time.sleep(0.2)
+    left = [pid for pid in pids if not _gone(pid)]
+    for pid in left:                                # the test's own leftovers, never others
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "loading processes outlived their caller"
+    deadline = time.monotonic() + 10                # their sessions end with them
+    while (sessions := conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                                    "AND pid <> pg_backend_pid()", (database,)).fetchone()[0]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sessions == 0
+
+
+def test_a_loading_process_that_dies_mid_file_leaves_a_failed_call_batch(db_url: str, conn: psycopg.Connection,
+                                                                         tmp_path: Path) -> None:
+    """Loading processes killed while they import a file (here: a load waiting for a lock the
+    test holds): those files fail, each audited as a batch of its kind (they were recorded as
+    Argus ``intervals`` batches: the CLI's generic fallback does not know the kind), and the file
+    after them is still imported (on the caller's connection)."""
+    import os
+    import signal
+    import time
+
+    _services(conn)
+    files = [(write_csv(tmp_path / f"{code}.csv", generate(n, ZONE, DAYS[:1], 30, prefix=code)), code)
+             for n, code in enumerate(CODES[:2])]
+    files.append((write_csv(tmp_path / "Q1-later.csv", generate(9, ZONE, DAYS[1:2], 30, prefix="L")), "Q1"))
+    conn.execute("SELECT 1 FROM wfm.services FOR UPDATE")   # every load waits (it locks its service FOR KEY SHARE)
+    with ConcurrentRun(CALL_FILES, files, db_url, workers=2) as run:
+        deadline = time.monotonic() + 30
+        with psycopg.connect(db_url, autocommit=True) as watch:
+            while time.monotonic() < deadline and not watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'").fetchone()[0]:
+                time.sleep(0.05)
+        for process in run._processes:               # the test's own children, each inside its file
+            os.kill(process._process.pid, signal.SIGKILL)
+        conn.rollback()                              # the lock goes
+        outcomes = []
+        for path, code in files:
+            try:
+                outcomes.append(run.run(conn, path, code).result.status)
+            except ImportFailedError as exc:
+                outcomes.append(exc.result.status if exc.result else "failed")
+    assert outcomes == ["failed", "failed", "completed"]
+    kinds = conn.execute("SELECT file_name, kind FROM wfm.import_batches WHERE status = 'failed' "
+                         "ORDER BY file_name").fetchall()
+    conn.rollback()
+    assert [name for name, _ in kinds] == ["Q1.csv", "Q2.csv"] and {kind for _, kind in kinds} == {"calls"}

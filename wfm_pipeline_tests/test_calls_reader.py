@@ -12,6 +12,7 @@ import pytest
 from wfm_pipeline.argus import errors as E
 from wfm_pipeline.argus.errors import ArgusFileError
 from wfm_pipeline.argus.limits import ReaderLimits
+from wfm_pipeline.calls.agent_reader import read_agent_file
 from wfm_pipeline.calls.loader import import_call_file
 from wfm_pipeline.calls.reader import read_call_file
 from wfm_pipeline.calls.validate import validate_calls
@@ -106,3 +107,28 @@ def test_file_level_problems_are_recorded_as_rejected_call_batches(conn, service
     rows = conn.execute("SELECT kind, status, rows_total FROM wfm.import_batches ORDER BY created_at").fetchall()
     assert rows == [("calls", "rejected", 0), ("calls", "rejected", 0)]
     assert conn.execute("SELECT count(*) FROM wfm.import_errors").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("header", ["call_id", '"call_id"'])   # plain text, and quoted (pandas' way)
+def test_a_csv_too_wide_is_refused_before_a_column_is_made(tmp_path: Path, no_hang, header: str) -> None:
+    """An 8 MB file whose first record names two million columns: quoted, pandas built a column
+    per field first and was still busy after five minutes (the reader's bound was checked after
+    the parse); plain, it cost 0.8 GB. Now the width is found from the delimiters outside
+    quoted fields, before parsing: SHEET_TOO_LARGE in well under a second."""
+    wide = 2_000_000
+    for reader_of, name in ((read_call_file, "calls.csv"), (read_agent_file, "agents.csv")):
+        path = tmp_path / name
+        path.write_text(header + ";x" * wide + "\nc1" + ";y" * wide + "\n", encoding="utf-8")
+        with pytest.raises(ArgusFileError) as info:
+            reader_of(path)
+        assert info.value.code == E.SHEET_TOO_LARGE
+        assert f"reaches row 2, column {wide + 1:,}" in info.value.error.message
+
+
+def test_delimiters_and_line_breaks_inside_quoted_fields_are_no_columns(tmp_path: Path) -> None:
+    rows = generate(3, ZONE, [dt.date(2026, 1, 5)], 5)
+    rows[0]["agent"] = "A;" * 500 + "\n" + ";" * 500                  # one quoted cell, wider than any limit
+    path = write_csv(tmp_path / "c.csv", rows)
+    assert '"A;A;' in path.read_text(encoding="utf-8")
+    raw = read_call_file(path)
+    assert raw.rows_total == 5 and raw.frame["agent"].iloc[0].startswith("A;A;")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wfm_pipeline.textsafe import csv_cell, csv_writer, term, term_lines
+from wfm_pipeline.textsafe import csv_cell, csv_writer, storable, term, term_lines
 
 # Every character that must never reach a terminal raw: C0, DEL, C1, line/paragraph
 # separators, bidi overrides and isolates.
@@ -69,3 +69,11 @@ def test_json_output_escapes_c0_c1_and_del_and_round_trips() -> None:
     line = json.dumps({"file_name": text})
     assert line.isascii() and all(c.isprintable() for c in line)
     assert json.loads(line)["file_name"] == text
+
+
+def test_undecodable_name_bytes_are_shown_as_their_byte_everywhere() -> None:
+    # os.fsdecode(b"\x9b31m\xfe.csv"): the bytes that are not UTF-8 arrive as lone surrogates
+    name = "\udc9b31m\udcfe.csv"
+    assert term(name) == term_lines(name) == storable(name) == "\\x9b31m\\xfe.csv"
+    assert csv_cell(name) == "\\x9b31m\\xfe.csv" and storable("отчёт\ud800") == "отчёт\\ud800"
+    assert storable(name).encode("utf-8")

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from wfm_pipeline.textsafe import storable
+
 MAX_VALUE_CHARS = 200     # of a raw cell value as stored and printed
 MAX_MESSAGE_CHARS = 1000  # of a message (messages quote values, themselves clipped)
 _CLIPPED = re.compile(r"…\(\+\d+ chars\)\Z")
@@ -245,10 +247,12 @@ class RowError:
     def __post_init__(self) -> None:
         if self.code not in ALL_CODES:
             raise ValueError(f"unknown error code {self.code!r}")
-        # The one place cell text is bounded (frozen dataclass: set through object).
+        # The one place cell text is bounded (frozen dataclass: set through object), and made
+        # storable: a file name's undecodable bytes (``{file}``) as \xNN, never a surrogate
+        # that PostgreSQL, the errors.csv and the terminal cannot take.
         if self.value is not None:
-            object.__setattr__(self, "value", clip(str(self.value)))
-        object.__setattr__(self, "message", clip(self.message, MAX_MESSAGE_CHARS))
+            object.__setattr__(self, "value", clip(storable(str(self.value))))
+        object.__setattr__(self, "message", clip(storable(self.message), MAX_MESSAGE_CHARS))
 
     @classmethod
     def of(cls, row: int | None, column: str | None, code: str, value: str | None = None, /,

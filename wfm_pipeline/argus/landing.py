@@ -331,7 +331,7 @@ def service_of_file(path: Path, batch_kind: str) -> str:
         folder = folder.parent
     if not folder.name:
         raise ValueError(f"{path}: no folder to take the service code from")
-    return folder.name
+    return textsafe.storable(folder.name)   # a name that is not UTF-8: an unknown service, never a crash
 
 
 def reserved_folder_conflict(service_code: str, folder: str) -> str:

@@ -69,6 +69,7 @@ from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.validate import ValidationResult
 from wfm_pipeline.db import catalog
 from wfm_pipeline.settings import get_settings
+from wfm_pipeline.textsafe import storable
 from wfm_pipeline.db import partitions
 
 # progress(stage, done, total): stages "read", "validate", "copy", "apply", "errors", "done".
@@ -219,7 +220,7 @@ def _insert_batch(conn: psycopg.Connection, *, source: str, file_name: str | Non
     return conn.execute(
         """INSERT INTO wfm.import_batches (source, file_name, file_sha256, service_id, group_id, status)
            VALUES (%s, %s, %s, %s, %s, %s) RETURNING import_batch_id""",
-        (source, file_name, sha256, target.service_id if target else None,
+        (source, None if file_name is None else storable(file_name), sha256, target.service_id if target else None,
          target.group_id if target else None, status)).fetchone()[0]
 
 
@@ -301,7 +302,7 @@ def _start_batch(conn: psycopg.Connection, result: ImportResult, *, source: str,
                        (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())"""
             + (", %s" if kind is not None else "") + """)
                RETURNING import_batch_id""",
-            (source, file_name, sha256, target.service_id, target.group_id, result.rows_total,
+            (source, storable(file_name), sha256, target.service_id, target.group_id, result.rows_total,
              result.rows_total - result.rows_skipped, result.rows_skipped)
             + ((kind,) if kind is not None else ())).fetchone()[0]
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import multiprocessing
+import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ from typing import Any
 import psycopg
 
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.loader import Progress, describe_failure
+from wfm_pipeline.argus.loader import ImportFailedError, Progress, describe_failure, mark_kind
 from wfm_pipeline.argus.runner import usable_connection
 from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 
@@ -63,6 +64,7 @@ from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
 LOAD_CONNECTIONS = 2
 MAX_LOAD_CONNECTIONS = 8
 _STOP_TIMEOUT_S = 60.0  # a loading process asked to stop finishes its file first
+_CALLER_CHECK_S = 1.0   # how often an idle loading process checks that its caller still runs
 
 
 class ConcurrentRun:
@@ -175,7 +177,10 @@ class ConcurrentRun:
                     break
                 self._cond.wait()
         if future.done():
-            run = future.result()   # raises what the file raised
+            try:
+                run = future.result()   # raises what the file raised
+            except LoadingProcessEnded as exc:
+                raise self._failed(conn, path, service_code, exc) from exc
             if run is not None:
                 return run
         try:
@@ -184,6 +189,16 @@ class ConcurrentRun:
             with self._cond:
                 self._busy.discard(service_code)
                 self._cond.notify_all()
+
+    def _failed(self, conn: psycopg.Connection, path: Path, service_code: str | None,
+                exc: LoadingProcessEnded) -> ImportFailedError:
+        """A file whose loading process ended under it (killed, out of memory): its failed batch,
+        of this run's kind, recorded here as ``files.finish`` records one (the process's own
+        ``running`` batch, if it got that far, is swept as interrupted)."""
+        insp = steps.inspect(conn, path, service_code, None, keep=False)
+        failed = steps._failed(conn, insp, exc, self.options.get("source", "file"))
+        mark_kind(conn, failed.import_batch_id, self.kind.batch_kind)
+        return failed
 
 
 def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections: int,
@@ -198,6 +213,10 @@ def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections
 
 
 # ---------------------------------------------------------------- a loading process
+class LoadingProcessEnded(RuntimeError):
+    """The loading process ended (killed, out of memory) while it imported a file."""
+
+
 def _start_method() -> str:
     """``fork`` when this process runs a single thread (nothing held that a child could wait
     for; the child starts at once, modules loaded), else ``spawn`` (a fresh interpreter)."""
@@ -215,7 +234,7 @@ class _LoadingProcess:
                  method: str) -> None:
         context = multiprocessing.get_context(method)
         self._pipe, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options),
+        self._process = context.Process(target=_serve, args=(child_end, kind, conninfo, options, os.getpid()),
                                         name=f"wfm-load-{number}", daemon=True)
         self._process.start()
         child_end.close()
@@ -237,10 +256,10 @@ class _LoadingProcess:
         except (EOFError, OSError):
             self._gone = True
             self._process.join(timeout=5)
-            raise RuntimeError(f"the loading process ended while importing {path.name} (exit code "
-                               f"{self._process.exitcode}; its own error, if any, is on stderr; a script that "
-                               "loads files of several services at once must run its top level under "
-                               "`if __name__ == '__main__':`)") from None
+            raise LoadingProcessEnded(f"the loading process ended while importing {path.name} (exit code "
+                                      f"{self._process.exitcode}; its own error, if any, is on stderr; a script "
+                                      "that loads files of several services at once must run its top level under "
+                                      "`if __name__ == '__main__':`)") from None
         if outcome == "no connection":
             self._gone = True
             return None
@@ -261,12 +280,20 @@ class _LoadingProcess:
         self._pipe.close()
 
 
-def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, Any]) -> None:
+def _serve(pipe: Pipe, kind: RecordFileKind, conninfo: str, options: dict[str, Any], caller: int) -> None:
     """The loading process: import each (path, service) received until None; answer each with
-    ("done", FileRun), ("raised", exception) or ("no connection", None)."""
+    ("done", FileRun), ("raised", exception) or ("no connection", None). It ends, closing its
+    connection, when its caller (process ``caller``) has ended without saying so (killed: no
+    ``close()``). The pipe cannot tell: a forked process holds the caller's end of its own pipe
+    (and of the processes forked before it), so the caller's death is no end-of-file here."""
     conn: psycopg.Connection | None = None
     try:
-        while (job := pipe.recv()) is not None:
+        while True:
+            while not pipe.poll(_CALLER_CHECK_S):
+                if os.getppid() != caller:   # re-parented: the caller is gone
+                    return
+            if (job := pipe.recv()) is None:
+                break
             path, service = job
             try:
                 conn = usable_connection(conn, lambda: psycopg.connect(conninfo))
