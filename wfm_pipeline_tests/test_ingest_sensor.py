@@ -210,15 +210,20 @@ class Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once(
-        env, conn: psycopg.Connection, db_url: str, tmp_path: Path, no_hang) -> None:
-    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
-
+def logged_ticks(instance: dg.DagsterInstance, logs: Collect, db_url: str):
+    """A tick of the landing sensor from a cursor, its warnings collected in ``logs``."""
     def tick(cursor):
         context = dg.build_sensor_context(instance=instance, cursor=cursor,
                                           resources={"wfm_db": WfmDatabase(url=db_url)})
         context.log.addHandler(logs)  # the sensor's own logger (not attached to the root logger)
         return argus_landing_sensor(context)
+    return tick
+
+
+def test_fifos_devices_and_symlinks_out_never_block_a_tick_and_are_reported_once(
+        env, conn: psycopg.Connection, db_url: str, tmp_path: Path, no_hang) -> None:
+    instance, logs = dg.DagsterInstance.ephemeral(), Collect()
+    tick = logged_ticks(instance, logs, db_url)
 
     secret = tmp_path / "secret.csv"
     secret.write_text(CSV)
@@ -363,12 +368,7 @@ def test_names_that_are_not_utf8_are_left_in_place_and_never_stop_a_tick(
     # os.scandir decodes such bytes to lone surrogates, which no batch, tag or log can store:
     # the rejection of NOPE/<name> raised UnicodeEncodeError and failed every tick.
     instance, logs = dg.DagsterInstance.ephemeral(), Collect()
-
-    def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"wfm_db": WfmDatabase(url=db_url)})
-        context.log.addHandler(logs)
-        return argus_landing_sensor(context)
+    tick = logged_ticks(instance, logs, db_url)
 
     bad_name = os.fsdecode(b"m\xe4rz.csv")  # Latin-1 bytes
     unknown = drop(env, f"NOPE/{bad_name}")
@@ -427,12 +427,7 @@ def test_a_folder_swapped_for_a_symlink_out_after_the_scan_is_never_read(
     (outside / "march.csv").write_text(CSV.replace(";3;4;", ";7;8;"))
     drop(env, "S1/G1/march.csv")
     instance, logs = dg.DagsterInstance.ephemeral(), Collect()
-
-    def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"wfm_db": WfmDatabase(url=db_url)})
-        context.log.addHandler(logs)
-        return argus_landing_sensor(context)
+    tick = logged_ticks(instance, logs, db_url)
 
     scan = landing.scan
 

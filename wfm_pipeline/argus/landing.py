@@ -251,7 +251,7 @@ def _scan_folder(folder: Path, root: Path, parts: tuple[str, ...], out: LandingS
             # The name would end up in batches, tags and logs, which take only UTF-8 text (psycopg
             # raises on the undecodable bytes and the whole tick failed): left in place, reported.
             if entry.is_dir(follow_symlinks=False) or is_argus_name(entry.name):
-                out.skipped.append(SkippedEntry("/".join(parts + (shown_name(entry.name),)),
+                out.skipped.append(SkippedEntry("/".join(parts + (textsafe.storable(entry.name),)),
                                                 "a name that is not valid UTF-8 (not read); rename it"))
             continue
         try:
@@ -286,11 +286,6 @@ def _is_utf8(name: str) -> bool:
     except UnicodeEncodeError:  # os.scandir decodes undecodable bytes to lone surrogates
         return False
     return True
-
-
-def shown_name(name: str) -> str:
-    """A file name as text that can be stored and printed: undecodable bytes as ``\\xNN``."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def scan_landing(landing_dir: Path) -> list[LandedFile]:
