@@ -100,6 +100,12 @@ BEGIN
           AND (b.service_id IS NULL OR b.service_id = ANY (v_services))
           AND b.first_interval < v_mhi AND b.last_interval >= v_mlo);
     v_overlap := pg_catalog.cardinality(v_others) > 0;
+    IF v_overlap THEN
+        -- The joins below (the versions this batch replaces, the intervals it touches) pair its
+        -- calls with the month's by (service, call_id): planned without statistics, a fresh
+        -- month's second file scanned the month once per call (182 s instead of 2 s for 20,000).
+        PERFORM wfm.analyze_partitions_without_statistics('wfm.call_records', v_mlo, v_mhi);
+    END IF;
 
     IF v_overlap THEN
         -- 2. the current versions this batch replaces
