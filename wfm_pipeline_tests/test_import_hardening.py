@@ -520,3 +520,17 @@ def test_an_unreachable_database_gives_every_file_a_failed_line(tmp_path, monkey
     lines = json_lines(out.output)
     assert [(Path(d["file"]).name, d["status"]) for d in lines] == [("f0.csv", "failed"), ("f1.csv", "failed")]
     assert all(d["error_message"].startswith("database connection lost") for d in lines)
+
+
+def test_a_cancelled_statement_is_not_reported_as_a_lost_connection(conn):
+    # QueryCanceled (statement_timeout, pg_cancel_backend) is an OperationalError to psycopg, but
+    # the connection is fine: the failure line must not send the operator looking for the server.
+    from wfm_pipeline.argus.loader import describe_failure
+
+    conn.execute("SET statement_timeout = 10")
+    with pytest.raises(psycopg.errors.QueryCanceled) as cancelled:
+        conn.execute("SELECT pg_sleep(5)")
+    conn.rollback()
+    line = describe_failure(cancelled.value)
+    assert line.startswith("statement cancelled (statement_timeout") and "QueryCanceled" in line
+    assert "connection lost" not in line

@@ -629,6 +629,8 @@ def describe_failure(exc: BaseException, attempt_log: list[str] | None = None) -
         what, hint = "deadlock with another session", " (try again)"
     elif isinstance(exc, psycopg.errors.SerializationFailure):
         what, hint = "serialization failure", " (try again)"
+    elif isinstance(exc, psycopg.errors.QueryCanceled):  # an OperationalError, but the connection is fine
+        what, hint = "statement cancelled", " (statement_timeout, or cancelled by an operator; try again)"
     elif isinstance(exc, psycopg.OperationalError):
         what = "database connection lost"
     else:
