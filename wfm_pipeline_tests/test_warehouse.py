@@ -190,6 +190,11 @@ def test_bench_dataset_generator_builds_the_requested_shape(db_url) -> None:
     assert hourly_full.rows_written == hourly_day.row_count > 0
     assert 24 <= hourly_day.rows_written <= 26          # the day's hours (+1 when the UTC day spans two local ones)
     assert 3 <= daily_day.rows_written <= 2 * 3         # that day: service total + 2 groups (two local days at most)
+    # Another shape over this data set regenerates it (the statistics tables have no foreign key
+    # to services: truncating services alone left the old rows to collide with the new ones).
+    wider = bench_queries.DatasetSpec(months=1, services=3, groups_per_service=2)
+    regenerated = bench_queries.ensure_dataset(db_url, wider, rebuild=False, echo=lambda _m: None)
+    assert regenerated.rows == wider.expected_rows and regenerated.build_seconds is not None
 
 
 def test_percentiles_and_markdown() -> None:

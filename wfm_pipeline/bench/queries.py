@@ -210,7 +210,11 @@ def _dataset_shape(conn: psycopg.Connection) -> tuple[int, datetime | None, date
 def _generate(conn: psycopg.Connection, spec: DatasetSpec, echo: Echo) -> None:
     conn.execute("SET synchronous_commit = off")
     echo("clearing the benchmark database")
-    conn.execute("TRUNCATE wfm.services, wfm.import_batches RESTART IDENTITY CASCADE")
+    # The statistics tables name their service without a foreign key (statement triggers check
+    # it), so CASCADE from services does not reach them: a data set left by an interrupted
+    # generation, or rows written since, would collide with the new one.
+    conn.execute("TRUNCATE wfm.services, wfm.import_batches, wfm.contact_statistics, "
+                 "wfm.contact_statistics_history, wfm.call_records RESTART IDENTITY CASCADE")
     for i in range(1, spec.services + 1):
         conn.execute(
             "INSERT INTO wfm.services (service_id, code, name, time_zone) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s, %s)",
