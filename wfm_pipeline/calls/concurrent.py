@@ -54,9 +54,9 @@ from typing import Any
 import psycopg
 
 from wfm_pipeline.argus import steps
-from wfm_pipeline.argus.loader import ImportFailedError, Progress, describe_failure, mark_kind
+from wfm_pipeline.argus.loader import ImportFailedError, Progress, describe_failure
 from wfm_pipeline.argus.runner import usable_connection
-from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, run_record_file
+from wfm_pipeline.calls.files import Prefetcher, RecordFileKind, record_failure, run_record_file
 
 # Loading connections for files of several services (``wfm import --connections``, the
 # benchmarks' default): two keep both cores of a 2-core machine busy, where one loading
@@ -196,9 +196,7 @@ class ConcurrentRun:
         of this run's kind, recorded here as ``files.finish`` records one (the process's own
         ``running`` batch, if it got that far, is swept as interrupted)."""
         insp = steps.inspect(conn, path, service_code, None, keep=False)
-        failed = steps._failed(conn, insp, exc, self.options.get("source", "file"))
-        mark_kind(conn, failed.import_batch_id, self.kind.batch_kind)
-        return failed
+        return record_failure(conn, insp, exc, self.kind, self.options.get("source", "file"))
 
 
 def concurrent_files(files: Sequence[tuple[str | Path, str | None]], connections: int,

@@ -26,7 +26,7 @@ from wfm_pipeline.argus import steps
 from wfm_pipeline.argus.errors import ArgusFileError, RowError
 from wfm_pipeline.argus.landing import Folders
 from wfm_pipeline.argus.loader import (
-    ImportResult, LoadPolicy, Progress, Target, find_duplicate, mark_kind, require_idle,
+    ImportFailedError, ImportResult, LoadPolicy, Progress, Target, find_duplicate, mark_kind, require_idle,
 )
 from wfm_pipeline.argus.reader import FileContent
 from wfm_pipeline.warehouse import maintenance
@@ -152,6 +152,14 @@ def prepare(conn: psycopg.Connection, path: str | Path, service_code: str | None
     return p
 
 
+def record_failure(conn: psycopg.Connection, insp: steps.Inspection, exc: BaseException, kind: RecordFileKind,
+                   source: str) -> ImportFailedError:
+    """A file's failure, audited: its failed batch (the Argus step's), marked with the kind."""
+    failed = steps._failed(conn, insp, exc, source)
+    mark_kind(conn, failed.import_batch_id, kind.batch_kind)
+    return failed
+
+
 def finish(conn: psycopg.Connection, p: Prepared, kind: RecordFileKind, *, strict: bool = False,
            validate_only: bool = False, progress: Progress | None = None, source: str = "file",
            policy: LoadPolicy | None = None, folders: Folders | None = None,
@@ -180,9 +188,7 @@ def finish(conn: psycopg.Connection, p: Prepared, kind: RecordFileKind, *, stric
                 progress("validate", 0, p.raw.rows_total)
             validation = kind.validate(conn, p.raw, insp.target)
     except Exception as exc:  # noqa: BLE001 - audited, then reported as this file's failure
-        failed = steps._failed(conn, insp, exc, source)
-        mark_kind(conn, failed.import_batch_id, kind.batch_kind)
-        raise failed from exc
+        raise record_failure(conn, insp, exc, kind, source) from exc
     raw = p.raw
     details: dict[str, Any] = {"landing_file": insp.where} if insp.where else {}
     details.update(header_row=raw.header_row, blank_rows=raw.blank_rows, ignored_columns=list(raw.ignored_columns))

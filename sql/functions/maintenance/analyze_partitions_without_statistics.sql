@@ -28,14 +28,18 @@ DECLARE
     v_analyzed integer := 0;
 BEGIN
     FOR v_part IN
-        SELECT p.partition
-        FROM wfm.partitions p
-        WHERE p.parent_table = p_table AND NOT p.is_guard
-          AND p.range_start < p_to AND p.range_end > p_from
-          -- pg_stats, not pg_statistic: readable by a table owner that is no superuser
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stats s
-                          WHERE s.schemaname = 'wfm' AND s.tablename = p.partition_name)
-        ORDER BY p.range_start
+        -- the months' partitions by name (wfm.partition_name), not the wfm.partitions view: that
+        -- parses the bounds of every partition of every table, and this runs in each apply that
+        -- meets earlier batches
+        SELECT pg_catalog.to_regclass('wfm.' || n.name)
+        FROM pg_catalog.generate_series(pg_catalog.date_trunc('month', p_from AT TIME ZONE 'UTC'),
+                                        p_to AT TIME ZONE 'UTC' - interval '1 microsecond',
+                                        interval '1 month') AS m(month)
+        CROSS JOIN LATERAL (SELECT wfm.partition_name(p_table, m.month::date) AS name) AS n
+        WHERE pg_catalog.to_regclass('wfm.' || n.name) IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stats s   -- readable by an owner that is no superuser
+                          WHERE s.schemaname = 'wfm' AND s.tablename = n.name)
+        ORDER BY m.month
     LOOP
         EXECUTE pg_catalog.format('ANALYZE %s', v_part);
         v_analyzed := v_analyzed + 1;
